@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "ClaimGate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "claimgate", targets: ["claimgate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // Domain: agreements, policies, manifests, errors, clock. No C, no NIO.
+        .target(name: "ClaimGateCore"),
+
+        // Thin system-library shims: modulemap + shim.h, nothing else.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
+        .systemLibrary(name: "CLibSSH", pkgConfig: "libssh",
+                       providers: [.apt(["libssh-dev"]), .brew(["libssh"])]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive",
+                       providers: [.apt(["libarchive-dev"]), .brew(["libarchive"])]),
+
+        // Capabilities.
+        .target(name: "Envelope", dependencies: ["ClaimGateCore", "COpenSSL"]),
+        .target(name: "Packaging", dependencies: ["ClaimGateCore", "CArchive", "Envelope"]),
+        .target(name: "SFTP", dependencies: ["ClaimGateCore", "CLibSSH"]),
+        .target(name: "Store", dependencies: [
+            "ClaimGateCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+
+        // Composition root and the command-line tool.
+        .target(name: "ClaimGateApp", dependencies: [
+            "ClaimGateCore", "Envelope", "Packaging", "SFTP", "Store",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "claimgate", dependencies: [
+            "ClaimGateApp", "ClaimGateCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Tests: one target per module, plus end-to-end tests with real peers.
+        .target(name: "ClaimGateTesting", dependencies: ["ClaimGateCore"], path: "Tests/ClaimGateTesting"),
+        .testTarget(name: "ClaimGateCoreTests", dependencies: ["ClaimGateCore", "ClaimGateTesting"]),
+        .testTarget(name: "EnvelopeTests", dependencies: ["Envelope", "Packaging", "ClaimGateTesting"]),
+        .testTarget(name: "ClaimGateAppTests", dependencies: ["ClaimGateApp", "Store", "ClaimGateTesting"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ClaimGateTesting", "claimgate"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,222 @@
+import ClaimGateCore
+import Envelope
+import Foundation
+import SFTP
+import Yams
+
+/// A partner agreement file (`partners/*.yaml`) as written by admins. Paths are relative to the
+/// file. `AgreementFile.load` reads, resolves and validates it into a `PartnerAgreement`.
+/// Every field is documented in docs/agreements.md.
+struct AgreementFile: Decodable {
+    struct Terms: Decodable {
+        var reference: String
+        var purposes: [String]
+        var document_types: [String]
+        var max_retention_days: Int
+        var valid_until: String
+    }
+    struct Certificates: Decodable {
+        var encryption: String
+        var trust_anchor: String
+    }
+    struct SSH: Decodable {
+        var authorized_keys: [String]?
+        var authorized_keys_file: String?
+    }
+    struct SFTPPush: Decodable {
+        var host: String
+        var port: Int?
+        var user: String
+        var path: String
+        var host_key: String
+    }
+    struct HTTPSPush: Decodable {
+        var url: String
+    }
+    struct Push: Decodable {
+        var sftp: SFTPPush?
+        var https: HTTPSPush?
+    }
+    struct Delivery: Decodable {
+        var push: Push?
+        var pull: [String]?
+    }
+
+    var id: String
+    var name: String
+    var role: String
+    var agreement: Terms
+    var certificates: Certificates
+    var ssh: SSH?
+    var delivery: Delivery?
+    var masking: [String]?
+
+    /// Known keys at each level, to catch typos that would otherwise be silently ignored.
+    static let knownKeys: [String: Set<String>] = [
+        "": ["id", "name", "role", "agreement", "certificates", "ssh", "delivery", "masking"],
+        "agreement": ["reference", "purposes", "document_types", "max_retention_days", "valid_until"],
+        "certificates": ["encryption", "trust_anchor"],
+        "ssh": ["authorized_keys", "authorized_keys_file"],
+        "delivery": ["push", "pull"],
+        "delivery.push": ["sftp", "https"],
+        "delivery.push.sftp": ["host", "port", "user", "path", "host_key"],
+        "delivery.push.https": ["url"],
+    ]
+}
+
+/// Reads, resolves and validates agreement files.
+public enum AgreementLoader {
+    /// Loads the agreement file at `path` and validates everything onboarding requires.
+    /// - Returns: the resolved agreement and the file's text (kept with the agreement version).
+    public static func load(path: String, clock: any WallClock) throws -> (PartnerAgreement, String) {
+        let text = try FileSystem.read(path, what: "the agreement file")
+        let baseDir = (FileSystem.absolute(path) as NSString).deletingLastPathComponent
+        func fail(_ field: String, _ message: String) -> ClaimGateError {
+            ClaimGateError(.invalidAgreement, "\(path): \(field.isEmpty ? "" : field + ": ")\(message)")
+        }
+
+        let file: AgreementFile
+        do {
+            guard let node = try Yams.compose(yaml: text) else { throw fail("", "the file is empty: start from partners/acme-assessors.yaml.") }
+            try checkKeys(node, path: "", fail: fail)
+            file = try YAMLDecoder().decode(AgreementFile.self, from: node)
+        } catch let e as ClaimGateError {
+            throw e
+        } catch let DecodingError.keyNotFound(key, ctx) {
+            throw fail((ctx.codingPath + [key]).map(\.stringValue).joined(separator: "."), "is missing: add it (see docs/agreements.md).")
+        } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
+            throw fail(ctx.codingPath.map(\.stringValue).joined(separator: "."), "has the wrong type: see docs/agreements.md.")
+        } catch {
+            throw fail("", "is not valid YAML: \(String(describing: error).prefix(200))")
+        }
+
+        guard PartnerID.isValid(file.id) else {
+            throw fail("id", "'\(file.id.prefix(80))' is not valid: use 2 to 64 characters from a-z, 0-9 and '-'.")
+        }
+        let id = try PartnerID(file.id)
+        guard !file.name.trimmingCharacters(in: .whitespaces).isEmpty else { throw fail("name", "must not be empty.") }
+        guard let role = PartnerRole(rawValue: file.role) else {
+            throw fail("role", "'\(file.role.prefix(40))' is not a role: use assessor or institution.")
+        }
+
+        let t = file.agreement
+        guard !t.reference.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw fail("agreement.reference", "must name the signed data-sharing agreement.")
+        }
+        guard !t.purposes.isEmpty, t.purposes.allSatisfy({ !$0.isEmpty }) else {
+            throw fail("agreement.purposes", "must list at least one purpose.")
+        }
+        guard !t.document_types.isEmpty else { throw fail("agreement.document_types", "must list at least one media type.") }
+        for type in t.document_types where type.split(separator: "/").count != 2 {
+            throw fail("agreement.document_types", "'\(type.prefix(60))' is not a media type such as application/pdf.")
+        }
+        guard t.max_retention_days > 0 else { throw fail("agreement.max_retention_days", "must be more than 0.") }
+        let validUntil: CalendarDay
+        do { validUntil = try CalendarDay(parsing: t.valid_until) } catch {
+            throw fail("agreement.valid_until", "'\(t.valid_until.prefix(40))' is not a date: use YYYY-MM-DD.")
+        }
+        let now = clock.now
+
+        // Certificates.
+        func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : baseDir + "/" + p }
+        func certificates(_ field: String, _ p: String) throws -> [Certificate] {
+            do { return try Certificate.load(pemFile: resolve(p)) } catch let e as EnvelopeError {
+                throw fail(field, e.message)
+            }
+        }
+        let anchors = try certificates("certificates.trust_anchor", file.certificates.trust_anchor)
+        for a in anchors {
+            guard a.isCA else { throw fail("certificates.trust_anchor", "'\(a.subject)' is not a CA certificate: give the partner's issuing CA.") }
+            try checkValidity(a, "certificates.trust_anchor", now: now, fail: fail)
+        }
+        let encChain = try certificates("certificates.encryption", file.certificates.encryption)
+        let enc = encChain[0]
+        try checkValidity(enc, "certificates.encryption", now: now, fail: fail)
+        guard enc.keyKind.isAcceptedForExchange else {
+            throw fail("certificates.encryption", "has a \(enc.keyKind) key: use RSA of 2048 bits or more, or EC P-256 or P-384.")
+        }
+        if let usage = enc.keyUsage {
+            switch enc.keyKind {
+            case .rsa where !usage.contains(.keyEncipherment):
+                throw fail("certificates.encryption", "its key usage does not allow keyEncipherment (a signing-only certificate?): ask the partner for an encryption certificate.")
+            case .ec where !usage.contains(.keyAgreement):
+                throw fail("certificates.encryption", "its key usage does not allow keyAgreement (a signing-only certificate?): ask the partner for an encryption certificate.")
+            default: break
+            }
+        }
+        do { try enc.verify(chainsTo: anchors, intermediates: Array(encChain.dropFirst()), at: now) } catch let e as EnvelopeError {
+            throw fail("certificates.encryption", e.message)
+        }
+
+        // SSH keys.
+        var keyLines = file.ssh?.authorized_keys ?? []
+        if let f = file.ssh?.authorized_keys_file {
+            let content = try FileSystem.read(resolve(f), what: "ssh.authorized_keys_file")
+            keyLines += content.split(whereSeparator: \.isNewline).map(String.init)
+                .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty && !$0.hasPrefix("#") }
+        }
+        var sshKeys: [String] = []
+        for (i, line) in keyLines.enumerated() {
+            do { sshKeys.append(try SSHPublicKey(authorizedKeyLine: line).line) } catch let e as SSHKeyError {
+                throw fail("ssh.authorized_keys[\(i)]", e.message)
+            }
+        }
+
+        // Delivery.
+        var delivery = DeliveryTerms()
+        if let s = file.delivery?.push?.sftp {
+            guard !s.host.isEmpty else { throw fail("delivery.push.sftp.host", "must not be empty.") }
+            let port = s.port ?? 22
+            guard (1...65535).contains(port) else { throw fail("delivery.push.sftp.port", "\(port) is not a TCP port.") }
+            guard s.path.hasPrefix("/") else { throw fail("delivery.push.sftp.path", "must be an absolute path such as /inbound.") }
+            guard s.host_key.hasPrefix("SHA256:"), Data(base64Encoded: String(s.host_key.dropFirst(7)) + "=")?.count == 32 else {
+                throw fail("delivery.push.sftp.host_key", "must be the server's pinned key as `ssh-keygen -lf` prints it: SHA256:<43 base64 characters>.")
+            }
+            delivery.pushSFTP = SFTPPushTarget(host: s.host, port: port, user: s.user, path: s.path, hostKey: s.host_key)
+        }
+        if let h = file.delivery?.push?.https {
+            guard let url = URL(string: h.url), url.scheme == "https", url.host != nil else {
+                throw fail("delivery.push.https.url", "'\(h.url.prefix(80))' is not an https:// URL.")
+            }
+            delivery.pushHTTPS = HTTPSPushTarget(url: h.url)
+        }
+        for p in file.delivery?.pull ?? [] {
+            guard let t = PullTransport(rawValue: p) else { throw fail("delivery.pull", "'\(p.prefix(40))' is not a transport: use sftp or https.") }
+            delivery.pull.append(t)
+        }
+        let masking = file.masking ?? []
+        for m in masking where m.isEmpty || m.contains(" ") {
+            throw fail("masking", "'\(m.prefix(60))' is not a metadata field name such as claimant.national_id.")
+        }
+
+        let agreement = PartnerAgreement(
+            id: id, name: file.name, role: role,
+            terms: AgreementTerms(reference: t.reference, purposes: t.purposes, documentTypes: t.document_types,
+                                  maxRetentionDays: t.max_retention_days, validUntil: validUntil),
+            certificates: PartnerCertificates(encryptionPEM: enc.pem, trustAnchorPEM: anchors.map(\.pem).joined()),
+            sshAuthorizedKeys: sshKeys, delivery: delivery, masking: masking)
+        return (agreement, text)
+    }
+
+    private static func checkValidity(_ c: Certificate, _ field: String, now: Date,
+                                      fail: (String, String) -> ClaimGateError) throws {
+        if now < c.notBefore {
+            throw fail(field, "'\(c.subject)' is not valid before \(Timestamp.format(c.notBefore)).")
+        }
+        if now >= c.notAfter {
+            throw fail(field, "'\(c.subject)' expired on \(Timestamp.format(c.notAfter)): ask the partner for a current certificate.")
+        }
+    }
+
+    private static func checkKeys(_ node: Node, path: String, fail: (String, String) -> ClaimGateError) throws {
+        guard let mapping = node.mapping, let known = AgreementFile.knownKeys[path] else { return }
+        for (k, v) in mapping {
+            guard let key = k.string else { continue }
+            let full = path.isEmpty ? key : path + "." + key
+            guard known.contains(key) else {
+                throw fail(full, "is not a known field: check its spelling against docs/agreements.md.")
+            }
+            try checkKeys(v, path: full, fail: fail)
+        }
+    }
+}

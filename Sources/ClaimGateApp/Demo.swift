@@ -1,0 +1,135 @@
+import ClaimGateCore
+import Foundation
+
+/// `claimgate demo`: the gateway's main job end to end on the embedded default (SQLite, local
+/// folders, the dev PKI): onboard the sample partners, seal sample claim documents for each,
+/// and open them as each partner would.
+public enum Demo {
+    public struct Options: Sendable {
+        public var home: Home
+        public var pkiDirectory: String
+        public var partnersDirectory: String
+        public init(home: Home, pkiDirectory: String, partnersDirectory: String) {
+            self.home = home; self.pkiDirectory = pkiDirectory; self.partnersDirectory = partnersDirectory
+        }
+    }
+
+    static let marker = ".claimgate-demo"
+
+    /// Runs the demo, printing each step through `say`.
+    public static func run(_ o: Options, clock: any WallClock = SystemClock(), say: (String) -> Void) throws {
+        let fm = FileManager.default
+        let pki = FileSystem.absolute(o.pkiDirectory)
+        if fm.fileExists(atPath: o.home.root) {
+            guard fm.fileExists(atPath: o.home.root + "/" + marker) else {
+                throw ClaimGateError(.alreadyInitialised, "\(o.home.root) exists and is not a demo home: pass another --home for the demo.")
+            }
+            try fm.removeItem(atPath: o.home.root)
+        }
+
+        say("1. Dev PKI in \(pki)")
+        let written = try DevPKI.generate(into: pki, clock: clock)
+        say(written.isEmpty ? "   (already there; delete the folder to regenerate)" : written.map { "   generated \($0)" }.joined(separator: "\n"))
+
+        say("2. Gateway home \(o.home.root): store and identity (imported from the dev PKI)")
+        var material = GatewayIdentity.Import()
+        material.caCert = pki + "/gateway/ca.pem"; material.caKey = pki + "/gateway/ca.key"
+        material.signingCert = pki + "/gateway/signing.pem"; material.signingKey = pki + "/gateway/signing.key"
+        material.tlsCert = pki + "/gateway/tls.pem"; material.tlsKey = pki + "/gateway/tls.key"
+        material.encryptionCert = pki + "/gateway/encryption.pem"; material.encryptionKey = pki + "/gateway/encryption.key"
+        let gateway = try Gateway.initialise(home: o.home, gatewayID: "claimgate-demo", material: material, clock: clock)
+        try Data().write(to: URL(fileURLWithPath: o.home.root + "/" + marker))
+        say("   signing certificate SHA-256 \(gateway.identity.signing.sha256Fingerprint)")
+
+        say("3. Partners from \(o.partnersDirectory)")
+        let files = try fm.contentsOfDirectory(atPath: o.partnersDirectory).filter { $0.hasSuffix(".yaml") }.sorted()
+        var partners: [Partner] = []
+        for f in files {
+            let p = try gateway.addPartner(agreementFile: o.partnersDirectory + "/" + f)
+            partners.append(p)
+            say("   onboarded \(p.id) (\(p.agreement.role.rawValue), agreement \(p.agreement.terms.reference), purposes \(p.agreement.terms.purposes.joined(separator: ", ")))")
+        }
+
+        say("4. Sample claim documents")
+        let docs = try SampleDocuments.write(into: o.home.root + "/demo-documents")
+        docs.forEach { say("   \($0)") }
+
+        say("5. Sealing into each partner's outbox")
+        var sealed: [(Partner, BundleRecord)] = []
+        for p in partners {
+            let allowed = docs.filter { path in
+                p.agreement.terms.documentTypes.contains(SampleDocuments.mediaType(of: path))
+            }
+            let order = SealOrder(partner: p.id.rawValue, claimID: "CLM-2026-000123", purpose: p.agreement.terms.purposes[0],
+                                  expiry: .ttl(Double(min(7, p.agreement.terms.maxRetentionDays)) * 86_400),
+                                  consentReference: "CONSENT-88812",
+                                  metadata: ["claimant.national_id": "756.1234.5678.97", "loss.type": "water-damage"],
+                                  documents: allowed)
+            let b = try gateway.seal(order, to: .outbox)
+            sealed.append((p, b))
+            say("   bundle \(b.id.uuidString.lowercased()) for \(p.id): \(allowed.count) documents, \(b.fileSize) bytes, expires \(Timestamp.format(b.expires))")
+        }
+
+        say("6. A refused share: purpose 'marketing' for \(partners.first?.id.rawValue ?? "-")")
+        if let p = partners.first {
+            do {
+                _ = try gateway.seal(SealOrder(partner: p.id.rawValue, claimID: "CLM-2026-000123", purpose: "marketing",
+                                               expiry: .ttl(86_400), documents: docs), to: .outbox)
+                throw ClaimGateError(.policyRefused, "The demo expected a refusal for purpose 'marketing'.")
+            } catch let e as ClaimGateError where e.code == .policyRefused {
+                say("   refused: \(e.message)")
+            }
+        }
+
+        say("7. Opening each bundle as its partner would")
+        let trust = o.home.root + "/gateway-trust.pem"
+        try Data(gateway.identity.trustPEM.utf8).write(to: URL(fileURLWithPath: trust))
+        for (p, b) in sealed {
+            let out = o.home.root + "/demo-opened/" + p.id.rawValue
+            let manifest = try PartnerOpener.open(.init(bundle: b.filePath, certificate: pki + "/\(p.id)/encryption.pem",
+                                                        key: pki + "/\(p.id)/encryption.key", trust: trust, output: out),
+                                                  clock: clock)
+            say("   \(p.id) opened \(manifest.documents.count) documents into \(out) (signature, recipient, expiry and digests verified)")
+            say("     metadata as shared: \(manifest.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))")
+        }
+        if let (p, b) = sealed.first {
+            say("8. The same bundle opens with stock tools:")
+            say("   openssl cms -decrypt -binary -inform DER -in \(b.filePath) -recip \(pki)/\(p.id)/encryption.pem -inkey \(pki)/\(p.id)/encryption.key \\")
+            say("     | openssl cms -verify -binary -inform DER -CAfile \(trust) -purpose any | tar -tv")
+        }
+        say("Done. Inspect with: claimgate bundle list --home \(o.home.root)")
+    }
+}
+
+/// Small, valid sample documents for the demo (no real personal data).
+enum SampleDocuments {
+    static func write(into dir: String) throws -> [String] {
+        try FileSystem.makeDirectory(dir, mode: 0o700)
+        let pdf = """
+        %PDF-1.4
+        1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj
+        2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj
+        3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 300 144] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >> endobj
+        4 0 obj << /Length 58 >> stream
+        BT /F1 18 Tf 20 70 Td (Sample medical report) Tj ET
+        endstream endobj
+        5 0 obj << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> endobj
+        trailer << /Root 1 0 R >>
+        %%EOF
+
+        """
+        let png = Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")!
+        let jpeg = Data(base64Encoded: "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=")!
+        let files: [(String, Data)] = [("medical-report.pdf", Data(pdf.utf8)), ("damage-photo.jpg", jpeg), ("invoice.png", png)]
+        return try files.map { name, data in
+            let path = dir + "/" + name
+            try FileSystem.writeAtomically(data, to: path, mode: 0o600, replace: true)
+            return path
+        }
+    }
+
+    static func mediaType(of path: String) -> String {
+        let prefix = (FileManager.default.contents(atPath: path) ?? Data()).prefix(MediaTypeSniffer.prefixLength)
+        return MediaTypeSniffer.sniff(prefix)
+    }
+}

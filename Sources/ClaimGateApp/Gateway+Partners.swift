@@ -1,0 +1,41 @@
+import ClaimGateCore
+import Foundation
+
+extension Gateway {
+    /// Validates and onboards the agreement file at `path`. Nothing is stored when any check fails;
+    /// the refusal is recorded.
+    @discardableResult
+    public func addPartner(agreementFile path: String) throws -> Partner {
+        let now = clock.now
+        do {
+            let (agreement, source) = try AgreementLoader.load(path: path, clock: clock)
+            let partner = try store.addPartner(agreement, source: source, at: now, event: TransferEvent(
+                time: now, actor: .admin(Self.adminName), action: .partnerOnboarded, outcome: .success,
+                partnerID: agreement.id, transport: .cli))
+            logger.info("partner onboarded", metadata: ["partner.id": "\(agreement.id)"])
+            return partner
+        } catch let e as ClaimGateError {
+            try store.record(TransferEvent(time: now, actor: .admin(Self.adminName), action: .partnerRefused,
+                                           outcome: .refused, reason: e.code.name, transport: .cli))
+            throw e
+        }
+    }
+
+    /// The partner with this id, or a clear error.
+    public func partner(_ raw: String) throws -> Partner {
+        guard PartnerID.isValid(raw), let p = try store.partner(PartnerID(raw)) else {
+            throw ClaimGateError(.unknownPartner, "No partner '\(raw.prefix(64))' is onboarded: see `claimgate partner list`.")
+        }
+        return p
+    }
+}
+
+import Envelope
+
+extension Gateway {
+    /// The partner as `partner list/show --json` prints it.
+    public func view(_ p: Partner) -> PartnerView {
+        let cert = try? Certificate(pem: p.agreement.certificates.encryptionPEM)
+        return PartnerView(p, certificate: cert.map { ($0.subject, $0.sha256Fingerprint, $0.keyKind.description, $0.notAfter) })
+    }
+}

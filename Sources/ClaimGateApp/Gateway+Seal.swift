@@ -1,0 +1,148 @@
+import ClaimGateCore
+import Envelope
+import Foundation
+
+/// What claims operations ask to share.
+public struct SealOrder: Sendable {
+    public var partner: String
+    public var claimID: String
+    public var purpose: String
+    public var expiry: ExpirySpec
+    public var consentReference: String?
+    /// `--meta key=value` pairs; fields in the agreement's `masking` list are masked.
+    public var metadata: [String: String]
+    public var documents: [String]
+
+    public init(partner: String, claimID: String, purpose: String, expiry: ExpirySpec,
+                consentReference: String? = nil, metadata: [String: String] = [:], documents: [String]) {
+        self.partner = partner; self.claimID = claimID; self.purpose = purpose; self.expiry = expiry
+        self.consentReference = consentReference; self.metadata = metadata; self.documents = documents
+    }
+}
+
+/// Where a sealed bundle goes.
+public enum SealDestination: Sendable {
+    /// A file the operator hands over; the gateway does not deliver it.
+    case file(String)
+    /// The partner's outbox, for delivery by push or pull.
+    case outbox
+}
+
+extension Gateway {
+    /// Checks the order against the partner's agreement and seals it. A refusal is recorded and
+    /// leaves no file and no outbox entry.
+    public func seal(_ order: SealOrder, to destination: SealDestination) throws -> BundleRecord {
+        let partner = try self.partner(order.partner)
+        let created = clock.now
+        let bundleID = UUID()
+        func refuse(_ reason: String, _ error: ClaimGateError) throws -> Never {
+            try store.record(TransferEvent(time: created, actor: .admin(Self.adminName), action: .sealRefused,
+                                           outcome: .refused, partnerID: partner.id, claimID: validClaim(order.claimID),
+                                           purpose: order.purpose, reason: reason, transport: .cli))
+            logger.info("seal refused", metadata: ["partner.id": "\(partner.id)", "reason": "\(reason)"])
+            throw error
+        }
+
+        // Arguments.
+        let documents: [SourceDocument]
+        do {
+            guard validClaim(order.claimID) != nil else {
+                throw ClaimGateError(.invalidArgument, "Claim id '\(order.claimID.prefix(64))' is not valid: use 1 to 128 letters, digits and . _ - / : characters.")
+            }
+            guard !order.documents.isEmpty else {
+                throw ClaimGateError(.invalidArgument, "No documents given: name at least one file to share.")
+            }
+            documents = try order.documents.map(SourceDocument.init(path:))
+            var names = Set<String>()
+            for d in documents where !names.insert(d.name).inserted {
+                throw ClaimGateError(.invalidArgument, "Two documents are named '\(d.name)': rename one, names must be unique in a bundle.")
+            }
+            for key in order.metadata.keys where key.isEmpty || key.contains(where: { $0.isWhitespace || $0 == "=" }) {
+                throw ClaimGateError(.invalidArgument, "Metadata key '\(key.prefix(40))' is not valid: use --meta name=value with a name without spaces.")
+            }
+        } catch let e as ClaimGateError {
+            try refuse("invalid-argument", e)
+        }
+        if case .file(let out) = destination, FileManager.default.fileExists(atPath: out) {
+            try refuse("invalid-argument", ClaimGateError(.invalidArgument, "\(out) already exists: choose another --out or remove it first."))
+        }
+
+        // The agreement's policy.
+        let recipient = try Certificate(pem: partner.agreement.certificates.encryptionPEM)
+        let expires = order.expiry.resolve(createdAt: created)
+        let request = SealRequest(partner: partner, purpose: order.purpose, created: created, expires: expires,
+                                  documents: documents.map { ($0.name, $0.mediaType) },
+                                  encryptionCertificate: recipient.validity)
+        if case .fails(let refusal) = SealPolicy.standard(clock: clock).evaluate(request) {
+            try refuse(refusal.reason.code, ClaimGateError(.policyRefused, refusal.message))
+        }
+
+        // Seal to a temporary file next to the destination, then commit it.
+        let finalPath: String
+        switch destination {
+        case .file(let out): finalPath = FileSystem.absolute(out)
+        case .outbox:
+            try FileSystem.makeDirectory(home.outbox(for: partner.id), mode: 0o700)
+            finalPath = home.outbox(for: partner.id) + "/" + bundleID.uuidString.lowercased() + ".p7m"
+        }
+        let dir = (finalPath as NSString).deletingLastPathComponent
+        let tmp = FileSystem.temporaryPath(in: dir, suffix: ".p7m")
+        let fd = try FileSystem.createExclusive(tmp, mode: 0o640)
+        let manifestBytes: Data
+        let size: Int64
+        do {
+            let pipeline = SealPipeline(signer: identity.signing, signerKey: identity.signingKey,
+                                        chain: [identity.ca], recipient: recipient)
+            manifestBytes = try pipeline.seal(documents, into: fd) { entries in
+                try BundleManifest(
+                    bundleID: bundleID, claimID: order.claimID,
+                    sender: .init(gatewayID: identity.gatewayID, signingCertificateSHA256: identity.signing.sha256Fingerprint),
+                    recipient: .init(partnerID: partner.id.rawValue, encryptionCertificateSHA256: recipient.sha256Fingerprint),
+                    agreementReference: partner.agreement.terms.reference, purpose: order.purpose,
+                    consentReference: order.consentReference, created: created, expires: expires,
+                    metadata: Masking.apply(partner.agreement.masking, to: order.metadata), documents: entries
+                ).encoded()
+            }
+            try FileSystem.sync(fd, tmp)
+            size = Int64(lseek(fd, 0, SEEK_END))
+            close(fd)
+            try FileSystem.commit(tmp, to: finalPath)
+        } catch let e as EnvelopeError {
+            close(fd); unlink(tmp)
+            logger.error("seal failed", metadata: ["bundle.id": "\(bundleID)", "diagnostics": "\(e.diagnostics ?? "")"])
+            throw ClaimGateError(.io, "Sealing failed: \(e.message)", diagnostics: e.diagnostics)
+        } catch {
+            close(fd); unlink(tmp)
+            throw error
+        }
+
+        let manifest = try BundleManifest.decode(manifestBytes)
+        let record = BundleRecord(
+            id: bundleID, partnerID: partner.id, claimID: order.claimID, purpose: order.purpose,
+            state: destination.isOutbox ? .queued : .sealed, created: created, expires: expires,
+            manifestJSON: manifestBytes, manifestSHA256: SHA256Hasher.hex(manifestBytes), filePath: finalPath,
+            fileSize: size, agreementVersion: partner.version)
+        do {
+            try store.insertBundle(record, event: TransferEvent(
+                time: created, actor: .admin(Self.adminName), action: destination.isOutbox ? .queue : .seal,
+                outcome: .success, partnerID: partner.id, claimID: order.claimID, bundleID: bundleID,
+                purpose: order.purpose, documentDigests: manifest.documents.map(\.sha256), bytes: size, transport: .cli))
+        } catch {
+            unlink(finalPath)   // fail closed: no bundle exists without its record
+            throw error
+        }
+        logger.info("bundle sealed", metadata: ["bundle.id": "\(bundleID)", "partner.id": "\(partner.id)", "bytes": "\(size)"])
+        return record
+    }
+
+    private func validClaim(_ id: String) -> String? {
+        let ok = (1...128).contains(id.utf8.count) && id.unicodeScalars.allSatisfy {
+            ($0.properties.isAlphabetic || $0.properties.numericType != nil || "._-/:".unicodeScalars.contains($0)) && $0.isASCII
+        }
+        return ok ? id : nil
+    }
+}
+
+extension SealDestination {
+    var isOutbox: Bool { if case .outbox = self { return true } else { return false } }
+}

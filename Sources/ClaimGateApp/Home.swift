@@ -1,0 +1,44 @@
+import ClaimGateCore
+import Foundation
+
+/// The gateway's state directory and the fixed layout inside it.
+///
+/// ```
+/// HOME/claimgate.sqlite      database (partners, bundles, events)
+/// HOME/identity/             gateway certificates and keys (0700; keys 0600)
+/// HOME/outbox/<partner>/     sealed bundles waiting for delivery or pull
+/// HOME/tmp/                  private scratch space; temp files are renamed out of it
+/// ```
+public struct Home: Sendable {
+    public let root: String
+
+    /// Resolves the home: `--home`, else `$CLAIMGATE_HOME`, else `./.claimgate`.
+    public static func resolve(option: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> Home {
+        let raw = option ?? environment["CLAIMGATE_HOME"] ?? ".claimgate"
+        return Home(root: FileSystem.absolute(raw))
+    }
+
+    public init(root: String) { self.root = root }
+
+    public var database: String { root + "/claimgate.sqlite" }
+    public var identity: String { root + "/identity" }
+    public var outbox: String { root + "/outbox" }
+    public var tmp: String { root + "/tmp" }
+    public func outbox(for partner: PartnerID) -> String { outbox + "/" + partner.rawValue }
+
+    public var isInitialised: Bool { FileManager.default.fileExists(atPath: database) && FileManager.default.fileExists(atPath: identity + "/signing.pem") }
+
+    /// Fails with a clear message when `claimgate init` has not run on this home.
+    public func requireInitialised() throws {
+        guard isInitialised else {
+            throw ClaimGateError(.notInitialised, "No gateway at \(root): run `claimgate init --home \(root)` first, or pass the right --home.")
+        }
+    }
+
+    /// Creates the directory layout with private permissions.
+    func createLayout() throws {
+        for dir in [root, identity, outbox, tmp] {
+            try FileSystem.makeDirectory(dir, mode: 0o700)
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import ClaimGateCore
+import Foundation
+import SFTP
+
+/// What `--json` prints for a bundle.
+public struct BundleView: Encodable {
+    public let id: String
+    public let partner: String
+    public let claimID: String
+    public let purpose: String
+    public let state: String
+    public let created: String
+    public let expires: String
+    public let file: String
+    public let size: Int64
+    public let manifestSHA256: String
+    public let documents: [BundleManifest.Document]?
+
+    enum CodingKeys: String, CodingKey {
+        case id, partner, purpose, state, created, expires, file, size, documents
+        case claimID = "claim_id"
+        case manifestSHA256 = "manifest_sha256"
+    }
+
+    public init(_ b: BundleRecord, withDocuments: Bool) {
+        id = b.id.uuidString.lowercased(); partner = b.partnerID.rawValue; claimID = b.claimID; purpose = b.purpose
+        state = b.state.rawValue; created = Timestamp.format(b.created); expires = Timestamp.format(b.expires)
+        file = b.filePath; size = b.fileSize; manifestSHA256 = b.manifestSHA256
+        documents = withDocuments ? (try? BundleManifest.decode(b.manifestJSON))?.documents : nil
+    }
+}
+
+/// What `--json` prints for a partner.
+public struct PartnerView: Encodable {
+    public let id: String
+    public let name: String
+    public let role: String
+    public let status: String
+    public let agreementVersion: Int
+    public let agreementReference: String
+    public let purposes: [String]
+    public let documentTypes: [String]
+    public let maxRetentionDays: Int
+    public let validUntil: String
+    public let encryptionCertificate: CertificateView?
+    public let sshKeys: [String]
+    public let pull: [String]
+    public let pushSFTP: SFTPPushTarget?
+    public let pushHTTPS: HTTPSPushTarget?
+    public let masking: [String]
+
+    public struct CertificateView: Encodable {
+        public let subject: String
+        public let sha256: String
+        public let key: String
+        public let notAfter: String
+        enum CodingKeys: String, CodingKey { case subject, sha256, key; case notAfter = "not_after" }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, role, status, purposes, masking, pull
+        case agreementVersion = "agreement_version", agreementReference = "agreement_reference"
+        case documentTypes = "document_types", maxRetentionDays = "max_retention_days", validUntil = "valid_until"
+        case encryptionCertificate = "encryption_certificate", sshKeys = "ssh_key_fingerprints"
+        case pushSFTP = "push_sftp", pushHTTPS = "push_https"
+    }
+
+    public init(_ p: Partner, certificate: (subject: String, sha256: String, key: String, notAfter: Date)?) {
+        let a = p.agreement
+        id = a.id.rawValue; name = a.name; role = a.role.rawValue; status = p.status.rawValue
+        agreementVersion = p.version; agreementReference = a.terms.reference; purposes = a.terms.purposes
+        documentTypes = a.terms.documentTypes; maxRetentionDays = a.terms.maxRetentionDays
+        validUntil = a.terms.validUntil.description
+        encryptionCertificate = certificate.map { CertificateView(subject: $0.subject, sha256: $0.sha256, key: $0.key, notAfter: Timestamp.format($0.notAfter)) }
+        sshKeys = a.sshAuthorizedKeys.compactMap { try? SSHPublicKey(authorizedKeyLine: $0).fingerprint }
+        pull = a.delivery.pull.map(\.rawValue); pushSFTP = a.delivery.pushSFTP; pushHTTPS = a.delivery.pushHTTPS
+        masking = a.masking
+    }
+}
+
+public enum JSONOutput {
+    public static func string(_ value: some Encodable) throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return String(decoding: try e.encode(value), as: UTF8.self)
+    }
+}
+
+import Store
+public typealias StoredEvent = Store.StoredEvent
+
+/// What `--json` prints for an event.
+public struct StoredEventView: Encodable {
+    public let seq: Int64
+    public let time: String
+    public let actor: String
+    public let action: String
+    public let outcome: String
+    public let transport: String
+    public let reason: String?
+    public init(_ e: StoredEvent) {
+        seq = e.sequence; time = Timestamp.format(e.time); actor = e.actor; action = e.action
+        outcome = e.outcome; transport = e.transport; reason = e.reason
+    }
+}

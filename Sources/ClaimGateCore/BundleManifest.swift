@@ -1,0 +1,188 @@
+import Foundation
+
+/// The signed description of a bundle: who sent it to whom, under which agreement, for what
+/// purpose, until when, and exactly which documents it holds. Stored as `manifest.json`, the last
+/// entry of the bundle's tar archive (see docs/bundle-format.md).
+public struct BundleManifest: Sendable, Codable, Equatable {
+    public static let currentFormat = "claimgate-bundle/1"
+
+    public struct Sender: Sendable, Codable, Equatable {
+        public var gatewayID: String
+        /// SHA-256 of the DER signing certificate, lowercase hex.
+        public var signingCertificateSHA256: String
+        enum CodingKeys: String, CodingKey {
+            case gatewayID = "gateway_id"
+            case signingCertificateSHA256 = "signing_certificate_sha256"
+        }
+        public init(gatewayID: String, signingCertificateSHA256: String) {
+            self.gatewayID = gatewayID; self.signingCertificateSHA256 = signingCertificateSHA256
+        }
+    }
+
+    public struct Recipient: Sendable, Codable, Equatable {
+        public var partnerID: String
+        /// SHA-256 of the DER encryption certificate, lowercase hex.
+        public var encryptionCertificateSHA256: String
+        enum CodingKeys: String, CodingKey {
+            case partnerID = "partner_id"
+            case encryptionCertificateSHA256 = "encryption_certificate_sha256"
+        }
+        public init(partnerID: String, encryptionCertificateSHA256: String) {
+            self.partnerID = partnerID; self.encryptionCertificateSHA256 = encryptionCertificateSHA256
+        }
+    }
+
+    public struct Document: Sendable, Codable, Equatable {
+        /// File name inside `documents/`.
+        public var name: String
+        public var mediaType: String
+        public var size: Int64
+        /// SHA-256 of the content, lowercase hex.
+        public var sha256: String
+        enum CodingKeys: String, CodingKey {
+            case name, size, sha256
+            case mediaType = "media_type"
+        }
+        public init(name: String, mediaType: String, size: Int64, sha256: String) {
+            self.name = name; self.mediaType = mediaType; self.size = size; self.sha256 = sha256
+        }
+    }
+
+    public var format: String
+    public var bundleID: UUID
+    public var claimID: String
+    public var sender: Sender
+    public var recipient: Recipient
+    public var agreementReference: String
+    public var purpose: String
+    public var consentReference: String?
+    public var created: Date
+    public var expires: Date
+    /// Free metadata from `--meta`; fields listed in the agreement's `masking` are masked.
+    public var metadata: [String: String]
+    public var documents: [Document]
+
+    enum CodingKeys: String, CodingKey {
+        case format, purpose, created, expires, metadata, documents, sender, recipient
+        case bundleID = "bundle_id"
+        case claimID = "claim_id"
+        case agreementReference = "agreement_reference"
+        case consentReference = "consent_reference"
+    }
+
+    public init(bundleID: UUID, claimID: String, sender: Sender, recipient: Recipient,
+                agreementReference: String, purpose: String, consentReference: String?,
+                created: Date, expires: Date, metadata: [String: String], documents: [Document]) {
+        self.format = Self.currentFormat
+        self.bundleID = bundleID; self.claimID = claimID; self.sender = sender; self.recipient = recipient
+        self.agreementReference = agreementReference; self.purpose = purpose
+        self.consentReference = consentReference; self.created = created; self.expires = expires
+        self.metadata = metadata; self.documents = documents
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        format = try c.decode(String.self, forKey: .format)
+        guard let id = UUID(uuidString: try c.decode(String.self, forKey: .bundleID)) else {
+            throw DecodingError.dataCorruptedError(forKey: .bundleID, in: c, debugDescription: "not a UUID")
+        }
+        bundleID = id
+        claimID = try c.decode(String.self, forKey: .claimID)
+        sender = try c.decode(Sender.self, forKey: .sender)
+        recipient = try c.decode(Recipient.self, forKey: .recipient)
+        agreementReference = try c.decode(String.self, forKey: .agreementReference)
+        purpose = try c.decode(String.self, forKey: .purpose)
+        consentReference = try c.decodeIfPresent(String.self, forKey: .consentReference)
+        created = try c.decode(Date.self, forKey: .created)
+        expires = try c.decode(Date.self, forKey: .expires)
+        metadata = try c.decode([String: String].self, forKey: .metadata)
+        documents = try c.decode([Document].self, forKey: .documents)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(format, forKey: .format)
+        try c.encode(bundleID.uuidString.lowercased(), forKey: .bundleID)
+        try c.encode(claimID, forKey: .claimID)
+        try c.encode(sender, forKey: .sender)
+        try c.encode(recipient, forKey: .recipient)
+        try c.encode(agreementReference, forKey: .agreementReference)
+        try c.encode(purpose, forKey: .purpose)
+        try c.encodeIfPresent(consentReference, forKey: .consentReference)
+        try c.encode(created, forKey: .created)
+        try c.encode(expires, forKey: .expires)
+        try c.encode(metadata, forKey: .metadata)
+        try c.encode(documents, forKey: .documents)
+    }
+
+    /// Canonical JSON: sorted keys, UTC second-precision timestamps, no escaped slashes.
+    public func encoded() throws -> Data {
+        try Self.encoder.encode(self)
+    }
+
+    public static func decode(_ data: Data) throws -> BundleManifest {
+        do {
+            let m = try decoder.decode(BundleManifest.self, from: data)
+            guard m.format == currentFormat else {
+                throw ClaimGateError(.bundleRejected,
+                    "The bundle's manifest has format '\(m.format.prefix(40))', this gateway reads \(currentFormat): upgrade ClaimGate.")
+            }
+            return m
+        } catch let e as ClaimGateError {
+            throw e
+        } catch {
+            throw ClaimGateError(.bundleRejected, "The bundle's manifest is not valid JSON of the bundle format.",
+                                 diagnostics: "\(error)")
+        }
+    }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        e.dateEncodingStrategy = .custom { date, enc in
+            var c = enc.singleValueContainer()
+            try c.encode(Timestamp.format(date))
+        }
+        return e
+    }()
+
+    static let decoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .custom { dec in
+            let s = try dec.singleValueContainer().decode(String.self)
+            guard let date = Timestamp.parse(s) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: dec.codingPath, debugDescription: "not ISO-8601"))
+            }
+            return date
+        }
+        return d
+    }()
+}
+
+/// Masks metadata values named in an agreement's `masking` list.
+public enum Masking {
+    public static let maskedValue = "[masked]"
+
+    /// Returns the metadata with every listed field's value replaced by `[masked]`.
+    public static func apply(_ fields: [String], to metadata: [String: String]) -> [String: String] {
+        let masked = Set(fields)
+        return metadata.reduce(into: [:]) { out, kv in
+            out[kv.key] = masked.contains(kv.key) ? maskedValue : kv.value
+        }
+    }
+}
+
+/// Document names as they appear in `documents/<name>`: a plain file name, no directories.
+public enum DocumentName {
+    /// Validates a name taken from a path's last component.
+    public static func validate(_ name: String) throws -> String {
+        let bad = name.isEmpty || name == "." || name == ".." || name.hasPrefix(".")
+            || name.utf8.count > 200
+            || name.unicodeScalars.contains(where: { $0 == "/" || $0 == "\\" || $0.value < 0x20 || $0.value == 0x7F })
+        if bad {
+            throw ClaimGateError(.invalidArgument,
+                "Document name '\(name.prefix(60))' cannot be shared: rename the file to a plain name without '/', control characters or a leading dot (at most 200 bytes).")
+        }
+        return name
+    }
+}

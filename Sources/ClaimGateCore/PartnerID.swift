@@ -1,0 +1,27 @@
+/// A partner's identifier: `[a-z0-9-]{2,64}`. It is also the partner's SSH user name.
+public struct PartnerID: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+    public let rawValue: String
+
+    public init(_ raw: String) throws {
+        guard Self.isValid(raw) else {
+            throw ClaimGateError(.invalidAgreement,
+                "Partner id '\(raw.prefix(80))' is not valid: use 2 to 64 characters from a-z, 0-9 and '-'.")
+        }
+        rawValue = raw
+    }
+
+    public static func isValid(_ raw: String) -> Bool {
+        (2...64).contains(raw.utf8.count)
+            && raw.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d }
+    }
+
+    public init(from decoder: Decoder) throws {
+        try self.init(decoder.singleValueContainer().decode(String.self))
+    }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
+    public var description: String { rawValue }
+    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+}

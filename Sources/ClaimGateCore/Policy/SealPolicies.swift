@@ -1,0 +1,133 @@
+import Foundation
+
+/// The validity period of a certificate, as the policies need it.
+public struct CertificateValidity: Sendable, Hashable {
+    public var notBefore: Date
+    public var notAfter: Date
+    public init(notBefore: Date, notAfter: Date) { self.notBefore = notBefore; self.notAfter = notAfter }
+}
+
+/// Everything the seal-time policies look at.
+public struct SealRequest: Sendable {
+    public var partner: Partner
+    public var purpose: String
+    public var created: Date
+    public var expires: Date
+    /// Each document's name and sniffed media type.
+    public var documents: [(name: String, mediaType: String)]
+    public var encryptionCertificate: CertificateValidity
+
+    public init(partner: Partner, purpose: String, created: Date, expires: Date,
+                documents: [(name: String, mediaType: String)], encryptionCertificate: CertificateValidity) {
+        self.partner = partner; self.purpose = purpose; self.created = created; self.expires = expires
+        self.documents = documents; self.encryptionCertificate = encryptionCertificate
+    }
+}
+
+/// The partner is active (not suspended).
+public struct PartnerActive: Policy {
+    public init() {}
+    public func evaluate(_ r: SealRequest) -> PolicyResult {
+        r.partner.status == .active ? .meets : .fails(Refusal(.partnerSuspended,
+            "Partner \(r.partner.id) is suspended: nothing can be shared until an admin resumes it."))
+    }
+}
+
+/// The agreement has not ended.
+public struct AgreementInForce: Policy {
+    public let clock: any WallClock
+    public init(clock: any WallClock) { self.clock = clock }
+    public func evaluate(_ r: SealRequest) -> PolicyResult {
+        let t = r.partner.agreement.terms
+        return clock.now < t.endsAt ? .meets : .fails(Refusal(.agreementEnded,
+            "The agreement \(t.reference) with \(r.partner.id) ended on \(t.validUntil): onboard a renewed agreement with `claimgate partner add`."))
+    }
+}
+
+/// The purpose is one the agreement allows.
+public struct PurposeAllowed: Policy {
+    public init() {}
+    public func evaluate(_ r: SealRequest) -> PolicyResult {
+        let allowed = r.partner.agreement.terms.purposes
+        return allowed.contains(r.purpose) ? .meets : .fails(Refusal(.purposeNotAllowed,
+            "Purpose '\(r.purpose.prefix(64))' is not allowed by agreement \(r.partner.agreement.terms.reference): use one of \(allowed.joined(separator: ", "))."))
+    }
+}
+
+/// Every document's sniffed media type is one the agreement allows.
+public struct DocumentTypesAllowed: Policy {
+    public init() {}
+    public func evaluate(_ r: SealRequest) -> PolicyResult {
+        let allowed = r.partner.agreement.terms.documentTypes
+        for d in r.documents where !allowed.contains(d.mediaType) {
+            return .fails(Refusal(.documentTypeNotAllowed,
+                "Document '\(d.name)' is \(d.mediaType) by its content, which agreement \(r.partner.agreement.terms.reference) does not allow: share only \(allowed.joined(separator: ", "))."))
+        }
+        return .meets
+    }
+}
+
+/// The expiry is in the future, within the retention limit and within the agreement.
+public struct ExpiryWithinAgreement: Policy {
+    public let clock: any WallClock
+    public init(clock: any WallClock) { self.clock = clock }
+    public func evaluate(_ r: SealRequest) -> PolicyResult {
+        let t = r.partner.agreement.terms
+        if r.expires <= clock.now {
+            return .fails(Refusal(.expiryInPast,
+                "Expiry \(Timestamp.format(r.expires)) is not in the future: choose a later --expires or a --ttl."))
+        }
+        let limit = r.created.addingTimeInterval(TimeInterval(t.maxRetentionDays) * 86_400)
+        if r.expires > limit {
+            return .fails(Refusal(.expiryBeyondRetention,
+                "Expiry \(Timestamp.format(r.expires)) is later than the \(t.maxRetentionDays)-day retention agreement \(t.reference) allows: expire on or before \(Timestamp.format(limit))."))
+        }
+        if r.expires > t.endsAt {
+            return .fails(Refusal(.expiryBeyondAgreement,
+                "Expiry \(Timestamp.format(r.expires)) is after agreement \(t.reference) ends (\(t.validUntil)): expire on or before \(t.validUntil)."))
+        }
+        return .meets
+    }
+}
+
+/// The partner's encryption certificate is valid now.
+public struct EncryptionCertificateValid: Policy {
+    public let clock: any WallClock
+    public init(clock: any WallClock) { self.clock = clock }
+    public func evaluate(_ r: SealRequest) -> PolicyResult {
+        let v = r.encryptionCertificate, now = clock.now
+        if now < v.notBefore {
+            return .fails(Refusal(.certificateNotValid,
+                "\(r.partner.id)'s encryption certificate is not valid before \(Timestamp.format(v.notBefore)): wait, or onboard a current certificate."))
+        }
+        if now >= v.notAfter {
+            return .fails(Refusal(.certificateNotValid,
+                "\(r.partner.id)'s encryption certificate expired on \(Timestamp.format(v.notAfter)): ask the partner for a new one and update the agreement."))
+        }
+        return .meets
+    }
+}
+
+/// The standard seal-time policy: every check the agreement imposes, in a fixed order.
+public enum SealPolicy {
+    public static func standard(clock: any WallClock) -> AllOf<SealRequest> {
+        AllOf([
+            PartnerActive(),
+            AgreementInForce(clock: clock),
+            PurposeAllowed(),
+            EncryptionCertificateValid(clock: clock),
+            ExpiryWithinAgreement(clock: clock),
+            DocumentTypesAllowed(),
+        ])
+    }
+}
+
+/// A bundle has not expired (checked at every access, on the partner side by `open`).
+public struct BundleNotExpired: Policy {
+    public let clock: any WallClock
+    public init(clock: any WallClock) { self.clock = clock }
+    public func evaluate(_ manifest: BundleManifest) -> PolicyResult {
+        clock.now < manifest.expires ? .meets : .fails(Refusal(.bundleExpired,
+            "Bundle \(manifest.bundleID.uuidString.lowercased()) expired at \(Timestamp.format(manifest.expires)): ask the sender to share it again if it is still needed."))
+    }
+}

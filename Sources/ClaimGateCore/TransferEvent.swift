@@ -1,0 +1,63 @@
+import Foundation
+
+/// Who did something.
+public enum Actor: Sendable, Hashable, CustomStringConvertible {
+    case partner(PartnerID)
+    case admin(String)
+    case system
+
+    public var description: String {
+        switch self {
+        case .partner(let id): return "partner:\(id)"
+        case .admin(let user): return "admin:\(user)"
+        case .system: return "system"
+        }
+    }
+}
+
+/// How the event reached the gateway.
+public enum Transport: String, Sendable, Codable {
+    case cli, sftp, https
+}
+
+/// One thing that happened to a partner, a bundle or the gateway. Every transport records through
+/// the same `EventRecorder`. No field ever holds document content or unmasked personal data.
+public struct TransferEvent: Sendable, Equatable {
+    public enum Action: String, Sendable, Codable {
+        case seal, sealRefused = "seal-refused", queue
+        case partnerOnboarded = "partner-onboarded", partnerUpdated = "partner-updated"
+        case partnerRefused = "partner-refused"
+        case gatewayInitialised = "gateway-initialised"
+    }
+    public enum Outcome: String, Sendable, Codable { case success, refused, failed }
+
+    public var time: Date
+    public var actor: Actor
+    public var action: Action
+    public var outcome: Outcome
+    public var partnerID: PartnerID?
+    public var claimID: String?
+    public var bundleID: UUID?
+    public var purpose: String?
+    /// SHA-256 (hex) of each document involved.
+    public var documentDigests: [String]
+    public var bytes: Int64?
+    public var reason: String?
+    public var transport: Transport
+    public var clientAddress: String?
+
+    public init(time: Date, actor: Actor, action: Action, outcome: Outcome, partnerID: PartnerID? = nil,
+                claimID: String? = nil, bundleID: UUID? = nil, purpose: String? = nil,
+                documentDigests: [String] = [], bytes: Int64? = nil, reason: String? = nil,
+                transport: Transport, clientAddress: String? = nil) {
+        self.time = time; self.actor = actor; self.action = action; self.outcome = outcome
+        self.partnerID = partnerID; self.claimID = claimID; self.bundleID = bundleID
+        self.purpose = purpose; self.documentDigests = documentDigests; self.bytes = bytes
+        self.reason = reason; self.transport = transport; self.clientAddress = clientAddress
+    }
+}
+
+/// Records events durably. An operation is acknowledged only after its event is recorded.
+public protocol EventRecorder: Sendable {
+    func record(_ event: TransferEvent) throws
+}

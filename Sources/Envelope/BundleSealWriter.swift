@@ -1,0 +1,123 @@
+import COpenSSL
+import Foundation
+
+/// Streams content into a sealed bundle: CMS SignedData (attached, SHA-256, signing-time) inside
+/// CMS AuthEnvelopedData (AES-256-GCM), DER/BER written to a file descriptor in one pass.
+///
+/// Recipient key transport: RSA-OAEP with SHA-256 (and MGF1-SHA-256) for an RSA certificate,
+/// ephemeral-static ECDH with a SHA-256 X9.63 KDF and AES-256 key wrap for an EC certificate.
+/// Memory stays constant whatever the content size.
+public final class BundleSealWriter {
+    private let envelope: OpaquePointer     // CMS_ContentInfo (AuthEnvelopedData)
+    private let signed: OpaquePointer       // CMS_ContentInfo (SignedData)
+    private let sink: OpaquePointer         // buffered fd BIO
+    private let envelopeBIO: OpaquePointer  // writes into envelope, out to sink
+    private let signedBIO: OpaquePointer    // writes into signed, out to envelopeBIO
+    private var finished = false
+
+    /// - Parameters:
+    ///   - fd: an open, writable file descriptor; not closed by the writer.
+    ///   - signer: the gateway signing certificate.
+    ///   - signerKey: its private key.
+    ///   - chain: extra certificates to include in the SignedData (the issuing CA).
+    ///   - recipient: the partner's encryption certificate (RSA or EC P-256/P-384).
+    public init(fileDescriptor fd: Int32, signer: Certificate, signerKey: PrivateKey,
+                chain: [Certificate], recipient: Certificate) throws {
+        let flags = UInt32(CMS_BINARY | CMS_STREAM | CMS_PARTIAL)
+        guard let env = CMS_encrypt(nil, nil, EVP_aes_256_gcm(), flags) else {
+            throw EnvelopeError(.sealFailed, "Could not create the AuthEnvelopedData.")
+        }
+        var owned: [OpaquePointer] = []   // BIOs to free if init fails
+        var sig: OpaquePointer?
+        func cleanup() {
+            for b in owned.reversed() { BIO_free(b) }
+            if let sig { CMS_ContentInfo_free(sig) }
+            CMS_ContentInfo_free(env)
+        }
+        do {
+            try Self.addRecipient(env, recipient)
+            guard CMS_set1_eContentType(env, OBJ_nid2obj(NID_pkcs7_signed)) == 1 else {
+                throw EnvelopeError(.sealFailed, "Could not mark the enveloped content as SignedData.")
+            }
+            let extra = shim_sk_X509_new_null()
+            defer { shim_sk_X509_free(extra) }
+            for c in chain { _ = shim_sk_X509_push(extra, c.x509) }
+            guard let s = CMS_sign(nil, nil, extra, nil, flags) else {
+                throw EnvelopeError(.sealFailed, "Could not create the SignedData.")
+            }
+            sig = s
+            guard CMS_add1_signer(s, signer.x509, signerKey.pkey, EVP_sha256(), flags) != nil else {
+                throw EnvelopeError(.sealFailed, "The gateway signing key does not match its certificate or cannot sign: check `claimgate identity --pem`.")
+            }
+            guard let fdBIO = BIO_new_fd(fd, BIO_NOCLOSE) else { throw EnvelopeError(.io, "Out of memory.") }
+            owned.append(fdBIO)
+            guard let buffer = BIO_new(BIO_f_buffer()) else { throw EnvelopeError(.io, "Out of memory.") }
+            owned.append(buffer)
+            BIO_int_ctrl(buffer, BIO_C_SET_BUFF_SIZE, 1 << 20, 1)   // write buffer 1 MiB
+            BIO_push(buffer, fdBIO)
+            sink = buffer
+            guard let eb = BIO_new_CMS(buffer, env) else { throw EnvelopeError(.sealFailed, "Could not start the envelope stream.") }
+            owned.append(eb)
+            guard let sb = BIO_new_CMS(eb, s) else { throw EnvelopeError(.sealFailed, "Could not start the signature stream.") }
+            envelopeBIO = eb
+            signedBIO = sb
+            envelope = env
+            signed = s
+        } catch {
+            cleanup()
+            throw error
+        }
+    }
+
+    private static func addRecipient(_ env: OpaquePointer, _ recipient: Certificate) throws {
+        guard let ri = CMS_add1_recipient_cert(env, recipient.x509, UInt32(CMS_KEY_PARAM)),
+              let pctx = CMS_RecipientInfo_get0_pkey_ctx(ri) else {
+            throw EnvelopeError(.sealFailed, "Cannot encrypt to certificate '\(recipient.subject)': its key is not usable for key transport or agreement.")
+        }
+        switch recipient.keyKind {
+        case .rsa:
+            guard EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) > 0,
+                  EVP_PKEY_CTX_set_rsa_oaep_md(pctx, EVP_sha256()) > 0,
+                  EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) > 0 else {
+                throw EnvelopeError(.sealFailed, "Could not select RSA-OAEP with SHA-256.")
+            }
+        case .ec:
+            guard EVP_PKEY_CTX_set_ecdh_kdf_md(pctx, EVP_sha256()) > 0 else {
+                throw EnvelopeError(.sealFailed, "Could not select the SHA-256 KDF for ECDH.")
+            }
+        case .other(let name):
+            throw EnvelopeError(.sealFailed, "Cannot encrypt to a \(name) key: use RSA or EC P-256/P-384.")
+        }
+    }
+
+    /// Appends content bytes.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var rest = bytes
+        while !rest.isEmpty {
+            let n = min(rest.count, Int(Int32.max))
+            let w = BIO_write(signedBIO, rest.baseAddress, Int32(n))
+            guard w > 0 else { throw EnvelopeError(.io, "Writing the sealed bundle failed: check free disk space.") }
+            rest = UnsafeRawBufferPointer(rebasing: rest[Int(w)...])
+        }
+    }
+
+    /// Finalises the signature and the envelope (GCM tag) and flushes everything to the descriptor.
+    public func finish() throws {
+        guard !finished else { return }
+        finished = true
+        guard shim_BIO_flush(signedBIO) == 1 else {
+            throw EnvelopeError(.sealFailed, "Finalising the sealed bundle failed: check free disk space.")
+        }
+    }
+
+    deinit {
+        // Tear down the chains from the top; each BIO_new_CMS chain ends at the BIO it wrote to.
+        var b: OpaquePointer? = signedBIO
+        while let cur = b, cur != envelopeBIO { b = BIO_pop(cur); BIO_free(cur) }
+        b = envelopeBIO
+        while let cur = b, cur != sink { b = BIO_pop(cur); BIO_free(cur) }
+        BIO_free_all(sink)
+        CMS_ContentInfo_free(signed)
+        CMS_ContentInfo_free(envelope)
+    }
+}

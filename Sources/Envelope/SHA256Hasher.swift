@@ -1,0 +1,47 @@
+import Foundation
+import COpenSSL
+
+/// Incremental SHA-256 (OpenSSL EVP, SHA-NI where the CPU has it).
+public final class SHA256Hasher {
+    private let ctx: OpaquePointer
+
+    public init() {
+        ctx = EVP_MD_CTX_new()!
+        precondition(EVP_DigestInit_ex(ctx, EVP_sha256(), nil) == 1, "SHA-256 unavailable in this OpenSSL")
+    }
+
+    deinit { EVP_MD_CTX_free(ctx) }
+
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        EVP_DigestUpdate(ctx, base, bytes.count)
+    }
+
+    public func update(_ bytes: some ContiguousBytes) {
+        bytes.withUnsafeBytes { update($0) }
+    }
+
+    /// Finishes the digest and returns it as lowercase hex.
+    public func finalizeHex() -> String {
+        var out = [UInt8](repeating: 0, count: 32)
+        var len: UInt32 = 0
+        EVP_DigestFinal_ex(ctx, &out, &len)
+        return Hex.encode(out)
+    }
+
+    /// SHA-256 of `bytes` as lowercase hex.
+    public static func hex(_ bytes: some ContiguousBytes) -> String {
+        let h = SHA256Hasher()
+        h.update(bytes)
+        return h.finalizeHex()
+    }
+}
+
+public enum Hex {
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xF)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

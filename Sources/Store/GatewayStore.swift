@@ -1,0 +1,245 @@
+import ClaimGateCore
+import Foundation
+import GRDB
+
+/// The gateway's embedded database (SQLite through GRDB): partners with every agreement version,
+/// bundles and the event log. All writes are transactions; a bundle and its seal event are
+/// committed together.
+public final class GatewayStore: EventRecorder, Sendable {
+    private let db: DatabaseQueue
+
+    /// Opens (creating and migrating if needed) the database at `path`.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(10)
+        do {
+            db = try DatabaseQueue(path: path, configuration: config)
+            try Self.migrator.migrate(db)
+        } catch {
+            throw ClaimGateError(.io, "Cannot open the gateway database at \(path): check the --home folder and its permissions.",
+                                 diagnostics: "\(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.create(table: "gateway_setting") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .text).notNull()
+            }
+            try db.create(table: "partner") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("role", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("current_version", .integer).notNull()
+                t.column("onboarded_at", .datetime).notNull()
+            }
+            try db.create(table: "partner_version") { t in
+                t.column("partner_id", .text).notNull().references("partner")
+                t.column("version", .integer).notNull()
+                t.column("agreement_json", .text).notNull()
+                t.column("source", .text).notNull()
+                t.column("recorded_at", .datetime).notNull()
+                t.primaryKey(["partner_id", "version"])
+            }
+            try db.create(table: "bundle") { t in
+                t.primaryKey("id", .text)
+                t.column("partner_id", .text).notNull().references("partner").indexed()
+                t.column("claim_id", .text).notNull().indexed()
+                t.column("purpose", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.column("expires_at", .datetime).notNull()
+                t.column("manifest_json", .blob).notNull()
+                t.column("manifest_sha256", .text).notNull()
+                t.column("file_path", .text).notNull()
+                t.column("file_size", .integer).notNull()
+                t.column("agreement_version", .integer).notNull()
+            }
+            try db.create(table: "event") { t in
+                t.autoIncrementedPrimaryKey("seq")
+                t.column("time", .datetime).notNull()
+                t.column("actor", .text).notNull()
+                t.column("action", .text).notNull()
+                t.column("outcome", .text).notNull()
+                t.column("partner_id", .text).indexed()
+                t.column("claim_id", .text).indexed()
+                t.column("bundle_id", .text).indexed()
+                t.column("purpose", .text)
+                t.column("document_digests", .text).notNull()
+                t.column("bytes", .integer)
+                t.column("reason", .text)
+                t.column("transport", .text).notNull()
+                t.column("client_address", .text)
+            }
+        }
+        return m
+    }
+
+    // MARK: Settings
+
+    public func setting(_ key: String) throws -> String? {
+        try db.read { try String.fetchOne($0, sql: "SELECT value FROM gateway_setting WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setSetting(_ key: String, _ value: String) throws {
+        try db.write {
+            try $0.execute(sql: "INSERT INTO gateway_setting(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           arguments: [key, value])
+        }
+    }
+
+    // MARK: Partners
+
+    /// Stores a new partner with its first agreement version, and records `event`, in one transaction.
+    /// - Parameter source: the agreement file's text, kept with the version.
+    public func addPartner(_ agreement: PartnerAgreement, source: String, at: Date, event: TransferEvent) throws -> Partner {
+        let json = try Self.json(agreement)
+        return try db.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM partner WHERE id = ?", arguments: [agreement.id.rawValue]) == true {
+                throw ClaimGateError(.partnerExists, "Partner \(agreement.id) is already onboarded: use `claimgate partner show \(agreement.id)`.")
+            }
+            try db.execute(sql: """
+                INSERT INTO partner(id, name, role, status, current_version, onboarded_at) VALUES (?, ?, ?, ?, 1, ?)
+                """, arguments: [agreement.id.rawValue, agreement.name, agreement.role.rawValue, PartnerStatus.active.rawValue, at])
+            try db.execute(sql: """
+                INSERT INTO partner_version(partner_id, version, agreement_json, source, recorded_at) VALUES (?, 1, ?, ?, ?)
+                """, arguments: [agreement.id.rawValue, json, source, at])
+            try Self.insert(event, db)
+            return Partner(agreement: agreement, status: .active, version: 1, onboardedAt: at)
+        }
+    }
+
+    public func partner(_ id: PartnerID) throws -> Partner? {
+        try db.read { try Self.fetchPartners(db: $0, where: "p.id = ?", [id.rawValue]).first }
+    }
+
+    public func partners() throws -> [Partner] {
+        try db.read { try Self.fetchPartners(db: $0, where: "1", []) }
+    }
+
+    /// Every agreement version of a partner, oldest first.
+    public func agreementVersions(_ id: PartnerID) throws -> [(version: Int, recordedAt: Date, agreement: PartnerAgreement)] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT version, recorded_at, agreement_json FROM partner_version WHERE partner_id = ? ORDER BY version",
+                             arguments: [id.rawValue]).map { row in
+                (row["version"], row["recorded_at"], try Self.decodeAgreement(row["agreement_json"]))
+            }
+        }
+    }
+
+    private static func fetchPartners(db: Database, where clause: String, _ args: [any DatabaseValueConvertible]) throws -> [Partner] {
+        try Row.fetchAll(db, sql: """
+            SELECT p.status, p.current_version, p.onboarded_at, v.agreement_json
+            FROM partner p JOIN partner_version v ON v.partner_id = p.id AND v.version = p.current_version
+            WHERE \(clause) ORDER BY p.id
+            """, arguments: StatementArguments(args)).map { row in
+            Partner(agreement: try decodeAgreement(row["agreement_json"]),
+                    status: PartnerStatus(rawValue: row["status"]) ?? .suspended,
+                    version: row["current_version"], onboardedAt: row["onboarded_at"])
+        }
+    }
+
+    // MARK: Bundles
+
+    /// Stores a sealed bundle and its seal event in one transaction.
+    public func insertBundle(_ b: BundleRecord, event: TransferEvent) throws {
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT INTO bundle(id, partner_id, claim_id, purpose, state, created_at, expires_at, manifest_json,
+                                   manifest_sha256, file_path, file_size, agreement_version)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [b.id.uuidString.lowercased(), b.partnerID.rawValue, b.claimID, b.purpose, b.state.rawValue,
+                                 b.created, b.expires, b.manifestJSON, b.manifestSHA256, b.filePath, b.fileSize,
+                                 b.agreementVersion])
+            try Self.insert(event, db)
+        }
+    }
+
+    public func bundle(_ id: UUID) throws -> BundleRecord? {
+        try db.read { try Self.fetchBundles($0, where: "id = ?", [id.uuidString.lowercased()]).first }
+    }
+
+    /// Bundles, newest first, optionally of one partner.
+    public func bundles(partner: PartnerID? = nil) throws -> [BundleRecord] {
+        try db.read { db in
+            if let partner { return try Self.fetchBundles(db, where: "partner_id = ?", [partner.rawValue]) }
+            return try Self.fetchBundles(db, where: "1", [])
+        }
+    }
+
+    private static func fetchBundles(_ db: Database, where clause: String, _ args: [any DatabaseValueConvertible]) throws -> [BundleRecord] {
+        try Row.fetchAll(db, sql: "SELECT * FROM bundle WHERE \(clause) ORDER BY created_at DESC, id",
+                         arguments: StatementArguments(args)).map { row in
+            BundleRecord(id: UUID(uuidString: row["id"])!, partnerID: try PartnerID(row["partner_id"]),
+                         claimID: row["claim_id"], purpose: row["purpose"],
+                         state: BundleState(rawValue: row["state"]) ?? .sealed,
+                         created: row["created_at"], expires: row["expires_at"], manifestJSON: row["manifest_json"],
+                         manifestSHA256: row["manifest_sha256"], filePath: row["file_path"], fileSize: row["file_size"],
+                         agreementVersion: row["agreement_version"])
+        }
+    }
+
+    // MARK: Events
+
+    public func record(_ event: TransferEvent) throws {
+        try db.write { try Self.insert(event, $0) }
+    }
+
+    /// Events, oldest first.
+    public func events(bundle: UUID? = nil, partner: PartnerID? = nil) throws -> [StoredEvent] {
+        try db.read { db in
+            var clauses: [String] = []
+            var args: [any DatabaseValueConvertible] = []
+            if let bundle { clauses.append("bundle_id = ?"); args.append(bundle.uuidString.lowercased()) }
+            if let partner { clauses.append("partner_id = ?"); args.append(partner.rawValue) }
+            let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+            return try Row.fetchAll(db, sql: "SELECT * FROM event \(whereSQL) ORDER BY seq", arguments: StatementArguments(args)).map {
+                StoredEvent(sequence: $0["seq"], time: $0["time"], actor: $0["actor"], action: $0["action"],
+                            outcome: $0["outcome"], partnerID: $0["partner_id"], claimID: $0["claim_id"],
+                            bundleID: $0["bundle_id"], purpose: $0["purpose"], reason: $0["reason"],
+                            transport: $0["transport"], bytes: $0["bytes"])
+            }
+        }
+    }
+
+    private static func insert(_ e: TransferEvent, _ db: Database) throws {
+        let digests = String(decoding: try JSONEncoder().encode(e.documentDigests), as: UTF8.self)
+        try db.execute(sql: """
+            INSERT INTO event(time, actor, action, outcome, partner_id, claim_id, bundle_id, purpose, document_digests,
+                              bytes, reason, transport, client_address)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [e.time, e.actor.description, e.action.rawValue, e.outcome.rawValue, e.partnerID?.rawValue,
+                             e.claimID, e.bundleID?.uuidString.lowercased(), e.purpose, digests, e.bytes, e.reason,
+                             e.transport.rawValue, e.clientAddress])
+    }
+
+    private static func json(_ a: PartnerAgreement) throws -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        return String(decoding: try enc.encode(a), as: UTF8.self)
+    }
+
+    private static func decodeAgreement(_ text: String) throws -> PartnerAgreement {
+        try JSONDecoder().decode(PartnerAgreement.self, from: Data(text.utf8))
+    }
+}
+
+/// An event as stored, with its sequence number.
+public struct StoredEvent: Sendable, Equatable, Codable {
+    public let sequence: Int64
+    public let time: Date
+    public let actor: String
+    public let action: String
+    public let outcome: String
+    public let partnerID: String?
+    public let claimID: String?
+    public let bundleID: String?
+    public let purpose: String?
+    public let reason: String?
+    public let transport: String
+    public let bytes: Int64?
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import ClaimGateApp
+import ClaimGateCore
+import Foundation
+import Logging
+
+@main
+struct Claimgate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "claimgate",
+        abstract: "Secure exchange of insurance claim documents with partners, under their agreements.",
+        discussion: """
+        State lives in --home DIR, else $CLAIMGATE_HOME, else ./.claimgate.
+        Start with `claimgate demo`, or `claimgate init` then `claimgate partner add partners/FILE.yaml`.
+        """,
+        subcommands: [InitCommand.self, IdentityCommand.self, PartnerCommand.self, SealCommand.self, SendCommand.self,
+                      OpenCommand.self, BundleCommand.self, DemoCommand.self, DevPKICommand.self])
+
+    static func main() {
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["CLAIMGATE_LOG"] ?? "") ?? .warning
+            return h
+        }
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let e as ClaimGateError {
+            FileHandle.standardError.write(Data("error: \(e.message)\n".utf8))
+            if let d = e.diagnostics, ProcessInfo.processInfo.environment["CLAIMGATE_LOG"] == "debug" {
+                FileHandle.standardError.write(Data("  detail: \(d)\n".utf8))
+            }
+            Foundation.exit(ExitStatus.for(e.code))
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// Exit statuses: 0 success, 64 bad usage, 65 refused by policy or a rejected bundle,
+/// 66 unknown partner/bundle or missing input, 73 cannot create, 74 I/O, 78 not initialised.
+enum ExitStatus {
+    static func `for`(_ code: ClaimGateError.Code) -> Int32 {
+        switch code {
+        case .invalidArgument, .invalidAgreement: return 64
+        case .policyRefused, .bundleRejected: return 65
+        case .unknownPartner, .unknownBundle: return 66
+        case .partnerExists, .alreadyInitialised: return 73
+        case .notInitialised: return 78
+        default: return 74
+        }
+    }
+}
+
+struct HomeOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Gateway state folder (default $CLAIMGATE_HOME, else ./.claimgate).", valueName: "DIR"))
+    var home: String?
+
+    var resolved: Home { Home.resolve(option: home) }
+    func gateway() throws -> Gateway { try Gateway.open(home: resolved, logger: Logger(label: "claimgate")) }
+}
+
+func printJSON(_ value: some Encodable) throws {
+    print(try JSONOutput.string(value))
+}

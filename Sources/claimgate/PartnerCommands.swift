@@ -1,0 +1,73 @@
+import ArgumentParser
+import ClaimGateApp
+import ClaimGateCore
+import Foundation
+
+struct PartnerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "partner", abstract: "Onboard and inspect partners.",
+        subcommands: [Add.self, List.self, Show.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate an agreement file and onboard the partner it describes.",
+            discussion: "Nothing is stored when any check fails; the message names the field. Fields: docs/agreements.md.")
+        @OptionGroup var home: HomeOption
+        @Argument(help: ArgumentHelp("The agreement file (partners/ID.yaml).", valueName: "FILE")) var file: String
+        @Flag(help: "Print the onboarded partner as JSON.") var json = false
+
+        func run() throws {
+            let g = try home.gateway()
+            let p = try g.addPartner(agreementFile: file)
+            if json { try printJSON(g.view(p)); return }
+            print("Onboarded \(p.id) (\(p.agreement.name)), agreement \(p.agreement.terms.reference) valid until \(p.agreement.terms.validUntil).")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List onboarded partners.")
+        @OptionGroup var home: HomeOption
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let g = try home.gateway()
+            let partners = try g.store.partners()
+            if json { try printJSON(partners.map(g.view)); return }
+            if partners.isEmpty { print("No partners yet: `claimgate partner add partners/FILE.yaml`."); return }
+            print("ID".padding(24) + "ROLE".padding(12) + "STATUS".padding(10) + "AGREEMENT".padding(16) + "VALID UNTIL")
+            for p in partners {
+                print(p.id.rawValue.padding(24) + p.agreement.role.rawValue.padding(12) + p.status.rawValue.padding(10)
+                      + p.agreement.terms.reference.padding(16) + p.agreement.terms.validUntil.description)
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one partner's agreement.")
+        @OptionGroup var home: HomeOption
+        @Argument(help: "Partner id.") var id: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let g = try home.gateway()
+            let v = g.view(try g.partner(id))
+            if json { try printJSON(v); return }
+            print("""
+            \(v.id): \(v.name) (\(v.role), \(v.status))
+              agreement        \(v.agreementReference) (version \(v.agreementVersion)), valid until \(v.validUntil)
+              purposes         \(v.purposes.joined(separator: ", "))
+              document types   \(v.documentTypes.joined(separator: ", "))
+              retention        at most \(v.maxRetentionDays) days
+              encryption cert  \(v.encryptionCertificate.map { "\($0.subject), \($0.key), expires \($0.notAfter), SHA-256 \($0.sha256)" } ?? "unreadable")
+              ssh keys         \(v.sshKeys.isEmpty ? "none" : v.sshKeys.joined(separator: ", "))
+              pull             \(v.pull.isEmpty ? "none" : v.pull.joined(separator: ", "))
+              push             \(v.pushSFTP.map { "sftp://\($0.user)@\($0.host):\($0.port)\($0.path) (host key \($0.hostKey))" } ?? v.pushHTTPS?.url ?? "none")
+              masking          \(v.masking.isEmpty ? "none" : v.masking.joined(separator: ", "))
+            """)
+        }
+    }
+}
+
+extension String {
+    func padding(_ n: Int) -> String { count >= n ? self + " " : self + String(repeating: " ", count: n - count) }
+}
