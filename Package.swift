@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "ClaimGateTesting", dependencies: ["ClaimGateCore"], path: "Tests/ClaimGateTesting"),
         .testTarget(name: "ClaimGateCoreTests", dependencies: ["ClaimGateCore", "ClaimGateTesting"]),
         .testTarget(name: "EnvelopeTests", dependencies: ["Envelope", "Packaging", "ClaimGateTesting"]),
-        .testTarget(name: "ClaimGateAppTests", dependencies: ["ClaimGateApp", "Store", "ClaimGateTesting"]),
+        .testTarget(name: "ClaimGateAppTests", dependencies: ["ClaimGateApp", "Envelope", "Store", "ClaimGateTesting"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ClaimGateTesting", "claimgate"]),
     ],
     swiftLanguageModes: [.v6]

@@ -33,7 +33,7 @@ extension Gateway {
     /// leaves no file and no outbox entry.
     public func seal(_ order: SealOrder, to destination: SealDestination) throws -> BundleRecord {
         let partner = try self.partner(order.partner)
-        let created = clock.now
+        let created = Timestamp.wholeSeconds(clock.now)
         let bundleID = UUID()
         func refuse(_ reason: String, _ error: ClaimGateError) throws -> Never {
             try store.record(TransferEvent(time: created, actor: .admin(Self.adminName), action: .sealRefused,
@@ -69,7 +69,7 @@ extension Gateway {
 
         // The agreement's policy.
         let recipient = try Certificate(pem: partner.agreement.certificates.encryptionPEM)
-        let expires = order.expiry.resolve(createdAt: created)
+        let expires = Timestamp.wholeSeconds(order.expiry.resolve(createdAt: created))
         let request = SealRequest(partner: partner, purpose: order.purpose, created: created, expires: expires,
                                   documents: documents.map { ($0.name, $0.mediaType) },
                                   encryptionCertificate: recipient.validity)
@@ -109,7 +109,7 @@ extension Gateway {
             try FileSystem.commit(tmp, to: finalPath)
         } catch let e as EnvelopeError {
             close(fd); unlink(tmp)
-            logger.error("seal failed", metadata: ["bundle.id": "\(bundleID)", "diagnostics": "\(e.diagnostics ?? "")"])
+            logger.error("seal failed", metadata: ["bundle.id": "\(bundleID.uuidString.lowercased())", "diagnostics": "\(e.diagnostics ?? "")"])
             throw ClaimGateError(.io, "Sealing failed: \(e.message)", diagnostics: e.diagnostics)
         } catch {
             close(fd); unlink(tmp)
@@ -131,7 +131,7 @@ extension Gateway {
             unlink(finalPath)   // fail closed: no bundle exists without its record
             throw error
         }
-        logger.info("bundle sealed", metadata: ["bundle.id": "\(bundleID)", "partner.id": "\(partner.id)", "bytes": "\(size)"])
+        logger.info("bundle sealed", metadata: ["bundle.id": "\(bundleID.uuidString.lowercased())", "partner.id": "\(partner.id)", "bytes": "\(size)"])
         return record
     }
 

@@ -3,8 +3,12 @@ import Foundation
 /// ISO-8601 UTC timestamps as ClaimGate writes them: `2026-11-21T22:55:02Z`.
 public enum Timestamp {
     public static func format(_ date: Date) -> String {
-        let seconds = Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
-        return seconds.formatted(.iso8601)
+        wholeSeconds(date).formatted(.iso8601)
+    }
+
+    /// `date` without its fraction of a second: the precision manifests and the store keep.
+    public static func wholeSeconds(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
     }
 
     public static func parse(_ text: String) -> Date? {

@@ -1,0 +1,71 @@
+import ClaimGateCore
+import ClaimGateTesting
+import Foundation
+import Testing
+
+@Suite struct ValuesTests {
+    @Test(arguments: ["ab", "acme-assessors", "a1-2", String(repeating: "x", count: 64)])
+    func validPartnerIDs(_ id: String) { #expect(PartnerID.isValid(id)) }
+
+    @Test(arguments: ["a", "ACME", "acme_assessors", "acme assessors", "../etc", "", String(repeating: "x", count: 65), "é-partner"])
+    func invalidPartnerIDs(_ id: String) { #expect(!PartnerID.isValid(id)) }
+
+    @Test func expiresDateMeansTheEndOfThatDayUTC() throws {
+        #expect(try ExpirySpec.expires("2026-12-01") == .at(Timestamp.parse("2026-12-02T00:00:00Z")!))
+        #expect(try ExpirySpec.expires("2026-12-01T12:00:00+01:00") == .at(Timestamp.parse("2026-12-01T11:00:00Z")!))
+        #expect(throws: ClaimGateError.self) { try ExpirySpec.expires("next week") }
+        #expect(throws: ClaimGateError.self) { try ExpirySpec.expires("2026-02-30") }
+    }
+
+    @Test func ttlUnits() throws {
+        #expect(try ExpirySpec.ttl("7d") == .ttl(7 * 86_400))
+        #expect(try ExpirySpec.ttl("12h") == .ttl(12 * 3_600))
+        #expect(try ExpirySpec.ttl("90m") == .ttl(90 * 60))
+        #expect(try ExpirySpec.ttl("2w") == .ttl(14 * 86_400))
+        for bad in ["7", "d", "-1d", "0d", "7y", "1.5d"] {
+            #expect(throws: ClaimGateError.self, "\(bad)") { try ExpirySpec.ttl(bad) }
+        }
+    }
+
+    @Test func mediaTypesAreSniffedFromContent() {
+        #expect(MediaTypeSniffer.sniff(Array("%PDF-1.7\n".utf8)) == "application/pdf")
+        #expect(MediaTypeSniffer.sniff([0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]) == "image/jpeg")
+        #expect(MediaTypeSniffer.sniff([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0]) == "image/png")
+        #expect(MediaTypeSniffer.sniff(Array("GIF89a..".utf8)) == "image/gif")
+        #expect(MediaTypeSniffer.sniff([0, 0, 0, 0x18] + Array("ftypmp42".utf8)) == "video/mp4")
+        #expect(MediaTypeSniffer.sniff([0, 0, 0, 0x18] + Array("ftypheic".utf8)) == "image/heic")
+        #expect(MediaTypeSniffer.sniff(Array("Claim notes: water damage.\n".utf8)) == "text/plain")
+        #expect(MediaTypeSniffer.sniff([0x4D, 0x5A, 0x90, 0x00, 0x03]) == "application/octet-stream")
+        #expect(MediaTypeSniffer.sniff([UInt8]()) == "application/octet-stream")
+        // An executable renamed to .pdf is still not a PDF.
+        #expect(MediaTypeSniffer.sniff([0x7F, 0x45, 0x4C, 0x46, 2, 1, 1]) == "application/octet-stream")
+    }
+
+    @Test func maskingReplacesListedFieldsOnly() {
+        let m = Masking.apply(["claimant.national_id"], to: ["claimant.national_id": "756.1234", "loss.type": "fire"])
+        #expect(m == ["claimant.national_id": "[masked]", "loss.type": "fire"])
+    }
+
+    @Test func manifestRoundTripsCanonically() throws {
+        let id = UUID()
+        let m = BundleManifest(bundleID: id, claimID: "CLM-1", sender: .init(gatewayID: "g", signingCertificateSHA256: "aa"),
+                               recipient: .init(partnerID: "p", encryptionCertificateSHA256: "bb"), agreementReference: "DSA",
+                               purpose: "claim-assessment", consentReference: nil,
+                               created: Timestamp.parse("2026-11-21T12:00:00Z")!, expires: Timestamp.parse("2026-11-28T12:00:00Z")!,
+                               metadata: ["a": "b"], documents: [.init(name: "x.pdf", mediaType: "application/pdf", size: 3, sha256: "cc")])
+        let data = try m.encoded()
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.contains("\"bundle_id\" : \"\(id.uuidString.lowercased())\""))
+        #expect(text.contains("\"created\" : \"2026-11-21T12:00:00Z\""))
+        #expect(try BundleManifest.decode(data) == m)
+        #expect(try m.encoded() == data, "encoding is deterministic")
+        #expect(throws: ClaimGateError.self) { try BundleManifest.decode(Data("{}".utf8)) }
+    }
+
+    @Test func documentNamesMustBePlain() throws {
+        #expect(try DocumentName.validate("report.pdf") == "report.pdf")
+        for bad in ["", ".", "..", ".hidden", "a/b", "a\\b", "tab\tname", String(repeating: "a", count: 201)] {
+            #expect(throws: ClaimGateError.self, "\(bad)") { try DocumentName.validate(bad) }
+        }
+    }
+}
