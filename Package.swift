@@ -49,8 +49,12 @@ let package = Package(
         // Tests: one target per module, plus end-to-end tests with real peers.
         .target(name: "ClaimGateTesting", dependencies: ["ClaimGateCore"], path: "Tests/ClaimGateTesting"),
         .testTarget(name: "ClaimGateCoreTests", dependencies: ["ClaimGateCore", "ClaimGateTesting"]),
-        .testTarget(name: "EnvelopeTests", dependencies: ["Envelope", "Packaging", "ClaimGateTesting"]),
-        .testTarget(name: "ClaimGateAppTests", dependencies: ["ClaimGateApp", "Envelope", "Store", "ClaimGateTesting"]),
+        .testTarget(name: "EnvelopeTests", dependencies: ["Envelope", "ClaimGateTesting"]),
+        .testTarget(name: "PackagingTests", dependencies: ["Packaging", "ClaimGateTesting"]),
+        .testTarget(name: "SFTPTests", dependencies: ["SFTP", "ClaimGateTesting"]),
+        .testTarget(name: "ClaimGateAppTests", dependencies: [
+            "ClaimGateApp", "Envelope", "Store", "ClaimGateTesting", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "EndToEndTests", dependencies: ["ClaimGateTesting", "claimgate"]),
     ],
     swiftLanguageModes: [.v6]

@@ -3,6 +3,7 @@ import ClaimGateCore
 import ClaimGateTesting
 import Envelope
 import Foundation
+import Logging
 
 /// Dev PKI generated once per test run (RSA-3072 keys take a moment), shared read-only.
 final class SharedPKI: @unchecked Sendable {
@@ -37,7 +38,9 @@ final class GatewayFixture: @unchecked Sendable {
     static let png = Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")!
 
     init(clock: any WallClock = SystemClock()) throws {
-        gateway = try Gateway.initialise(home: Home(root: dir.path + "/home"), gatewayID: "test-gateway", clock: clock)
+        var logger = Logger(label: "claimgate-test")
+        logger.logLevel = .warning
+        gateway = try Gateway.initialise(home: Home(root: dir.path + "/home"), gatewayID: "test-gateway", clock: clock, logger: logger)
     }
 
     /// Writes an agreement file; `overrides` replaces whole lines by key prefix.
