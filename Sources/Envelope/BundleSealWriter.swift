@@ -27,10 +27,12 @@ public final class BundleSealWriter {
         guard let env = CMS_encrypt(nil, nil, EVP_aes_256_gcm(), flags) else {
             throw EnvelopeError(.sealFailed, "Could not create the AuthEnvelopedData.")
         }
-        var owned: [OpaquePointer] = []   // BIOs to free if init fails
+        var sinkBIO: OpaquePointer?       // freed with everything above it if init fails
+        var envelopeTop: OpaquePointer?
         var sig: OpaquePointer?
         func cleanup() {
-            for b in owned.reversed() { BIO_free(b) }
+            if let envelopeTop, let sinkBIO { Self.freeChain(from: envelopeTop, downTo: sinkBIO) }
+            if let sinkBIO { BIO_free_all(sinkBIO) }
             if let sig { CMS_ContentInfo_free(sig) }
             CMS_ContentInfo_free(env)
         }
@@ -50,14 +52,14 @@ public final class BundleSealWriter {
                 throw EnvelopeError(.sealFailed, "The gateway signing key does not match its certificate or cannot sign: check `claimgate identity --pem`.")
             }
             guard let fdBIO = BIO_new_fd(fd, BIO_NOCLOSE) else { throw EnvelopeError(.io, "Out of memory.") }
-            owned.append(fdBIO)
-            guard let buffer = BIO_new(BIO_f_buffer()) else { throw EnvelopeError(.io, "Out of memory.") }
-            owned.append(buffer)
-            BIO_int_ctrl(buffer, BIO_C_SET_BUFF_SIZE, 1 << 20, 1)   // write buffer 1 MiB
+            guard let buffer = BIO_new(BIO_f_buffer()) else { BIO_free(fdBIO); throw EnvelopeError(.io, "Out of memory.") }
             BIO_push(buffer, fdBIO)
+            sinkBIO = buffer
             sink = buffer
+            // 1 MiB write buffer: the cipher stage emits 4 KiB pieces; write(2) sees large ones.
+            BIO_int_ctrl(buffer, BIO_C_SET_BUFF_SIZE, 1 << 20, 1)
             guard let eb = BIO_new_CMS(buffer, env) else { throw EnvelopeError(.sealFailed, "Could not start the envelope stream.") }
-            owned.append(eb)
+            envelopeTop = eb
             guard let sb = BIO_new_CMS(eb, s) else { throw EnvelopeError(.sealFailed, "Could not start the signature stream.") }
             envelopeBIO = eb
             signedBIO = sb
@@ -110,12 +112,15 @@ public final class BundleSealWriter {
         }
     }
 
+    /// Frees the BIOs of one `BIO_new_CMS` chain, from its top down to (not including) `stop`.
+    private static func freeChain(from top: OpaquePointer, downTo stop: OpaquePointer) {
+        var b: OpaquePointer? = top
+        while let cur = b, cur != stop { b = BIO_pop(cur); BIO_free(cur) }
+    }
+
     deinit {
-        // Tear down the chains from the top; each BIO_new_CMS chain ends at the BIO it wrote to.
-        var b: OpaquePointer? = signedBIO
-        while let cur = b, cur != envelopeBIO { b = BIO_pop(cur); BIO_free(cur) }
-        b = envelopeBIO
-        while let cur = b, cur != sink { b = BIO_pop(cur); BIO_free(cur) }
+        Self.freeChain(from: signedBIO, downTo: envelopeBIO)
+        Self.freeChain(from: envelopeBIO, downTo: sink)
         BIO_free_all(sink)
         CMS_ContentInfo_free(signed)
         CMS_ContentInfo_free(envelope)
