@@ -66,6 +66,13 @@ struct AgreementFile: Decodable {
 
 /// Reads, resolves and validates agreement files.
 public enum AgreementLoader {
+    /// The `id` of an agreement file if it can be read at all, for recording a refusal.
+    static func peekPartnerID(path: String) -> PartnerID? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let node = try? Yams.compose(yaml: text), let id = node["id"]?.string else { return nil }
+        return try? PartnerID(id)
+    }
+
     /// Loads the agreement file at `path` and validates everything onboarding requires.
     /// - Returns: the resolved agreement and the file's text (kept with the agreement version).
     public static func load(path: String, clock: any WallClock) throws -> (PartnerAgreement, String) {
@@ -106,9 +113,10 @@ public enum AgreementLoader {
         guard !t.purposes.isEmpty, t.purposes.allSatisfy({ !$0.isEmpty }) else {
             throw fail("agreement.purposes", "must list at least one purpose.")
         }
+        guard Set(t.purposes).count == t.purposes.count else { throw fail("agreement.purposes", "lists a purpose twice.") }
         guard !t.document_types.isEmpty else { throw fail("agreement.document_types", "must list at least one media type.") }
-        for type in t.document_types where type.split(separator: "/").count != 2 {
-            throw fail("agreement.document_types", "'\(type.prefix(60))' is not a media type such as application/pdf.")
+        for type in t.document_types where !MediaTypeSniffer.recognisedTypes.contains(type) {
+            throw fail("agreement.document_types", "'\(type.prefix(60))' is not a media type ClaimGate recognises from content: use \(MediaTypeSniffer.recognisedTypes.joined(separator: ", ")).")
         }
         guard t.max_retention_days > 0 else { throw fail("agreement.max_retention_days", "must be more than 0.") }
         let validUntil: CalendarDay
@@ -116,6 +124,9 @@ public enum AgreementLoader {
             throw fail("agreement.valid_until", "'\(t.valid_until.prefix(40))' is not a date: use YYYY-MM-DD.")
         }
         let now = clock.now
+        guard now < validUntil.endOfDay else {
+            throw fail("agreement.valid_until", "\(validUntil) is already past: onboard the renewed agreement's date.")
+        }
 
         // Certificates.
         func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : baseDir + "/" + p }
@@ -166,6 +177,7 @@ public enum AgreementLoader {
         var delivery = DeliveryTerms()
         if let s = file.delivery?.push?.sftp {
             guard !s.host.isEmpty else { throw fail("delivery.push.sftp.host", "must not be empty.") }
+            guard !s.user.isEmpty else { throw fail("delivery.push.sftp.user", "must not be empty.") }
             let port = s.port ?? 22
             guard (1...65535).contains(port) else { throw fail("delivery.push.sftp.port", "\(port) is not a TCP port.") }
             guard s.path.hasPrefix("/") else { throw fail("delivery.push.sftp.path", "must be an absolute path such as /inbound.") }
@@ -182,7 +194,11 @@ public enum AgreementLoader {
         }
         for p in file.delivery?.pull ?? [] {
             guard let t = PullTransport(rawValue: p) else { throw fail("delivery.pull", "'\(p.prefix(40))' is not a transport: use sftp or https.") }
+            guard !delivery.pull.contains(t) else { throw fail("delivery.pull", "lists \(p) twice.") }
             delivery.pull.append(t)
+        }
+        if delivery.pull.contains(.sftp), sshKeys.isEmpty {
+            throw fail("delivery.pull", "sftp needs at least one key in ssh.authorized_keys or ssh.authorized_keys_file.")
         }
         let masking = file.masking ?? []
         for m in masking where m.isEmpty || m.contains(" ") {

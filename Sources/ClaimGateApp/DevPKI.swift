@@ -57,7 +57,8 @@ public enum DevPKI {
             let ca = try CertificateIssuer.issue(.authority("ClaimGate Dev Gateway CA", organization: "ClaimGate dev", from: from, days: 3650),
                                                  for: caKey, issuer: nil)
             try write(gw, "ca", cert: ca, key: caKey)
-            let s = try leaf("claimgate bundle signing", "ClaimGate dev", kind: .p256, usage: "critical,digitalSignature,nonRepudiation", issuer: (ca, caKey))
+            let s = try leaf("claimgate bundle signing", "ClaimGate dev", kind: .p256, usage: "critical,digitalSignature,nonRepudiation",
+                             eku: "emailProtection", issuer: (ca, caKey))
             try write(gw, "signing", cert: s.0, key: s.1)
             let t = try leaf("localhost", "ClaimGate dev", kind: .p256, usage: "critical,digitalSignature", eku: "serverAuth,clientAuth",
                              sans: ["DNS:localhost", "IP:127.0.0.1"], issuer: (ca, caKey))
@@ -79,7 +80,8 @@ public enum DevPKI {
             if case .rsa = p.encryptionKey { encUsage = "critical,keyEncipherment" } else { encUsage = "critical,keyAgreement" }
             let enc = try leaf("\(p.id) encryption", p.organization, kind: p.encryptionKey, usage: encUsage, issuer: (ca, caKey))
             try write(folder, "encryption", cert: enc.0, key: enc.1)
-            let sig = try leaf("\(p.id) signing", p.organization, kind: .p256, usage: "critical,digitalSignature", issuer: (ca, caKey))
+            let sig = try leaf("\(p.id) signing", p.organization, kind: .p256, usage: "critical,digitalSignature,nonRepudiation",
+                               eku: "emailProtection", issuer: (ca, caKey))
             try write(folder, "signing", cert: sig.0, key: sig.1)
             let tls = try leaf("\(p.id)", p.organization, kind: .p256, usage: "critical,digitalSignature", eku: "clientAuth", issuer: (ca, caKey))
             try write(folder, "tls-client", cert: tls.0, key: tls.1)

@@ -16,7 +16,8 @@ extension Gateway {
             return partner
         } catch let e as ClaimGateError {
             try store.record(TransferEvent(time: now, actor: .admin(Self.adminName), action: .partnerRefused,
-                                           outcome: .refused, reason: e.code.name, transport: .cli))
+                                           outcome: .refused, partnerID: AgreementLoader.peekPartnerID(path: path),
+                                           reason: e.code.name, transport: .cli))
             throw e
         }
     }

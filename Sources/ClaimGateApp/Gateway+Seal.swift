@@ -77,6 +77,12 @@ extension Gateway {
             try refuse(refusal.reason.code, ClaimGateError(.policyRefused, refusal.message))
         }
 
+        func recordFailure(_ reason: String) throws {
+            try store.record(TransferEvent(time: created, actor: .admin(Self.adminName), action: destination.isOutbox ? .queue : .seal,
+                                           outcome: .failed, partnerID: partner.id, claimID: order.claimID, bundleID: bundleID,
+                                           purpose: order.purpose, reason: reason, transport: .cli))
+        }
+
         // Seal to a temporary file next to the destination, then commit it.
         let finalPath: String
         switch destination {
@@ -93,7 +99,7 @@ extension Gateway {
         do {
             let pipeline = SealPipeline(signer: identity.signing, signerKey: identity.signingKey,
                                         chain: [identity.ca], recipient: recipient)
-            manifestBytes = try pipeline.seal(documents, into: fd) { entries in
+            manifestBytes = try pipeline.seal(documents, into: fd, created: created) { entries in
                 try BundleManifest(
                     bundleID: bundleID, claimID: order.claimID,
                     sender: .init(gatewayID: identity.gatewayID, signingCertificateSHA256: identity.signing.sha256Fingerprint),
@@ -109,10 +115,12 @@ extension Gateway {
             try FileSystem.commit(tmp, to: finalPath)
         } catch let e as EnvelopeError {
             close(fd); unlink(tmp)
-            logger.error("seal failed", metadata: ["bundle.id": "\(bundleID.uuidString.lowercased())", "diagnostics": "\(e.diagnostics ?? "")"])
+            logger.info("seal failed", metadata: ["bundle.id": "\(bundleID.uuidString.lowercased())", "diagnostics": "\(e.diagnostics ?? "")"])
+            try recordFailure(e.code.name)
             throw ClaimGateError(.io, "Sealing failed: \(e.message)", diagnostics: e.diagnostics)
         } catch {
             close(fd); unlink(tmp)
+            try recordFailure((error as? ClaimGateError)?.code.name ?? "io")
             throw error
         }
 

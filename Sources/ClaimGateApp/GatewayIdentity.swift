@@ -108,11 +108,14 @@ public struct GatewayIdentity {
 
         let signing = try pair(cert: material.signingCert, key: material.signingKey, option: "signing",
             profile: CertificateProfile(commonName: "\(gatewayID) bundle signing", organization: gatewayID,
-                                        keyUsage: "critical,digitalSignature,nonRepudiation",
+                                        keyUsage: "critical,digitalSignature,nonRepudiation", extendedKeyUsage: "emailProtection",
                                         notBefore: from, notAfter: from.addingTimeInterval(2 * year)), kind: .p256)
+        guard signing.0.allowsContentSigning else {
+            throw ClaimGateError(.invalidArgument, "--signing-cert is not meant for signing content: it needs key usage digitalSignature (or nonRepudiation) and, if it has an extended key usage, emailProtection.")
+        }
         let tls = try pair(cert: material.tlsCert, key: material.tlsKey, option: "tls",
             profile: CertificateProfile(commonName: "localhost", organization: gatewayID,
-                                        keyUsage: "critical,digitalSignature", extendedKeyUsage: "serverAuth,clientAuth",
+                                        keyUsage: "critical,digitalSignature,keyEncipherment", extendedKeyUsage: "serverAuth,clientAuth",
                                         subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"],
                                         notBefore: from, notAfter: from.addingTimeInterval(year)), kind: .p256)
         let encryption = try pair(cert: material.encryptionCert, key: material.encryptionKey, option: "encryption",

@@ -6,8 +6,8 @@ import Foundation
 /// ```
 /// HOME/claimgate.sqlite      database (partners, bundles, events)
 /// HOME/identity/             gateway certificates and keys (0700; keys 0600)
-/// HOME/outbox/<partner>/     sealed bundles waiting for delivery or pull
-/// HOME/tmp/                  private scratch space; temp files are renamed out of it
+/// HOME/outbox/<partner>/     sealed bundles waiting for delivery or pull (temp files are
+///                            written beside their destination, then renamed)
 /// ```
 public struct Home: Sendable {
     public let root: String
@@ -23,7 +23,6 @@ public struct Home: Sendable {
     public var database: String { root + "/claimgate.sqlite" }
     public var identity: String { root + "/identity" }
     public var outbox: String { root + "/outbox" }
-    public var tmp: String { root + "/tmp" }
     public func outbox(for partner: PartnerID) -> String { outbox + "/" + partner.rawValue }
 
     public var isInitialised: Bool { FileManager.default.fileExists(atPath: database) && FileManager.default.fileExists(atPath: identity + "/signing.pem") }
@@ -37,7 +36,7 @@ public struct Home: Sendable {
 
     /// Creates the directory layout with private permissions.
     func createLayout() throws {
-        for dir in [root, identity, outbox, tmp] {
+        for dir in [root, identity, outbox] {
             try FileSystem.makeDirectory(dir, mode: 0o700)
         }
     }

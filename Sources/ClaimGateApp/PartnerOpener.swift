@@ -36,7 +36,7 @@ public enum PartnerOpener {
         let out = FileSystem.absolute(r.output)
         let createdOut = !FileManager.default.fileExists(atPath: out)
         let createdDocuments = !FileManager.default.fileExists(atPath: out + "/documents")
-        try FileSystem.makeDirectory(out)
+        try FileSystem.makeDirectory(out, mode: 0o700)
         let staging = out + "/.claimgate-open-" + UUID().uuidString.lowercased()
         try FileSystem.makeDirectory(staging, mode: 0o700)
         var moved: [String] = []
@@ -73,7 +73,7 @@ public enum PartnerOpener {
             try FileSystem.writeAtomically(manifestBytes, to: staging + "/manifest.json", mode: 0o600)
 
             // Every check passed: move into place without overwriting anything.
-            try FileSystem.makeDirectory(out + "/documents")
+            try FileSystem.makeDirectory(out + "/documents", mode: 0o700)
             let targets = [("manifest.json", out + "/manifest.json")] + manifest.documents.map { ("documents/" + $0.name, out + "/documents/" + $0.name) }
             for (_, target) in targets where FileManager.default.fileExists(atPath: target) {
                 throw ClaimGateError(.invalidArgument, "\(target) already exists: open the bundle into an empty folder.")

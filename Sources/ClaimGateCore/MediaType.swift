@@ -1,5 +1,11 @@
 /// Media types recognised from a document's first bytes. The file name is never trusted.
 public enum MediaTypeSniffer {
+    /// Every media type `sniff` can return.
+    public static let recognisedTypes: [String] = [
+        "application/pdf", "image/jpeg", "image/png", "image/gif", "image/tiff", "image/webp", "image/heic",
+        "video/mp4", "video/quicktime", "application/zip", "text/plain", "application/octet-stream",
+    ]
+
     /// How many leading bytes `sniff` needs to decide.
     public static let prefixLength = 512
 

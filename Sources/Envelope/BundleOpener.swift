@@ -75,7 +75,9 @@ public enum BundleOpener {
         let store = try TrustStore(trust)
         let param = X509_STORE_get0_param(store.store)
         X509_VERIFY_PARAM_set_time(param, time_t(at.timeIntervalSince1970))
-        X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY)
+        // Only a certificate meant for signing content may sign a bundle: a TLS or encryption
+        // certificate issued by the same gateway CA is refused.
+        X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SMIME_SIGN)
         let fd = posixOpen(contentPath, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else { throw EnvelopeError(.io, "Cannot create temporary file \(contentPath).") }
         guard let out = BIO_new_fd(fd, BIO_CLOSE) else { close(fd); throw EnvelopeError(.io, "Out of memory.") }
@@ -83,6 +85,9 @@ public enum BundleOpener {
         guard CMS_verify(cms, nil, store.store, nil, out, UInt32(CMS_BINARY)) == 1 else {
             unlink(contentPath)
             let queue = OpenSSLErrorQueue.drain()
+            if queue.contains("unsuitable certificate purpose") || queue.contains("unsupported certificate purpose") {
+                throw EnvelopeError(.untrusted, "The bundle was signed with a gateway certificate that is not meant for signing (a TLS or encryption certificate): refused.")
+            }
             if queue.contains("certificate verify error") {
                 throw EnvelopeError(.untrusted, "The bundle's signer does not chain to the gateway certificate given with --trust: get the sender's current `claimgate identity --pem`.")
             }

@@ -48,7 +48,11 @@ public final class BundleSealWriter {
                 throw EnvelopeError(.sealFailed, "Could not create the SignedData.")
             }
             sig = s
-            guard CMS_add1_signer(s, signer.x509, signerKey.pkey, EVP_sha256(), flags) != nil else {
+            guard signer.allowsContentSigning else {
+                throw EnvelopeError(.sealFailed, "The gateway signing certificate '\(signer.subject)' is not meant for signing content (key usage or extended key usage): import one with digitalSignature and emailProtection.")
+            }
+            // No S/MIME capabilities attribute: it would advertise legacy ciphers ClaimGate never uses.
+            guard CMS_add1_signer(s, signer.x509, signerKey.pkey, EVP_sha256(), flags | UInt32(CMS_NOSMIMECAP)) != nil else {
                 throw EnvelopeError(.sealFailed, "The gateway signing key does not match its certificate or cannot sign: check `claimgate identity --pem`.")
             }
             guard let fdBIO = BIO_new_fd(fd, BIO_NOCLOSE) else { throw EnvelopeError(.io, "Out of memory.") }

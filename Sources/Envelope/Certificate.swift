@@ -100,6 +100,11 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
 
     public var isCA: Bool { X509_check_ca(x509) != 0 }
 
+    /// Whether the certificate may sign CMS content (OpenSSL's S/MIME signing purpose: key usage
+    /// digitalSignature or nonRepudiation when present, extended key usage emailProtection when present).
+    /// TLS and encryption certificates from the same CA fail this check.
+    public var allowsContentSigning: Bool { X509_check_purpose(x509, X509_PURPOSE_SMIME_SIGN, 0) == 1 }
+
     /// Checks that this certificate chains to one of `anchors` at time `at`, through `intermediates`.
     /// - Parameters:
     ///   - anchors: trusted roots (or intermediates treated as trust anchors).

@@ -45,9 +45,14 @@ enum OpenSSLErrorQueue {
     static func drain() -> String {
         var lines: [String] = []
         var buf = [CChar](repeating: 0, count: 256)
-        while case let e = ERR_get_error(), e != 0 {
+        var data: UnsafePointer<CChar>?
+        var flags: Int32 = 0
+        while case let e = ERR_get_error_all(nil, nil, nil, &data, &flags), e != 0 {
             ERR_error_string_n(e, &buf, buf.count)
-            lines.append(String(cChars: buf))
+            var line = String(cChars: buf)
+            // Detail such as "Verify error: unsuitable certificate purpose" travels as error data.
+            if flags & ERR_TXT_STRING != 0, let data { line += " (" + String(cString: data) + ")" }
+            lines.append(line)
         }
         return lines.joined(separator: "; ")
     }

@@ -111,6 +111,7 @@ public enum SSHKeyPair {
         defer { ssh_string_free_char(b64) }
         let line = "ssh-ed25519 \(String(cString: b64)) \(comment)"
         try (line + "\n").write(toFile: privatePath + ".pub", atomically: true, encoding: .utf8)
+        chmod(privatePath + ".pub", 0o644)
         return try SSHPublicKey(authorizedKeyLine: line)
     }
 

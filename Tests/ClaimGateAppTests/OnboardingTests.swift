@@ -18,7 +18,9 @@ import Testing
             #expect(error?.message.contains(mentions) == true, "\(error?.message ?? "")", sourceLocation: sourceLocation)
         }
         #expect(try f.gateway.store.partners().isEmpty, sourceLocation: sourceLocation)
-        #expect(try f.gateway.store.events().last?.action == "partner-refused", sourceLocation: sourceLocation)
+        let event = try f.gateway.store.events().last
+        #expect(event?.action == "partner-refused", sourceLocation: sourceLocation)
+        #expect(event?.outcome == "refused", sourceLocation: sourceLocation)
     }
 
     /// Issues a certificate from the partner's own CA with odd properties.
@@ -104,6 +106,10 @@ import Testing
         try expectRefused(f, try f.agreement(retention: "0"), field: "agreement.max_retention_days")
         try expectRefused(f, try f.agreement(validUntil: "31/12/2027"), field: "agreement.valid_until")
         try expectRefused(f, try f.agreement(types: "[pdf]"), field: "agreement.document_types")
+        try expectRefused(f, try f.agreement(types: "[application/msword]"), field: "agreement.document_types", mentions: "recognises")
+        try expectRefused(f, try f.agreement(purposes: "[a, a]"), field: "agreement.purposes", mentions: "twice")
+        try expectRefused(f, try f.agreement(validUntil: "2020-01-31"), field: "agreement.valid_until", mentions: "past")
+        try expectRefused(f, try f.agreement(sshKeys: "[]", extra: "delivery:\n  pull: [sftp]"), field: "delivery.pull", mentions: "ssh")
         try expectRefused(f, try f.agreement(extra: "purpose: typo"), field: "purpose", mentions: "not a known field")
         try expectRefused(f, try f.agreement(extra: "delivery:\n  push:\n    sftp: {host: h, user: u, path: /in, host_key: \"MD5:aa\"}"),
                           field: "delivery.push.sftp.host_key")

@@ -245,3 +245,41 @@ import Testing
         try Setup.ok(try ClaimgateBinary.run(["demo"], directory: work.path + "/repo"))
     }
 }
+
+extension CLIEndToEndTests {
+    /// Only the gateway's signing certificate may sign bundles: one signed with the TLS key of the
+    /// same gateway CA, with a manifest naming that certificate as sender, is refused.
+    @Test func aBundleSignedWithTheGatewayTLSKeyIsRefused() throws {
+        let s = try setup()
+        let work = TemporaryDirectory()
+        let bundle = work.path + "/b.p7m"
+        try Setup.ok(try s.seal("acme-assessors", [try work.write("a.pdf", "%PDF-1.4\n")], out: bundle))
+        let pki = s.pki, home = s.home, w = work.path
+        let forged = try Shell.bash("""
+            set -e
+            mkdir '\(w)/x' && cd '\(w)/x'
+            openssl cms -decrypt -binary -inform DER -in '\(bundle)' -recip '\(pki)/acme-assessors/encryption.pem' \
+              -inkey '\(pki)/acme-assessors/encryption.key' | openssl cms -verify -binary -inform DER -noverify | tar -x
+            tls=$(openssl x509 -in '\(home)/identity/tls.pem' -outform DER | sha256sum | cut -d' ' -f1)
+            sed -i "s/\\"signing_certificate_sha256\\" : \\"[0-9a-f]*\\"/\\"signing_certificate_sha256\\" : \\"$tls\\"/" manifest.json
+            tar --format=pax -cf ../forged.tar documents manifest.json
+            openssl cms -sign -binary -nodetach -md sha256 -signer '\(home)/identity/tls.pem' -inkey '\(home)/identity/tls.key' \
+              -in ../forged.tar -outform DER -out ../signed.der
+            openssl cms -encrypt -binary -aes-256-gcm -outform DER -in ../signed.der -out ../forged.p7m '\(pki)/acme-assessors/encryption.pem'
+            """)
+        try Setup.ok(forged)
+        let r = try ClaimgateBinary.run(["open", w + "/forged.p7m", "--cert", "\(pki)/acme-assessors/encryption.pem",
+                                         "--key", "\(pki)/acme-assessors/encryption.key", "--trust", s.trust, "--out", w + "/out"])
+        #expect(r.status == 65)
+        #expect(r.stderr.contains("not meant for signing"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: w + "/out"))
+        // The stricter stock check from docs/bundle-format.md refuses it too, and accepts the real bundle.
+        let strict = "openssl cms -verify -binary -inform DER -CAfile '\(s.trust)' -purpose smimesign -out /dev/null"
+        #expect(!(try Shell.bash("\(strict) -in '\(w)/signed.der'")).succeeded)
+        let real = try Shell.bash("""
+            openssl cms -decrypt -binary -inform DER -in '\(bundle)' -recip '\(pki)/acme-assessors/encryption.pem' \
+              -inkey '\(pki)/acme-assessors/encryption.key' -out '\(w)/real.der' && \(strict) -in '\(w)/real.der'
+            """)
+        #expect(real.succeeded, "\(real.stderr)")
+    }
+}

@@ -9,7 +9,6 @@ final class SourceDocument {
     let name: String
     let fd: Int32
     let size: Int64
-    let modified: Date
     let mediaType: String
 
     /// Opens `path`, checks it is a regular file, and sniffs its media type from its first bytes.
@@ -27,7 +26,6 @@ final class SourceDocument {
         }
         self.fd = fd
         size = Int64(st.st_size)
-        modified = Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec))
         var prefix = [UInt8](repeating: 0, count: MediaTypeSniffer.prefixLength)
         let n = pread(fd, &prefix, prefix.count, 0)
         mediaType = MediaTypeSniffer.sniff(prefix.prefix(max(0, n)))
@@ -54,7 +52,8 @@ struct SealPipeline {
     /// Writes the sealed bundle to `fd`.
     /// - Parameter manifest: builds the manifest from the documents' entries, once all are hashed.
     /// - Returns: the manifest's exact bytes as sealed.
-    func seal(_ documents: [SourceDocument], into fd: Int32,
+    /// - Parameter created: the time every archive entry carries (source files' own times are not shared).
+    func seal(_ documents: [SourceDocument], into fd: Int32, created: Date,
               manifest: ([BundleManifest.Document]) throws -> Data) throws -> Data {
         let writer = try BundleSealWriter(fileDescriptor: fd, signer: signer, signerKey: signerKey,
                                           chain: chain, recipient: recipient)
@@ -74,7 +73,7 @@ struct SealPipeline {
             for doc in documents {
                 let hasher = SHA256Hasher()
                 try archive.addFile(path: BundleArchiveReader.documentsPrefix + doc.name, size: doc.size,
-                                    modified: doc.modified) { write in
+                                    modified: created) { write in
                     var offset: Int64 = 0
                     while offset < doc.size {
                         let want = Int(min(Int64(buffer.count), doc.size - offset))
@@ -91,7 +90,7 @@ struct SealPipeline {
                 entries.append(.init(name: doc.name, mediaType: doc.mediaType, size: doc.size, sha256: hasher.finalizeHex()))
             }
             manifestBytes = try manifest(entries)
-            try archive.addFile(path: BundleArchiveReader.manifestName, data: manifestBytes, modified: Date())
+            try archive.addFile(path: BundleArchiveReader.manifestName, data: manifestBytes, modified: created)
             try archive.finish()
             pipe.close()
         } catch {

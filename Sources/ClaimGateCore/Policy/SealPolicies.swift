@@ -40,7 +40,7 @@ public struct AgreementInForce: Policy {
     public func evaluate(_ r: SealRequest) -> PolicyResult {
         let t = r.partner.agreement.terms
         return clock.now < t.endsAt ? .meets : .fails(Refusal(.agreementEnded,
-            "The agreement \(t.reference) with \(r.partner.id) ended on \(t.validUntil): onboard a renewed agreement with `claimgate partner add`."))
+            "The agreement \(t.reference) with \(r.partner.id) ended at the end of \(t.validUntil): nothing more can be shared until a renewed agreement is onboarded as a new version."))
     }
 }
 
@@ -102,7 +102,7 @@ public struct EncryptionCertificateValid: Policy {
         }
         if now >= v.notAfter {
             return .fails(Refusal(.certificateNotValid,
-                "\(r.partner.id)'s encryption certificate expired on \(Timestamp.format(v.notAfter)): ask the partner for a new one and update the agreement."))
+                "\(r.partner.id)'s encryption certificate expired on \(Timestamp.format(v.notAfter)): ask the partner for a new one and onboard it in a new agreement version."))
         }
         return .meets
     }
