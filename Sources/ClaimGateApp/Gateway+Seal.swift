@@ -93,13 +93,13 @@ extension Gateway {
         }
         let dir = (finalPath as NSString).deletingLastPathComponent
         let tmp = FileSystem.temporaryPath(in: dir, suffix: ".p7m")
-        let fd = try FileSystem.createExclusive(tmp, mode: 0o640)
+        let output = try BundleFileWriter(creating: tmp)
         let manifestBytes: Data
         let size: Int64
         do {
             let pipeline = SealPipeline(signer: identity.signing, signerKey: identity.signingKey,
                                         chain: [identity.ca], recipient: recipient)
-            manifestBytes = try pipeline.seal(documents, into: fd, created: created) { entries in
+            manifestBytes = try pipeline.seal(documents, into: output, created: created) { entries in
                 try BundleManifest(
                     bundleID: bundleID, claimID: order.claimID,
                     sender: .init(gatewayID: identity.gatewayID, signingCertificateSHA256: identity.signing.sha256Fingerprint),
@@ -109,17 +109,16 @@ extension Gateway {
                     metadata: Masking.apply(partner.agreement.masking, to: order.metadata), documents: entries
                 ).encoded()
             }
-            try FileSystem.sync(fd, tmp)
-            size = Int64(lseek(fd, 0, SEEK_END))
-            close(fd)
+            try output.sync()
+            size = output.size
             try FileSystem.commit(tmp, to: finalPath)
         } catch let e as EnvelopeError {
-            close(fd); unlink(tmp)
+            unlink(tmp)
             logger.info("seal failed", metadata: ["bundle.id": "\(bundleID.uuidString.lowercased())", "diagnostics": "\(e.diagnostics ?? "")"])
             try recordFailure(e.code.name)
             throw ClaimGateError(.io, "Sealing failed: \(e.message)", diagnostics: e.diagnostics)
         } catch {
-            close(fd); unlink(tmp)
+            unlink(tmp)
             try recordFailure((error as? ClaimGateError)?.code.name ?? "io")
             throw error
         }

@@ -37,7 +37,7 @@ public struct CalendarDay: Sendable, Codable, Hashable, Comparable, CustomString
 
     static let utc: Calendar = {
         var c = Calendar(identifier: .gregorian)
-        c.timeZone = TimeZone(identifier: "UTC")!
+        c.timeZone = TimeZone(secondsFromGMT: 0)!   // not TimeZone(identifier:), which loads ICU
         return c
     }()
 
@@ -49,7 +49,11 @@ public struct CalendarDay: Sendable, Codable, Hashable, Comparable, CustomString
     public var endOfDay: Date { startOfDay.addingTimeInterval(86_400) }
 
     public var description: String {
-        String(format: "%04d-%02d-%02d", year, month, day)
+        func pad(_ n: Int, _ width: Int) -> String {
+            let digits = String(n)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
     }
     public static func < (a: Self, b: Self) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
 }

@@ -2,7 +2,7 @@ import COpenSSL
 import Foundation
 
 /// Streams content into a sealed bundle: CMS SignedData (attached, SHA-256, signing-time) inside
-/// CMS AuthEnvelopedData (AES-256-GCM), DER/BER written to a file descriptor in one pass.
+/// CMS AuthEnvelopedData (AES-256-GCM), BER handed to a sink in one pass.
 ///
 /// Recipient key transport: RSA-OAEP with SHA-256 (and MGF1-SHA-256) for an RSA certificate,
 /// ephemeral-static ECDH with a SHA-256 X9.63 KDF and AES-256 key wrap for an EC certificate.
@@ -10,29 +10,29 @@ import Foundation
 public final class BundleSealWriter {
     private let envelope: OpaquePointer     // CMS_ContentInfo (AuthEnvelopedData)
     private let signed: OpaquePointer       // CMS_ContentInfo (SignedData)
-    private let sink: OpaquePointer         // buffered fd BIO
+    private let sink: SinkBIO               // hands the sealed bytes to the caller
     private let envelopeBIO: OpaquePointer  // writes into envelope, out to sink
     private let signedBIO: OpaquePointer    // writes into signed, out to envelopeBIO
     private var finished = false
 
     /// - Parameters:
-    ///   - fd: an open, writable file descriptor; not closed by the writer.
+    ///   - sink: receives the sealed bundle's bytes in order, in pieces of at most 4 KiB; a thrown
+    ///     error fails the write that is under way.
     ///   - signer: the gateway signing certificate.
     ///   - signerKey: its private key.
     ///   - chain: extra certificates to include in the SignedData (the issuing CA).
     ///   - recipient: the partner's encryption certificate (RSA or EC P-256/P-384).
-    public init(fileDescriptor fd: Int32, signer: Certificate, signerKey: PrivateKey,
-                chain: [Certificate], recipient: Certificate) throws {
+    public init(signer: Certificate, signerKey: PrivateKey, chain: [Certificate], recipient: Certificate,
+                sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
         let flags = UInt32(CMS_BINARY | CMS_STREAM | CMS_PARTIAL)
         guard let env = CMS_encrypt(nil, nil, EVP_aes_256_gcm(), flags) else {
             throw EnvelopeError(.sealFailed, "Could not create the AuthEnvelopedData.")
         }
-        var sinkBIO: OpaquePointer?       // freed with everything above it if init fails
+        var sinkBIO: SinkBIO?             // the chains above it are freed if init fails
         var envelopeTop: OpaquePointer?
         var sig: OpaquePointer?
         func cleanup() {
-            if let envelopeTop, let sinkBIO { Self.freeChain(from: envelopeTop, downTo: sinkBIO) }
-            if let sinkBIO { BIO_free_all(sinkBIO) }
+            if let envelopeTop, let sinkBIO { Self.freeChain(from: envelopeTop, downTo: sinkBIO.bio) }
             if let sig { CMS_ContentInfo_free(sig) }
             CMS_ContentInfo_free(env)
         }
@@ -55,14 +55,10 @@ public final class BundleSealWriter {
             guard CMS_add1_signer(s, signer.x509, signerKey.pkey, EVP_sha256(), flags | UInt32(CMS_NOSMIMECAP)) != nil else {
                 throw EnvelopeError(.sealFailed, "The gateway signing key does not match its certificate or cannot sign: check `claimgate identity --pem`.")
             }
-            guard let fdBIO = BIO_new_fd(fd, BIO_NOCLOSE) else { throw EnvelopeError(.io, "Out of memory.") }
-            guard let buffer = BIO_new(BIO_f_buffer()) else { BIO_free(fdBIO); throw EnvelopeError(.io, "Out of memory.") }
-            BIO_push(buffer, fdBIO)
-            sinkBIO = buffer
-            sink = buffer
-            // 1 MiB write buffer: the cipher stage emits 4 KiB pieces; write(2) sees large ones.
-            BIO_int_ctrl(buffer, BIO_C_SET_BUFF_SIZE, 1 << 20, 1)
-            guard let eb = BIO_new_CMS(buffer, env) else { throw EnvelopeError(.sealFailed, "Could not start the envelope stream.") }
+            let out = try SinkBIO(sink: sink)
+            sinkBIO = out
+            self.sink = out
+            guard let eb = BIO_new_CMS(out.bio, env) else { throw EnvelopeError(.sealFailed, "Could not start the envelope stream.") }
             envelopeTop = eb
             guard let sb = BIO_new_CMS(eb, s) else { throw EnvelopeError(.sealFailed, "Could not start the signature stream.") }
             envelopeBIO = eb
@@ -102,7 +98,10 @@ public final class BundleSealWriter {
         while !rest.isEmpty {
             let n = min(rest.count, Int(Int32.max))
             let w = BIO_write(signedBIO, rest.baseAddress, Int32(n))
-            guard w > 0 else { throw EnvelopeError(.io, "Writing the sealed bundle failed: check free disk space.") }
+            guard w > 0 else {
+                if let e = sink.error { throw e }
+                throw EnvelopeError(.sealFailed, "Sealing failed while encrypting.")
+            }
             rest = UnsafeRawBufferPointer(rebasing: rest[Int(w)...])
         }
     }
@@ -112,7 +111,8 @@ public final class BundleSealWriter {
         guard !finished else { return }
         finished = true
         guard shim_BIO_flush(signedBIO) == 1 else {
-            throw EnvelopeError(.sealFailed, "Finalising the sealed bundle failed: check free disk space.")
+            if let e = sink.error { throw e }
+            throw EnvelopeError(.sealFailed, "Finalising the sealed bundle failed.")
         }
     }
 
@@ -124,8 +124,7 @@ public final class BundleSealWriter {
 
     deinit {
         Self.freeChain(from: signedBIO, downTo: envelopeBIO)
-        Self.freeChain(from: envelopeBIO, downTo: sink)
-        BIO_free_all(sink)
+        Self.freeChain(from: envelopeBIO, downTo: sink.bio)
         CMS_ContentInfo_free(signed)
         CMS_ContentInfo_free(envelope)
     }

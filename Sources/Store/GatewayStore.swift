@@ -35,14 +35,14 @@ public final class GatewayStore: EventRecorder, Sendable {
                 t.column("role", .text).notNull()
                 t.column("status", .text).notNull()
                 t.column("current_version", .integer).notNull()
-                t.column("onboarded_at", .datetime).notNull()
+                t.column("onboarded_at", .text).notNull()
             }
             try db.create(table: "partner_version") { t in
                 t.column("partner_id", .text).notNull().references("partner")
                 t.column("version", .integer).notNull()
                 t.column("agreement_json", .text).notNull()
                 t.column("source", .text).notNull()
-                t.column("recorded_at", .datetime).notNull()
+                t.column("recorded_at", .text).notNull()
                 t.primaryKey(["partner_id", "version"])
             }
             try db.create(table: "bundle") { t in
@@ -51,8 +51,8 @@ public final class GatewayStore: EventRecorder, Sendable {
                 t.column("claim_id", .text).notNull().indexed()
                 t.column("purpose", .text).notNull()
                 t.column("state", .text).notNull()
-                t.column("created_at", .datetime).notNull()
-                t.column("expires_at", .datetime).notNull()
+                t.column("created_at", .text).notNull()
+                t.column("expires_at", .text).notNull()
                 t.column("manifest_json", .blob).notNull()
                 t.column("manifest_sha256", .text).notNull()
                 t.column("file_path", .text).notNull()
@@ -61,7 +61,7 @@ public final class GatewayStore: EventRecorder, Sendable {
             }
             try db.create(table: "event") { t in
                 t.autoIncrementedPrimaryKey("seq")
-                t.column("time", .datetime).notNull()
+                t.column("time", .text).notNull()
                 t.column("actor", .text).notNull()
                 t.column("action", .text).notNull()
                 t.column("outcome", .text).notNull()
@@ -104,10 +104,11 @@ public final class GatewayStore: EventRecorder, Sendable {
             }
             try db.execute(sql: """
                 INSERT INTO partner(id, name, role, status, current_version, onboarded_at) VALUES (?, ?, ?, ?, 1, ?)
-                """, arguments: [agreement.id.rawValue, agreement.name, agreement.role.rawValue, PartnerStatus.active.rawValue, at])
+                """, arguments: [agreement.id.rawValue, agreement.name, agreement.role.rawValue, PartnerStatus.active.rawValue,
+                                 StoredDate.text(at)])
             try db.execute(sql: """
                 INSERT INTO partner_version(partner_id, version, agreement_json, source, recorded_at) VALUES (?, 1, ?, ?, ?)
-                """, arguments: [agreement.id.rawValue, json, source, at])
+                """, arguments: [agreement.id.rawValue, json, source, StoredDate.text(at)])
             try Self.insert(event, db)
             return Partner(agreement: agreement, status: .active, version: 1, onboardedAt: at)
         }
@@ -126,7 +127,7 @@ public final class GatewayStore: EventRecorder, Sendable {
         try db.read { db in
             try Row.fetchAll(db, sql: "SELECT version, recorded_at, agreement_json FROM partner_version WHERE partner_id = ? ORDER BY version",
                              arguments: [id.rawValue]).map { row in
-                (row["version"], row["recorded_at"], try Self.decodeAgreement(row["agreement_json"]))
+                (row["version"], try StoredDate.date(row["recorded_at"]), try Self.decodeAgreement(row["agreement_json"]))
             }
         }
     }
@@ -139,7 +140,7 @@ public final class GatewayStore: EventRecorder, Sendable {
             """, arguments: StatementArguments(args)).map { row in
             Partner(agreement: try decodeAgreement(row["agreement_json"]),
                     status: PartnerStatus(rawValue: row["status"]) ?? .suspended,
-                    version: row["current_version"], onboardedAt: row["onboarded_at"])
+                    version: row["current_version"], onboardedAt: try StoredDate.date(row["onboarded_at"]))
         }
     }
 
@@ -153,7 +154,7 @@ public final class GatewayStore: EventRecorder, Sendable {
                                    manifest_sha256, file_path, file_size, agreement_version)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [b.id.uuidString.lowercased(), b.partnerID.rawValue, b.claimID, b.purpose, b.state.rawValue,
-                                 b.created, b.expires, b.manifestJSON, b.manifestSHA256, b.filePath, b.fileSize,
+                                 StoredDate.text(b.created), StoredDate.text(b.expires), b.manifestJSON, b.manifestSHA256, b.filePath, b.fileSize,
                                  b.agreementVersion])
             try Self.insert(event, db)
         }
@@ -177,7 +178,7 @@ public final class GatewayStore: EventRecorder, Sendable {
             BundleRecord(id: UUID(uuidString: row["id"])!, partnerID: try PartnerID(row["partner_id"]),
                          claimID: row["claim_id"], purpose: row["purpose"],
                          state: BundleState(rawValue: row["state"]) ?? .sealed,
-                         created: row["created_at"], expires: row["expires_at"], manifestJSON: row["manifest_json"],
+                         created: try StoredDate.date(row["created_at"]), expires: try StoredDate.date(row["expires_at"]), manifestJSON: row["manifest_json"],
                          manifestSHA256: row["manifest_sha256"], filePath: row["file_path"], fileSize: row["file_size"],
                          agreementVersion: row["agreement_version"])
         }
@@ -198,7 +199,7 @@ public final class GatewayStore: EventRecorder, Sendable {
             if let partner { clauses.append("partner_id = ?"); args.append(partner.rawValue) }
             let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
             return try Row.fetchAll(db, sql: "SELECT * FROM event \(whereSQL) ORDER BY seq", arguments: StatementArguments(args)).map {
-                StoredEvent(sequence: $0["seq"], time: $0["time"], actor: $0["actor"], action: $0["action"],
+                StoredEvent(sequence: $0["seq"], time: try StoredDate.date($0["time"]), actor: $0["actor"], action: $0["action"],
                             outcome: $0["outcome"], partnerID: $0["partner_id"], claimID: $0["claim_id"],
                             bundleID: $0["bundle_id"], purpose: $0["purpose"], reason: $0["reason"],
                             transport: $0["transport"], bytes: $0["bytes"])
@@ -212,7 +213,7 @@ public final class GatewayStore: EventRecorder, Sendable {
             INSERT INTO event(time, actor, action, outcome, partner_id, claim_id, bundle_id, purpose, document_digests,
                               bytes, reason, transport, client_address)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [e.time, e.actor.description, e.action.rawValue, e.outcome.rawValue, e.partnerID?.rawValue,
+            """, arguments: [StoredDate.text(e.time), e.actor.description, e.action.rawValue, e.outcome.rawValue, e.partnerID?.rawValue,
                              e.claimID, e.bundleID?.uuidString.lowercased(), e.purpose, digests, e.bytes, e.reason,
                              e.transport.rawValue, e.clientAddress])
     }
@@ -242,4 +243,20 @@ public struct StoredEvent: Sendable, Equatable, Codable {
     public let reason: String?
     public let transport: String
     public let bytes: Int64?
+}
+
+/// Dates as stored: ISO-8601 UTC text with milliseconds (`2026-11-21T22:55:02.123Z`), which sorts
+/// as text. Written and read here rather than by GRDB's Date support, whose DateFormatter loads
+/// ICU (about 6 MiB of memory) into every process that touches the store.
+enum StoredDate {
+    static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
+    static func text(_ date: Date) -> String { date.formatted(style) }
+
+    static func date(_ text: String) throws -> Date {
+        guard let d = try? style.parse(text) else {
+            throw ClaimGateError(.io, "The gateway database holds a malformed date '\(text.prefix(40))': restore it from a backup.")
+        }
+        return d
+    }
 }

@@ -16,9 +16,10 @@ final class ChunkPipe: @unchecked Sendable {
     /// - Parameters:
     ///   - slots: number of buffers in flight.
     ///   - slotSize: bytes per buffer.
-    init(slots: Int = 4, slotSize: Int = 1 << 20) {
+    ///   - alignment: buffer alignment (4096 for O_DIRECT writes).
+    init(slots: Int, slotSize: Int, alignment: Int = 64) {
         self.slotSize = slotSize
-        all = (0..<slots).map { _ in .allocate(byteCount: slotSize, alignment: 64) }
+        all = (0..<slots).map { _ in .allocate(byteCount: slotSize, alignment: alignment) }
         free = all
     }
 

@@ -35,40 +35,55 @@ final class SourceDocument {
     deinit { close(fd) }
 }
 
-/// Seals documents into one bundle in a single pass over their content, on two threads:
+/// Seals documents into one bundle in a single pass over their content, on three threads:
 ///
 /// - this thread reads each document once, hashes it for the manifest, and frames the pax tar;
-/// - a second thread signs (SHA-256 over the tar) and encrypts (AES-256-GCM) what the first
-///   produced, and writes the bundle.
+/// - a crypto thread signs (SHA-256 over the tar) and encrypts (AES-256-GCM) that stream;
+/// - a writer thread puts the sealed stream on disk.
 ///
-/// The manifest, which needs every document's digest, is the archive's last entry: that is what
-/// lets sealing read the content only once (see docs/bundle-format.md).
+/// Bounded pipes between them keep memory constant. The manifest, which needs every document's
+/// digest, is the archive's last entry: that is what lets sealing read the content only once
+/// (see docs/bundle-format.md).
 struct SealPipeline {
     let signer: Certificate
     let signerKey: PrivateKey
     let chain: [Certificate]
     let recipient: Certificate
 
-    /// Writes the sealed bundle to `fd`.
-    /// - Parameter manifest: builds the manifest from the documents' entries, once all are hashed.
+    /// Plain tar stream: small pieces, the crypto stage works on each as it comes.
+    static let plainSlots = (count: 4, size: 256 << 10)
+    /// Sealed stream: 512 KiB pieces, aligned for O_DIRECT (large enough that the disk keeps up).
+    static let sealedSlots = (count: 4, size: 512 << 10)
+
+    /// Writes the sealed bundle to `output`.
+    /// - Parameters:
+    ///   - created: the time every archive entry carries (source files' own times are not shared).
+    ///   - manifest: builds the manifest from the documents' entries, once all are hashed.
     /// - Returns: the manifest's exact bytes as sealed.
-    /// - Parameter created: the time every archive entry carries (source files' own times are not shared).
-    func seal(_ documents: [SourceDocument], into fd: Int32, created: Date,
+    func seal(_ documents: [SourceDocument], into output: BundleFileWriter, created: Date,
               manifest: ([BundleManifest.Document]) throws -> Data) throws -> Data {
-        let writer = try BundleSealWriter(fileDescriptor: fd, signer: signer, signerKey: signerKey,
-                                          chain: chain, recipient: recipient)
-        let pipe = ChunkPipe()
-        let consumer = SealConsumer(writer: writer, pipe: pipe)
-        let thread = Thread { consumer.run() }
-        thread.name = "claimgate-seal"
-        thread.stackSize = 1 << 20
-        thread.start()
+        let plain = ChunkPipe(slots: Self.plainSlots.count, slotSize: Self.plainSlots.size)
+        let sealed = ChunkPipe(slots: Self.sealedSlots.count, slotSize: Self.sealedSlots.size,
+                               alignment: BundleFileWriter.alignment)
+        let failAll: @Sendable (Error) -> Void = { plain.fail($0); sealed.fail($0) }
+        let writer = try BundleSealWriter(signer: signer, signerKey: signerKey, chain: chain, recipient: recipient) {
+            try sealed.append($0)
+        }
+        let crypto = Stage(name: "claimgate-seal", onError: failAll) {
+            try plain.drain { try writer.write($0) }
+            try writer.finish()
+            sealed.close()
+        }
+        let disk = Stage(name: "claimgate-write", onError: failAll) {
+            try sealed.drain { try output.write($0) }
+        }
 
         var manifestBytes = Data()
+        var producerError: Error?
         do {
-            let archive = try BundleArchiveWriter { try pipe.append($0) }
+            let archive = try BundleArchiveWriter { try plain.append($0) }
             var entries: [BundleManifest.Document] = []
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.plainSlots.size, alignment: 64)
             defer { buffer.deallocate() }
             for doc in documents {
                 let hasher = SHA256Hasher()
@@ -92,35 +107,43 @@ struct SealPipeline {
             manifestBytes = try manifest(entries)
             try archive.addFile(path: BundleArchiveReader.manifestName, data: manifestBytes, modified: created)
             try archive.finish()
-            pipe.close()
+            plain.close()
         } catch {
-            pipe.fail(error)
-            consumer.done.wait()
-            throw consumer.error ?? error
+            producerError = error
+            failAll(error)
         }
-        consumer.done.wait()
-        if let error = consumer.error { throw error }
+        // The first failure anywhere wins; the others are its consequences.
+        let firstError = crypto.wait() ?? disk.wait() ?? producerError
+        _ = disk.wait()
+        if let firstError { throw firstError }
         return manifestBytes
     }
 }
 
-/// The second thread of the pipeline: signs, encrypts and writes what the pipe delivers.
-private final class SealConsumer: @unchecked Sendable {
-    let writer: BundleSealWriter
-    let pipe: ChunkPipe
-    let done = DispatchSemaphore(value: 0)
-    var error: Error?
+/// One stage of the pipeline on its own thread (never on the Swift concurrency pool: it blocks).
+private final class Stage: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var error: Error?
+    private var finished = false
+    private let body: () throws -> Void
 
-    init(writer: BundleSealWriter, pipe: ChunkPipe) { self.writer = writer; self.pipe = pipe }
-
-    func run() {
-        defer { done.signal() }
-        do {
-            try pipe.drain { try writer.write($0) }
-            try writer.finish()
-        } catch {
-            self.error = error
-            pipe.fail(error)
+    init(name: String, onError: @escaping @Sendable (Error) -> Void, body: @escaping () throws -> Void) {
+        self.body = body
+        let thread = Thread { [self] in
+            do { try self.body() } catch {
+                self.error = error
+                onError(error)
+            }
+            done.signal()
         }
+        thread.name = name
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Waits for the stage to end and returns its error, if any. Safe to call more than once.
+    func wait() -> Error? {
+        if !finished { done.wait(); finished = true }
+        return error
     }
 }
