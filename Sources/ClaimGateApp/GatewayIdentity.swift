@@ -8,15 +8,15 @@ import SFTP
 /// One gateway CA issues the signing certificate (CMS signatures on bundles), the TLS server
 /// certificate (SAN `localhost`, `127.0.0.1`) and the encryption certificate partners seal
 /// inbound reports to. Separate Ed25519 keys serve as SSH host key and SSH client key.
+///
+/// What sealing needs (CA, signing certificate and key) is loaded up front; the rest is read
+/// when asked for, so a seal does not parse TLS and SSH material it never uses.
 public struct GatewayIdentity {
     public let gatewayID: String
     public let ca: Certificate
     public let signing: Certificate
     public let signingKey: PrivateKey
-    public let tls: Certificate
-    public let encryption: Certificate
-    public let sshHost: SSHPublicKey
-    public let sshClient: SSHPublicKey
+    let directory: String
 
     enum File {
         static let ca = "ca.pem", caKey = "ca.key"
@@ -45,21 +45,37 @@ public struct GatewayIdentity {
     /// Loads the identity of an initialised home.
     public static func load(_ home: Home, gatewayID: String) throws -> GatewayIdentity {
         let dir = home.identity
-        func cert(_ f: String) throws -> Certificate {
-            try Certificate(pem: FileSystem.read(dir + "/" + f, what: "the gateway certificate \(f)"))
-        }
         do {
             return GatewayIdentity(
-                gatewayID: gatewayID, ca: try cert(File.ca), signing: try cert(File.signing),
-                signingKey: try PrivateKey(pemFile: dir + "/" + File.signingKey),
-                tls: try cert(File.tls), encryption: try cert(File.encryption),
-                sshHost: try SSHKeyPair.publicKey(ofPrivateKeyAt: dir + "/" + File.sshHost),
-                sshClient: try SSHKeyPair.publicKey(ofPrivateKeyAt: dir + "/" + File.sshClient))
+                gatewayID: gatewayID, ca: try certificate(File.ca, in: dir), signing: try certificate(File.signing, in: dir),
+                signingKey: try PrivateKey(pemFile: dir + "/" + File.signingKey), directory: dir)
         } catch let e as EnvelopeError {
-            throw ClaimGateError(.notInitialised, "The gateway identity in \(dir) is damaged: \(e.message)")
-        } catch let e as SSHKeyError {
-            throw ClaimGateError(.notInitialised, "The gateway identity in \(dir) is damaged: \(e.message)")
+            throw damaged(dir, e.message)
         }
+    }
+
+    /// The TLS server certificate.
+    public func tls() throws -> Certificate { try Self.certificate(File.tls, in: directory) }
+    /// The certificate partners encrypt inbound reports to.
+    public func encryption() throws -> Certificate { try Self.certificate(File.encryption, in: directory) }
+    /// The SSH host public key.
+    public func sshHost() throws -> SSHPublicKey { try sshKey(File.sshHost) }
+    /// The SSH public key the gateway uses when it pushes to partners.
+    public func sshClient() throws -> SSHPublicKey { try sshKey(File.sshClient) }
+
+    private func sshKey(_ file: String) throws -> SSHPublicKey {
+        do { return try SSHKeyPair.publicKey(ofPrivateKeyAt: directory + "/" + file) } catch let e as SSHKeyError {
+            throw Self.damaged(directory, e.message)
+        }
+    }
+
+    private static func certificate(_ file: String, in dir: String) throws -> Certificate {
+        do { return try Certificate(pem: FileSystem.read(dir + "/" + file, what: "the gateway certificate \(file)")) }
+        catch let e as EnvelopeError { throw damaged(dir, "\(file): \(e.message)") }
+    }
+
+    private static func damaged(_ dir: String, _ why: String) -> ClaimGateError {
+        ClaimGateError(.notInitialised, "The gateway identity in \(dir) is damaged (\(why)): restore it from a backup or run `claimgate init` on a new home.")
     }
 
     /// Creates the identity in `home.identity`: generated, or imported where `material` names files.

@@ -27,7 +27,7 @@ struct InitCommand: ParsableCommand {
         let g = try Gateway.initialise(home: home.resolved, gatewayID: gatewayID, material: m)
         print("Initialised gateway '\(g.identity.gatewayID)' in \(g.home.root)")
         print("  signing certificate SHA-256: \(g.identity.signing.sha256Fingerprint)")
-        print("  SSH host key: \(g.identity.sshHost.fingerprint)")
+        print("  SSH host key: \(try g.identity.sshHost().fingerprint)")
         print("Next: give partners `claimgate identity --pem`, then `claimgate partner add FILE.yaml`.")
     }
 }
@@ -51,9 +51,9 @@ struct IdentityCommand: ParsableCommand {
     func run() throws {
         let id = try home.gateway().identity
         if pem { print(id.trustPEM, terminator: "") }
-        if sshHost { print(id.sshHost.line) }
-        if sshClient { print(id.sshClient.line) }
-        if encryptionPem { print(id.encryption.pem, terminator: "") }
+        if sshHost { print(try id.sshHost().line) }
+        if sshClient { print(try id.sshClient().line) }
+        if encryptionPem { print(try id.encryption().pem, terminator: "") }
         if json {
             struct View: Encodable {
                 let gateway_id: String, signing_sha256: String, signing_not_after: String, ca_sha256: String
@@ -62,9 +62,9 @@ struct IdentityCommand: ParsableCommand {
             }
             try printJSON(View(gateway_id: id.gatewayID, signing_sha256: id.signing.sha256Fingerprint,
                                signing_not_after: Timestamp.format(id.signing.notAfter), ca_sha256: id.ca.sha256Fingerprint,
-                               tls_sha256: id.tls.sha256Fingerprint, tls_not_after: Timestamp.format(id.tls.notAfter),
-                               encryption_sha256: id.encryption.sha256Fingerprint, ssh_host: id.sshHost.line,
-                               ssh_host_fingerprint: id.sshHost.fingerprint, ssh_client: id.sshClient.line))
+                               tls_sha256: try id.tls().sha256Fingerprint, tls_not_after: Timestamp.format(try id.tls().notAfter),
+                               encryption_sha256: try id.encryption().sha256Fingerprint, ssh_host: try id.sshHost().line,
+                               ssh_host_fingerprint: try id.sshHost().fingerprint, ssh_client: try id.sshClient().line))
         }
     }
 }
