@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // Domain: agreements, policies, manifests, errors, clock. No C, no NIO.
@@ -28,7 +29,11 @@ let package = Package(
         // Capabilities.
         .target(name: "Envelope", dependencies: ["ClaimGateCore", "COpenSSL"]),
         .target(name: "Packaging", dependencies: ["ClaimGateCore", "CArchive", "Envelope"]),
-        .target(name: "SFTP", dependencies: ["ClaimGateCore", "CLibSSH"]),
+        .target(name: "SFTP", dependencies: [
+            "ClaimGateCore", "CLibSSH",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .target(name: "Store", dependencies: [
             "ClaimGateCore",
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -42,6 +47,7 @@ let package = Package(
         ]),
         .executableTarget(name: "claimgate", dependencies: [
             "ClaimGateApp", "ClaimGateCore",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -51,7 +57,7 @@ let package = Package(
         .testTarget(name: "ClaimGateCoreTests", dependencies: ["ClaimGateCore", "ClaimGateTesting"]),
         .testTarget(name: "EnvelopeTests", dependencies: ["Envelope", "ClaimGateTesting"]),
         .testTarget(name: "PackagingTests", dependencies: ["Packaging", "ClaimGateTesting"]),
-        .testTarget(name: "SFTPTests", dependencies: ["SFTP", "ClaimGateTesting"]),
+        .testTarget(name: "SFTPTests", dependencies: ["SFTP", "ClaimGateCore", "ClaimGateTesting"]),
         .testTarget(name: "ClaimGateAppTests", dependencies: [
             "ClaimGateApp", "Envelope", "Store", "ClaimGateTesting", .product(name: "Logging", package: "swift-log"),
         ]),

@@ -6,6 +6,7 @@ import Foundation
 /// ```
 /// HOME/claimgate.sqlite      database (partners, bundles, events)
 /// HOME/identity/             gateway certificates and keys (0700; keys 0600)
+/// HOME/inbound/<partner>/    files partners uploaded
 /// HOME/outbox/<partner>/     sealed bundles waiting for delivery or pull (temp files are
 ///                            written beside their destination, then renamed)
 /// ```
@@ -24,6 +25,9 @@ public struct Home: Sendable {
     public var identity: String { root + "/identity" }
     public var outbox: String { root + "/outbox" }
     public func outbox(for partner: PartnerID) -> String { outbox + "/" + partner.rawValue }
+    /// Uploads received from partners, one folder each.
+    public var inbound: String { root + "/inbound" }
+    public func inbound(for partner: PartnerID) -> String { inbound + "/" + partner.rawValue }
 
     public var isInitialised: Bool { FileManager.default.fileExists(atPath: database) && FileManager.default.fileExists(atPath: identity + "/signing.pem") }
 

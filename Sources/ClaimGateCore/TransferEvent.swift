@@ -28,8 +28,22 @@ public struct TransferEvent: Sendable, Equatable {
         case partnerOnboarded = "partner-onboarded", partnerUpdated = "partner-updated"
         case partnerRefused = "partner-refused"
         case gatewayInitialised = "gateway-initialised"
+        /// A partner session: authenticated, or refused.
+        case login, loginRefused = "login-refused"
+        /// A partner listed its outbox.
+        case listing
+        /// A partner read a bundle (`bytes` served; outcome success when the whole file was read).
+        case download
+        /// A partner uploaded a file.
+        case upload
+        /// A partner asked for something it may not do (path escape, write to the outbox, shell…).
+        case accessRefused = "access-refused"
     }
-    public enum Outcome: String, Sendable, Codable { case success, refused, failed }
+    public enum Outcome: String, Sendable, Codable {
+        case success, refused, failed
+        /// A download that ended before the whole file was read.
+        case partial
+    }
 
     public var time: Date
     public var actor: Actor

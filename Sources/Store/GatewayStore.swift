@@ -160,6 +160,19 @@ public final class GatewayStore: EventRecorder, Sendable {
         }
     }
 
+    /// Moves a bundle to `state` and records `event`, in one transaction.
+    /// - Parameter from: only these states move (e.g. a download does not undo an acknowledgement).
+    public func updateBundleState(_ id: UUID, to state: BundleState, from: Set<BundleState>, event: TransferEvent) throws {
+        try db.write { db in
+            let placeholders = from.map { _ in "?" }.joined(separator: ", ")
+            var args: [any DatabaseValueConvertible] = [state.rawValue, id.uuidString.lowercased()]
+            args += from.map(\.rawValue)
+            try db.execute(sql: "UPDATE bundle SET state = ? WHERE id = ? AND state IN (\(placeholders))",
+                           arguments: StatementArguments(args))
+            try Self.insert(event, db)
+        }
+    }
+
     public func bundle(_ id: UUID) throws -> BundleRecord? {
         try db.read { try Self.fetchBundles($0, where: "id = ?", [id.uuidString.lowercased()]).first }
     }

@@ -5,7 +5,7 @@ import Foundation
 import Logging
 
 @main
-struct Claimgate: ParsableCommand {
+struct Claimgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "claimgate",
         abstract: "Secure exchange of insurance claim documents with partners, under their agreements.",
@@ -14,9 +14,9 @@ struct Claimgate: ParsableCommand {
         Start with `claimgate demo`, or `claimgate init` then `claimgate partner add partners/FILE.yaml`.
         """,
         subcommands: [InitCommand.self, IdentityCommand.self, PartnerCommand.self, SealCommand.self, SendCommand.self,
-                      OpenCommand.self, BundleCommand.self, DemoCommand.self, DevPKICommand.self])
+                      OpenCommand.self, BundleCommand.self, ServeCommand.self, DemoCommand.self, DevPKICommand.self])
 
-    static func main() {
+    static func main() async {
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["CLAIMGATE_LOG"] ?? "") ?? .warning
@@ -24,7 +24,11 @@ struct Claimgate: ParsableCommand {
         }
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let e as ClaimGateError {
             FileHandle.standardError.write(Data("error: \(e.message)\n".utf8))
             if let d = e.diagnostics, ProcessInfo.processInfo.environment["CLAIMGATE_LOG"] == "debug" {

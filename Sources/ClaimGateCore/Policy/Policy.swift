@@ -14,6 +14,11 @@ public struct Refusal: Sendable, Hashable, Error, CustomStringConvertible {
         public static let expiryBeyondAgreement = Reason("expiry-beyond-agreement")
         public static let certificateNotValid = Reason("certificate-not-valid")
         public static let bundleExpired = Reason("bundle-expired")
+        public static let unknownPartner = Reason("unknown-partner")
+        public static let unknownKey = Reason("unknown-key")
+        public static let pathRefused = Reason("path-refused")
+        public static let operationRefused = Reason("operation-refused")
+        public static let bundleUnavailable = Reason("bundle-unavailable")
     }
 
     public let reason: Reason
@@ -51,4 +56,17 @@ public struct AllOf<Subject>: Policy {
         }
         return .meets
     }
+}
+
+/// Applies a policy to one part of a larger subject, e.g. the partner of a seal request.
+public struct Focus<Whole, Part>: Policy {
+    public let part: KeyPath<Whole, Part> & Sendable
+    public let policy: any Policy<Part>
+
+    public init(_ part: KeyPath<Whole, Part> & Sendable, _ policy: any Policy<Part>) {
+        self.part = part
+        self.policy = policy
+    }
+
+    public func evaluate(_ subject: Whole) -> PolicyResult { policy.evaluate(subject[keyPath: part]) }
 }

@@ -27,9 +27,9 @@ public struct SealRequest: Sendable {
 /// The partner is active (not suspended).
 public struct PartnerActive: Policy {
     public init() {}
-    public func evaluate(_ r: SealRequest) -> PolicyResult {
-        r.partner.status == .active ? .meets : .fails(Refusal(.partnerSuspended,
-            "Partner \(r.partner.id) is suspended: nothing can be shared until an admin resumes it."))
+    public func evaluate(_ p: Partner) -> PolicyResult {
+        p.status == .active ? .meets : .fails(Refusal(.partnerSuspended,
+            "Partner \(p.id) is suspended: nothing can be shared until an admin resumes it."))
     }
 }
 
@@ -37,10 +37,17 @@ public struct PartnerActive: Policy {
 public struct AgreementInForce: Policy {
     public let clock: any WallClock
     public init(clock: any WallClock) { self.clock = clock }
-    public func evaluate(_ r: SealRequest) -> PolicyResult {
-        let t = r.partner.agreement.terms
+    public func evaluate(_ p: Partner) -> PolicyResult {
+        let t = p.agreement.terms
         return clock.now < t.endsAt ? .meets : .fails(Refusal(.agreementEnded,
-            "The agreement \(t.reference) with \(r.partner.id) ended at the end of \(t.validUntil): nothing more can be shared until a renewed agreement is onboarded as a new version."))
+            "The agreement \(t.reference) with \(p.id) ended at the end of \(t.validUntil): nothing more can be shared until a renewed agreement is onboarded as a new version."))
+    }
+}
+
+/// Whether a partner may act now (log in, list, download, upload): active, agreement in force.
+public enum PartnerPolicy {
+    public static func mayAct(clock: any WallClock) -> AllOf<Partner> {
+        AllOf([PartnerActive(), AgreementInForce(clock: clock)])
     }
 }
 
@@ -112,8 +119,8 @@ public struct EncryptionCertificateValid: Policy {
 public enum SealPolicy {
     public static func standard(clock: any WallClock) -> AllOf<SealRequest> {
         AllOf([
-            PartnerActive(),
-            AgreementInForce(clock: clock),
+            Focus(\.partner, PartnerActive()),
+            Focus(\.partner, AgreementInForce(clock: clock)),
             PurposeAllowed(),
             EncryptionCertificateValid(clock: clock),
             ExpiryWithinAgreement(clock: clock),
@@ -129,5 +136,21 @@ public struct BundleNotExpired: Policy {
     public func evaluate(_ manifest: BundleManifest) -> PolicyResult {
         clock.now < manifest.expires ? .meets : .fails(Refusal(.bundleExpired,
             "Bundle \(manifest.bundleID.uuidString.lowercased()) expired at \(Timestamp.format(manifest.expires)): ask the sender to share it again if it is still needed."))
+    }
+}
+
+/// Whether a bundle can be listed or served now: in a deliverable state and not expired.
+public struct BundleAvailable: Policy {
+    public let clock: any WallClock
+    public init(clock: any WallClock) { self.clock = clock }
+    public static let availableStates: Set<BundleState> = [.queued, .delivered, .downloaded, .acknowledged]
+    public func evaluate(_ b: BundleRecord) -> PolicyResult {
+        guard Self.availableStates.contains(b.state) else {
+            return .fails(Refusal(Refusal.Reason("bundle-\(b.state.rawValue)"), "Bundle \(b.id.uuidString.lowercased()) is \(b.state.rawValue)."))
+        }
+        guard clock.now < b.expires else {
+            return .fails(Refusal(.bundleExpired, "Bundle \(b.id.uuidString.lowercased()) expired at \(Timestamp.format(b.expires))."))
+        }
+        return .meets
     }
 }

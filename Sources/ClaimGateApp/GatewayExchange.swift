@@ -1,0 +1,83 @@
+import ClaimGateCore
+import Foundation
+import SFTP
+
+/// The gateway side of every partner transport: one place for the rules (who may log in, which
+/// bundles are available, what is recorded), so SFTP and HTTPS cannot drift apart.
+public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
+    let gateway: Gateway
+
+    public init(gateway: Gateway) { self.gateway = gateway }
+
+    private var clock: any WallClock { gateway.clock }
+
+    public func authorize(partner raw: String, sshKey: String) -> Result<PartnerID, Refusal> {
+        guard PartnerID.isValid(raw), let id = try? PartnerID(raw), let p = try? gateway.store.partner(id) else {
+            return .failure(Refusal(.unknownPartner, "No partner '\(raw.prefix(64))'."))
+        }
+        guard p.agreement.sshAuthorizedKeys.contains(where: { Self.sameKey($0, sshKey) }) else {
+            return .failure(Refusal(.unknownKey, "This key is not in \(id)'s agreement."))
+        }
+        if case .fails(let r) = PartnerPolicy.mayAct(clock: clock).evaluate(p) { return .failure(r) }
+        return .success(id)
+    }
+
+    /// Compares `TYPE BASE64` of two authorized_keys lines, ignoring comments.
+    static func sameKey(_ a: String, _ b: String) -> Bool {
+        let x = a.split(separator: " ").prefix(2), y = b.split(separator: " ").prefix(2)
+        return x.count == 2 && Array(x) == Array(y)
+    }
+
+    public func mayAct(_ partner: PartnerID) -> Result<Void, Refusal> {
+        guard let p = try? gateway.store.partner(partner) else {
+            return .failure(Refusal(.unknownPartner, "Partner \(partner) is no longer onboarded."))
+        }
+        if case .fails(let r) = PartnerPolicy.mayAct(clock: clock).evaluate(p) { return .failure(r) }
+        return .success(())
+    }
+
+    public func outbox(of partner: PartnerID) throws -> [OutboxEntry] {
+        let available = BundleAvailable(clock: clock)
+        return try gateway.store.bundles(partner: partner)
+            .filter { available.evaluate($0) == .meets && $0.filePath.hasPrefix(gateway.home.outbox + "/") }
+            .map(Self.entry)
+    }
+
+    public func bundle(_ id: UUID, of partner: PartnerID) throws -> OutboxEntry? {
+        guard let b = try gateway.store.bundle(id), b.partnerID == partner,
+              b.filePath.hasPrefix(gateway.home.outbox + "/"),
+              BundleAvailable(clock: clock).evaluate(b) == .meets else { return nil }
+        return Self.entry(b)
+    }
+
+    static func entry(_ b: BundleRecord) -> OutboxEntry {
+        OutboxEntry(bundleID: b.id, size: b.fileSize, created: b.created, expires: b.expires, claimID: b.claimID,
+                    purpose: b.purpose, filePath: b.filePath)
+    }
+
+    public func inboxDirectory(of partner: PartnerID) throws -> String {
+        let dir = gateway.home.inbound(for: partner)
+        try FileSystem.makeDirectory(dir, mode: 0o700)
+        return dir
+    }
+
+    public func record(_ event: TransferEvent) throws { try gateway.store.record(event) }
+
+    public func downloadEnded(_ entry: OutboxEntry, partner: PartnerID, bytes: Int64, complete: Bool, origin: SessionOrigin) throws {
+        let event = TransferEvent(time: clock.now, actor: .partner(partner), action: .download,
+                                  outcome: complete ? .success : .partial, partnerID: partner, claimID: entry.claimID,
+                                  bundleID: entry.bundleID, purpose: entry.purpose, bytes: bytes,
+                                  transport: origin.transport, clientAddress: origin.clientAddress)
+        if complete {
+            try gateway.store.updateBundleState(entry.bundleID, to: .downloaded, from: [.queued, .delivered], event: event)
+        } else {
+            try gateway.store.record(event)
+        }
+    }
+
+    public func uploadCompleted(name: String, path: String, bytes: Int64, partner: PartnerID, origin: SessionOrigin) throws {
+        try gateway.store.record(TransferEvent(time: clock.now, actor: .partner(partner), action: .upload, outcome: .success,
+                                               partnerID: partner, bytes: bytes, reason: nil,
+                                               transport: origin.transport, clientAddress: origin.clientAddress))
+    }
+}

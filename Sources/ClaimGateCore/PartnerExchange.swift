@@ -1,0 +1,90 @@
+import Foundation
+
+/// A bundle as a partner sees it in its outbox.
+public struct OutboxEntry: Sendable, Equatable {
+    public var bundleID: UUID
+    /// `<bundle-id>.p7m`
+    public var name: String
+    public var size: Int64
+    public var created: Date
+    public var expires: Date
+    public var claimID: String
+    public var purpose: String
+    /// Where the sealed file is on disk (never shown to the partner).
+    public var filePath: String
+
+    public init(bundleID: UUID, size: Int64, created: Date, expires: Date, claimID: String, purpose: String, filePath: String) {
+        self.bundleID = bundleID
+        self.name = bundleID.uuidString.lowercased() + ".p7m"
+        self.size = size; self.created = created; self.expires = expires
+        self.claimID = claimID; self.purpose = purpose; self.filePath = filePath
+    }
+}
+
+/// Where a transport session comes from.
+public struct SessionOrigin: Sendable, Equatable {
+    public var transport: Transport
+    /// `IP:port` of the client.
+    public var clientAddress: String
+    public init(transport: Transport, clientAddress: String) {
+        self.transport = transport; self.clientAddress = clientAddress
+    }
+}
+
+/// What every transport (SFTP, HTTPS) asks of the gateway. One implementation holds the policy,
+/// so no transport has its own copy of the rules; every decision is recorded through it.
+public protocol PartnerExchange: Sendable {
+    /// Decides whether `partner` may log in with this SSH public key (`TYPE BASE64`). Records
+    /// nothing: a client may probe several keys; the transport records the session's outcome.
+    func authorize(partner: String, sshKey: String) -> Result<PartnerID, Refusal>
+
+    /// Whether the partner may still act now (not suspended, agreement in force). Transports
+    /// call this before every operation of a session that stays open.
+    func mayAct(_ partner: PartnerID) -> Result<Void, Refusal>
+
+    /// The partner's bundles that are available now.
+    func outbox(of partner: PartnerID) throws -> [OutboxEntry]
+
+    /// One of the partner's bundles, if it is available now.
+    func bundle(_ id: UUID, of partner: PartnerID) throws -> OutboxEntry?
+
+    /// Where the partner's uploads go (created on demand).
+    func inboxDirectory(of partner: PartnerID) throws -> String
+
+    /// Records an event that happened on a transport.
+    func record(_ event: TransferEvent) throws
+
+    /// A download ended: records it and, when the whole file was read, marks the bundle downloaded.
+    func downloadEnded(_ entry: OutboxEntry, partner: PartnerID, bytes: Int64, complete: Bool, origin: SessionOrigin) throws
+
+    /// An upload was committed under `name` in the partner's inbox directory.
+    func uploadCompleted(name: String, path: String, bytes: Int64, partner: PartnerID, origin: SessionOrigin) throws
+}
+
+/// Which parts of a file have been served, to tell a complete download from a partial one
+/// whatever order the client reads in.
+public struct ByteCoverage: Sendable, Equatable {
+    /// Disjoint, sorted, non-adjacent half-open ranges.
+    public private(set) var ranges: [Range<Int64>] = []
+    public init() {}
+
+    public mutating func add(_ r: Range<Int64>) {
+        guard !r.isEmpty else { return }
+        var merged = r
+        var out: [Range<Int64>] = []
+        for existing in ranges {
+            if existing.upperBound < merged.lowerBound || merged.upperBound < existing.lowerBound {
+                out.append(existing)
+            } else {
+                merged = min(existing.lowerBound, merged.lowerBound)..<max(existing.upperBound, merged.upperBound)
+            }
+        }
+        out.append(merged)
+        ranges = out.sorted { $0.lowerBound < $1.lowerBound }
+    }
+
+    /// Whether every byte of a file of `size` bytes was served.
+    public func covers(size: Int64) -> Bool {
+        size == 0 || (ranges.count == 1 && ranges[0].lowerBound == 0 && ranges[0].upperBound >= size)
+    }
+}

@@ -1,0 +1,502 @@
+import CLibSSH
+import ClaimGateCore
+import Foundation
+import Logging
+
+/// One partner's SSH connection: key exchange, public-key authentication, one session channel
+/// with the `sftp` subsystem, then the SFTP request loop over the partner's virtual tree.
+/// Runs on its own thread; owns its libssh handles.
+final class SFTPSession: @unchecked Sendable {
+    private let session: ssh_session
+    private unowned let server: SFTPServer
+    private var exchange: any PartnerExchange { server.exchange }
+    private var logger: Logger
+    private let origin: SessionOrigin
+    private var partner: PartnerID?
+    private var lastRefusal: Refusal?
+    private var lastPolicyCheck = Date.distantPast
+    private var handles: [Int: OpenHandle] = [:]
+    private var nextHandle = 1
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 64)
+
+    init(session: ssh_session, server: SFTPServer) {
+        self.session = session
+        self.server = server
+        self.logger = server.logger
+        origin = SessionOrigin(transport: .sftp, clientAddress: Self.peerAddress(ssh_get_fd(session)))
+        logger[metadataKey: "client.address"] = "\(origin.clientAddress)"
+    }
+
+    deinit {
+        buffer.deallocate()
+        ssh_free(session)
+    }
+
+    /// Ends a session the server refuses to serve.
+    func close() { ssh_disconnect(session) }
+
+    /// Called from another thread at shutdown: breaks the blocking read so `run` returns.
+    func interrupt() { shutdown(ssh_get_fd(session), Int32(SHUT_RDWR)) }
+
+    func run() {
+        defer {
+            closeAllHandles()
+            ssh_disconnect(session)
+        }
+        var one: Int32 = 1
+        ssh_options_set(session, SSH_OPTIONS_NODELAY, &one)
+        var grace = Int(server.configuration.loginGraceSeconds)
+        ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &grace)
+        guard ssh_handle_key_exchange(session) == SSH_OK else {
+            logger.info("sftp key exchange failed", metadata: ["error": "\(String(cString: ssh_get_error(UnsafeMutableRawPointer(session))))"])
+            return
+        }
+        ssh_set_auth_methods(session, Int32(SSH_AUTH_METHOD_PUBLICKEY))
+        guard let channel = negotiate() else {
+            if partner == nil {
+                record(.loginRefused, outcome: .refused, reason: lastRefusal?.reason.code ?? "no-key")
+            }
+            return
+        }
+        var noTimeout = 0
+        ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &noTimeout)
+        serveSFTP(channel)
+    }
+
+    // MARK: Authentication and channel set-up
+
+    /// Runs the SSH message loop until the sftp subsystem is requested on an authenticated
+    /// session channel. Everything else (passwords, shells, exec, forwarding) is refused.
+    private func negotiate() -> ssh_channel? {
+        var channel: ssh_channel?
+        var attempts = 0
+        while let msg = ssh_message_get(session) {
+            defer { ssh_message_free(msg) }
+            let type = ssh_message_type(msg), sub = ssh_message_subtype(msg)
+            switch (type, partner) {
+            case (Int32(SSH_REQUEST_AUTH.rawValue), nil):
+                attempts += 1
+                if attempts > 20 { return nil }
+                if sub == SSH_AUTH_METHOD_PUBLICKEY, authenticate(msg) { continue }
+                ssh_message_auth_set_methods(msg, Int32(SSH_AUTH_METHOD_PUBLICKEY))
+                ssh_message_reply_default(msg)
+            case (Int32(SSH_REQUEST_CHANNEL_OPEN.rawValue), .some) where sub == Int32(SSH_CHANNEL_SESSION.rawValue) && channel == nil:
+                channel = ssh_message_channel_request_open_reply_accept(msg)
+            case (Int32(SSH_REQUEST_CHANNEL.rawValue), .some) where sub == Int32(SSH_CHANNEL_REQUEST_SUBSYSTEM.rawValue):
+                if let c = channel, String(cString: ssh_message_channel_request_subsystem(msg)) == "sftp" {
+                    ssh_message_channel_request_reply_success(msg)
+                    return c
+                }
+                refuse(msg, "subsystem")
+            case (Int32(SSH_REQUEST_CHANNEL.rawValue), .some) where sub == Int32(SSH_CHANNEL_REQUEST_EXEC.rawValue):
+                refuse(msg, "exec")
+            case (Int32(SSH_REQUEST_CHANNEL.rawValue), .some) where sub == Int32(SSH_CHANNEL_REQUEST_SHELL.rawValue):
+                refuse(msg, "shell")
+            case (Int32(SSH_REQUEST_CHANNEL_OPEN.rawValue), .some) where sub != Int32(SSH_CHANNEL_SESSION.rawValue):
+                refuse(msg, "forwarding")
+            case (Int32(SSH_REQUEST_GLOBAL.rawValue), .some):
+                refuse(msg, "global-request")
+            default:
+                ssh_message_reply_default(msg)   // pty, env, agent, x11…: refused silently
+            }
+        }
+        return nil
+    }
+
+    /// Handles one public-key request: a probe is answered "key acceptable" when the key is in the
+    /// partner's agreement; a signed request (libssh has checked the signature) logs the partner in.
+    private func authenticate(_ msg: ssh_message) -> Bool {
+        guard let userC = ssh_message_auth_user(msg), let key = ssh_message_auth_pubkey(msg),
+              let line = Self.keyLine(key) else { return false }
+        let user = String(cString: userC)
+        switch exchange.authorize(partner: user, sshKey: line) {
+        case .failure(let refusal):
+            lastRefusal = refusal
+            return false
+        case .success(let id):
+            switch ssh_message_auth_publickey_state(msg) {
+            case SSH_PUBLICKEY_STATE_NONE:
+                ssh_message_auth_reply_pk_ok_simple(msg)
+                return true
+            case SSH_PUBLICKEY_STATE_VALID:
+                partner = id
+                logger[metadataKey: "partner.id"] = "\(id)"
+                ssh_message_auth_reply_success(msg, 0)
+                record(.login, outcome: .success)
+                return true
+            default:
+                lastRefusal = Refusal(.unknownKey, "bad signature")
+                return false
+            }
+        }
+    }
+
+    private func refuse(_ msg: ssh_message, _ what: String) {
+        record(.accessRefused, outcome: .refused, reason: "\(Refusal.Reason.operationRefused.code): \(what)")
+        ssh_message_reply_default(msg)
+    }
+
+    static func keyLine(_ key: ssh_key) -> String? {
+        var b64: UnsafeMutablePointer<CChar>?
+        guard ssh_pki_export_pubkey_base64(key, &b64) == SSH_OK, let b64 else { return nil }
+        defer { ssh_string_free_char(b64) }
+        guard let type = ssh_key_type_to_char(ssh_key_type(key)) else { return nil }
+        return String(cString: type) + " " + String(cString: b64)
+    }
+
+    // MARK: SFTP
+
+    private enum OpenHandle {
+        case directory([DirectoryEntry], sent: Bool)
+        case download(fd: Int32, entry: OutboxEntry, coverage: ByteCoverage, bytes: Int64)
+        case upload(fd: Int32, temporary: String, name: String, directory: String, bytes: Int64)
+    }
+
+    private struct DirectoryEntry {
+        let name: String
+        let isDirectory: Bool
+        let size: Int64
+        let modified: Date
+    }
+
+    private func serveSFTP(_ channel: ssh_channel) {
+        guard let sftp = sftp_server_new(session, channel) else { return }
+        defer { sftp_server_free(sftp) }
+        guard sftp_server_init(sftp) == 0 else { return }
+        while let m = sftp_get_client_message(sftp) {
+            handle(m, sftp)
+            sftp_client_message_free(m)
+        }
+    }
+
+    private func handle(_ m: sftp_client_message, _ sftp: sftp_session) {
+        let type = Int32(m.pointee.type)
+        // A suspension or an ended agreement takes effect on open sessions too; checked at most
+        // once a second during a transfer, before every other request.
+        if type != SSH_FXP_READ && type != SSH_FXP_WRITE || Date().timeIntervalSince(lastPolicyCheck) >= 1 {
+            lastPolicyCheck = Date()
+            if let partner, case .failure(let r) = exchange.mayAct(partner) {
+                record(.accessRefused, outcome: .refused, reason: r.reason.code)
+                sftp_reply_status(m, UInt32(SSH_FX_PERMISSION_DENIED), "access ended")
+                interrupt()
+                return
+            }
+        }
+        switch type {
+        case SSH_FXP_REALPATH: realpath(m)
+        case SSH_FXP_STAT, SSH_FXP_LSTAT: stat(m)
+        case SSH_FXP_OPENDIR: opendir(m, sftp)
+        case SSH_FXP_OPEN: open(m, sftp)
+        case SSH_FXP_READ, SSH_FXP_READDIR, SSH_FXP_WRITE, SSH_FXP_FSTAT, SSH_FXP_FSETSTAT, SSH_FXP_CLOSE:
+            onHandle(m, sftp, type)
+        case SSH_FXP_EXTENDED: extended(m, sftp)
+        case SSH_FXP_REMOVE: denied(m, "remove")
+        case SSH_FXP_RENAME: denied(m, "rename")
+        case SSH_FXP_SYMLINK: denied(m, "symlink")
+        case SSH_FXP_READLINK: denied(m, "readlink")
+        case SSH_FXP_MKDIR: denied(m, "mkdir")
+        case SSH_FXP_RMDIR: denied(m, "rmdir")
+        case SSH_FXP_SETSTAT: denied(m, "setstat")
+        default: sftp_reply_status(m, UInt32(SSH_FX_OP_UNSUPPORTED), "unsupported")
+        }
+    }
+
+    private var filename: (sftp_client_message) -> String = { m in
+        m.pointee.filename.map { String(cString: $0) } ?? ""
+    }
+
+    /// Parses the message's path; refuses (and records) anything outside the tree.
+    private func path(_ m: sftp_client_message, _ op: String) -> VirtualPath? {
+        let raw = filename(m)
+        switch VirtualPath.parse(raw) {
+        case .success(let p): return p
+        case .failure:
+            record(.accessRefused, outcome: .refused, reason: "\(Refusal.Reason.pathRefused.code): \(op) \(raw.prefix(160))")
+            sftp_reply_status(m, UInt32(SSH_FX_PERMISSION_DENIED), "permission denied")
+            return nil
+        }
+    }
+
+    private func denied(_ m: sftp_client_message, _ op: String) {
+        record(.accessRefused, outcome: .refused,
+               reason: "\(Refusal.Reason.operationRefused.code): \(op) \(filename(m).prefix(160))")
+        sftp_reply_status(m, UInt32(SSH_FX_PERMISSION_DENIED), "permission denied")
+    }
+
+    private func realpath(_ m: sftp_client_message) {
+        guard let p = path(m, "realpath") else { return }
+        var a = Self.attributes(directory: true, size: 0, modified: Date())
+        sftp_reply_names_add(m, p.description, p.description, &a)
+        sftp_reply_names(m)
+    }
+
+    private func stat(_ m: sftp_client_message) {
+        guard let p = path(m, "stat") else { return }
+        guard let entry = lookup(p) else {
+            sftp_reply_status(m, UInt32(SSH_FX_NO_SUCH_FILE), "no such file")
+            return
+        }
+        var a = Self.attributes(directory: entry.isDirectory, size: entry.size, modified: entry.modified)
+        sftp_reply_attr(m, &a)
+    }
+
+    /// What a path refers to now, if anything.
+    private func lookup(_ p: VirtualPath) -> DirectoryEntry? {
+        guard let partner else { return nil }
+        switch p {
+        case .root, .outbox, .inbox:
+            return DirectoryEntry(name: p.description, isDirectory: true, size: 0, modified: Date())
+        case .outboxFile(let name):
+            guard let e = outboxEntry(named: name, partner) else { return nil }
+            return DirectoryEntry(name: e.name, isDirectory: false, size: e.size, modified: e.created)
+        case .inboxFile(let name):
+            guard let dir = try? exchange.inboxDirectory(of: partner) else { return nil }
+            var st = Glibc.stat()
+            guard lstat(dir + "/" + name, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+            return DirectoryEntry(name: name, isDirectory: false, size: Int64(st.st_size),
+                                  modified: Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec)))
+        }
+    }
+
+    private func outboxEntry(named name: String, _ partner: PartnerID) -> OutboxEntry? {
+        guard name.hasSuffix(".p7m"), let id = UUID(uuidString: String(name.dropLast(4))),
+              name == id.uuidString.lowercased() + ".p7m" else { return nil }
+        return try? exchange.bundle(id, of: partner)
+    }
+
+    private func opendir(_ m: sftp_client_message, _ sftp: sftp_session) {
+        guard let p = path(m, "opendir"), let partner else { return }
+        let entries: [DirectoryEntry]
+        switch p {
+        case .root:
+            entries = ["outbox", "inbox"].map { DirectoryEntry(name: $0, isDirectory: true, size: 0, modified: Date()) }
+        case .outbox:
+            guard let list = try? exchange.outbox(of: partner) else {
+                sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "outbox unavailable"); return
+            }
+            entries = list.map { DirectoryEntry(name: $0.name, isDirectory: false, size: $0.size, modified: $0.created) }
+            record(.listing, outcome: .success, bytes: Int64(list.count))
+        case .inbox:
+            let dir = (try? exchange.inboxDirectory(of: partner)) ?? ""
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+            entries = names.compactMap { lookup(.inboxFile($0)) }
+        default:
+            sftp_reply_status(m, UInt32(SSH_FX_NO_SUCH_FILE), "not a directory"); return
+        }
+        reply(handle: .directory(entries, sent: false), m, sftp)
+    }
+
+    private func open(_ m: sftp_client_message, _ sftp: sftp_session) {
+        guard let p = path(m, "open"), let partner else { return }
+        let flags = Int32(m.pointee.flags)
+        let writing = flags & (SSH_FXF_WRITE | SSH_FXF_CREAT | SSH_FXF_TRUNC | SSH_FXF_APPEND) != 0
+        switch p {
+        case .outboxFile(let name) where !writing:
+            guard let entry = outboxEntry(named: name, partner) else {
+                record(.accessRefused, outcome: .refused, reason: "\(Refusal.Reason.bundleUnavailable.code): \(name.prefix(80))")
+                sftp_reply_status(m, UInt32(SSH_FX_NO_SUCH_FILE), "no such file")
+                return
+            }
+            let fd = Glibc.open(entry.filePath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else { sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "cannot open"); return }
+            reply(handle: .download(fd: fd, entry: entry, coverage: ByteCoverage(), bytes: 0), m, sftp)
+        case .inboxFile(let name) where writing && flags & SSH_FXF_APPEND == 0:
+            guard let dir = try? exchange.inboxDirectory(of: partner) else {
+                sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "inbox unavailable"); return
+            }
+            if access(dir + "/" + name, F_OK) == 0 {
+                record(.accessRefused, outcome: .refused, reason: "\(Refusal.Reason.operationRefused.code): overwrite /inbox/\(name.prefix(80))")
+                sftp_reply_status(m, UInt32(SSH_FX_PERMISSION_DENIED), "exists: uploads never overwrite")
+                return
+            }
+            let temporary = dir + "/.upload-" + UUID().uuidString.lowercased()
+            let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "cannot create"); return }
+            reply(handle: .upload(fd: fd, temporary: temporary, name: name, directory: dir, bytes: 0), m, sftp)
+        default:
+            denied(m, writing ? "write \(p)" : "read \(p)")
+        }
+    }
+
+    private func reply(handle h: OpenHandle, _ m: sftp_client_message, _ sftp: sftp_session) {
+        let id = nextHandle
+        nextHandle += 1
+        guard let s = sftp_handle_alloc(sftp, UnsafeMutableRawPointer(bitPattern: id)) else {
+            release(h, complete: false)
+            sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "too many open handles")
+            return
+        }
+        handles[id] = h
+        sftp_reply_handle(m, s)
+        ssh_string_free(s)
+    }
+
+    private func onHandle(_ m: sftp_client_message, _ sftp: sftp_session, _ type: Int32) {
+        guard let info = sftp_handle(sftp, m.pointee.handle), case let id = Int(bitPattern: info), let h = handles[id] else {
+            sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "bad handle")
+            return
+        }
+        switch (type, h) {
+        case (SSH_FXP_READ, .download(let fd, let entry, var coverage, let bytes)):
+            let want = min(Int(m.pointee.len), buffer.count)
+            let n = pread(fd, buffer.baseAddress, want, off_t(m.pointee.offset))
+            if n > 0 {
+                sftp_reply_data(m, buffer.baseAddress, Int32(n))
+                coverage.add(Int64(m.pointee.offset)..<Int64(m.pointee.offset) + Int64(n))
+                handles[id] = .download(fd: fd, entry: entry, coverage: coverage, bytes: bytes + Int64(n))
+            } else if n == 0 {
+                sftp_reply_status(m, UInt32(SSH_FX_EOF), "eof")
+            } else {
+                sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "read error")
+            }
+        case (SSH_FXP_WRITE, .upload(let fd, let temporary, let name, let dir, let bytes)):
+            guard let data = m.pointee.data else { sftp_reply_status(m, UInt32(SSH_FX_BAD_MESSAGE), "no data"); return }
+            let count = Int(ssh_string_len(data))
+            let end = Int64(m.pointee.offset) + Int64(count)
+            guard end <= server.configuration.maxUploadBytes else {
+                record(.upload, outcome: .refused, reason: "too-large: /inbox/\(name.prefix(80))")
+                sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "upload larger than \(server.configuration.maxUploadBytes) bytes")
+                return
+            }
+            let written = pwrite(fd, ssh_string_data(data), count, off_t(m.pointee.offset))
+            guard written == count else { sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "write failed"); return }
+            handles[id] = .upload(fd: fd, temporary: temporary, name: name, directory: dir, bytes: max(bytes, end))
+            sftp_reply_status(m, UInt32(SSH_FX_OK), nil)
+        case (SSH_FXP_READDIR, .directory(let entries, let sent)):
+            if sent || entries.isEmpty {
+                sftp_reply_status(m, UInt32(SSH_FX_EOF), nil)
+                handles[id] = .directory(entries, sent: true)
+                return
+            }
+            for e in entries {
+                var a = Self.attributes(directory: e.isDirectory, size: e.size, modified: e.modified)
+                sftp_reply_names_add(m, e.name, Self.longName(e), &a)
+            }
+            sftp_reply_names(m)
+            handles[id] = .directory(entries, sent: true)
+        case (SSH_FXP_FSTAT, .download(_, let entry, _, _)):
+            var a = Self.attributes(directory: false, size: entry.size, modified: entry.created)
+            sftp_reply_attr(m, &a)
+        case (SSH_FXP_FSTAT, .upload(_, _, _, _, let bytes)):
+            var a = Self.attributes(directory: false, size: bytes, modified: Date())
+            sftp_reply_attr(m, &a)
+        case (SSH_FXP_FSETSTAT, .upload):
+            sftp_reply_status(m, UInt32(SSH_FX_OK), nil)   // times and modes are not kept
+        case (SSH_FXP_CLOSE, _):
+            handles[id] = nil
+            sftp_handle_remove(sftp, info)
+            if release(h, complete: true) {
+                sftp_reply_status(m, UInt32(SSH_FX_OK), nil)
+            } else {
+                sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "the upload could not be stored")
+            }
+        default:
+            denied(m, "handle operation \(type)")
+        }
+    }
+
+    private func extended(_ m: sftp_client_message, _ sftp: sftp_session) {
+        let name = m.pointee.submessage.map { String(cString: $0) } ?? ""
+        switch name {
+        case "fsync@openssh.com":
+            if let info = sftp_handle(sftp, m.pointee.handle), case .upload(let fd, _, _, _, _)? = handles[Int(bitPattern: info)] {
+                sftp_reply_status(m, UInt32(fsync(fd) == 0 ? SSH_FX_OK : SSH_FX_FAILURE), nil)
+            } else {
+                sftp_reply_status(m, UInt32(SSH_FX_OK), nil)
+            }
+        case "hardlink@openssh.com", "posix-rename@openssh.com":
+            denied(m, name)
+        default:
+            sftp_reply_status(m, UInt32(SSH_FX_OP_UNSUPPORTED), "unsupported")
+        }
+    }
+
+    /// Closes a handle's file; records downloads and commits uploads.
+    /// - Returns: false when an upload could not be committed.
+    @discardableResult
+    private func release(_ h: OpenHandle, complete: Bool) -> Bool {
+        guard let partner else { return false }
+        switch h {
+        case .directory:
+            return true
+        case .download(let fd, let entry, let coverage, let bytes):
+            Glibc.close(fd)
+            do {
+                try exchange.downloadEnded(entry, partner: partner, bytes: bytes,
+                                           complete: coverage.covers(size: entry.size), origin: origin)
+            } catch {
+                logger.error("recording a download failed", metadata: ["bundle.id": "\(entry.bundleID.uuidString.lowercased())"])
+            }
+            return true
+        case .upload(let fd, let temporary, let name, let dir, let bytes):
+            defer { Glibc.close(fd) }
+            guard complete, fsync(fd) == 0, link(temporary, dir + "/" + name) == 0 else {
+                unlink(temporary)
+                record(.upload, outcome: .failed, bytes: bytes, reason: complete ? "commit-failed" : "interrupted")
+                return false
+            }
+            unlink(temporary)
+            let dfd = Glibc.open(dir, O_RDONLY | O_DIRECTORY)
+            if dfd >= 0 { fsync(dfd); Glibc.close(dfd) }
+            do {
+                try exchange.uploadCompleted(name: name, path: dir + "/" + name, bytes: bytes, partner: partner, origin: origin)
+            } catch {
+                logger.error("recording an upload failed")
+            }
+            return true
+        }
+    }
+
+    private func closeAllHandles() {
+        for h in handles.values { release(h, complete: false) }
+        handles.removeAll()
+    }
+
+    // MARK: Helpers
+
+    private func record(_ action: TransferEvent.Action, outcome: TransferEvent.Outcome, bytes: Int64? = nil, reason: String? = nil) {
+        do {
+            try exchange.record(TransferEvent(time: Date(), actor: partner.map { .partner($0) } ?? .system, action: action,
+                                              outcome: outcome, partnerID: partner, bytes: bytes, reason: reason,
+                                              transport: .sftp, clientAddress: origin.clientAddress))
+        } catch {
+            logger.error("recording an event failed", metadata: ["action": "\(action.rawValue)"])
+        }
+    }
+
+    static func attributes(directory: Bool, size: Int64, modified: Date) -> sftp_attributes_struct {
+        var a = sftp_attributes_struct()
+        a.flags = UInt32(SSH_FILEXFER_ATTR_SIZE | SSH_FILEXFER_ATTR_PERMISSIONS | SSH_FILEXFER_ATTR_ACMODTIME)
+        a.size = UInt64(max(0, size))
+        a.permissions = directory ? UInt32(S_IFDIR) | 0o555 : UInt32(S_IFREG) | 0o444
+        let t = UInt32(truncatingIfNeeded: Int64(modified.timeIntervalSince1970))
+        a.atime = t
+        a.mtime = t
+        return a
+    }
+
+    private static func longName(_ e: DirectoryEntry) -> String {
+        let mode = e.isDirectory ? "dr-xr-xr-x" : "-r--r--r--"
+        let size = String(e.size)
+        let pad = String(repeating: " ", count: max(1, 12 - size.count))
+        return "\(mode)    1 partner  partner \(pad)\(size) \(Timestamp.format(e.modified).prefix(16).replacingOccurrences(of: "T", with: " ")) \(e.name)"
+    }
+
+    static func peerAddress(_ fd: Int32) -> String {
+        var addr = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &len) }
+        }
+        guard ok == 0, addr.ss_family == sa_family_t(AF_INET) else { return "unknown" }
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                var buf = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+                var a = sin.pointee.sin_addr
+                inet_ntop(AF_INET, &a, &buf, socklen_t(buf.count))
+                let host = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                return "\(host):\(UInt16(bigEndian: sin.pointee.sin_port))"
+            }
+        }
+    }
+}

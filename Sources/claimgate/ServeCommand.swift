@@ -1,0 +1,75 @@
+import ArgumentParser
+import ClaimGateApp
+import ClaimGateCore
+import Foundation
+import Logging
+import ServiceLifecycle
+import SFTP
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve partners: the SFTP server (partners pull from /outbox and upload to /inbox).",
+        discussion: "Runs until SIGTERM or SIGINT, then stops accepting, lets open transfers end (up to 10 s) and exits.")
+
+    @OptionGroup var home: HomeOption
+    @Option(help: ArgumentHelp("SFTP listen address; port 0 picks a free port.", valueName: "HOST:PORT"))
+    var sftp = "127.0.0.1:2222"
+    @Option(help: ArgumentHelp("HTTPS (mutual TLS) listen address (not served yet).", valueName: "HOST:PORT"))
+    var https = "127.0.0.1:8443"
+    @Option(help: ArgumentHelp("Admin listen address, plain HTTP, local only (not served yet).", valueName: "HOST:PORT"))
+    var admin = "127.0.0.1:9090"
+    @Option(help: ArgumentHelp("Largest accepted upload.", valueName: "MiB")) var maxUploadMib = 512
+
+    func validate() throws {
+        for (name, value) in [("--sftp", sftp), ("--https", https), ("--admin", admin)] where ListenAddress(value) == nil {
+            throw ValidationError("\(name) '\(value)' is not HOST:PORT (e.g. 127.0.0.1:2222).")
+        }
+        guard maxUploadMib > 0 else { throw ValidationError("--max-upload-mib must be more than 0.") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "claimgate.serve")
+        logger.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["CLAIMGATE_LOG"] ?? "") ?? .info
+        let gateway = try home.gateway()
+        let address = ListenAddress(sftp)!
+        var config = SFTPServer.Configuration(hostKeyPath: gateway.home.identity + "/ssh_host_ed25519")
+        config.host = address.host
+        config.port = address.port
+        config.maxUploadBytes = Int64(maxUploadMib) << 20
+        let server = SFTPServer(configuration: config, exchange: GatewayExchange(gateway: gateway), logger: logger)
+        do { try server.start() } catch let e as SFTPServerError {
+            throw ClaimGateError(.io, e.message)
+        }
+        print("sftp: listening on \(address.host):\(server.boundPort) (host key \(try gateway.identity.sshHost().fingerprint))")
+        print("https, admin: not served yet (planned)")
+        fflush(nil)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: StartedService(server))],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        print("stopped")
+    }
+}
+
+/// Wraps a server that was started before the group (to report its port): the group only waits
+/// for shutdown and stops it.
+struct StartedService: Service {
+    let server: SFTPServer
+    init(_ server: SFTPServer) { self.server = server }
+    func run() async throws {
+        try? await gracefulShutdown()
+        server.stop()
+    }
+}
+
+struct ListenAddress {
+    let host: String
+    let port: Int
+    init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port), colon != text.startIndex else { return nil }
+        host = String(text[..<colon])
+        self.port = port
+    }
+}
