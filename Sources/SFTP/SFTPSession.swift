@@ -247,7 +247,10 @@ final class SFTPSession: @unchecked Sendable {
         case .root, .outbox, .inbox:
             return DirectoryEntry(name: p.description, isDirectory: true, size: 0, modified: Date())
         case .outboxFile(let name):
-            guard let e = outboxEntry(named: name, partner) else { return nil }
+            guard let e = outboxEntry(named: name, partner) else {
+                record(.accessRefused, outcome: .refused, reason: "\(Refusal.Reason.bundleUnavailable.code): \(name.prefix(80))")
+                return nil
+            }
             return DirectoryEntry(name: e.name, isDirectory: false, size: e.size, modified: e.created)
         case .inboxFile(let name):
             guard let dir = try? exchange.inboxDirectory(of: partner) else { return nil }

@@ -9,9 +9,13 @@ public final class TemporaryDirectory: @unchecked Sendable {
         try! FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o700])
         path = URL(fileURLWithPath: p).standardizedFileURL.path
+        Cleanup.register(folder: path)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+        Cleanup.unregister(folder: path)
+    }
 
     public func file(_ name: String) -> String { path + "/" + name }
 
