@@ -42,6 +42,7 @@ let package = Package(
         // Composition root and the command-line tool.
         .target(name: "ClaimGateApp", dependencies: [
             "ClaimGateCore", "Envelope", "Packaging", "SFTP", "Store",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),

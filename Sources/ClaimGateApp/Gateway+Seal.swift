@@ -130,7 +130,8 @@ extension Gateway {
             manifestJSON: manifestBytes, manifestSHA256: SHA256Hasher.hex(manifestBytes), filePath: finalPath,
             fileSize: size, agreementVersion: partner.version)
         do {
-            try store.insertBundle(record, event: TransferEvent(
+            let delivery = destination.isOutbox ? plannedDelivery(for: bundleID, partner: partner, at: created) : nil
+            try store.insertBundle(record, delivery: delivery, event: TransferEvent(
                 time: created, actor: .admin(Self.adminName), action: destination.isOutbox ? .queue : .seal,
                 outcome: .success, partnerID: partner.id, claimID: order.claimID, bundleID: bundleID,
                 purpose: order.purpose, documentDigests: manifest.documents.map(\.sha256), bytes: size, transport: .cli))

@@ -103,3 +103,29 @@ public struct StoredEventView: Encodable {
         outcome = e.outcome; transport = e.transport; reason = e.reason
     }
 }
+
+/// What `--json` prints for a delivery.
+public struct DeliveryView: Encodable {
+    public let bundle: String
+    public let partner: String
+    public let transport: String
+    public let target: String
+    public let state: String
+    public let attempts: Int
+    public let lastAttempt: String?
+    public let lastErrorCode: String?
+    public let lastError: String?
+    public let delivered: String?
+
+    enum CodingKeys: String, CodingKey {
+        case bundle, partner, transport, target, state, attempts, delivered
+        case lastAttempt = "last_attempt", lastErrorCode = "last_error_code", lastError = "last_error"
+    }
+
+    public init(_ d: Delivery) {
+        bundle = d.bundleID.uuidString.lowercased(); partner = d.partnerID.rawValue; transport = d.transport.rawValue
+        target = d.target; state = d.state.rawValue; attempts = d.attempts
+        lastAttempt = d.lastAttemptAt.map(Timestamp.format); lastErrorCode = d.lastErrorCode; lastError = d.lastError
+        delivered = d.deliveredAt.map(Timestamp.format)
+    }
+}

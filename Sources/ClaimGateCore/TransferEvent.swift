@@ -38,6 +38,8 @@ public struct TransferEvent: Sendable, Equatable {
         case upload
         /// A partner asked for something it may not do (path escape, write to the outbox, shell…).
         case accessRefused = "access-refused"
+        /// One attempt to push a bundle to a partner's server (success, or failed with a reason).
+        case delivery
     }
     public enum Outcome: String, Sendable, Codable {
         case success, refused, failed

@@ -76,6 +76,22 @@ public final class GatewayStore: EventRecorder, Sendable {
                 t.column("client_address", .text)
             }
         }
+        m.registerMigration("v2-deliveries") { db in
+            try db.create(table: "delivery") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("bundle_id", .text).notNull().unique().references("bundle")
+                t.column("partner_id", .text).notNull().indexed()
+                t.column("transport", .text).notNull()
+                t.column("target", .text).notNull()
+                t.column("state", .text).notNull().indexed()
+                t.column("attempts", .integer).notNull()
+                t.column("last_attempt_at", .text)
+                t.column("last_error_code", .text)
+                t.column("last_error", .text)
+                t.column("delivered_at", .text)
+                t.column("created_at", .text).notNull()
+            }
+        }
         return m
     }
 
@@ -146,8 +162,9 @@ public final class GatewayStore: EventRecorder, Sendable {
 
     // MARK: Bundles
 
-    /// Stores a sealed bundle and its seal event in one transaction.
-    public func insertBundle(_ b: BundleRecord, event: TransferEvent) throws {
+    /// Stores a sealed bundle, its seal event and, for a partner that receives pushes, its
+    /// pending delivery, in one transaction.
+    public func insertBundle(_ b: BundleRecord, delivery: Delivery? = nil, event: TransferEvent) throws {
         try db.write { db in
             try db.execute(sql: """
                 INSERT INTO bundle(id, partner_id, claim_id, purpose, state, created_at, expires_at, manifest_json,
@@ -156,6 +173,51 @@ public final class GatewayStore: EventRecorder, Sendable {
                 """, arguments: [b.id.uuidString.lowercased(), b.partnerID.rawValue, b.claimID, b.purpose, b.state.rawValue,
                                  StoredDate.text(b.created), StoredDate.text(b.expires), b.manifestJSON, b.manifestSHA256, b.filePath, b.fileSize,
                                  b.agreementVersion])
+            try Self.insert(event, db)
+            if let delivery { try Self.insert(delivery, db) }
+        }
+    }
+
+    // MARK: Deliveries
+
+    private static func insert(_ d: Delivery, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO delivery(bundle_id, partner_id, transport, target, state, attempts, created_at)
+            VALUES (?, ?, ?, ?, ?, 0, ?)
+            """, arguments: [d.bundleID.uuidString.lowercased(), d.partnerID.rawValue, d.transport.rawValue, d.target,
+                             d.state.rawValue, StoredDate.text(d.created)])
+    }
+
+    /// Deliveries, newest first; optionally only those in `states`.
+    public func deliveries(states: Set<DeliveryState>? = nil) throws -> [Delivery] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM delivery ORDER BY id DESC").compactMap { row -> Delivery? in
+                let d = Delivery(
+                    id: row["id"], bundleID: UUID(uuidString: row["bundle_id"])!, partnerID: try PartnerID(row["partner_id"]),
+                    transport: Transport(rawValue: row["transport"]) ?? .sftp, target: row["target"],
+                    state: DeliveryState(rawValue: row["state"]) ?? .failed, attempts: row["attempts"],
+                    lastAttemptAt: try (row["last_attempt_at"] as String?).map(StoredDate.date),
+                    lastErrorCode: row["last_error_code"], lastError: row["last_error"],
+                    deliveredAt: try (row["delivered_at"] as String?).map(StoredDate.date),
+                    created: try StoredDate.date(row["created_at"]))
+                return states.map { $0.contains(d.state) } ?? true ? d : nil
+            }
+        }
+    }
+
+    /// Records one attempt: the delivery's new state and error, the event, and on success the
+    /// bundle's move to `delivered`, in one transaction.
+    public func recordAttempt(_ d: Delivery, event: TransferEvent) throws {
+        try db.write { db in
+            try db.execute(sql: """
+                UPDATE delivery SET state = ?, attempts = ?, last_attempt_at = ?, last_error_code = ?, last_error = ?,
+                                    delivered_at = ? WHERE id = ?
+                """, arguments: [d.state.rawValue, d.attempts, d.lastAttemptAt.map(StoredDate.text), d.lastErrorCode,
+                                 d.lastError, d.deliveredAt.map(StoredDate.text), d.id])
+            if d.state == .delivered {
+                try db.execute(sql: "UPDATE bundle SET state = ? WHERE id = ? AND state = ?",
+                               arguments: [BundleState.delivered.rawValue, d.bundleID.uuidString.lowercased(), BundleState.queued.rawValue])
+            }
             try Self.insert(event, db)
         }
     }

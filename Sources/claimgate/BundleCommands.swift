@@ -60,7 +60,25 @@ struct SendCommand: ParsableCommand {
     @OptionGroup var args: SealArguments
 
     func run() throws {
-        try args.report(home.gateway().seal(args.order(), to: .outbox))
+        let gateway = try home.gateway()
+        let bundle = try gateway.seal(args.order(), to: .outbox)
+        guard let planned = try gateway.delivery(of: bundle.id) else {
+            try args.report(bundle)
+            return
+        }
+        // First push attempt now; `claimgate serve` retries failures.
+        let d = try gateway.attempt(planned)
+        if args.json {
+            struct Out: Encodable { let bundle: BundleView; let delivery: DeliveryView }
+            try printJSON(Out(bundle: BundleView(bundle, withDocuments: true), delivery: DeliveryView(d)))
+        } else {
+            print(bundle.id.uuidString.lowercased())
+        }
+        switch d.state {
+        case .delivered: FileHandle.standardError.write(Data("delivered to \(d.target)\n".utf8))
+        case .pending: FileHandle.standardError.write(Data("queued: delivery attempt \(d.attempts) failed (\(d.lastError ?? "unknown")); `claimgate serve` retries it.\n".utf8))
+        case .failed, .cancelled: FileHandle.standardError.write(Data("queued, but the delivery \(d.state.rawValue): \(d.lastError ?? "unknown")\n".utf8))
+        }
     }
 }
 
@@ -142,3 +160,25 @@ struct BundleCommand: ParsableCommand {
         }
     }
 }
+
+struct DeliveriesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deliveries", abstract: "Show push deliveries: state, attempts and last error, newest first.")
+    @OptionGroup var home: HomeOption
+    @Option(help: "Only deliveries in this state (pending, delivered, failed, cancelled).") var state: DeliveryState?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let g = try home.gateway()
+        let list = try g.store.deliveries(states: state.map { [$0] })
+        if json { try printJSON(list.map(DeliveryView.init)); return }
+        if list.isEmpty { print("No deliveries."); return }
+        print("BUNDLE".padding(38) + "PARTNER".padding(20) + "STATE".padding(11) + "TRIES".padding(6) + "TARGET / LAST ERROR")
+        for d in list {
+            print(d.bundleID.uuidString.lowercased().padding(38) + d.partnerID.rawValue.padding(20) + d.state.rawValue.padding(11)
+                  + String(d.attempts).padding(6) + (d.lastError ?? d.target))
+        }
+    }
+}
+
+extension DeliveryState: ExpressibleByArgument {}

@@ -9,7 +9,7 @@ import SFTP
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve partners: the SFTP server (partners pull from /outbox and upload to /inbox).",
+        abstract: "Serve partners: the SFTP server (partners pull from /outbox and upload to /inbox) and push retries.",
         discussion: "Runs until SIGTERM or SIGINT, then stops accepting, lets open transfers end (up to 10 s) and exits.")
 
     @OptionGroup var home: HomeOption
@@ -20,6 +20,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Admin listen address, plain HTTP, local only (not served yet).", valueName: "HOST:PORT"))
     var admin = "127.0.0.1:9090"
     @Option(help: ArgumentHelp("Largest accepted upload.", valueName: "MiB")) var maxUploadMib = 512
+    @Option(help: ArgumentHelp("First retry delay of a failed push; doubles on each failure up to an hour.", valueName: "SECONDS"))
+    var retryBase = 30.0
 
     func validate() throws {
         for (name, value) in [("--sftp", sftp), ("--https", https), ("--admin", admin)] where ListenAddress(value) == nil {
@@ -44,8 +46,9 @@ struct ServeCommand: AsyncParsableCommand {
         print("sftp: listening on \(address.host):\(server.boundPort) (host key \(try gateway.identity.sshHost().fingerprint))")
         print("https, admin: not served yet (planned)")
         fflush(nil)
+        let deliveries = DeliveryWorker(gateway: gateway, retry: RetryPolicy(base: retryBase), interval: min(2, retryBase))
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: StartedService(server))],
+            services: [.init(service: StartedService(server)), .init(service: deliveries)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         print("stopped")
