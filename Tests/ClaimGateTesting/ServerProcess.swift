@@ -1,34 +1,49 @@
 import Foundation
 
 /// A server started by a test (`claimgate serve`, `sshd`), stopped by PID when released.
+///
+/// Spawned with `posix_spawn`, not Foundation's `Process`: Process reaps its children with a
+/// blocking `wait4` on one thread, so a long-running child stalls every later `Process` run.
 public final class ServerProcess: @unchecked Sendable {
-    public let process: Process
+    public let pid: pid_t
     public let output: String
-    private let log: FileHandle
+    private var exitStatus: Int32?
 
     /// Starts `arguments` with stdout and stderr going to `logPath`.
-    public init(_ arguments: [String], logPath: String, environment: [String: String] = [:], directory: String? = nil) throws {
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        log = FileHandle(forWritingAtPath: logPath)!
+    public init(_ arguments: [String], logPath: String, environment: [String: String] = [:]) throws {
         output = logPath
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
-        process.environment = env
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        Cleanup.register(pid: process.processIdentifier)
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, arguments[0], &actions, nil, argv, envp)
+        guard rc == 0 else { throw ServerError(message: "cannot start \(arguments[0]): \(String(cString: strerror(rc)))") }
+        pid = child
+        Cleanup.register(pid: child)
     }
-
-    public var pid: Int32 { process.processIdentifier }
 
     /// The log so far.
     public var text: String { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
+
+    public var isRunning: Bool {
+        if exitStatus != nil { return false }
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == pid {
+            exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            Cleanup.unregister(pid: pid)
+            return false
+        }
+        return true
+    }
 
     /// Waits until the log matches `pattern` (a regular expression) and returns the first capture group.
     public func waitFor(_ pattern: String, timeout: Double = 20) throws -> String {
@@ -40,27 +55,26 @@ public final class ServerProcess: @unchecked Sendable {
                 let r = m.numberOfRanges > 1 ? m.range(at: 1) : m.range
                 return String(t[Range(r, in: t)!])
             }
-            if !process.isRunning { break }
+            if !isRunning { break }
             usleep(50_000)
         }
         throw ServerError(message: "server did not print /\(pattern)/; log:\n\(text)")
     }
 
-    /// Sends SIGTERM and waits for the exit; returns the exit status.
+    /// Sends SIGTERM and waits for the exit; returns the exit status (128+signal if killed).
     @discardableResult
     public func stop(timeout: Double = 15) -> Int32 {
-        if process.isRunning { kill(pid, SIGTERM) }
+        if isRunning { kill(pid, SIGTERM) }
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
-        Cleanup.unregister(pid: pid)
-        return process.terminationStatus
+        while isRunning, Date() < deadline { usleep(20_000) }
+        if isRunning {
+            kill(pid, SIGKILL)
+            while isRunning { usleep(10_000) }
+        }
+        return exitStatus ?? -1
     }
 
-    deinit {
-        stop()
-        try? log.close()
-    }
+    deinit { stop() }
 
     public struct ServerError: Error, CustomStringConvertible {
         public let message: String

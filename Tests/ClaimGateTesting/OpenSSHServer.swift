@@ -1,0 +1,94 @@
+import Foundation
+
+/// A stock OpenSSH sshd serving `internal-sftp` on a free 127.0.0.1 port, in its own folder,
+/// with its own host key and authorized keys (see shared/PEERS.md). Stopped by PID.
+public final class OpenSSHServer: @unchecked Sendable {
+    public let dir: TemporaryDirectory
+    public let port: Int
+    public private(set) var server: ServerProcess?
+
+    /// The pin of this server's host key, `SHA256:…` as `ssh-keygen -lf` prints it.
+    public let hostKeyPin: String
+
+    /// - Parameter authorizedKeys: the public key lines allowed to log in (as root).
+    public init(authorizedKeys: [String]) throws {
+        dir = TemporaryDirectory("claimgate-sshd")
+        port = try FreePort.find()
+        try Shell.run(["mkdir", "-p", "/run/sshd"])
+        let keygen = try Shell.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir.file("host_ed25519")])
+        guard keygen.succeeded else { throw ServerProcess.ServerError(message: "ssh-keygen: \(keygen.stderr)") }
+        hostKeyPin = try Shell.bash("ssh-keygen -lf '\(dir.file("host_ed25519.pub"))' | awk '{print $2}'")
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try dir.write("authorized_keys", authorizedKeys.joined(separator: "\n") + "\n")
+        try FileManager.default.createDirectory(atPath: dir.file("inbound"), withIntermediateDirectories: true)
+        try dir.write("sshd_config", """
+            ListenAddress 127.0.0.1:\(port)
+            HostKey \(dir.file("host_ed25519"))
+            PidFile \(dir.file("sshd.pid"))
+            AuthorizedKeysFile \(dir.file("authorized_keys"))
+            StrictModes no
+            PermitRootLogin prohibit-password
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            UsePAM no
+            AllowTcpForwarding no
+            X11Forwarding no
+            MaxStartups 100:30:200
+            Subsystem sftp internal-sftp
+            ForceCommand internal-sftp
+
+            """)
+    }
+
+    /// The folder pushes go to.
+    public var inbound: String { dir.file("inbound") }
+
+    public func start() throws {
+        let s = try ServerProcess(["/usr/sbin/sshd", "-f", dir.file("sshd_config"), "-D", "-e"], logPath: dir.file("sshd.log"))
+        server = s
+        // Ready when the port accepts connections.
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if FreePort.isListening(port) { return }
+            usleep(50_000)
+        }
+        throw ServerProcess.ServerError(message: "sshd did not start: \(s.text)")
+    }
+
+    public func stop() {
+        server?.stop()
+        server = nil
+    }
+
+    deinit { stop() }
+}
+
+/// Free TCP ports on 127.0.0.1.
+public enum FreePort {
+    public static func find() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard ok else { throw ServerProcess.ServerError(message: "no free port") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    public static func isListening(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+}
