@@ -91,15 +91,12 @@ extension Gateway {
             try FileSystem.makeDirectory(home.outbox(for: partner.id), mode: 0o700)
             finalPath = home.outbox(for: partner.id) + "/" + bundleID.uuidString.lowercased() + ".p7m"
         }
-        let dir = (finalPath as NSString).deletingLastPathComponent
-        let tmp = FileSystem.temporaryPath(in: dir, suffix: ".p7m")
-        let output = try BundleFileWriter(creating: tmp)
         let manifestBytes: Data
         let size: Int64
         do {
             let pipeline = SealPipeline(signer: identity.signing, signerKey: identity.signingKey,
                                         chain: [identity.ca], recipient: recipient)
-            manifestBytes = try pipeline.seal(documents, into: output, created: created) { entries in
+            (manifestBytes, size) = try pipeline.sealFile(documents, to: finalPath, created: created) { entries in
                 try BundleManifest(
                     bundleID: bundleID, claimID: order.claimID,
                     sender: .init(gatewayID: identity.gatewayID, signingCertificateSHA256: identity.signing.sha256Fingerprint),
@@ -109,17 +106,10 @@ extension Gateway {
                     metadata: Masking.apply(partner.agreement.masking, to: order.metadata), documents: entries
                 ).encoded()
             }
-            try output.sync()
-            size = output.size
-            try FileSystem.commit(tmp, to: finalPath)
-        } catch let e as EnvelopeError {
-            unlink(tmp)
-            logger.info("seal failed", metadata: ["bundle.id": "\(bundleID.uuidString.lowercased())", "diagnostics": "\(e.diagnostics ?? "")"])
-            try recordFailure(e.code.name)
-            throw ClaimGateError(.io, "Sealing failed: \(e.message)", diagnostics: e.diagnostics)
         } catch {
-            unlink(tmp)
-            try recordFailure((error as? ClaimGateError)?.code.name ?? "io")
+            let code = (error as? ClaimGateError)?.code.name ?? "io"
+            logger.info("seal failed", metadata: ["bundle.id": "\(bundleID.uuidString.lowercased())", "reason": "\(code)"])
+            try recordFailure(code)
             throw error
         }
 

@@ -55,6 +55,28 @@ struct SealPipeline {
     /// Sealed stream: 512 KiB pieces, aligned for O_DIRECT (large enough that the disk keeps up).
     static let sealedSlots = (count: 4, size: 512 << 10)
 
+    /// Seals into a new file at `path`, durably: a temporary file beside it, fsync, then a rename
+    /// that never overwrites. Nothing is left behind on failure.
+    /// - Returns: the manifest's bytes and the sealed file's size.
+    func sealFile(_ documents: [SourceDocument], to path: String, created: Date,
+                  manifest: ([BundleManifest.Document]) throws -> Data) throws -> (manifest: Data, size: Int64) {
+        let dir = (path as NSString).deletingLastPathComponent
+        let tmp = FileSystem.temporaryPath(in: dir, suffix: ".p7m")
+        let output = try BundleFileWriter(creating: tmp)
+        do {
+            let bytes = try seal(documents, into: output, created: created, manifest: manifest)
+            try output.sync()
+            try FileSystem.commit(tmp, to: path)
+            return (bytes, output.size)
+        } catch let e as EnvelopeError {
+            unlink(tmp)
+            throw ClaimGateError(.io, "Sealing failed: \(e.message)", diagnostics: e.diagnostics)
+        } catch {
+            unlink(tmp)
+            throw error
+        }
+    }
+
     /// Writes the sealed bundle to `output`.
     /// - Parameters:
     ///   - created: the time every archive entry carries (source files' own times are not shared).
