@@ -6,8 +6,13 @@ import SFTP
 /// bundles are available, what is recorded), so SFTP and HTTPS cannot drift apart.
 public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
     let gateway: Gateway
+    /// Uploads larger than this are quarantined.
+    let maxUploadBytes: Int64
 
-    public init(gateway: Gateway) { self.gateway = gateway }
+    public init(gateway: Gateway, maxUploadBytes: Int64 = 512 << 20) {
+        self.gateway = gateway
+        self.maxUploadBytes = maxUploadBytes
+    }
 
     private var clock: any WallClock { gateway.clock }
 
@@ -79,5 +84,6 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
         try gateway.store.record(TransferEvent(time: clock.now, actor: .partner(partner), action: .upload, outcome: .success,
                                                partnerID: partner, bytes: bytes, reason: nil,
                                                transport: origin.transport, clientAddress: origin.clientAddress))
+        try gateway.processInbound(path: path, name: name, partner: partner, origin: origin, maxBytes: maxUploadBytes)
     }
 }

@@ -18,12 +18,12 @@ public struct GatewayIdentity {
     public let signingKey: PrivateKey
     let directory: String
 
-    enum File {
-        static let ca = "ca.pem", caKey = "ca.key"
-        static let signing = "signing.pem", signingKey = "signing.key"
-        static let tls = "tls.pem", tlsKey = "tls.key"
-        static let encryption = "encryption.pem", encryptionKey = "encryption.key"
-        static let sshHost = "ssh_host_ed25519", sshClient = "ssh_client_ed25519"
+    public enum File {
+        public static let ca = "ca.pem", caKey = "ca.key"
+        public static let signing = "signing.pem", signingKey = "signing.key"
+        public static let tls = "tls.pem", tlsKey = "tls.key"
+        public static let encryption = "encryption.pem", encryptionKey = "encryption.key"
+        public static let sshHost = "ssh_host_ed25519", sshClient = "ssh_client_ed25519"
     }
 
     /// Material an admin brings instead of generated keys (`claimgate init --ca-cert …`).

@@ -129,3 +129,31 @@ public struct DeliveryView: Encodable {
         delivered = d.deliveredAt.map(Timestamp.format)
     }
 }
+
+/// What `--json` prints for an inbound report.
+public struct InboundView: Encodable {
+    public let id: String
+    public let partner: String
+    public let fileName: String
+    public let received: String
+    public let bytes: Int64
+    public let state: String
+    public let reason: String?
+    public let transport: String
+    public let bundleID: String?
+    public let claimID: String?
+    public let purpose: String?
+    public let documents: [BundleManifest.Document]?
+
+    enum CodingKeys: String, CodingKey {
+        case id, partner, received, bytes, state, reason, transport, purpose, documents
+        case fileName = "file_name", bundleID = "bundle_id", claimID = "claim_id"
+    }
+
+    public init(_ r: InboundReport) {
+        id = r.id.uuidString.lowercased(); partner = r.partnerID.rawValue; fileName = r.fileName
+        received = Timestamp.format(r.received); bytes = r.bytes; state = r.state.rawValue; reason = r.reason
+        transport = r.transport.rawValue; bundleID = r.bundleID?.uuidString.lowercased(); claimID = r.claimID; purpose = r.purpose
+        documents = r.state == .accepted ? r.manifestJSON.flatMap { try? BundleManifest.decode($0) }?.documents : nil
+    }
+}

@@ -41,36 +41,10 @@ public enum PartnerOpener {
         try FileSystem.makeDirectory(staging, mode: 0o700)
         var moved: [String] = []
         do {
-            let tar = staging + "/content.tar"
-            let verified: BundleOpener.Verified
-            do {
-                verified = try BundleOpener.open(bundlePath: r.bundle, recipient: cert, key: key, trust: trust, at: clock.now,
-                                                 scratchPath: staging + "/signed.cms", contentPath: tar)
-            } catch let e as EnvelopeError {
-                throw ClaimGateError(.bundleRejected, e.message, diagnostics: e.diagnostics)
-            }
-            let reader = BundleArchiveReader(path: tar)
-            let manifestBytes: Data
-            do { manifestBytes = try reader.readManifest() } catch let e as PackagingError {
-                throw ClaimGateError(.bundleRejected, e.message, diagnostics: e.diagnostics)
-            }
-            let manifest = try BundleManifest.decode(manifestBytes)
-            guard manifest.recipient.encryptionCertificateSHA256 == cert.sha256Fingerprint else {
-                throw ClaimGateError(.bundleRejected,
-                    "The bundle's signed manifest names another recipient (\(manifest.recipient.partnerID)): it was forwarded to you and is refused; tell the sender.")
-            }
-            guard manifest.sender.signingCertificateSHA256 == verified.signer.sha256Fingerprint else {
-                throw ClaimGateError(.bundleRejected, "The bundle's manifest names a different signing certificate than the one that signed it: refused.")
-            }
-            if case .fails(let refusal) = BundleNotExpired(clock: clock).evaluate(manifest) {
-                throw ClaimGateError(.bundleRejected, refusal.message)
-            }
-            let stagedDocs = staging + "/documents"
-            try FileSystem.makeDirectory(stagedDocs, mode: 0o700)
-            do { try reader.extractDocuments(into: stagedDocs, expecting: manifest.documents) } catch let e as PackagingError {
-                throw ClaimGateError(.bundleRejected, e.message, diagnostics: e.diagnostics)
-            }
-            try FileSystem.writeAtomically(manifestBytes, to: staging + "/manifest.json", mode: 0o600)
+            let bundle = try BundleUnpacking(bundle: r.bundle, recipient: cert, key: key, trust: trust, clock: clock,
+                                             staging: staging)
+            try bundle.extract()
+            let manifest = bundle.manifest
 
             // Every check passed: move into place without overwriting anything.
             try FileSystem.makeDirectory(out + "/documents", mode: 0o700)

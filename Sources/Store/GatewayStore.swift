@@ -92,7 +92,55 @@ public final class GatewayStore: EventRecorder, Sendable {
                 t.column("created_at", .text).notNull()
             }
         }
+        m.registerMigration("v3-inbound") { db in
+            try db.create(table: "inbound_report") { t in
+                t.primaryKey("id", .text)
+                t.column("partner_id", .text).notNull().indexed()
+                t.column("file_name", .text).notNull()
+                t.column("received_at", .text).notNull()
+                t.column("bytes", .integer).notNull()
+                t.column("state", .text).notNull()
+                t.column("reason", .text)
+                t.column("transport", .text).notNull()
+                t.column("bundle_id", .text)
+                t.column("claim_id", .text).indexed()
+                t.column("purpose", .text)
+                t.column("manifest_json", .blob)
+                t.column("stored_path", .text).notNull()
+            }
+        }
         return m
+    }
+
+    // MARK: Inbound reports
+
+    /// Stores a processed upload and its event in one transaction.
+    public func insertInbound(_ r: InboundReport, event: TransferEvent) throws {
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT INTO inbound_report(id, partner_id, file_name, received_at, bytes, state, reason, transport, bundle_id,
+                                           claim_id, purpose, manifest_json, stored_path)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [r.id.uuidString.lowercased(), r.partnerID.rawValue, r.fileName, StoredDate.text(r.received),
+                                 r.bytes, r.state.rawValue, r.reason, r.transport.rawValue, r.bundleID?.uuidString.lowercased(),
+                                 r.claimID, r.purpose, r.manifestJSON, r.storedPath])
+            try Self.insert(event, db)
+        }
+    }
+
+    /// Processed uploads, newest first.
+    public func inboundReports() throws -> [InboundReport] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM inbound_report ORDER BY received_at DESC, id").map { row in
+                InboundReport(id: UUID(uuidString: row["id"])!, partnerID: try PartnerID(row["partner_id"]),
+                              fileName: row["file_name"], received: try StoredDate.date(row["received_at"]), bytes: row["bytes"],
+                              state: InboundReport.State(rawValue: row["state"]) ?? .quarantined, reason: row["reason"],
+                              transport: Transport(rawValue: row["transport"]) ?? .sftp,
+                              bundleID: (row["bundle_id"] as String?).flatMap(UUID.init(uuidString:)),
+                              claimID: row["claim_id"], purpose: row["purpose"], manifestJSON: row["manifest_json"],
+                              storedPath: row["stored_path"])
+            }
+        }
     }
 
     // MARK: Settings

@@ -39,7 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.host = address.host
         config.port = address.port
         config.maxUploadBytes = Int64(maxUploadMib) << 20
-        let server = SFTPServer(configuration: config, exchange: GatewayExchange(gateway: gateway), logger: logger)
+        let server = SFTPServer(configuration: config, exchange: GatewayExchange(gateway: gateway, maxUploadBytes: config.maxUploadBytes), logger: logger)
         do { try server.start() } catch let e as SFTPServerError {
             throw ClaimGateError(.io, e.message)
         }

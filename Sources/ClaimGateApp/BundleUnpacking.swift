@@ -1,0 +1,66 @@
+import ClaimGateCore
+import Envelope
+import Foundation
+import Packaging
+
+/// The checks every receiver of a bundle makes, partner or gateway: decrypt with the recipient's
+/// key, verify the signature against the sender's trust anchors, read the manifest, and check
+/// that it names this recipient, that the signer is the sender it names, and that it has not
+/// expired. Documents are then extracted and checked against the manifest, all inside a private
+/// staging folder the caller owns (and removes).
+struct BundleUnpacking {
+    let manifest: BundleManifest
+    let manifestBytes: Data
+    let signer: Certificate
+    let staging: String
+    private let reader: BundleArchiveReader
+
+    /// - Parameters:
+    ///   - bundle: the sealed file.
+    ///   - recipient: the certificate it must be addressed to, and its key.
+    ///   - trust: the sender's trust anchors.
+    ///   - staging: an existing private folder for scratch files.
+    init(bundle: String, recipient: Certificate, key: PrivateKey, trust: [Certificate], clock: any WallClock,
+         staging: String) throws {
+        self.staging = staging
+        let tar = staging + "/content.tar"
+        let verified: BundleOpener.Verified
+        do {
+            verified = try BundleOpener.open(bundlePath: bundle, recipient: recipient, key: key, trust: trust, at: clock.now,
+                                             scratchPath: staging + "/signed.cms", contentPath: tar)
+        } catch let e as EnvelopeError {
+            throw ClaimGateError(.bundleRejected, e.message, diagnostics: e.diagnostics)
+        }
+        signer = verified.signer
+        reader = BundleArchiveReader(path: tar)
+        do { manifestBytes = try reader.readManifest() } catch let e as PackagingError {
+            throw ClaimGateError(.bundleRejected, e.message, diagnostics: e.diagnostics)
+        }
+        manifest = try BundleManifest.decode(manifestBytes)
+        guard manifest.recipient.encryptionCertificateSHA256 == recipient.sha256Fingerprint else {
+            throw ClaimGateError(.bundleRejected,
+                "The bundle's signed manifest names another recipient (\(manifest.recipient.partnerID)): it was forwarded and is refused; tell the sender.")
+        }
+        guard manifest.sender.signingCertificateSHA256 == signer.sha256Fingerprint else {
+            throw ClaimGateError(.bundleRejected, "The bundle's manifest names a different signing certificate than the one that signed it: refused.")
+        }
+        if case .fails(let refusal) = BundleNotExpired(clock: clock).evaluate(manifest) {
+            throw ClaimGateError(.bundleRejected, refusal.message)
+        }
+    }
+
+    /// Extracts the documents to `staging/documents/` and writes `staging/manifest.json`.
+    func extract() throws {
+        try FileSystem.makeDirectory(staging + "/documents", mode: 0o700)
+        do { try reader.extractDocuments(into: staging + "/documents", expecting: manifest.documents) } catch let e as PackagingError {
+            throw ClaimGateError(.bundleRejected, e.message, diagnostics: e.diagnostics)
+        }
+        try FileSystem.writeAtomically(manifestBytes, to: staging + "/manifest.json", mode: 0o600)
+    }
+
+    /// Removes the scratch files (the decrypted archive), keeping what `extract` produced.
+    func removeScratch() {
+        unlink(staging + "/content.tar")
+        unlink(staging + "/signed.cms")
+    }
+}

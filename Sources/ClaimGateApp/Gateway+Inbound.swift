@@ -1,0 +1,107 @@
+import ClaimGateCore
+import Envelope
+import Foundation
+
+extension Gateway {
+    /// Processes a file a partner uploaded: a report sealed to the gateway's encryption
+    /// certificate and signed by a key chaining to the partner's trust anchor. Accepted reports
+    /// keep their documents under `HOME/inbound-reports/<id>/`; anything else is quarantined in
+    /// `HOME/quarantine/` with its reason and never becomes visible as a document.
+    /// - Parameters:
+    ///   - path: the uploaded file; moved away by this call.
+    ///   - name: the name it was uploaded under.
+    @discardableResult
+    public func processInbound(path: String, name: String, partner id: PartnerID, origin: SessionOrigin,
+                               maxBytes: Int64 = 512 << 20) throws -> InboundReport {
+        let reportID = UUID()
+        let now = clock.now
+        let bytes = Int64((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
+        var report = InboundReport(id: reportID, partnerID: id, fileName: name, received: now, bytes: bytes,
+                                   state: .quarantined, transport: origin.transport, storedPath: "")
+        let staging = home.root + "/inbound-reports/.work-" + reportID.uuidString.lowercased()
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+        do {
+            guard bytes <= maxBytes else {
+                throw ClaimGateError(.bundleRejected, "The upload is \(bytes) bytes, more than the \(maxBytes)-byte limit.")
+            }
+            let partner = try self.partner(id.rawValue)
+            let anchors = try Certificate.parseAll(pem: partner.agreement.certificates.trustAnchorPEM)
+            let encryption = try identity.encryption()
+            let key = try PrivateKey(pemFile: home.identity + "/" + GatewayIdentity.File.encryptionKey)
+            try FileSystem.makeDirectory(staging, mode: 0o700)
+            let bundle = try BundleUnpacking(bundle: path, recipient: encryption, key: key, trust: anchors, clock: clock,
+                                             staging: staging)
+            let m = bundle.manifest
+            report.bundleID = m.bundleID
+            report.claimID = m.claimID
+            report.purpose = m.purpose
+            report.manifestJSON = bundle.manifestBytes
+            guard m.sender.gatewayID == id.rawValue else {
+                throw ClaimGateError(.bundleRejected, "The report names '\(m.sender.gatewayID.prefix(64))' as its sender, but \(id) uploaded it.")
+            }
+            guard partner.agreement.terms.purposes.contains(m.purpose) else {
+                throw ClaimGateError(.bundleRejected, "Purpose '\(m.purpose.prefix(64))' is not allowed by agreement \(partner.agreement.terms.reference).")
+            }
+            if let doc = m.documents.first(where: { !partner.agreement.terms.documentTypes.contains($0.mediaType) }) {
+                throw ClaimGateError(.bundleRejected, "Document '\(doc.name)' is \(doc.mediaType), which agreement \(partner.agreement.terms.reference) does not allow.")
+            }
+            try bundle.extract()
+            bundle.removeScratch()
+            // Keep the sealed original with the documents, as evidence.
+            try FileSystem.commit(path, to: staging + "/report.p7m")
+            let final = home.root + "/inbound-reports/" + reportID.uuidString.lowercased()
+            guard rename(staging, final) == 0 else { throw ClaimGateError(.io, "Cannot store the report in \(final).") }
+            report.state = .accepted
+            report.storedPath = final
+            try store.insertInbound(report, event: event(report, .inboundAccepted, .success))
+            logger.info("inbound report accepted", metadata: ["partner.id": "\(id)", "inbound.id": "\(reportID.uuidString.lowercased())"])
+        } catch {
+            let reason = (error as? ClaimGateError)?.message ?? (error as? EnvelopeError)?.message ?? "The report could not be processed."
+            let quarantine = home.root + "/quarantine"
+            try FileSystem.makeDirectory(quarantine, mode: 0o700)
+            let target = quarantine + "/" + reportID.uuidString.lowercased() + ".upload"
+            if FileManager.default.fileExists(atPath: path) { try FileSystem.commit(path, to: target) }
+            report.state = .quarantined
+            report.reason = reason
+            report.storedPath = target
+            try store.insertInbound(report, event: event(report, .inboundQuarantined, .refused))
+            logger.info("inbound report quarantined", metadata: ["partner.id": "\(id)", "inbound.id": "\(reportID.uuidString.lowercased())"])
+        }
+        return report
+    }
+
+    private func event(_ r: InboundReport, _ action: TransferEvent.Action, _ outcome: TransferEvent.Outcome) -> TransferEvent {
+        let digests = (r.manifestJSON.flatMap { try? BundleManifest.decode($0) })?.documents.map(\.sha256) ?? []
+        return TransferEvent(time: clock.now, actor: .partner(r.partnerID), action: action, outcome: outcome,
+                             partnerID: r.partnerID, claimID: r.claimID, bundleID: r.bundleID, purpose: r.purpose,
+                             documentDigests: digests, bytes: r.bytes, reason: r.reason.map { String($0.prefix(200)) },
+                             transport: r.transport)
+    }
+
+    /// One processed upload, by id.
+    public func inboundReport(_ raw: String) throws -> InboundReport {
+        guard let id = UUID(uuidString: raw), let r = try store.inboundReports().first(where: { $0.id == id }) else {
+            throw ClaimGateError(.unknownBundle, "No inbound report '\(raw.prefix(64))': see `claimgate inbox list`.")
+        }
+        return r
+    }
+
+    /// Copies an accepted report's documents (and manifest) to `directory`, never overwriting.
+    public func exportInbound(_ raw: String, to directory: String) throws -> [String] {
+        let r = try inboundReport(raw)
+        guard r.state == .accepted else {
+            throw ClaimGateError(.bundleRejected, "Inbound report \(raw) was quarantined (\(r.reason ?? "no reason")): it has no documents to export.")
+        }
+        let out = FileSystem.absolute(directory)
+        try FileSystem.makeDirectory(out, mode: 0o700)
+        let names = try FileManager.default.contentsOfDirectory(atPath: r.storedPath + "/documents").sorted()
+        for n in names + ["manifest.json"] where FileManager.default.fileExists(atPath: out + "/" + n) {
+            throw ClaimGateError(.invalidArgument, "\(out)/\(n) already exists: export into an empty folder.")
+        }
+        for n in names {
+            try FileManager.default.copyItem(atPath: r.storedPath + "/documents/" + n, toPath: out + "/" + n)
+        }
+        try FileManager.default.copyItem(atPath: r.storedPath + "/manifest.json", toPath: out + "/manifest.json")
+        return names
+    }
+}

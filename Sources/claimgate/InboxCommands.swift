@@ -1,0 +1,91 @@
+import ArgumentParser
+import ClaimGateApp
+import ClaimGateCore
+import Foundation
+
+struct SealReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seal-report",
+        abstract: "Partner side: seal a report for the gateway (to its encryption certificate, signed with your key).",
+        discussion: "Upload the result to your /inbox over SFTP. The gateway verifies it against your agreement's trust anchor.")
+    @Option(help: "Your partner id at the gateway.") var partnerId: String
+    @Option(help: "The gateway's encryption certificate (`claimgate identity --encryption-pem`).") var gatewayCert: String
+    @Option(help: "Your signing certificate (PEM; its issuing certificates may follow it).") var signerCert: String
+    @Option(help: "Its private key (PEM).") var signerKey: String
+    @Option(help: "Claim id.") var claim: String
+    @Option(help: "Purpose; must be one your agreement allows.") var purpose: String
+    @Option(help: ArgumentHelp("Expiry: YYYY-MM-DD or an ISO-8601 datetime.", valueName: "DATE")) var expires: String?
+    @Option(help: ArgumentHelp("Time to live instead of --expires: 90m, 12h, 7d, 2w.", valueName: "DURATION")) var ttl: String?
+    @Option(help: "Agreement reference to bind into the manifest.") var agreement: String?
+    @Option(help: ArgumentHelp("The report file to write (must not exist).", valueName: "FILE")) var out: String
+    @Argument(help: ArgumentHelp("Documents to send.", valueName: "DOC")) var documents: [String] = []
+
+    func validate() throws {
+        guard (expires == nil) != (ttl == nil) else { throw ValidationError("Give exactly one of --expires DATE or --ttl DURATION.") }
+        guard !documents.isEmpty else { throw ValidationError("Name at least one document to send.") }
+    }
+
+    func run() throws {
+        let expiry = try expires.map(ExpirySpec.expires) ?? ExpirySpec.ttl(ttl!)
+        let m = try PartnerSealer.seal(.init(partnerID: partnerId, gatewayCertificate: gatewayCert, signerCertificate: signerCert,
+                                             signerKey: signerKey, claimID: claim, purpose: purpose, expiry: expiry,
+                                             agreementReference: agreement, documents: documents, output: out))
+        print(m.bundleID.uuidString.lowercased())
+    }
+}
+
+struct InboxCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inbox", abstract: "Reports partners uploaded: accepted ones and quarantined ones.",
+        subcommands: [List.self, Show.self, Export.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List processed uploads, newest first.")
+        @OptionGroup var home: HomeOption
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let reports = try home.gateway().store.inboundReports()
+            if json { try printJSON(reports.map { InboundView($0) }); return }
+            if reports.isEmpty { print("No inbound reports."); return }
+            print("ID".padding(38) + "PARTNER".padding(20) + "STATE".padding(12) + "CLAIM".padding(18) + "RECEIVED".padding(22) + "REASON")
+            for r in reports {
+                print(r.id.uuidString.lowercased().padding(38) + r.partnerID.rawValue.padding(20) + r.state.rawValue.padding(12)
+                      + (r.claimID ?? "-").padding(18) + Timestamp.format(r.received).padding(22) + (r.reason ?? ""))
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one processed upload.")
+        @OptionGroup var home: HomeOption
+        @Argument(help: "Inbound report id.") var id: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let v = InboundView(try home.gateway().inboundReport(id))
+            if json { try printJSON(v); return }
+            print("""
+            report    \(v.id)
+            partner   \(v.partner)
+            state     \(v.state)\(v.reason.map { " (\($0))" } ?? "")
+            file      \(v.fileName), \(v.bytes) bytes, received \(v.received) over \(v.transport)
+            claim     \(v.claimID ?? "-")
+            purpose   \(v.purpose ?? "-")
+            """)
+            for d in v.documents ?? [] { print("  \(d.name)  \(d.mediaType)  \(d.size) bytes  sha256 \(d.sha256)") }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Copy an accepted report's documents and manifest to a folder.")
+        @OptionGroup var home: HomeOption
+        @Argument(help: "Inbound report id.") var id: String
+        @Option(help: ArgumentHelp("Output folder.", valueName: "DIR")) var out: String
+
+        func run() throws {
+            let names = try home.gateway().exportInbound(id, to: out)
+            names.forEach { print("\(out)/\($0)") }
+        }
+    }
+}
