@@ -66,6 +66,11 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
         return dir
     }
 
+    public func uploads(of partner: PartnerID) throws -> [UploadEntry] {
+        try gateway.store.inboundReports().filter { $0.partnerID == partner }
+            .map { UploadEntry(name: $0.fileName, size: $0.bytes, received: $0.received) }
+    }
+
     public func record(_ event: TransferEvent) throws { try gateway.store.record(event) }
 
     public func downloadEnded(_ entry: OutboxEntry, partner: PartnerID, bytes: Int64, complete: Bool, origin: SessionOrigin) throws {

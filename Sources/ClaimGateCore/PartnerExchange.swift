@@ -21,6 +21,14 @@ public struct OutboxEntry: Sendable, Equatable {
     }
 }
 
+/// A file a partner uploaded, as its inbox lists it.
+public struct UploadEntry: Sendable, Equatable {
+    public var name: String
+    public var size: Int64
+    public var received: Date
+    public init(name: String, size: Int64, received: Date) { self.name = name; self.size = size; self.received = received }
+}
+
 /// Where a transport session comes from.
 public struct SessionOrigin: Sendable, Equatable {
     public var transport: Transport
@@ -50,6 +58,9 @@ public protocol PartnerExchange: Sendable {
 
     /// Where the partner's uploads go (created on demand).
     func inboxDirectory(of partner: PartnerID) throws -> String
+
+    /// What the partner has uploaded so far, by the names it used. A name is never reused.
+    func uploads(of partner: PartnerID) throws -> [UploadEntry]
 
     /// Records an event that happened on a transport.
     func record(_ event: TransferEvent) throws

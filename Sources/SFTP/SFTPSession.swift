@@ -253,11 +253,8 @@ final class SFTPSession: @unchecked Sendable {
             }
             return DirectoryEntry(name: e.name, isDirectory: false, size: e.size, modified: e.created)
         case .inboxFile(let name):
-            guard let dir = try? exchange.inboxDirectory(of: partner) else { return nil }
-            var st = Glibc.stat()
-            guard lstat(dir + "/" + name, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-            return DirectoryEntry(name: name, isDirectory: false, size: Int64(st.st_size),
-                                  modified: Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec)))
+            guard let u = (try? exchange.uploads(of: partner))?.first(where: { $0.name == name }) else { return nil }
+            return DirectoryEntry(name: name, isDirectory: false, size: u.size, modified: u.received)
         }
     }
 
@@ -280,9 +277,8 @@ final class SFTPSession: @unchecked Sendable {
             entries = list.map { DirectoryEntry(name: $0.name, isDirectory: false, size: $0.size, modified: $0.created) }
             record(.listing, outcome: .success, bytes: Int64(list.count))
         case .inbox:
-            let dir = (try? exchange.inboxDirectory(of: partner)) ?? ""
-            let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
-            entries = names.compactMap { lookup(.inboxFile($0)) }
+            entries = ((try? exchange.uploads(of: partner)) ?? []).sorted { $0.name < $1.name }
+                .map { DirectoryEntry(name: $0.name, isDirectory: false, size: $0.size, modified: $0.received) }
         default:
             sftp_reply_status(m, UInt32(SSH_FX_NO_SUCH_FILE), "not a directory"); return
         }
@@ -307,7 +303,7 @@ final class SFTPSession: @unchecked Sendable {
             guard let dir = try? exchange.inboxDirectory(of: partner) else {
                 sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "inbox unavailable"); return
             }
-            if access(dir + "/" + name, F_OK) == 0 {
+            if access(dir + "/" + name, F_OK) == 0 || lookup(.inboxFile(name)) != nil {
                 record(.accessRefused, outcome: .refused, reason: "\(Refusal.Reason.operationRefused.code): overwrite /inbox/\(name.prefix(80))")
                 sftp_reply_status(m, UInt32(SSH_FX_PERMISSION_DENIED), "exists: uploads never overwrite")
                 return

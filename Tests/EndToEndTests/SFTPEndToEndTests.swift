@@ -148,11 +148,14 @@ import Testing
         let work = TemporaryDirectory()
         try work.write("note.pdf", "%PDF-1.4\nreport from the assessor\n")
         try g.ok(try g.sftp("put note.pdf /inbox/note.pdf", in: work.path))
-        #expect(FileManager.default.contents(atPath: "\(g.home)/inbound/acme-assessors/note.pdf") == FileManager.default.contents(atPath: work.file("note.pdf")))
+        // Not a sealed report: quarantined with its reason, listed under its name, never overwritten.
+        let list = try ClaimgateBinary.run(["inbox", "list", "--home", g.home])
+        #expect(list.stdout.contains("quarantined"))
+        #expect(try g.sftp("ls /inbox").stdout.contains("note.pdf"))
         try work.write("note2.pdf", "%PDF-1.4\nsomething else\n")
         #expect(!(try g.sftp("put note2.pdf /inbox/note.pdf", in: work.path)).succeeded)
-        #expect(FileManager.default.contents(atPath: "\(g.home)/inbound/acme-assessors/note.pdf") == FileManager.default.contents(atPath: work.file("note.pdf")))
         #expect(try g.events().contains { $0.hasPrefix("upload|success|acme-assessors||") })
+        #expect(try g.events().contains { $0.hasPrefix("access-refused|refused|acme-assessors|") && $0.contains("overwrite /inbox/note.pdf") })
         // No temporary file is left behind.
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(g.home)/inbound/acme-assessors").allSatisfy { !$0.hasPrefix(".") })
     }
@@ -190,5 +193,51 @@ import Testing
         _ = try server.waitFor("sftp: listening on 127\\.0\\.0\\.1:([0-9]+)")
         #expect(server.stop() == 0)
         #expect(server.text.contains("stopped"))
+    }
+}
+
+extension SFTPEndToEndTests {
+    @Test func aSealedReportUploadedWithStockSFTPIsAcceptedAndATamperedOneQuarantined() throws {
+        let g = try gateway()
+        let work = TemporaryDirectory()
+        try work.write("gateway-enc.pem", try ClaimgateBinary.run(["identity", "--encryption-pem", "--home", g.home]).stdout)
+        try work.write("assessment.pdf", "%PDF-1.4\nloss assessment for CLM-77\n")
+        try g.ok(try ClaimgateBinary.run(["seal-report", "--partner-id", "acme-assessors", "--gateway-cert", work.file("gateway-enc.pem"),
+                                          "--signer-cert", "\(g.pki)/acme-assessors/signing.pem",
+                                          "--signer-key", "\(g.pki)/acme-assessors/signing.key", "--claim", "CLM-77",
+                                          "--purpose", "claim-assessment", "--ttl", "7d", "--out", work.file("report.p7m"),
+                                          work.file("assessment.pdf")]))
+        var tampered = try Data(contentsOf: URL(fileURLWithPath: work.file("report.p7m")))
+        tampered[tampered.count - 30] ^= 0x04
+        try tampered.write(to: URL(fileURLWithPath: work.file("tampered.p7m")))
+        // A report signed by another partner's key, uploaded by acme.
+        try g.ok(try ClaimgateBinary.run(["seal-report", "--partner-id", "acme-assessors", "--gateway-cert", work.file("gateway-enc.pem"),
+                                          "--signer-cert", "\(g.pki)/st-marys-hospital/signing.pem",
+                                          "--signer-key", "\(g.pki)/st-marys-hospital/signing.key", "--claim", "CLM-77",
+                                          "--purpose", "claim-assessment", "--ttl", "7d", "--out", work.file("foreign.p7m"),
+                                          work.file("assessment.pdf")]))
+
+        try g.ok(try g.sftp("put report.p7m /inbox/report-77.p7m\nput tampered.p7m /inbox/tampered-77.p7m\nput foreign.p7m /inbox/foreign-77.p7m",
+                            in: work.path))
+        let list = try ClaimgateBinary.run(["inbox", "list", "--home", g.home, "--json"])
+        try g.ok(list)
+        let reports = try #require(try JSONSerialization.jsonObject(with: list.stdoutData) as? [[String: Any]])
+        let byName = Dictionary(reports.map { ($0["file_name"] as? String ?? "", $0) }, uniquingKeysWith: { first, _ in first })
+        #expect(byName["report-77.p7m"]?["state"] as? String == "accepted")
+        #expect(byName["report-77.p7m"]?["claim_id"] as? String == "CLM-77")
+        #expect(byName["tampered-77.p7m"]?["state"] as? String == "quarantined")
+        #expect(byName["foreign-77.p7m"]?["state"] as? String == "quarantined")
+        #expect((byName["foreign-77.p7m"]?["reason"] as? String)?.contains("does not chain") == true)
+
+        let accepted = try #require(byName["report-77.p7m"]?["id"] as? String)
+        try g.ok(try ClaimgateBinary.run(["inbox", "export", accepted, "--out", work.file("export"), "--home", g.home]))
+        #expect(FileManager.default.contents(atPath: work.file("export/assessment.pdf")) == FileManager.default.contents(atPath: work.file("assessment.pdf")))
+        // A quarantined upload never becomes visible as a document.
+        let quarantined = try #require(byName["tampered-77.p7m"]?["id"] as? String)
+        #expect(!(try ClaimgateBinary.run(["inbox", "export", quarantined, "--out", work.file("q"), "--home", g.home])).succeeded)
+        #expect(!FileManager.default.fileExists(atPath: work.file("q/assessment.pdf")))
+        let events = try g.events()
+        #expect(events.contains { $0.hasPrefix("inbound-accepted|success|acme-assessors|") })
+        #expect(events.filter { $0.hasPrefix("inbound-quarantined|refused|acme-assessors|") }.count >= 2)
     }
 }
