@@ -1,5 +1,7 @@
 import ClaimGateCore
 import Foundation
+import Logging
+import SFTP
 
 /// `claimgate demo`: the gateway's main job end to end on the embedded default (SQLite, local
 /// folders, the dev PKI): onboard the sample partners, seal sample claim documents for each,
@@ -41,13 +43,29 @@ public enum Demo {
         try Data().write(to: URL(fileURLWithPath: o.home.root + "/" + marker))
         say("   signing certificate SHA-256 \(gateway.identity.signing.sha256Fingerprint)")
 
+        // An assessor's SFTP server to push to: a local OpenSSH sshd when this machine can run one.
+        let sshd = DemoPeers.LocalSSHD.start(in: o.home.root + "/demo-sshd", authorizedKey: try gateway.identity.sshClient().line)
+        defer { sshd?.stop() }
+
         say("3. Partners from \(o.partnersDirectory)")
         let files = try fm.contentsOfDirectory(atPath: o.partnersDirectory).filter { $0.hasSuffix(".yaml") }.sorted()
         var partners: [Partner] = []
         for f in files {
-            let p = try gateway.addPartner(agreementFile: o.partnersDirectory + "/" + f)
+            var (agreement, source) = try AgreementLoader.load(path: o.partnersDirectory + "/" + f, clock: clock)
+            // The sample push target is fictional: point it at the local sshd, or drop it.
+            if agreement.delivery.pushSFTP != nil {
+                agreement.delivery.pushSFTP = sshd.map {
+                    SFTPPushTarget(host: "127.0.0.1", port: $0.port, user: "root", path: $0.dir + "/inbound", hostKey: $0.pin)
+                }
+            }
+            let p = try gateway.addPartner(agreement, source: source)
             partners.append(p)
             say("   onboarded \(p.id) (\(p.agreement.role.rawValue), agreement \(p.agreement.terms.reference), purposes \(p.agreement.terms.purposes.joined(separator: ", ")))")
+        }
+        if partners.contains(where: { $0.agreement.delivery.pushSFTP != nil }), let sshd {
+            say("   push target: a local OpenSSH sshd on 127.0.0.1:\(sshd.port), host key pinned as \(sshd.pin)")
+        } else {
+            say("   push target: none (sshd cannot be started here), so the push leg is skipped")
         }
 
         say("4. Sample claim documents")
@@ -81,21 +99,65 @@ public enum Demo {
             }
         }
 
-        say("7. Opening each bundle as its partner would")
+        // What each partner received, and how.
+        var received: [PartnerID: String] = [:]
+        let sftpPartners = sealed.filter { $0.0.agreement.delivery.pull.contains(.sftp) && !$0.0.agreement.sshAuthorizedKeys.isEmpty }
+        if !sftpPartners.isEmpty {
+            say("7. SFTP pull: the gateway's SFTP server on 127.0.0.1, partners fetch /outbox/<bundle-id>.p7m")
+            var config = SFTPServer.Configuration(hostKeyPath: o.home.identity + "/" + GatewayIdentity.File.sshHost)
+            config.port = 0
+            var quiet = Logger(label: "claimgate.demo")
+            quiet.logLevel = .warning
+            let server = SFTPServer(configuration: config, exchange: GatewayExchange(gateway: gateway), logger: quiet)
+            try server.start()
+            defer { server.stop() }
+            let hostKey = try gateway.identity.sshHost()
+            for (p, b) in sftpPartners {
+                let folder = o.home.root + "/demo-partners/" + p.id.rawValue
+                try FileSystem.makeDirectory(folder, mode: 0o700)
+                let local = folder + "/pulled-" + b.id.uuidString.lowercased() + ".p7m"
+                let client = try DemoPeers.pull(name: b.id.uuidString.lowercased() + ".p7m", partner: p.id, port: server.boundPort,
+                                                hostKey: hostKey, hostKeyPin: hostKey.fingerprint,
+                                                partnerKey: pki + "/\(p.id)/ssh_ed25519", into: local, scratch: folder)
+                received[p.id] = local
+                say("   \(p.id) pulled \(b.fileSize) bytes with the \(client); the download is recorded")
+            }
+        }
+
+        say("8. SFTP push to the assessor's own server (host key pinned)")
+        var pushed = false
+        for (p, b) in sealed {
+            guard let planned = try gateway.delivery(of: b.id) else { continue }
+            let d = try gateway.attempt(planned)
+            pushed = true
+            if d.state == .delivered {
+                say("   delivered \(b.id.uuidString.lowercased()).p7m to \(d.target)")
+                if received[p.id] == nil, let target = p.agreement.delivery.pushSFTP {
+                    received[p.id] = target.path + "/" + b.id.uuidString.lowercased() + ".p7m"
+                }
+            } else {
+                say("   delivery \(d.state.rawValue): \(d.lastError ?? "unknown") (`claimgate serve` retries pending ones)")
+            }
+        }
+        if !pushed { say("   skipped: no partner has a reachable push target") }
+
+        say("9. Opening each bundle as its partner would")
         let trust = o.home.root + "/gateway-trust.pem"
         try Data(gateway.identity.trustPEM.utf8).write(to: URL(fileURLWithPath: trust))
         for (p, b) in sealed {
+            let copy = received[p.id] ?? b.filePath
             let out = o.home.root + "/demo-opened/" + p.id.rawValue
-            let manifest = try PartnerOpener.open(.init(bundle: b.filePath, certificate: pki + "/\(p.id)/encryption.pem",
+            let manifest = try PartnerOpener.open(.init(bundle: copy, certificate: pki + "/\(p.id)/encryption.pem",
                                                         key: pki + "/\(p.id)/encryption.key", trust: trust, output: out),
                                                   clock: clock)
-            say("   \(p.id) opened \(manifest.documents.count) documents into \(out) (signature, recipient, expiry and digests verified)")
+            let how = received[p.id] == nil ? "from its outbox (HTTPS pull comes with the mutual-TLS issue)" : "as received"
+            say("   \(p.id) opened \(manifest.documents.count) documents \(how) into \(out) (signature, recipient, expiry and digests verified)")
             say("     metadata as shared: \(manifest.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))")
         }
         if let (p, b) = sealed.first {
-            say("8. The same bundle opens with stock tools:")
+            say("10. The same bundle opens with stock tools:")
             say("   openssl cms -decrypt -binary -inform DER -in \(b.filePath) -recip \(pki)/\(p.id)/encryption.pem -inkey \(pki)/\(p.id)/encryption.key \\")
-            say("     | openssl cms -verify -binary -inform DER -CAfile \(trust) -purpose any | tar -tv")
+            say("     | openssl cms -verify -binary -inform DER -CAfile \(trust) -purpose smimesign | tar -tv")
         }
         say("Done. Inspect with: claimgate bundle list --home \(o.home.root)")
     }

@@ -9,17 +9,23 @@ extension Gateway {
         let now = clock.now
         do {
             let (agreement, source) = try AgreementLoader.load(path: path, clock: clock)
-            let partner = try store.addPartner(agreement, source: source, at: now, event: TransferEvent(
-                time: now, actor: .admin(Self.adminName), action: .partnerOnboarded, outcome: .success,
-                partnerID: agreement.id, transport: .cli))
-            logger.info("partner onboarded", metadata: ["partner.id": "\(agreement.id)"])
-            return partner
+            return try addPartner(agreement, source: source)
         } catch let e as ClaimGateError {
             try store.record(TransferEvent(time: now, actor: .admin(Self.adminName), action: .partnerRefused,
                                            outcome: .refused, partnerID: AgreementLoader.peekPartnerID(path: path),
                                            reason: e.code.name, transport: .cli))
             throw e
         }
+    }
+
+    /// Stores an agreement already loaded and validated by `AgreementLoader`.
+    func addPartner(_ agreement: PartnerAgreement, source: String) throws -> Partner {
+        let now = clock.now
+        let partner = try store.addPartner(agreement, source: source, at: now, event: TransferEvent(
+            time: now, actor: .admin(Self.adminName), action: .partnerOnboarded, outcome: .success,
+            partnerID: agreement.id, transport: .cli))
+        logger.info("partner onboarded", metadata: ["partner.id": "\(agreement.id)"])
+        return partner
     }
 
     /// The partner with this id, or a clear error.
