@@ -54,7 +54,7 @@ let package = Package(
         ]),
 
         // Tests: one target per module, plus end-to-end tests with real peers.
-        .target(name: "ClaimGateTesting", dependencies: ["ClaimGateCore"], path: "Tests/ClaimGateTesting"),
+        .target(name: "ClaimGateTesting", dependencies: ["ClaimGateCore", "ClaimGateApp"], path: "Tests/ClaimGateTesting"),
         .testTarget(name: "ClaimGateCoreTests", dependencies: ["ClaimGateCore", "ClaimGateTesting"]),
         .testTarget(name: "EnvelopeTests", dependencies: ["Envelope", "ClaimGateTesting"]),
         .testTarget(name: "PackagingTests", dependencies: ["Packaging", "ClaimGateTesting"]),

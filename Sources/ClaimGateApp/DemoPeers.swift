@@ -60,7 +60,7 @@ enum DemoPeers {
             try? FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
             let hostKey = try SSHKeyPair.generateEd25519(privatePath: dir + "/host_ed25519", comment: "demo-sshd")
             pin = hostKey.fingerprint
-            port = try Self.freePort()
+            port = try LoopbackPort.free()
             try FileSystem.writeAtomically(Data((authorizedKey + "\n").utf8), to: dir + "/authorized_keys", replace: true)
             try FileSystem.writeAtomically(Data("""
                 ListenAddress 127.0.0.1:\(port)
@@ -92,40 +92,14 @@ enum DemoPeers {
                 throw ClaimGateError(.io, "sshd did not start.")
             }
             pid = child
-            for _ in 0..<100 where !Self.listening(port) { usleep(50_000) }
-            guard Self.listening(port) else { stop(); throw ClaimGateError(.io, "sshd did not start.") }
+            for _ in 0..<100 where !LoopbackPort.isListening(port) { usleep(50_000) }
+            guard LoopbackPort.isListening(port) else { stop(); throw ClaimGateError(.io, "sshd did not start.") }
         }
 
         func stop() {
             kill(pid, SIGTERM)
             var status: Int32 = 0
             waitpid(pid, &status, 0)
-        }
-
-        static func freePort() throws -> Int {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var a = sockaddr_in()
-            a.sin_family = sa_family_t(AF_INET)
-            a.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let ok = withUnsafeMutablePointer(to: &a) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-            }
-            guard ok else { throw ClaimGateError(.io, "No free port on 127.0.0.1.") }
-            return Int(UInt16(bigEndian: a.sin_port))
-        }
-
-        static func listening(_ port: Int) -> Bool {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var a = sockaddr_in()
-            a.sin_family = sa_family_t(AF_INET)
-            a.sin_addr.s_addr = inet_addr("127.0.0.1")
-            a.sin_port = in_port_t(UInt16(port).bigEndian)
-            return withUnsafePointer(to: &a) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
         }
     }
 }

@@ -19,10 +19,16 @@ public final class SFTPServer: Service, @unchecked Sendable {
         public var hostKeyPath: String
         /// Sessions beyond this are refused at once. Default 256.
         public var maxSessions: Int = 256
+        /// Connections that may be in key exchange or login at once; more wait their turn (up to
+        /// the login grace), so idle or slow unauthenticated clients cannot take every slot.
+        /// Default 32.
+        public var maxUnauthenticated: Int = 32
+        /// The same, per client IP address: one address cannot hold the others out. Default 8.
+        public var maxUnauthenticatedPerAddress: Int = 8
         /// Largest accepted upload. Default 512 MiB.
         public var maxUploadBytes: Int64 = 512 << 20
-        /// A session that has not authenticated by then is closed. Default 60 s.
-        public var loginGraceSeconds: Int = 60
+        /// A session that has not authenticated by then is closed. Default 30 s.
+        public var loginGraceSeconds: Int = 30
 
         public init(hostKeyPath: String) { self.hostKeyPath = hostKeyPath }
     }
@@ -31,11 +37,13 @@ public final class SFTPServer: Service, @unchecked Sendable {
     let exchange: any PartnerExchange
     let logger: Logger
 
-    private let lock = NSLock()
+    private let lock = NSCondition()
     private var bind: ssh_bind?
     private var listener: Thread?
     private var stopping = false
     private var sessions: [ObjectIdentifier: SFTPSession] = [:]
+    /// Sessions not logged in yet, with their client IP address.
+    private var unauthenticated: [ObjectIdentifier: String] = [:]
     private let listenerDone = DispatchSemaphore(value: 0)
     private var _boundPort = 0
 
@@ -97,13 +105,17 @@ public final class SFTPServer: Service, @unchecked Sendable {
                 return true
             }
             guard admitted else {
-                logger.info("sftp session refused: too many sessions")
+                logger.info("sftp connection refused: too many sessions", metadata: ["client.address": "\(s.clientIP)"])
                 s.close()
                 continue
             }
             let t = Thread { [self] in
                 s.run()
-                _ = lock.withLock { sessions.removeValue(forKey: ObjectIdentifier(s)) }
+                lock.withLock {
+                    sessions[ObjectIdentifier(s)] = nil
+                    unauthenticated[ObjectIdentifier(s)] = nil
+                    lock.broadcast()
+                }
             }
             t.name = "claimgate-sftp-session"
             t.stackSize = 1 << 20
@@ -125,6 +137,38 @@ public final class SFTPServer: Service, @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while lock.withLock({ !sessions.isEmpty }), Date() < deadline { usleep(20_000) }
         logger.info("sftp stopped")
+    }
+
+    /// Waits until the session may start key exchange and login: fewer than
+    /// `maxUnauthenticated` sessions in that phase overall and fewer than
+    /// `maxUnauthenticatedPerAddress` from its address. Returns false when the login grace ran
+    /// out first or the server is stopping.
+    func waitForLoginSlot(_ s: SFTPSession) -> Bool {
+        let deadline = Date().addingTimeInterval(TimeInterval(configuration.loginGraceSeconds))
+        lock.lock()
+        defer { lock.unlock() }
+        while true {
+            if stopping { return false }
+            let fromSameAddress = unauthenticated.values.filter { $0 == s.clientIP }.count
+            if unauthenticated.count < configuration.maxUnauthenticated, fromSameAddress < configuration.maxUnauthenticatedPerAddress {
+                unauthenticated[ObjectIdentifier(s)] = s.clientIP
+                return true
+            }
+            // Short waits, with the deadline checked here: a broadcast wakes us sooner.
+            _ = lock.wait(until: Date().addingTimeInterval(0.1))
+            if Date() >= deadline {
+                logger.info("sftp connection dropped: no login slot within the grace period", metadata: ["client.address": "\(s.clientIP)"])
+                return false
+            }
+        }
+    }
+
+    /// A session logged in: it no longer counts against the login limits.
+    func authenticated(_ s: SFTPSession) {
+        lock.withLock {
+            unauthenticated[ObjectIdentifier(s)] = nil
+            lock.broadcast()
+        }
     }
 
     /// Number of sessions open now.

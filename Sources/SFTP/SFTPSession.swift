@@ -32,6 +32,9 @@ final class SFTPSession: @unchecked Sendable {
         ssh_free(session)
     }
 
+    /// The client's IP address (without the port).
+    var clientIP: String { String(origin.clientAddress.prefix { $0 != ":" }) }
+
     /// Ends a session the server refuses to serve.
     func close() { ssh_disconnect(session) }
 
@@ -43,6 +46,7 @@ final class SFTPSession: @unchecked Sendable {
             closeAllHandles()
             ssh_disconnect(session)
         }
+        guard server.waitForLoginSlot(self) else { return }
         var one: Int32 = 1
         ssh_options_set(session, SSH_OPTIONS_NODELAY, &one)
         var grace = Int(server.configuration.loginGraceSeconds)
@@ -120,6 +124,7 @@ final class SFTPSession: @unchecked Sendable {
                 return true
             case SSH_PUBLICKEY_STATE_VALID:
                 partner = id
+                server.authenticated(self)
                 logger[metadataKey: "partner.id"] = "\(id)"
                 ssh_message_auth_reply_success(msg, 0)
                 record(.login, outcome: .success)

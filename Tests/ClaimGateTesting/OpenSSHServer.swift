@@ -1,3 +1,4 @@
+import ClaimGateApp
 import Foundation
 
 /// A stock OpenSSH sshd serving `internal-sftp` on a free 127.0.0.1 port, in its own folder,
@@ -63,32 +64,10 @@ public final class OpenSSHServer: @unchecked Sendable {
     deinit { stop() }
 }
 
-/// Free TCP ports on 127.0.0.1.
-public enum FreePort {
-    public static func find() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard ok else { throw ServerProcess.ServerError(message: "no free port") }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
+/// Free TCP ports on 127.0.0.1 (the gateway's own helper).
+public typealias FreePort = LoopbackPortForTests
 
-    public static func isListening(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
+public enum LoopbackPortForTests {
+    public static func find() throws -> Int { try LoopbackPort.free() }
+    public static func isListening(_ port: Int) -> Bool { LoopbackPort.isListening(port) }
 }

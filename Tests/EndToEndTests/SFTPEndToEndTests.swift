@@ -17,24 +17,7 @@ import Testing
             try ok(ClaimgateBinary.run(["dev-pki", "--out", pki]))
             try ok(ClaimgateBinary.run(["init", "--home", home]))
             for id in ["acme-assessors", "st-marys-hospital"] {
-                let yaml = """
-                id: \(id)
-                name: \(id)
-                role: assessor
-                agreement:
-                  reference: DSA-SFTP
-                  purposes: [claim-assessment]
-                  document_types: [application/pdf]
-                  max_retention_days: 30
-                  valid_until: 2099-12-31
-                certificates:
-                  encryption: \(pki)/\(id)/encryption.pem
-                  trust_anchor: \(pki)/\(id)/ca.pem
-                ssh:
-                  authorized_keys_file: \(pki)/\(id)/ssh_ed25519.pub
-                delivery:
-                  pull: [sftp]
-                """
+                let yaml = Fixtures.sftpPullAgreement(id: id, pki: pki, reference: "DSA-SFTP")
                 try ok(ClaimgateBinary.run(["partner", "add", try dir.write("\(id).yaml", yaml), "--home", home]))
             }
             let doc = try dir.write("report.pdf", "%PDF-1.4\n" + String(repeating: "claim report ", count: 40_000))
@@ -239,5 +222,37 @@ extension SFTPEndToEndTests {
         let events = try g.events()
         #expect(events.contains { $0.hasPrefix("inbound-accepted|success|acme-assessors|") })
         #expect(events.filter { $0.hasPrefix("inbound-quarantined|refused|acme-assessors|") }.count >= 2)
+    }
+}
+
+extension SFTPEndToEndTests {
+    /// Idle connections that never log in cannot take the slots partners need: beyond 8 per
+    /// address they wait, and a partner from another address still logs in at once.
+    @Test func idleUnauthenticatedConnectionsCannotLockPartnersOut() throws {
+        let g = try gateway()
+        var idle: [Int32] = []
+        defer { idle.forEach { close($0) } }
+        for _ in 0..<20 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr("127.0.0.2")
+            var remote = sockaddr_in()
+            remote.sin_family = sa_family_t(AF_INET)
+            remote.sin_addr.s_addr = inet_addr("127.0.0.1")
+            remote.sin_port = in_port_t(UInt16(Int(g.port)!).bigEndian)
+            let ok = withUnsafePointer(to: &local) { l in
+                withUnsafePointer(to: &remote) { r in
+                    l.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } == 0
+                        && r.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } == 0
+                }
+            }
+            #expect(ok)
+            idle.append(fd)
+        }
+        usleep(300_000)
+        // The partner, from 127.0.0.1, is not affected.
+        let r = try g.sftp("ls /outbox")
+        #expect(r.succeeded, "\(r.stderr)")
     }
 }
