@@ -93,3 +93,23 @@ import Testing
         #expect(serve.stop() == 0)
     }
 }
+
+extension SFTPPushTests {
+    /// Large bundles go over several connections at once; the result is the same single file.
+    @Test func aLargeBundleArrivesCompleteOverParallelConnections() throws {
+        let s = try Setup()
+        try s.sshd.start()
+        var big = Data("%PDF-1.7\n".utf8)
+        big.append(Data((0..<(70 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) }))
+        let document = try s.dir.write("scan.pdf", big)
+        let r = try ClaimgateBinary.run(["send", "--home", s.home, "--partner", "acme-assessors", "--claim", "CLM-4",
+                                         "--purpose", "claim-assessment", "--ttl", "3d", document])
+        try #require(r.succeeded, "\(r.stderr)")
+        let id = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: s.sshd.inbound) == ["\(id).p7m"])
+        let pushed = try Shell.run(["sha256sum", "\(s.sshd.inbound)/\(id).p7m"]).stdout.prefix(64)
+        let local = try Shell.run(["sha256sum", "\(s.home)/outbox/acme-assessors/\(id).p7m"]).stdout.prefix(64)
+        #expect(pushed == local)
+        #expect(try s.delivery(id)["state"] as? String == "delivered")
+    }
+}
