@@ -24,7 +24,15 @@ extension Gateway {
         let now = clock.now
         d.attempts += 1
         d.lastAttemptAt = now
-        guard let bundle = try store.bundle(d.bundleID) else { return d }
+        guard let bundle = try store.bundle(d.bundleID), let partner = try? self.partner(d.partnerID.rawValue) else {
+            d.state = .cancelled
+            d.lastErrorCode = "unknown-bundle-or-partner"
+            d.lastError = "The bundle or its partner is no longer known to the gateway."
+            try store.recordAttempt(d, event: TransferEvent(time: now, actor: .system, action: .delivery, outcome: .failed,
+                                                            partnerID: d.partnerID, bundleID: d.bundleID,
+                                                            reason: d.lastErrorCode, transport: d.transport))
+            return d
+        }
         // A bundle no longer available is not pushed.
         if case .fails(let r) = BundleAvailable(clock: clock).evaluate(bundle) {
             d.state = .cancelled
@@ -33,7 +41,14 @@ extension Gateway {
             try store.recordAttempt(d, event: event(d, bundle, .refused, reason: r.reason.code))
             return d
         }
-        let partner = try self.partner(d.partnerID.rawValue)
+        // A suspended partner or an ended agreement gets nothing, not even what was queued before.
+        if case .fails(let r) = PartnerPolicy.mayAct(clock: clock).evaluate(partner) {
+            d.state = r.reason == .agreementEnded ? .cancelled : .pending
+            d.lastErrorCode = r.reason.code
+            d.lastError = r.message
+            try store.recordAttempt(d, event: event(d, bundle, .refused, reason: r.reason.code))
+            return d
+        }
         guard let target = partner.agreement.delivery.pushSFTP else {
             d.state = .cancelled
             d.lastErrorCode = "no-push-target"
@@ -53,8 +68,9 @@ extension Gateway {
         } catch let e as PushError {
             d.lastErrorCode = e.code.rawValue
             d.lastError = e.message
-            // A wrong host key needs an admin, not a retry; everything else is retried.
-            if e.code == .hostKeyMismatch || d.attempts >= retry.maxAttempts { d.state = .failed }
+            // A wrong host key or a different file already there needs an admin, not a retry;
+            // everything else is retried.
+            if e.code == .hostKeyMismatch || e.code == .verification || d.attempts >= retry.maxAttempts { d.state = .failed }
             try store.recordAttempt(d, event: event(d, bundle, .failed, reason: e.code.rawValue))
             logger.info("delivery failed", metadata: ["bundle.id": "\(bundle.id.uuidString.lowercased())", "reason": "\(e.code.rawValue)"])
         }

@@ -18,6 +18,7 @@ extension Gateway {
         let bytes = Int64((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
         var report = InboundReport(id: reportID, partnerID: id, fileName: name, received: now, bytes: bytes,
                                    state: .quarantined, transport: origin.transport, storedPath: "")
+        let clientAddress = origin.clientAddress
         let staging = home.root + "/inbound-reports/.work-" + reportID.uuidString.lowercased()
         defer { try? FileManager.default.removeItem(atPath: staging) }
         do {
@@ -45,18 +46,33 @@ extension Gateway {
             if let doc = m.documents.first(where: { !partner.agreement.terms.documentTypes.contains($0.mediaType) }) {
                 throw ClaimGateError(.bundleRejected, "Document '\(doc.name)' is \(doc.mediaType), which agreement \(partner.agreement.terms.reference) does not allow.")
             }
+            if let earlier = try store.inboundReports().first(where: { $0.bundleID == m.bundleID && $0.state == .accepted }) {
+                throw ClaimGateError(.bundleRejected, "Report \(m.bundleID.uuidString.lowercased()) was already accepted (inbound \(earlier.id.uuidString.lowercased())): a copy is not stored twice.")
+            }
             try bundle.extract()
             bundle.removeScratch()
+            // The declared media types must match the content.
+            for doc in m.documents {
+                let fh = FileHandle(forReadingAtPath: staging + "/documents/" + doc.name)
+                let sniffed = MediaTypeSniffer.sniff(fh?.readData(ofLength: MediaTypeSniffer.prefixLength) ?? Data())
+                try? fh?.close()
+                guard sniffed == doc.mediaType else {
+                    throw ClaimGateError(.bundleRejected, "Document '\(doc.name)' is declared \(doc.mediaType) but its content is \(sniffed).")
+                }
+            }
             // Keep the sealed original with the documents, as evidence.
             try FileSystem.commit(path, to: staging + "/report.p7m")
             let final = home.root + "/inbound-reports/" + reportID.uuidString.lowercased()
             guard rename(staging, final) == 0 else { throw ClaimGateError(.io, "Cannot store the report in \(final).") }
             report.state = .accepted
             report.storedPath = final
-            try store.insertInbound(report, event: event(report, .inboundAccepted, .success))
+            try store.insertInbound(report, event: event(report, .inboundAccepted, .success, clientAddress))
             logger.info("inbound report accepted", metadata: ["partner.id": "\(id)", "inbound.id": "\(reportID.uuidString.lowercased())"])
         } catch {
-            let reason = (error as? ClaimGateError)?.message ?? (error as? EnvelopeError)?.message ?? "The report could not be processed."
+            var reason = (error as? ClaimGateError)?.message ?? (error as? EnvelopeError)?.message ?? "The report could not be processed."
+            if reason.contains("does not chain") {
+                reason = "The report's signer does not chain to \(id)'s trust anchor in its agreement."
+            }
             let quarantine = home.root + "/quarantine"
             try FileSystem.makeDirectory(quarantine, mode: 0o700)
             let target = quarantine + "/" + reportID.uuidString.lowercased() + ".upload"
@@ -64,18 +80,19 @@ extension Gateway {
             report.state = .quarantined
             report.reason = reason
             report.storedPath = target
-            try store.insertInbound(report, event: event(report, .inboundQuarantined, .refused))
+            try store.insertInbound(report, event: event(report, .inboundQuarantined, .refused, clientAddress))
             logger.info("inbound report quarantined", metadata: ["partner.id": "\(id)", "inbound.id": "\(reportID.uuidString.lowercased())"])
         }
         return report
     }
 
-    private func event(_ r: InboundReport, _ action: TransferEvent.Action, _ outcome: TransferEvent.Outcome) -> TransferEvent {
+    private func event(_ r: InboundReport, _ action: TransferEvent.Action, _ outcome: TransferEvent.Outcome,
+                       _ clientAddress: String) -> TransferEvent {
         let digests = (r.manifestJSON.flatMap { try? BundleManifest.decode($0) })?.documents.map(\.sha256) ?? []
         return TransferEvent(time: clock.now, actor: .partner(r.partnerID), action: action, outcome: outcome,
                              partnerID: r.partnerID, claimID: r.claimID, bundleID: r.bundleID, purpose: r.purpose,
                              documentDigests: digests, bytes: r.bytes, reason: r.reason.map { String($0.prefix(200)) },
-                             transport: r.transport)
+                             transport: r.transport, clientAddress: clientAddress)
     }
 
     /// One processed upload, by id.

@@ -20,6 +20,9 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
         guard PartnerID.isValid(raw), let id = try? PartnerID(raw), let p = try? gateway.store.partner(id) else {
             return .failure(Refusal(.unknownPartner, "No partner '\(raw.prefix(64))'."))
         }
+        guard p.agreement.delivery.pull.contains(.sftp) else {
+            return .failure(Refusal(.operationRefused, "Agreement \(p.agreement.terms.reference) does not list sftp under delivery.pull."))
+        }
         guard p.agreement.sshAuthorizedKeys.contains(where: { Self.sameKey($0, sshKey) }) else {
             return .failure(Refusal(.unknownKey, "This key is not in \(id)'s agreement."))
         }

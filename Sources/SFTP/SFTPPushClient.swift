@@ -106,8 +106,19 @@ public final class SFTPConnection: @unchecked Sendable {
     /// An open remote file.
     final class RemoteFile {
         let handle: sftp_file
+        private var closed = false
         init(_ handle: sftp_file) { self.handle = handle }
-        deinit { sftp_close(handle) }
+
+        /// Closes the handle; the server reports write errors it deferred.
+        func close(_ address: String) throws {
+            guard !closed else { return }
+            closed = true
+            guard sftp_close(handle) == Int32(SSH_NO_ERROR.rawValue) else {
+                throw PushError(.transfer, "Closing the upload on \(address) failed.")
+            }
+        }
+
+        deinit { if !closed { sftp_close(handle) } }
     }
 
     /// Opens `path` for writing; `create` makes it new (fails if it exists).
@@ -238,6 +249,7 @@ public struct SFTPPushClient: Sendable {
         do {
             try writeParallel(file, via: primary, temporary: temporary, from: fd, size: size)
             try primary.fsync(file)
+            try file.close(primary.address)
             guard primary.size(of: temporary) == size else {
                 throw PushError(.verification, "\(primary.address) does not hold all \(size) bytes after the upload.")
             }
@@ -278,6 +290,7 @@ public struct SFTPPushClient: Sendable {
                 do {
                     let f = try c.openForWriting(temporary, create: false)
                     try c.write(f, from: fd, range: range)
+                    try f.close(c.address)
                 } catch { errors.set(error) }
             }
             group.enter()

@@ -14,6 +14,8 @@ final class SFTPSession: @unchecked Sendable {
     private let origin: SessionOrigin
     private var partner: PartnerID?
     private var lastRefusal: Refusal?
+    /// The user name of the last login attempt, for the refusal record.
+    private var attemptedUser: String?
     private var lastPolicyCheck = Date.distantPast
     private var handles: [Int: OpenHandle] = [:]
     private var nextHandle = 1
@@ -58,7 +60,8 @@ final class SFTPSession: @unchecked Sendable {
         ssh_set_auth_methods(session, Int32(SSH_AUTH_METHOD_PUBLICKEY))
         guard let channel = negotiate() else {
             if partner == nil {
-                record(.loginRefused, outcome: .refused, reason: lastRefusal?.reason.code ?? "no-key")
+                let reason = lastRefusal?.reason.code ?? "no-key"
+                record(.loginRefused, outcome: .refused, reason: attemptedUser.map { "\(reason) (user '\($0.prefix(64))')" } ?? reason)
             }
             return
         }
@@ -113,6 +116,7 @@ final class SFTPSession: @unchecked Sendable {
         guard let userC = ssh_message_auth_user(msg), let key = ssh_message_auth_pubkey(msg),
               let line = Self.keyLine(key) else { return false }
         let user = String(cString: userC)
+        attemptedUser = user
         switch exchange.authorize(partner: user, sshKey: line) {
         case .failure(let refusal):
             lastRefusal = refusal
@@ -155,6 +159,8 @@ final class SFTPSession: @unchecked Sendable {
         case directory([DirectoryEntry], sent: Bool)
         case download(fd: Int32, entry: OutboxEntry, coverage: ByteCoverage, bytes: Int64)
         case upload(fd: Int32, temporary: String, name: String, directory: String, bytes: Int64)
+        /// An upload that went over the size limit: further writes fail, and it is discarded on close.
+        case rejectedUpload(fd: Int32, temporary: String, name: String)
     }
 
     private struct DirectoryEntry {
@@ -358,7 +364,8 @@ final class SFTPSession: @unchecked Sendable {
             let count = Int(ssh_string_len(data))
             let end = Int64(m.pointee.offset) + Int64(count)
             guard end <= server.configuration.maxUploadBytes else {
-                record(.upload, outcome: .refused, reason: "too-large: /inbox/\(name.prefix(80))")
+                record(.upload, outcome: .refused, bytes: end, reason: "too-large: /inbox/\(name.prefix(80))")
+                handles[id] = .rejectedUpload(fd: fd, temporary: temporary, name: name)
                 sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "upload larger than \(server.configuration.maxUploadBytes) bytes")
                 return
             }
@@ -384,6 +391,8 @@ final class SFTPSession: @unchecked Sendable {
         case (SSH_FXP_FSTAT, .upload(_, _, _, _, let bytes)):
             var a = Self.attributes(directory: false, size: bytes, modified: Date())
             sftp_reply_attr(m, &a)
+        case (SSH_FXP_WRITE, .rejectedUpload):
+            sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "upload larger than \(server.configuration.maxUploadBytes) bytes")
         case (SSH_FXP_FSETSTAT, .upload):
             sftp_reply_status(m, UInt32(SSH_FX_OK), nil)   // times and modes are not kept
         case (SSH_FXP_CLOSE, _):
@@ -423,6 +432,10 @@ final class SFTPSession: @unchecked Sendable {
         switch h {
         case .directory:
             return true
+        case .rejectedUpload(let fd, let temporary, _):
+            Glibc.close(fd)
+            unlink(temporary)
+            return false
         case .download(let fd, let entry, let coverage, let bytes):
             Glibc.close(fd)
             do {

@@ -10,7 +10,7 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Serve partners: the SFTP server (partners pull from /outbox and upload to /inbox) and push retries.",
-        discussion: "Runs until SIGTERM or SIGINT, then stops accepting, lets open transfers end (up to 10 s) and exits.")
+        discussion: "Runs until SIGTERM or SIGINT, then stops accepting, ends open sessions (a transfer cut short is recorded as partial), finishes the push under way and exits.")
 
     @OptionGroup var home: HomeOption
     @Option(help: ArgumentHelp("SFTP listen address; port 0 picks a free port.", valueName: "HOST:PORT"))
