@@ -66,7 +66,14 @@ extension Gateway {
             guard rename(staging, final) == 0 else { throw ClaimGateError(.io, "Cannot store the report in \(final).") }
             report.state = .accepted
             report.storedPath = final
-            try store.insertInbound(report, event: event(report, .inboundAccepted, .success, clientAddress))
+            do {
+                try store.insertInbound(report, event: event(report, .inboundAccepted, .success, clientAddress))
+            } catch {
+                // Another session accepted the same report a moment earlier: quarantine this copy.
+                try? FileSystem.commit(final + "/report.p7m", to: path)
+                try? FileManager.default.removeItem(atPath: final)
+                throw ClaimGateError(.bundleRejected, "Report \(m.bundleID.uuidString.lowercased()) was already accepted: a copy is not stored twice.")
+            }
             logger.info("inbound report accepted", metadata: ["partner.id": "\(id)", "inbound.id": "\(reportID.uuidString.lowercased())"])
         } catch {
             var reason = (error as? ClaimGateError)?.message ?? (error as? EnvelopeError)?.message ?? "The report could not be processed."

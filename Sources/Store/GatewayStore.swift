@@ -109,6 +109,12 @@ public final class GatewayStore: EventRecorder, Sendable {
                 t.column("stored_path", .text).notNull()
             }
         }
+        m.registerMigration("v4-inbound-unique") { db in
+            // A report (bundle id) is accepted at most once, even from two sessions at once.
+            try db.execute(sql: """
+                CREATE UNIQUE INDEX inbound_report_accepted_bundle ON inbound_report(bundle_id) WHERE state = 'accepted'
+                """)
+        }
         return m
     }
 
