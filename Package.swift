@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // Domain: agreements, policies, manifests, errors, clock. No C, no NIO.
@@ -34,6 +35,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        .target(name: "HTTPS", dependencies: [
+            "ClaimGateCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "Store", dependencies: [
             "ClaimGateCore",
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -41,13 +48,13 @@ let package = Package(
 
         // Composition root and the command-line tool.
         .target(name: "ClaimGateApp", dependencies: [
-            "ClaimGateCore", "Envelope", "Packaging", "SFTP", "Store",
+            "ClaimGateCore", "Envelope", "Packaging", "SFTP", "Store", "HTTPS",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "claimgate", dependencies: [
-            "ClaimGateApp", "ClaimGateCore",
+            "ClaimGateApp", "ClaimGateCore", "HTTPS",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),

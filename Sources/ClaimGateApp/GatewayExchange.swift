@@ -1,5 +1,6 @@
 import ClaimGateCore
 import Foundation
+import Envelope
 import SFTP
 
 /// The gateway side of every partner transport: one place for the rules (who may log in, which
@@ -34,6 +35,66 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
     static func sameKey(_ a: String, _ b: String) -> Bool {
         let x = a.split(separator: " ").prefix(2), y = b.split(separator: " ").prefix(2)
         return x.count == 2 && Array(x) == Array(y)
+    }
+
+    public func identify(clientCertificateDER der: [UInt8]) -> Result<PartnerID, Refusal> {
+        guard let cert = try? Certificate(der: der), let partners = try? gateway.store.partners() else {
+            return .failure(Refusal(.unknownPartner, "The client certificate cannot be read."))
+        }
+        let matching = partners.filter { p in
+            guard let anchors = try? Certificate.parseAll(pem: p.agreement.certificates.trustAnchorPEM) else { return false }
+            return (try? cert.verify(chainsTo: anchors, at: clock.now)) != nil
+        }
+        guard matching.count == 1, let p = matching.first else {
+            return .failure(Refusal(.unknownPartner, matching.isEmpty
+                ? "The client certificate '\(cert.subject)' does not chain to any partner's trust anchor."
+                : "The client certificate chains to several partners' trust anchors: refused as ambiguous."))
+        }
+        if case .fails(let r) = PartnerPolicy.mayAct(clock: clock).evaluate(p) { return .failure(r) }
+        guard p.agreement.delivery.pull.contains(.https) else {
+            return .failure(Refusal(.operationRefused, "Agreement \(p.agreement.terms.reference) does not list https under delivery.pull."))
+        }
+        return .success(p.id)
+    }
+
+    public func clientCertificateAnchors() throws -> [[UInt8]] {
+        try gateway.store.partners().flatMap { p in
+            ((try? Certificate.parseAll(pem: p.agreement.certificates.trustAnchorPEM)) ?? []).map(\.der)
+        }
+    }
+
+    public func fileDigest(of entry: OutboxEntry) throws -> String {
+        if let cached = try gateway.store.fileDigest(of: entry.bundleID) { return cached }
+        let digest = try Self.sha256(file: entry.filePath)
+        try gateway.store.setFileDigest(digest, of: entry.bundleID)
+        return digest
+    }
+
+    static func sha256(file path: String) throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ClaimGateError(.io, "Cannot read \(path).") }
+        defer { close(fd) }
+        let hasher = SHA256Hasher()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        while case let n = read(fd, buffer.baseAddress, buffer.count), n > 0 {
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        return hasher.finalizeHex()
+    }
+
+    public func acknowledge(_ entry: OutboxEntry, partner: PartnerID, sha256: String, origin: SessionOrigin) throws -> Bool {
+        let matches = try sha256.lowercased() == fileDigest(of: entry)
+        let event = TransferEvent(time: clock.now, actor: .partner(partner), action: .receipt, outcome: matches ? .success : .refused,
+                                  partnerID: partner, claimID: entry.claimID, bundleID: entry.bundleID, purpose: entry.purpose,
+                                  reason: matches ? nil : "digest-mismatch", transport: origin.transport,
+                                  clientAddress: origin.clientAddress)
+        if matches {
+            try gateway.store.updateBundleState(entry.bundleID, to: .acknowledged, from: [.queued, .delivered, .downloaded], event: event)
+        } else {
+            try gateway.store.record(event)
+        }
+        return matches
     }
 
     public func mayAct(_ partner: PartnerID) -> Result<Void, Refusal> {

@@ -46,6 +46,22 @@ public protocol PartnerExchange: Sendable {
     /// nothing: a client may probe several keys; the transport records the session's outcome.
     func authorize(partner: String, sshKey: String) -> Result<PartnerID, Refusal>
 
+    /// Decides which partner a TLS client certificate (DER) belongs to: it must chain to exactly
+    /// one partner's trust anchor, that partner must be allowed to act and list `https` under
+    /// `delivery.pull`. Records nothing.
+    func identify(clientCertificateDER: [UInt8]) -> Result<PartnerID, Refusal>
+
+    /// Every partner's trust anchors (DER), for the TLS layer to request and chain-check client
+    /// certificates; `identify` then maps the verified certificate to one partner.
+    func clientCertificateAnchors() throws -> [[UInt8]]
+
+    /// SHA-256 (hex) of a bundle's sealed file, as partners see it (ETag, receipts).
+    func fileDigest(of entry: OutboxEntry) throws -> String
+
+    /// A partner acknowledges a bundle by the SHA-256 of the file it received.
+    /// - Returns: false when the digest is not the bundle's (nothing changes).
+    func acknowledge(_ entry: OutboxEntry, partner: PartnerID, sha256: String, origin: SessionOrigin) throws -> Bool
+
     /// Whether the partner may still act now (not suspended, agreement in force). Transports
     /// call this before every operation of a session that stays open.
     func mayAct(_ partner: PartnerID) -> Result<Void, Refusal>

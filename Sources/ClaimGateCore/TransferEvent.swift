@@ -40,6 +40,8 @@ public struct TransferEvent: Sendable, Equatable {
         case accessRefused = "access-refused"
         /// One attempt to push a bundle to a partner's server (success, or failed with a reason).
         case delivery
+        /// A partner acknowledged a bundle with the digest of what it received (or a wrong one).
+        case receipt
         /// A partner's upload was verified and its documents stored, or quarantined.
         case inboundAccepted = "inbound-accepted", inboundQuarantined = "inbound-quarantined"
     }

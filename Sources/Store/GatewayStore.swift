@@ -115,7 +115,19 @@ public final class GatewayStore: EventRecorder, Sendable {
                 CREATE UNIQUE INDEX inbound_report_accepted_bundle ON inbound_report(bundle_id) WHERE state = 'accepted'
                 """)
         }
+        m.registerMigration("v5-bundle-file-digest") { db in
+            try db.alter(table: "bundle") { t in t.add(column: "file_sha256", .text) }
+        }
         return m
+    }
+
+    /// The cached SHA-256 of a bundle's sealed file, if computed.
+    public func fileDigest(of bundle: UUID) throws -> String? {
+        try db.read { try String.fetchOne($0, sql: "SELECT file_sha256 FROM bundle WHERE id = ?", arguments: [bundle.uuidString.lowercased()]) }
+    }
+
+    public func setFileDigest(_ digest: String, of bundle: UUID) throws {
+        try db.write { try $0.execute(sql: "UPDATE bundle SET file_sha256 = ? WHERE id = ?", arguments: [digest, bundle.uuidString.lowercased()]) }
     }
 
     // MARK: Inbound reports

@@ -4,18 +4,19 @@ import ClaimGateCore
 import Foundation
 import Logging
 import ServiceLifecycle
+import HTTPS
 import SFTP
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve partners: the SFTP server (partners pull from /outbox and upload to /inbox) and push retries.",
+        abstract: "Serve partners: the SFTP server, the HTTPS partner API (mutual TLS) and push retries.",
         discussion: "Runs until SIGTERM or SIGINT, then stops accepting, ends open sessions (a transfer cut short is recorded as partial), finishes the push under way and exits.")
 
     @OptionGroup var home: HomeOption
     @Option(help: ArgumentHelp("SFTP listen address; port 0 picks a free port.", valueName: "HOST:PORT"))
     var sftp = "127.0.0.1:2222"
-    @Option(help: ArgumentHelp("HTTPS (mutual TLS) listen address (not served yet).", valueName: "HOST:PORT"))
+    @Option(help: ArgumentHelp("HTTPS partner API listen address (mutual TLS); port 0 picks a free port.", valueName: "HOST:PORT"))
     var https = "127.0.0.1:8443"
     @Option(help: ArgumentHelp("Admin listen address, plain HTTP, local only (not served yet).", valueName: "HOST:PORT"))
     var admin = "127.0.0.1:9090"
@@ -39,16 +40,27 @@ struct ServeCommand: AsyncParsableCommand {
         config.host = address.host
         config.port = address.port
         config.maxUploadBytes = Int64(maxUploadMib) << 20
-        let server = SFTPServer(configuration: config, exchange: GatewayExchange(gateway: gateway, maxUploadBytes: config.maxUploadBytes), logger: logger)
+        let exchange = GatewayExchange(gateway: gateway, maxUploadBytes: config.maxUploadBytes)
+        let server = SFTPServer(configuration: config, exchange: exchange, logger: logger)
         do { try server.start() } catch let e as SFTPServerError {
             throw ClaimGateError(.io, e.message)
         }
         print("sftp: listening on \(address.host):\(server.boundPort) (host key \(try gateway.identity.sshHost().fingerprint))")
-        print("https, admin: not served yet (planned)")
+        print("admin: not served yet (planned)")
         fflush(nil)
+        let httpsAddress = ListenAddress(https)!
+        var apiConfig = PartnerAPIServer.Configuration(
+            certificateChainDER: [try gateway.identity.tls().der, gateway.identity.ca.der],
+            privateKeyPEM: Array(try Data(contentsOf: URL(fileURLWithPath: gateway.home.identity + "/" + GatewayIdentity.File.tlsKey))))
+        apiConfig.host = httpsAddress.host
+        apiConfig.port = httpsAddress.port
+        let api = PartnerAPIServer(configuration: apiConfig, exchange: exchange, logger: logger) { port in
+            print("https: listening on \(httpsAddress.host):\(port) (client certificate required)")
+            fflush(nil)
+        }
         let deliveries = DeliveryWorker(gateway: gateway, retry: RetryPolicy(base: retryBase), interval: min(2, retryBase))
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: StartedService(server)), .init(service: deliveries)],
+            services: [.init(service: StartedService(server)), .init(service: api), .init(service: deliveries)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         print("stopped")

@@ -1,0 +1,78 @@
+import ClaimGateCore
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+
+/// The partners' HTTPS API: TLS 1.2+ with a client certificate required on every connection.
+/// Who the caller is comes only from that certificate (`PartnerExchange.identify`), never from a
+/// header, path or query parameter. Every decision goes through the same `PartnerExchange` as SFTP.
+public final class PartnerAPIServer: Service, @unchecked Sendable {
+    public struct Configuration: Sendable {
+        /// Listen address (default 127.0.0.1:8443; port 0 picks a free one).
+        public var host = "127.0.0.1"
+        public var port = 8443
+        /// The server certificate chain (DER, leaf first) and its private key (PEM).
+        public var certificateChainDER: [[UInt8]]
+        public var privateKeyPEM: [UInt8]
+
+        public init(certificateChainDER: [[UInt8]], privateKeyPEM: [UInt8]) {
+            self.certificateChainDER = certificateChainDER
+            self.privateKeyPEM = privateKeyPEM
+        }
+    }
+
+    let configuration: Configuration
+    let exchange: any PartnerExchange
+    let logger: Logger
+    /// Called with the bound port once the listener runs.
+    let onListening: @Sendable (Int) -> Void
+
+    public init(configuration: Configuration, exchange: any PartnerExchange, logger: Logger,
+                onListening: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.configuration = configuration
+        self.exchange = exchange
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try configuration.certificateChainDER.map { .certificate(try NIOSSLCertificate(bytes: $0, format: .der)) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: configuration.privateKeyPEM, format: .pem)))
+        tls.minimumTLSVersion = .tlsv12
+        // Require a client certificate chaining to some partner's anchor; `identify` then decides
+        // which partner it is (exactly one, or refused).
+        tls.certificateVerification = .noHostnameVerification
+        tls.trustRoots = .certificates(try exchange.clientCertificateAnchors().map { try NIOSSLCertificate(bytes: $0, format: .der) })
+        let router = Router(context: PartnerRequestContext.self)
+        PartnerRoutes(exchange: exchange, logger: logger).register(on: router)
+        let onListening = self.onListening
+        let app = Application(
+            router: router, server: try .tls(.http1(), tlsConfiguration: tls),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ClaimGate"),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        try await app.runService(gracefulShutdownSignals: [])
+    }
+}
+
+/// A request context that keeps the connection, to read the verified client certificate.
+struct PartnerRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+
+    /// The client's `IP:port`.
+    var clientAddress: String {
+        guard let a = channel.remoteAddress else { return "unknown" }
+        return "\(a.ipAddress ?? "unknown"):\(a.port ?? 0)"
+    }
+}

@@ -1,0 +1,181 @@
+import ClaimGateCore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOSSL
+
+/// The partner API's routes. What a partner sees of a refusal is decided here, in `problem`;
+/// details go to the event log and the server log only.
+struct PartnerRoutes: Sendable {
+    let exchange: any PartnerExchange
+    let logger: Logger
+    let fileIO = FileIO()
+
+    func register(on router: Router<PartnerRequestContext>) {
+        router.get("/v1/bundles") { request, context in try await list(request, context) }
+        router.get("/v1/bundles/:id") { request, context in try await download(request, context) }
+        router.post("/v1/bundles/:id/receipt") { request, context in try await receipt(request, context) }
+    }
+
+    // MARK: Caller
+
+    /// The partner the client certificate belongs to, or the response that refuses the request.
+    private enum Caller { case partner(PartnerID), refused(Response) }
+
+    private func caller(_ request: Request, _ context: PartnerRequestContext) async -> Caller {
+        let peer = try? await context.channel.nioSSL_peerCertificate().get()
+        guard let der = try? peer?.toDERBytes() else {
+            return .refused(Self.problem(.forbidden, "A client certificate is required."))
+        }
+        switch exchange.identify(clientCertificateDER: der) {
+        case .success(let id): return .partner(id)
+        case .failure(let refusal):
+            record(.loginRefused, nil, context, outcome: .refused, reason: refusal.reason.code)
+            return .refused(Self.problem(.forbidden, "This client certificate is not allowed to use the API."))
+        }
+    }
+
+    // MARK: Routes
+
+    private struct Listed: Encodable {
+        let id, claim_id, purpose, created, expires, sha256: String
+        let size: Int64
+    }
+
+    private func list(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
+        let partner: PartnerID
+        switch await caller(request, context) { case .partner(let p): partner = p; case .refused(let r): return r }
+        let entries = try exchange.outbox(of: partner)
+        let listed = try entries.map {
+            Listed(id: $0.bundleID.uuidString.lowercased(), claim_id: $0.claimID, purpose: $0.purpose,
+                   created: Timestamp.format($0.created), expires: Timestamp.format($0.expires),
+                   sha256: try exchange.fileDigest(of: $0), size: $0.size)
+        }
+        record(.listing, partner, context, outcome: .success, bytes: Int64(listed.count))
+        return try Self.json(listed)
+    }
+
+    private func download(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
+        let partner: PartnerID
+        switch await caller(request, context) { case .partner(let p): partner = p; case .refused(let r): return r }
+        guard let entry = try bundle(request, context, partner) else {
+            return Self.problem(.notFound, "No such bundle is available to you.")
+        }
+        let etag = "\"" + (try exchange.fileDigest(of: entry)) + "\""
+        var headers: HTTPFields = [.eTag: etag, .acceptRanges: "bytes", .contentType: "application/pkcs7-mime"]
+        var range: ClosedRange<Int> = 0...Int(max(0, entry.size - 1))
+        var status = HTTPResponse.Status.ok
+        if let header = request.headers[.range] {
+            guard let r = Self.parseRange(header, size: entry.size) else {
+                headers[.contentRange] = "bytes */\(entry.size)"
+                return Response(status: .rangeNotSatisfiable, headers: headers)
+            }
+            range = r
+            status = .partialContent
+            headers[.contentRange] = "bytes \(r.lowerBound)-\(r.upperBound)/\(entry.size)"
+        }
+        let body = try await fileIO.loadFile(path: entry.filePath, range: range, context: context)
+        // Count what is actually written, and record the download when the body is done.
+        let counter = ByteCounter()
+        let exchange = self.exchange
+        let origin = SessionOrigin(transport: .https, clientAddress: context.clientAddress)
+        let coversFile = range.lowerBound == 0 && Int64(range.upperBound) >= entry.size - 1
+        let length = Int64(range.count)
+        let recorded = ResponseBody(contentLength: range.count) { writer in
+            do {
+                try await body.write(writer.map { buffer in counter.add(buffer.readableBytes); return buffer })
+                try? exchange.downloadEnded(entry, partner: partner, bytes: counter.value,
+                                            complete: coversFile && counter.value == length, origin: origin)
+            } catch {
+                try? exchange.downloadEnded(entry, partner: partner, bytes: counter.value, complete: false, origin: origin)
+                throw error
+            }
+        }
+        return Response(status: status, headers: headers, body: recorded)
+    }
+
+    private struct ReceiptBody: Decodable { let sha256: String }
+
+    private func receipt(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
+        let partner: PartnerID
+        switch await caller(request, context) { case .partner(let p): partner = p; case .refused(let r): return r }
+        guard let entry = try bundle(request, context, partner) else {
+            return Self.problem(.notFound, "No such bundle is available to you.")
+        }
+        let data = try await request.body.collect(upTo: 64 << 10)
+        guard let body = try? JSONDecoder().decode(ReceiptBody.self, from: Data(buffer: data)),
+              body.sha256.count == 64, body.sha256.allSatisfy(\.isHexDigit) else {
+            return Self.problem(.badRequest, "Send {\"sha256\": \"<hex SHA-256 of the bundle file you received>\"}.")
+        }
+        let origin = SessionOrigin(transport: .https, clientAddress: context.clientAddress)
+        guard try exchange.acknowledge(entry, partner: partner, sha256: body.sha256, origin: origin) else {
+            return Self.problem(.unprocessableContent, "That SHA-256 is not the bundle's: download it again and check it before acknowledging.")
+        }
+        struct Acknowledged: Encodable { let id: String; let state: String }
+        return try Self.json(Acknowledged(id: entry.bundleID.uuidString.lowercased(), state: "acknowledged"))
+    }
+
+    /// The partner's available bundle named in the path; records an attempt on anything else.
+    private func bundle(_ request: Request, _ context: PartnerRequestContext, _ partner: PartnerID) throws -> OutboxEntry? {
+        let raw = context.parameters.get("id") ?? ""
+        if let id = UUID(uuidString: raw), raw == id.uuidString.lowercased(), let entry = try exchange.bundle(id, of: partner) {
+            return entry
+        }
+        record(.accessRefused, partner, context, outcome: .refused, reason: "\(Refusal.Reason.bundleUnavailable.code): \(raw.prefix(80))")
+        return nil
+    }
+
+    // MARK: Helpers
+
+    private func record(_ action: TransferEvent.Action, _ partner: PartnerID?, _ context: PartnerRequestContext,
+                        outcome: TransferEvent.Outcome, bytes: Int64? = nil, reason: String? = nil) {
+        do {
+            try exchange.record(TransferEvent(time: Date(), actor: partner.map { .partner($0) } ?? .system, action: action,
+                                              outcome: outcome, partnerID: partner, bytes: bytes, reason: reason,
+                                              transport: .https, clientAddress: context.clientAddress))
+        } catch {
+            logger.error("recording an event failed", metadata: ["action": "\(action.rawValue)"])
+        }
+    }
+
+    /// `bytes=a-b`, `bytes=a-` or `bytes=-n`, one range within the file.
+    static func parseRange(_ header: String, size: Int64) -> ClosedRange<Int>? {
+        guard header.hasPrefix("bytes="), size > 0 else { return nil }
+        let spec = header.dropFirst(6)
+        guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return nil }
+        let first = spec[..<dash], last = spec[spec.index(after: dash)...]
+        let lastByte = size - 1
+        if first.isEmpty {
+            guard let n = Int64(last), n > 0 else { return nil }
+            return Int(max(0, size - n))...Int(lastByte)
+        }
+        guard let a = Int64(first), a <= lastByte else { return nil }
+        let b = last.isEmpty ? lastByte : min(Int64(last) ?? -1, lastByte)
+        guard b >= a else { return nil }
+        return Int(a)...Int(b)
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: try e.encode(value))))
+    }
+
+    /// An RFC 9457 problem document.
+    static func problem(_ status: HTTPResponse.Status, _ detail: String) -> Response {
+        struct Problem: Encodable { let type: String; let title: String; let status: Int; let detail: String }
+        let body = (try? JSONEncoder().encode(Problem(type: "about:blank", title: status.reasonPhrase, status: status.code, detail: detail))) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/problem+json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// Bytes written so far, shared between the response writer and the recording step.
+final class ByteCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var total: Int64 = 0
+    func add(_ n: Int) { lock.withLock { total += Int64(n) } }
+    var value: Int64 { lock.withLock { total } }
+}
