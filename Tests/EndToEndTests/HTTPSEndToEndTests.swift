@@ -1,0 +1,127 @@
+import ClaimGateTesting
+import Foundation
+import Testing
+
+/// `claimgate serve --https` against stock `curl` with client certificates and the `openssl` command.
+@Suite(.serialized) struct HTTPSEndToEndTests {
+    final class Gateway: @unchecked Sendable {
+        let dir = TemporaryDirectory("claimgate-https")
+        var home: String { dir.path + "/home" }
+        var pki: String { dir.path + "/pki" }
+        var trust: String { dir.path + "/gateway.pem" }
+        var stmBundle = "", acmeBundle = ""
+        var server: ServerProcess!
+        var port = ""
+
+        init() throws {
+            try ok(ClaimgateBinary.run(["dev-pki", "--out", pki]))
+            try ok(ClaimgateBinary.run(["init", "--home", home]))
+            try dir.write("gateway.pem", try ClaimgateBinary.run(["identity", "--pem", "--home", home]).stdout)
+            for (id, pull) in [("st-marys-hospital", "https"), ("acme-assessors", "sftp")] {
+                let yaml = """
+                id: \(id)
+                name: \(id)
+                role: institution
+                agreement: {reference: DSA-HTTPS, purposes: [claim-assessment], document_types: [application/pdf], max_retention_days: 30, valid_until: 2099-12-31}
+                certificates: {encryption: \(pki)/\(id)/encryption.pem, trust_anchor: \(pki)/\(id)/ca.pem}
+                ssh: {authorized_keys_file: \(pki)/\(id)/ssh_ed25519.pub}
+                delivery: {pull: [\(pull)]}
+                """
+                try ok(ClaimgateBinary.run(["partner", "add", try dir.write("\(id).yaml", yaml), "--home", home]))
+            }
+            let doc = try dir.write("report.pdf", "%PDF-1.4\n" + String(repeating: "hospital record ", count: 20_000))
+            func send(_ p: String) throws -> String {
+                let r = try ClaimgateBinary.run(["send", "--home", home, "--partner", p, "--claim", "CLM-H", "--purpose",
+                                                 "claim-assessment", "--ttl", "2d", doc])
+                try ok(r)
+                return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            stmBundle = try send("st-marys-hospital")
+            acmeBundle = try send("acme-assessors")
+            server = try ServerProcess([ClaimgateBinary.path, "serve", "--home", home, "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0"],
+                                       logPath: dir.path + "/serve.log")
+            port = try server.waitFor("https: listening on 127\\.0\\.0\\.1:([0-9]+)")
+        }
+
+        func ok(_ r: Shell.Result, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            try #require(r.succeeded, "exit \(r.status): \(r.stderr)", sourceLocation: sourceLocation)
+        }
+
+        /// Stock curl as `partner` (its TLS client certificate), trusting the gateway's certificates.
+        func curl(_ args: [String], as partner: String? = "st-marys-hospital") throws -> Shell.Result {
+            var cmd = ["curl", "-sS", "--cacert", trust]
+            if let partner { cmd += ["--cert", "\(pki)/\(partner)/tls-client.pem", "--key", "\(pki)/\(partner)/tls-client.key"] }
+            return try Shell.run(cmd + args)
+        }
+
+        func url(_ path: String) -> String { "https://127.0.0.1:\(port)\(path)" }
+    }
+
+    static let shared = Result { try Gateway() }
+    func gateway() throws -> Gateway { try Self.shared.get() }
+
+    @Test func listDownloadRangeAndReceiptWithStockCurl() throws {
+        let g = try gateway()
+        let work = TemporaryDirectory()
+        let list = try g.curl([g.url("/v1/bundles")])
+        try g.ok(list)
+        let items = try #require(try JSONSerialization.jsonObject(with: list.stdoutData) as? [[String: Any]])
+        #expect(items.map { $0["id"] as? String } == [g.stmBundle], "only the caller's bundles")
+        let sha = try #require(items.first?["sha256"] as? String)
+
+        try g.ok(try g.curl(["-o", work.file("b.p7m"), "-D", work.file("headers"), g.url("/v1/bundles/\(g.stmBundle)")]))
+        let headers = try String(contentsOfFile: work.file("headers"), encoding: .utf8).lowercased()
+        #expect(headers.contains("etag: \"\(sha)\""))
+        let local = try Shell.run(["sha256sum", work.file("b.p7m")]).stdout.prefix(64)
+        #expect(String(local) == sha)
+        // The downloaded bundle opens with the stock pipeline.
+        try FileManager.default.createDirectory(atPath: work.file("x"), withIntermediateDirectories: true)
+        try g.ok(try Shell.bash("""
+            openssl cms -decrypt -binary -inform DER -in '\(work.file("b.p7m"))' -recip '\(g.pki)/st-marys-hospital/encryption.pem' \
+              -inkey '\(g.pki)/st-marys-hospital/encryption.key' | openssl cms -verify -binary -inform DER -CAfile '\(g.trust)' -purpose any | tar -x
+            """, directory: work.file("x")))
+        #expect(FileManager.default.fileExists(atPath: work.file("x/documents/report.pdf")))
+
+        let partial = try g.curl(["-H", "Range: bytes=100-", "-o", work.file("part"), "-w", "%{http_code}", g.url("/v1/bundles/\(g.stmBundle)")])
+        #expect(partial.stdout == "206")
+        let full = try Data(contentsOf: URL(fileURLWithPath: work.file("b.p7m")))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: work.file("part"))) == full.dropFirst(100))
+        #expect(try g.curl(["-H", "Range: bytes=999999999-", "-o", "/dev/null", "-w", "%{http_code}", g.url("/v1/bundles/\(g.stmBundle)")]).stdout == "416")
+
+        let wrong = try g.curl(["-X", "POST", "-d", "{\"sha256\":\"\(String(repeating: "0", count: 64))\"}", "-w", " %{http_code}",
+                                g.url("/v1/bundles/\(g.stmBundle)/receipt")])
+        #expect(wrong.stdout.hasSuffix(" 422"))
+        #expect(wrong.stdout.contains("\"status\":422"))
+        let receipt = try g.curl(["-X", "POST", "-d", "{\"sha256\":\"\(sha)\"}", g.url("/v1/bundles/\(g.stmBundle)/receipt")])
+        #expect(receipt.stdout.contains("\"state\":\"acknowledged\""))
+        let show = try ClaimgateBinary.run(["bundle", "show", g.stmBundle, "--home", g.home])
+        #expect(show.stdout.contains("state    acknowledged"))
+        #expect(show.stdout.contains("download  success  by partner:st-marys-hospital via https"))
+        #expect(show.stdout.contains("receipt  success"))
+    }
+
+    @Test func identityComesOnlyFromTheCertificate() throws {
+        let g = try gateway()
+        // Another partner's bundle is a 404, whatever headers say, and the attempt is recorded.
+        let other = try g.curl(["-H", "X-Partner: acme-assessors", "-H", "X-Forwarded-Client-Cert: Subject=acme-assessors",
+                                "-w", " %{http_code}", g.url("/v1/bundles/\(g.acmeBundle)?partner=acme-assessors")])
+        #expect(other.stdout.hasSuffix(" 404"), "\(other.stdout)")
+        #expect(other.stdout.contains("application/problem+json") || other.stdout.contains("\"status\":404"))
+        let list = try g.curl(["-H", "X-Partner: acme-assessors", g.url("/v1/bundles")])
+        #expect(!list.stdout.contains(g.acmeBundle))
+        // No client certificate: the handshake fails.
+        let anonymous = try g.curl([g.url("/v1/bundles")], as: nil)
+        #expect(!anonymous.succeeded)
+        // A certificate from an unknown CA: refused at the handshake.
+        let stranger = TemporaryDirectory()
+        try g.ok(try Shell.bash("""
+            cd '\(stranger.path)' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem -out c.pem \
+              -subj /CN=stranger -days 2 2>/dev/null
+            """))
+        let r = try Shell.run(["curl", "-sS", "--cacert", g.trust, "--cert", stranger.file("c.pem"), "--key", stranger.file("k.pem"), g.url("/v1/bundles")])
+        #expect(!r.succeeded)
+        // A partner whose agreement does not allow https pulls: 403.
+        let acme = try g.curl(["-w", " %{http_code}", g.url("/v1/bundles")], as: "acme-assessors")
+        #expect(acme.stdout.hasSuffix(" 403"))
+    }
+}
