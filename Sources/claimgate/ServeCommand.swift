@@ -62,7 +62,12 @@ struct ServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: StartedService(server)), .init(service: api), .init(service: deliveries)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            server.stop()
+            throw ClaimGateError(.io, "serve stopped: \(error). Check that --https \(https) is free (port 0 picks one).")
+        }
         print("stopped")
     }
 }
