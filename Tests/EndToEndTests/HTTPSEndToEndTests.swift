@@ -125,3 +125,29 @@ import Testing
         #expect(acme.stdout.hasSuffix(" 403"))
     }
 }
+
+extension HTTPSEndToEndTests {
+    /// Every route in docs/openapi.yaml exists on the server (it answers something other than
+    /// the router's 404 for unknown routes).
+    @Test func everyRouteInTheOpenAPISpecExists() throws {
+        let g = try gateway()
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let spec = try String(contentsOfFile: repo + "/docs/openapi.yaml", encoding: .utf8)
+        var routes: [(String, String)] = []
+        var path: String?
+        for line in spec.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("  /"), line.hasSuffix(":") { path = String(line.dropFirst(2).dropLast()) }
+            else if let p = path, ["    get:", "    post:"].contains(String(line)) {
+                routes.append((line.trimmingCharacters(in: .whitespaces).dropLast().uppercased(), p))
+            } else if !line.hasPrefix("   "), !line.hasPrefix("  /") { path = nil }
+        }
+        #expect(routes.count == 3, "\(routes)")
+        for (method, template) in routes {
+            let concrete = template.replacingOccurrences(of: "{id}", with: g.stmBundle)
+            let r = try g.curl(["-X", method, "-d", method == "POST" ? "{}" : "", "-o", "/dev/null", "-w", "%{http_code}", g.url(concrete)])
+            #expect(["200", "206", "400", "422"].contains(r.stdout), "\(method) \(template) answered \(r.stdout)")
+        }
+        // And an unknown route is a 404.
+        #expect(try g.curl(["-o", "/dev/null", "-w", "%{http_code}", g.url("/v1/nothing")]).stdout == "404")
+    }
+}
