@@ -7,8 +7,8 @@ import SFTP
 /// bundles are available, what is recorded), so SFTP and HTTPS cannot drift apart.
 public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
     let gateway: Gateway
-    /// Uploads larger than this are quarantined.
-    let maxUploadBytes: Int64
+    /// Uploads larger than this are refused or quarantined.
+    public let maxUploadBytes: Int64
 
     public init(gateway: Gateway, maxUploadBytes: Int64 = 512 << 20) {
         self.gateway = gateway
@@ -149,10 +149,11 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
         }
     }
 
-    public func uploadCompleted(name: String, path: String, bytes: Int64, partner: PartnerID, origin: SessionOrigin) throws {
+    @discardableResult
+    public func uploadCompleted(name: String, path: String, bytes: Int64, partner: PartnerID, origin: SessionOrigin) throws -> InboundReport {
         try gateway.store.record(TransferEvent(time: clock.now, actor: .partner(partner), action: .upload, outcome: .success,
                                                partnerID: partner, bytes: bytes, reason: nil,
                                                transport: origin.transport, clientAddress: origin.clientAddress))
-        try gateway.processInbound(path: path, name: name, partner: partner, origin: origin, maxBytes: maxUploadBytes)
+        return try gateway.processInbound(path: path, name: name, partner: partner, origin: origin, maxBytes: maxUploadBytes)
     }
 }

@@ -84,8 +84,13 @@ public protocol PartnerExchange: Sendable {
     /// A download ended: records it and, when the whole file was read, marks the bundle downloaded.
     func downloadEnded(_ entry: OutboxEntry, partner: PartnerID, bytes: Int64, complete: Bool, origin: SessionOrigin) throws
 
-    /// An upload was committed under `name` in the partner's inbox directory.
-    func uploadCompleted(name: String, path: String, bytes: Int64, partner: PartnerID, origin: SessionOrigin) throws
+    /// An upload was committed under `name` in the partner's inbox directory: it is recorded and
+    /// processed as an inbound report (accepted or quarantined).
+    @discardableResult
+    func uploadCompleted(name: String, path: String, bytes: Int64, partner: PartnerID, origin: SessionOrigin) throws -> InboundReport
+
+    /// The largest upload accepted, in bytes.
+    var maxUploadBytes: Int64 { get }
 }
 
 /// Which parts of a file have been served, to tell a complete download from a partial one

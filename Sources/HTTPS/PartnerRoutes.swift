@@ -16,6 +16,7 @@ struct PartnerRoutes: Sendable {
         router.get("/v1/bundles") { request, context in try await list(request, context) }
         router.get("/v1/bundles/:id") { request, context in try await download(request, context) }
         router.post("/v1/bundles/:id/receipt") { request, context in try await receipt(request, context) }
+        router.post("/v1/inbox") { request, context in try await inbox(request, context) }
     }
 
     // MARK: Caller
@@ -114,6 +115,54 @@ struct PartnerRoutes: Sendable {
         }
         struct Acknowledged: Encodable { let id: String; let state: String }
         return try Self.json(Acknowledged(id: entry.bundleID.uuidString.lowercased(), state: "acknowledged"))
+    }
+
+    /// An inbound report sealed by the partner (`claimgate seal-report`), processed like an SFTP
+    /// upload: `201` when accepted, `422` with the reason when quarantined.
+    private func inbox(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
+        let partner: PartnerID
+        switch await caller(request, context) { case .partner(let p): partner = p; case .refused(let r): return r }
+        let dir = try exchange.inboxDirectory(of: partner)
+        let name = "https-" + UUID().uuidString.lowercased() + ".p7m"
+        let temporary = dir + "/.upload-" + UUID().uuidString.lowercased()
+        guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let file = FileHandle(forWritingAtPath: temporary) else {
+            return Self.problem(.internalServerError, "The upload could not be stored; try again later.")
+        }
+        var bytes: Int64 = 0
+        do {
+            for try await buffer in request.body {
+                bytes += Int64(buffer.readableBytes)
+                guard bytes <= exchange.maxUploadBytes else {
+                    try? file.close()
+                    unlink(temporary)
+                    record(.upload, partner, context, outcome: .refused, bytes: bytes, reason: "too-large: \(name)")
+                    return Self.problem(.contentTooLarge, "Reports may be at most \(exchange.maxUploadBytes) bytes.")
+                }
+                try file.write(contentsOf: Data(buffer: buffer))
+            }
+            try file.synchronize()
+            try file.close()
+        } catch {
+            try? file.close()
+            unlink(temporary)
+            record(.upload, partner, context, outcome: .failed, bytes: bytes, reason: "interrupted")
+            throw error
+        }
+        guard link(temporary, dir + "/" + name) == 0 else {
+            unlink(temporary)
+            return Self.problem(.internalServerError, "The upload could not be stored; try again later.")
+        }
+        unlink(temporary)
+        let origin = SessionOrigin(transport: .https, clientAddress: context.clientAddress)
+        let report = try exchange.uploadCompleted(name: name, path: dir + "/" + name, bytes: bytes, partner: partner, origin: origin)
+        guard report.state == .accepted else {
+            return Self.problem(.unprocessableContent,
+                "The report was quarantined (inbound \(report.id.uuidString.lowercased())): \(report.reason ?? "it could not be processed.")")
+        }
+        struct Received: Encodable { let id: String; let state: String; let bundle_id: String? }
+        return try Self.json(Received(id: report.id.uuidString.lowercased(), state: report.state.rawValue,
+                                      bundle_id: report.bundleID?.uuidString.lowercased()), status: .created)
     }
 
     /// The partner's available bundle named in the path; records an attempt on anything else.

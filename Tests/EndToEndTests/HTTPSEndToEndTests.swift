@@ -141,13 +141,40 @@ extension HTTPSEndToEndTests {
                 routes.append((line.trimmingCharacters(in: .whitespaces).dropLast().uppercased(), p))
             } else if !line.hasPrefix("   "), !line.hasPrefix("  /") { path = nil }
         }
-        #expect(routes.count == 3, "\(routes)")
+        #expect(routes.count == 4, "\(routes)")
         for (method, template) in routes {
             let concrete = template.replacingOccurrences(of: "{id}", with: g.stmBundle)
             let r = try g.curl(["-X", method, "-d", method == "POST" ? "{}" : "", "-o", "/dev/null", "-w", "%{http_code}", g.url(concrete)])
-            #expect(["200", "206", "400", "422"].contains(r.stdout), "\(method) \(template) answered \(r.stdout)")
+            #expect(["200", "201", "206", "400", "422"].contains(r.stdout), "\(method) \(template) answered \(r.stdout)")
         }
         // And an unknown route is a 404.
         #expect(try g.curl(["-o", "/dev/null", "-w", "%{http_code}", g.url("/v1/nothing")]).stdout == "404")
+    }
+}
+
+extension HTTPSEndToEndTests {
+    @Test func aSealedReportPostedToTheInboxIsAcceptedAndATamperedOneQuarantined() throws {
+        let g = try gateway()
+        let work = TemporaryDirectory()
+        try work.write("gw-enc.pem", try ClaimgateBinary.run(["identity", "--encryption-pem", "--home", g.home]).stdout)
+        try work.write("discharge.pdf", "%PDF-1.4\ndischarge summary\n")
+        try g.ok(try ClaimgateBinary.run(["seal-report", "--partner-id", "st-marys-hospital", "--gateway-cert", work.file("gw-enc.pem"),
+                                          "--signer-cert", "\(g.pki)/st-marys-hospital/signing.pem",
+                                          "--signer-key", "\(g.pki)/st-marys-hospital/signing.key", "--claim", "CLM-H",
+                                          "--purpose", "claim-assessment", "--ttl", "7d", "--out", work.file("r.p7m"), work.file("discharge.pdf")]))
+        var bad = try Data(contentsOf: URL(fileURLWithPath: work.file("r.p7m")))
+        bad[bad.count / 2] ^= 0x10
+        try bad.write(to: URL(fileURLWithPath: work.file("bad.p7m")))
+        let accepted = try g.curl(["-X", "POST", "-H", "Content-Type: application/pkcs7-mime", "--data-binary", "@" + work.file("r.p7m"),
+                                   "-w", " %{http_code}", g.url("/v1/inbox")])
+        #expect(accepted.stdout.hasSuffix(" 201"), "\(accepted.stdout)")
+        #expect(accepted.stdout.contains("\"state\":\"accepted\""))
+        let refused = try g.curl(["-X", "POST", "--data-binary", "@" + work.file("bad.p7m"), "-w", " %{http_code}", g.url("/v1/inbox")])
+        #expect(refused.stdout.hasSuffix(" 422"), "\(refused.stdout)")
+        #expect(refused.stdout.contains("quarantined"))
+        let list = try ClaimgateBinary.run(["inbox", "list", "--home", g.home, "--json"])
+        let reports = try #require(try JSONSerialization.jsonObject(with: list.stdoutData) as? [[String: Any]])
+        #expect(reports.contains { $0["state"] as? String == "accepted" && $0["transport"] as? String == "https" && $0["claim_id"] as? String == "CLM-H" })
+        #expect(reports.contains { $0["state"] as? String == "quarantined" && $0["transport"] as? String == "https" })
     }
 }
