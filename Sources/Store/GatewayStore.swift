@@ -130,6 +130,18 @@ public final class GatewayStore: EventRecorder, Sendable {
         try db.write { try $0.execute(sql: "UPDATE bundle SET file_sha256 = ? WHERE id = ?", arguments: [digest, bundle.uuidString.lowercased()]) }
     }
 
+    // MARK: Metrics
+
+    /// Event counts and byte sums by action, outcome, transport and reason code.
+    public func eventTotals() throws -> [(action: String, outcome: String, transport: String, reason: String?, count: Int, bytes: Int64)] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT action, outcome, transport, reason, COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b
+                FROM event GROUP BY action, outcome, transport, reason
+                """).map { ($0["action"], $0["outcome"], $0["transport"], $0["reason"], $0["n"], $0["b"]) }
+        }
+    }
+
     // MARK: Inbound reports
 
     /// Stores a processed upload and its event in one transaction.

@@ -10,7 +10,7 @@ import SFTP
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve partners: the SFTP server, the HTTPS partner API (mutual TLS) and push retries.",
+        abstract: "Serve partners: the SFTP server, the HTTPS partner API (mutual TLS), the local admin listener and push retries.",
         discussion: "Runs until SIGTERM or SIGINT, then stops accepting, ends open sessions (a transfer cut short is recorded as partial), finishes the push under way and exits.")
 
     @OptionGroup var home: HomeOption
@@ -18,7 +18,7 @@ struct ServeCommand: AsyncParsableCommand {
     var sftp = "127.0.0.1:2222"
     @Option(help: ArgumentHelp("HTTPS partner API listen address (mutual TLS); port 0 picks a free port.", valueName: "HOST:PORT"))
     var https = "127.0.0.1:8443"
-    @Option(help: ArgumentHelp("Admin listen address, plain HTTP, local only (not served yet).", valueName: "HOST:PORT"))
+    @Option(help: ArgumentHelp("Admin listen address (/healthz, /metrics): plain HTTP, loopback only; port 0 picks a free port.", valueName: "HOST:PORT"))
     var admin = "127.0.0.1:9090"
     @Option(help: ArgumentHelp("Largest accepted upload.", valueName: "MiB")) var maxUploadMib = 512
     @Option(help: ArgumentHelp("First retry delay of a failed push; doubles on each failure up to an hour.", valueName: "SECONDS"))
@@ -46,8 +46,6 @@ struct ServeCommand: AsyncParsableCommand {
             throw ClaimGateError(.io, e.message)
         }
         print("sftp: listening on \(address.host):\(server.boundPort) (host key \(try gateway.identity.sshHost().fingerprint))")
-        print("admin: not served yet (planned)")
-        fflush(nil)
         let httpsAddress = ListenAddress(https)!
         var apiConfig = PartnerAPIServer.Configuration(
             certificateChainDER: [try gateway.identity.tls().der, gateway.identity.ca.der],
@@ -58,15 +56,28 @@ struct ServeCommand: AsyncParsableCommand {
             print("https: listening on \(httpsAddress.host):\(port) (client certificate required)")
             fflush(nil)
         }
+        let adminAddress = ListenAddress(admin)!
+        let adminServer: AdminServer
+        do {
+            adminServer = try AdminServer(host: adminAddress.host, port: adminAddress.port, logger: logger,
+                                          metrics: { try gateway.prometheusMetrics() }) { port in
+                print("admin: listening on http://\(adminAddress.host):\(port) (/healthz, /metrics)")
+                fflush(nil)
+            }
+        } catch let e as AdminServerError {
+            server.stop()
+            throw ClaimGateError(.invalidArgument, e.message)
+        }
         let deliveries = DeliveryWorker(gateway: gateway, retry: RetryPolicy(base: retryBase), interval: min(2, retryBase))
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: StartedService(server)), .init(service: api), .init(service: deliveries)],
+            services: [.init(service: StartedService(server)), .init(service: api), .init(service: adminServer),
+                       .init(service: deliveries)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {
             server.stop()
-            throw ClaimGateError(.io, "serve stopped: \(error). Check that --https \(https) is free (port 0 picks one).")
+            throw ClaimGateError(.io, "serve stopped: \(error). Check that --https \(https) and --admin \(admin) are free (port 0 picks one).")
         }
         print("stopped")
     }

@@ -12,6 +12,7 @@ import Testing
         var stmBundle = "", acmeBundle = ""
         var server: ServerProcess!
         var port = ""
+        var adminPort = ""
 
         init() throws {
             try ok(ClaimgateBinary.run(["dev-pki", "--out", pki]))
@@ -38,9 +39,10 @@ import Testing
             }
             stmBundle = try send("st-marys-hospital")
             acmeBundle = try send("acme-assessors")
-            server = try ServerProcess([ClaimgateBinary.path, "serve", "--home", home, "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0"],
+            server = try ServerProcess([ClaimgateBinary.path, "serve", "--home", home, "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
                                        logPath: dir.path + "/serve.log")
             port = try server.waitFor("https: listening on 127\\.0\\.0\\.1:([0-9]+)")
+            adminPort = try server.waitFor("admin: listening on http://127\\.0\\.0\\.1:([0-9]+)")
         }
 
         func ok(_ r: Shell.Result, sourceLocation: SourceLocation = #_sourceLocation) throws {
@@ -176,5 +178,25 @@ extension HTTPSEndToEndTests {
         let reports = try #require(try JSONSerialization.jsonObject(with: list.stdoutData) as? [[String: Any]])
         #expect(reports.contains { $0["state"] as? String == "accepted" && $0["transport"] as? String == "https" && $0["claim_id"] as? String == "CLM-H" })
         #expect(reports.contains { $0["state"] as? String == "quarantined" && $0["transport"] as? String == "https" })
+    }
+}
+
+extension HTTPSEndToEndTests {
+    @Test func theAdminListenerAnswersHealthAndMetricsLocally() throws {
+        let g = try gateway()
+        let health = try Shell.run(["curl", "-sS", "http://127.0.0.1:\(g.adminPort)/healthz"])
+        #expect(health.stdout == "ok\n")
+        _ = try g.curl([g.url("/v1/bundles")])
+        _ = try g.curl([g.url("/v1/bundles/\(g.acmeBundle)")])
+        let metrics = try Shell.run(["curl", "-sS", "http://127.0.0.1:\(g.adminPort)/metrics"]).stdout
+        #expect(metrics.contains("claimgate_events_total{action=\"listing\",outcome=\"success\",transport=\"https\"}"))
+        #expect(metrics.contains("claimgate_refusals_total{reason=\"bundle-unavailable\"}"))
+        #expect(metrics.contains("claimgate_deliveries{state=\"pending\"} 0"))
+        #expect(metrics.contains("claimgate_certificate_days_to_expiry{certificate=\"gateway-tls\"}"))
+        #expect(metrics.contains("claimgate_certificate_days_to_expiry{certificate=\"partner:st-marys-hospital:encryption\"}"))
+        // Not on a public address.
+        let r = try ClaimgateBinary.run(["serve", "--home", g.home, "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "0.0.0.0:0"])
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("loopback"))
     }
 }

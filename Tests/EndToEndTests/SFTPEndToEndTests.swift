@@ -35,7 +35,7 @@ import Testing
                 import sqlite3, sys
                 c = sqlite3.connect(sys.argv[1]); c.execute("UPDATE bundle SET expires_at = '2020-01-01T00:00:00.000Z' WHERE id = ?", (sys.argv[2],)); c.commit()
                 """, home + "/claimgate.sqlite", expiredBundle]))
-            server = try ServerProcess([ClaimgateBinary.path, "serve", "--home", home, "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0"],
+            server = try ServerProcess([ClaimgateBinary.path, "serve", "--home", home, "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
                                        logPath: dir.path + "/serve.log")
             port = try server.waitFor("sftp: listening on 127\\.0\\.0\\.1:([0-9]+)")
             let hostKey = try String(contentsOfFile: home + "/identity/ssh_host_ed25519.pub", encoding: .utf8)
@@ -171,7 +171,7 @@ import Testing
     @Test func serveStopsGracefullyOnSIGTERM() throws {
         let dir = TemporaryDirectory()
         try #require(try ClaimgateBinary.run(["init", "--home", dir.file("home")]).succeeded)
-        let server = try ServerProcess([ClaimgateBinary.path, "serve", "--home", dir.file("home"), "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0"],
+        let server = try ServerProcess([ClaimgateBinary.path, "serve", "--home", dir.file("home"), "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
                                        logPath: dir.file("serve.log"))
         _ = try server.waitFor("sftp: listening on 127\\.0\\.0\\.1:([0-9]+)")
         #expect(server.stop() == 0)

@@ -36,7 +36,7 @@ import Testing
                 try ok(r)
                 bundles[partner] = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             }
-            server = try ServerProcess([ClaimgateBinary.path, "serve", "--home", home, "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0"],
+            server = try ServerProcess([ClaimgateBinary.path, "serve", "--home", home, "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
                                        logPath: dir.path + "/serve.log")
             port = try server.waitFor("sftp: listening on 127\\.0\\.0\\.1:([0-9]+)")
             let hostKey = try String(contentsOfFile: hostKeyFile, encoding: .utf8)

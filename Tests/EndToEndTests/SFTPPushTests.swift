@@ -81,7 +81,7 @@ import Testing
         #expect(d["last_error_code"] as? String == "connect-failed")
 
         try s.sshd.start()
-        let serve = try ServerProcess([ClaimgateBinary.path, "serve", "--home", s.home, "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0", "--retry-base", "1"],
+        let serve = try ServerProcess([ClaimgateBinary.path, "serve", "--home", s.home, "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--retry-base", "1"],
                                       logPath: s.dir.file("serve.log"))
         _ = try serve.waitFor("sftp: listening")
         let deadline = Date().addingTimeInterval(20)

@@ -1,0 +1,61 @@
+import ClaimGateCore
+import Envelope
+import Foundation
+
+extension Gateway {
+    /// The admin listener's `/metrics` page (Prometheus text format): transfers, bytes, refusals
+    /// by reason, deliveries by state, certificate days to expiry. No personal data.
+    public func prometheusMetrics() throws -> String {
+        var out: [String] = []
+        let totals = try store.eventTotals()
+        func family(_ name: String, _ help: String, _ type: String = "counter") {
+            out.append("# HELP \(name) \(help)")
+            out.append("# TYPE \(name) \(type)")
+        }
+        func label(_ s: String) -> String {
+            s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: " ")
+        }
+
+        family("claimgate_events_total", "Recorded events by action, outcome and transport.")
+        var events: [String: Int] = [:]
+        for t in totals { events["action=\"\(t.action)\",outcome=\"\(t.outcome)\",transport=\"\(t.transport)\"", default: 0] += t.count }
+        for (k, v) in events.sorted(by: { $0.key < $1.key }) { out.append("claimgate_events_total{\(k)} \(v)") }
+
+        family("claimgate_transfer_bytes_total", "Bytes of successful downloads, uploads and pushes, by transport.")
+        var bytes: [String: Int64] = [:]
+        for t in totals where ["download", "upload", "delivery"].contains(t.action) && t.outcome == "success" {
+            bytes["action=\"\(t.action)\",transport=\"\(t.transport)\"", default: 0] += t.bytes
+        }
+        for (k, v) in bytes.sorted(by: { $0.key < $1.key }) { out.append("claimgate_transfer_bytes_total{\(k)} \(v)") }
+
+        family("claimgate_refusals_total", "Refused requests by reason code.")
+        var refusals: [String: Int] = [:]
+        for t in totals where t.outcome == "refused" {
+            // The code is the reason up to the first ':' or ' (' (the rest names a path or user).
+            let code = String((t.reason ?? "unspecified").prefix { $0 != ":" && $0 != " " })
+            refusals[code, default: 0] += t.count
+        }
+        for (k, v) in refusals.sorted(by: { $0.key < $1.key }) { out.append("claimgate_refusals_total{reason=\"\(label(k))\"} \(v)") }
+
+        family("claimgate_deliveries", "Push deliveries by state.", "gauge")
+        let deliveries = try store.deliveries()
+        for state in DeliveryState.allCases {
+            out.append("claimgate_deliveries{state=\"\(state.rawValue)\"} \(deliveries.filter { $0.state == state }.count)")
+        }
+
+        family("claimgate_certificate_days_to_expiry", "Days until a certificate expires (negative: expired).", "gauge")
+        let now = clock.now
+        func days(_ c: Certificate) -> String { String(format: "%.1f", c.notAfter.timeIntervalSince(now) / 86_400) }
+        var certs: [(String, Certificate)] = [("gateway-ca", identity.ca), ("gateway-signing", identity.signing)]
+        if let tls = try? identity.tls() { certs.append(("gateway-tls", tls)) }
+        if let enc = try? identity.encryption() { certs.append(("gateway-encryption", enc)) }
+        for p in try store.partners() {
+            if let c = try? Certificate(pem: p.agreement.certificates.encryptionPEM) { certs.append(("partner:\(p.id):encryption", c)) }
+            for (i, c) in ((try? Certificate.parseAll(pem: p.agreement.certificates.trustAnchorPEM)) ?? []).enumerated() {
+                certs.append(("partner:\(p.id):trust-anchor\(i == 0 ? "" : "-\(i)")", c))
+            }
+        }
+        for (name, c) in certs { out.append("claimgate_certificate_days_to_expiry{certificate=\"\(label(name))\"} \(days(c))") }
+        return out.joined(separator: "\n") + "\n"
+    }
+}
