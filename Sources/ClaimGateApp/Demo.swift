@@ -1,4 +1,5 @@
 import ClaimGateCore
+import Envelope
 import Foundation
 import Logging
 import SFTP
@@ -141,21 +142,49 @@ public enum Demo {
         }
         if !pushed { say("   skipped: no partner has a reachable push target") }
 
-        say("9. Opening each bundle as its partner would")
         let trust = o.home.root + "/gateway-trust.pem"
         try Data(gateway.identity.trustPEM.utf8).write(to: URL(fileURLWithPath: trust))
+        let httpsPartners = sealed.filter { $0.0.agreement.delivery.pull.contains(.https) }
+        if !httpsPartners.isEmpty {
+            say("9. HTTPS pull with mutual TLS: `claimgate serve --https`, the partner's client certificate, stock curl")
+            if let curl = DemoPeers.executable("curl"), let serve = DemoPeers.LocalServe.start(home: o.home.root, log: o.home.root + "/demo-serve.log") {
+                defer { serve.stop() }
+                for (p, b) in httpsPartners {
+                    let folder = o.home.root + "/demo-partners/" + p.id.rawValue
+                    try FileSystem.makeDirectory(folder, mode: 0o700)
+                    let local = folder + "/https-" + b.id.uuidString.lowercased() + ".p7m"
+                    let base = "https://127.0.0.1:\(serve.httpsPort)/v1/bundles"
+                    let tls = [curl, "-sS", "--fail", "--cacert", trust, "--cert", pki + "/\(p.id)/tls-client.pem",
+                               "--key", pki + "/\(p.id)/tls-client.key"]
+                    let list = try DemoPeers.run(tls + [base])
+                    let got = try DemoPeers.run(tls + ["-o", local, base + "/" + b.id.uuidString.lowercased()])
+                    guard list.status == 0, got.status == 0, let data = FileManager.default.contents(atPath: local) else {
+                        say("   \(p.id): the HTTPS pull failed (see \(o.home.root)/demo-serve.log)")
+                        continue
+                    }
+                    let sha = SHA256Hasher.hex(data)
+                    let receipt = try DemoPeers.run(tls + ["-X", "POST", "-d", "{\"sha256\":\"\(sha)\"}", base + "/" + b.id.uuidString.lowercased() + "/receipt"])
+                    received[p.id] = local
+                    say("   \(p.id) listed its bundles, downloaded \(data.count) bytes and acknowledged them (receipt \(receipt.status == 0 ? "accepted" : "refused"))")
+                }
+            } else {
+                say("   skipped: curl is not installed or serve could not start here")
+            }
+        }
+
+        say("10. Opening each bundle as its partner would")
         for (p, b) in sealed {
             let copy = received[p.id] ?? b.filePath
             let out = o.home.root + "/demo-opened/" + p.id.rawValue
             let manifest = try PartnerOpener.open(.init(bundle: copy, certificate: pki + "/\(p.id)/encryption.pem",
                                                         key: pki + "/\(p.id)/encryption.key", trust: trust, output: out),
                                                   clock: clock)
-            let how = received[p.id] == nil ? "from its outbox (HTTPS pull comes with the mutual-TLS issue)" : "as received"
+            let how = received[p.id] == nil ? "from its outbox" : "as received"
             say("   \(p.id) opened \(manifest.documents.count) documents \(how) into \(out) (signature, recipient, expiry and digests verified)")
             say("     metadata as shared: \(manifest.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))")
         }
         if let (p, b) = sealed.first {
-            say("10. The same bundle opens with stock tools:")
+            say("11. The same bundle opens with stock tools:")
             say("   openssl cms -decrypt -binary -inform DER -in \(b.filePath) -recip \(pki)/\(p.id)/encryption.pem -inkey \(pki)/\(p.id)/encryption.key \\")
             say("     | openssl cms -verify -binary -inform DER -CAfile \(trust) -purpose smimesign | tar -tv")
         }

@@ -41,6 +41,70 @@ enum DemoPeers {
         return "libssh client (stock sftp not installed)"
     }
 
+    /// Starts a program in the background (posix_spawn: Foundation's Process would block later
+    /// runs while this child lives), stdout and stderr to `log`.
+    static func spawn(_ args: [String], log: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child: pid_t = 0
+        guard posix_spawn(&child, args[0], &actions, nil, argv, environ) == 0 else {
+            throw ClaimGateError(.io, "\(args[0]) did not start.")
+        }
+        return child
+    }
+
+    /// Stops a spawned program by PID and reaps it.
+    static func terminate(_ pid: pid_t) {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+
+    /// Runs a short-lived program and returns its exit status and standard output.
+    static func run(_ args: [String]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: args[0])
+        p.arguments = Array(args.dropFirst())
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// `claimgate serve` of this very binary on free loopback ports, for a partner's HTTPS pull.
+    final class LocalServe {
+        let pid: pid_t
+        let httpsPort: Int
+
+        static func start(home: String, log: String) -> LocalServe? {
+            guard let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+            guard let pid = try? DemoPeers.spawn([exe, "serve", "--home", home, "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0",
+                                                  "--admin", "127.0.0.1:0"], log: log) else { return nil }
+            for _ in 0..<200 {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                if let r = text.range(of: "https: listening on 127.0.0.1:") {
+                    let port = Int(text[r.upperBound...].prefix { $0.isNumber }) ?? 0
+                    return LocalServe(pid: pid, httpsPort: port)
+                }
+                usleep(50_000)
+            }
+            DemoPeers.terminate(pid)
+            return nil
+        }
+
+        private init(pid: pid_t, httpsPort: Int) { self.pid = pid; self.httpsPort = httpsPort }
+        func stop() { DemoPeers.terminate(pid) }
+    }
+
     /// A local OpenSSH sshd serving internal-sftp, started with posix_spawn and stopped by PID.
     final class LocalSSHD {
         let dir: String
@@ -78,28 +142,11 @@ enum DemoPeers {
                 ForceCommand internal-sftp
 
                 """.utf8), to: dir + "/sshd_config", replace: true)
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, dir + "/sshd.log", O_WRONLY | O_CREAT | O_APPEND, 0o600)
-            posix_spawn_file_actions_adddup2(&actions, 1, 2)
-            let args: [String] = [sshd, "-f", dir + "/sshd_config", "-D", "-e"]
-            let argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-            defer { argv.forEach { free($0) } }
-            var child: pid_t = 0
-            guard posix_spawn(&child, sshd, &actions, nil, argv, environ) == 0 else {
-                throw ClaimGateError(.io, "sshd did not start.")
-            }
-            pid = child
+            pid = try DemoPeers.spawn([sshd, "-f", dir + "/sshd_config", "-D", "-e"], log: dir + "/sshd.log")
             for _ in 0..<100 where !LoopbackPort.isListening(port) { usleep(50_000) }
             guard LoopbackPort.isListening(port) else { stop(); throw ClaimGateError(.io, "sshd did not start.") }
         }
 
-        func stop() {
-            kill(pid, SIGTERM)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-        }
+        func stop() { DemoPeers.terminate(pid) }
     }
 }

@@ -243,6 +243,7 @@ import Testing
         #expect(demo.stdout.contains("st-marys-hospital opened 2 documents"))
         #expect(demo.stdout.contains("acme-assessors pulled"), "SFTP pull leg: \(demo.stdout)")
         #expect(demo.stdout.contains("delivered") || demo.stdout.contains("push leg is skipped"))
+        #expect(demo.stdout.contains("st-marys-hospital listed its bundles, downloaded"), "HTTPS leg: \(demo.stdout)")
         // Runs again on the same folder.
         try Setup.ok(try ClaimgateBinary.run(["demo"], directory: work.path + "/repo"))
     }
