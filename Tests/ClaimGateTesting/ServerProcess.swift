@@ -21,11 +21,16 @@ public final class ServerProcess: @unchecked Sendable {
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
-        let argv = arguments.map { strdup($0) } + [nil]
+        // Run through a shell that closes every inherited descriptor above 2 before exec: tests run
+        // in parallel, and a pipe another test is reading must not stay open in a long-lived server
+        // (its reader would never see end-of-file).
+        let closer = "for fd in /proc/$$/fd/*; do n=${fd##*/}; [ \"$n\" -gt 2 ] 2>/dev/null && eval \"exec $n>&-\"; done; exec \"$@\""
+        let wrapped = ["/bin/bash", "-c", closer, "server"] + arguments
+        let argv = wrapped.map { strdup($0) } + [nil]
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
         var child: pid_t = 0
-        let rc = posix_spawn(&child, arguments[0], &actions, nil, argv, envp)
+        let rc = posix_spawn(&child, wrapped[0], &actions, nil, argv, envp)
         guard rc == 0 else { throw ServerError(message: "cannot start \(arguments[0]): \(String(cString: strerror(rc)))") }
         pid = child
         Cleanup.register(pid: child)
