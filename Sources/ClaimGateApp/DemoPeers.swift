@@ -5,7 +5,7 @@ import SFTP
 
 /// The real peers `claimgate demo` uses when the machine has them: the stock OpenSSH `sftp`
 /// client for a partner's pull, and a local OpenSSH `sshd` as an assessor's push target.
-enum DemoPeers {
+public enum DemoPeers {
     static func executable(_ name: String, in dirs: [String] = ["/usr/bin", "/usr/sbin", "/bin", "/usr/local/bin"]) -> String? {
         dirs.map { $0 + "/" + name }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
@@ -106,7 +106,7 @@ enum DemoPeers {
     }
 
     /// A local OpenSSH sshd serving internal-sftp, started with posix_spawn and stopped by PID.
-    final class LocalSSHD {
+    public final class LocalSSHD {
         let dir: String
         let port: Int
         let pin: String
@@ -126,27 +126,34 @@ enum DemoPeers {
             pin = hostKey.fingerprint
             port = try LoopbackPort.free()
             try FileSystem.writeAtomically(Data((authorizedKey + "\n").utf8), to: dir + "/authorized_keys", replace: true)
-            try FileSystem.writeAtomically(Data("""
-                ListenAddress 127.0.0.1:\(port)
-                HostKey \(dir)/host_ed25519
-                PidFile \(dir)/sshd.pid
-                AuthorizedKeysFile \(dir)/authorized_keys
-                StrictModes no
-                PermitRootLogin prohibit-password
-                PasswordAuthentication no
-                KbdInteractiveAuthentication no
-                UsePAM no
-                AllowTcpForwarding no
-                X11Forwarding no
-                Subsystem sftp internal-sftp
-                ForceCommand internal-sftp
-
-                """.utf8), to: dir + "/sshd_config", replace: true)
+            try FileSystem.writeAtomically(Data(Self.configuration(port: port, folder: dir).utf8), to: dir + "/sshd_config", replace: true)
             pid = try DemoPeers.spawn([sshd, "-f", dir + "/sshd_config", "-D", "-e"], log: dir + "/sshd.log")
             for _ in 0..<100 where !LoopbackPort.isListening(port) { usleep(50_000) }
             guard LoopbackPort.isListening(port) else { stop(); throw ClaimGateError(.io, "sshd did not start.") }
         }
 
         func stop() { DemoPeers.terminate(pid) }
+
+        /// sshd_config for a local sshd serving only internal-sftp on 127.0.0.1 from `folder`
+        /// (host key `host_ed25519`, `authorized_keys`, pid file), logins as root by key only.
+        public static func configuration(port: Int, folder: String) -> String {
+            """
+            ListenAddress 127.0.0.1:\(port)
+            HostKey \(folder)/host_ed25519
+            PidFile \(folder)/sshd.pid
+            AuthorizedKeysFile \(folder)/authorized_keys
+            StrictModes no
+            PermitRootLogin prohibit-password
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            UsePAM no
+            AllowTcpForwarding no
+            X11Forwarding no
+            MaxStartups 100:30:200
+            Subsystem sftp internal-sftp
+            ForceCommand internal-sftp
+
+            """
+        }
     }
 }

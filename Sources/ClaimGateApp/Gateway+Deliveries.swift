@@ -13,7 +13,7 @@ extension Gateway {
 
     /// The delivery of a bundle, if it has one.
     public func delivery(of bundleID: UUID) throws -> Delivery? {
-        try store.deliveries().first { $0.bundleID == bundleID }
+        try store.deliveries(bundle: bundleID).first
     }
 
     /// Makes one attempt at a pending delivery and records its outcome.

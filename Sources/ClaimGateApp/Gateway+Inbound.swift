@@ -46,7 +46,7 @@ extension Gateway {
             if let doc = m.documents.first(where: { !partner.agreement.terms.documentTypes.contains($0.mediaType) }) {
                 throw ClaimGateError(.bundleRejected, "Document '\(doc.name)' is \(doc.mediaType), which agreement \(partner.agreement.terms.reference) does not allow.")
             }
-            if let earlier = try store.inboundReports().first(where: { $0.bundleID == m.bundleID && $0.state == .accepted }) {
+            if let earlier = try store.inboundReports(acceptedBundle: m.bundleID).first {
                 throw ClaimGateError(.bundleRejected, "Report \(m.bundleID.uuidString.lowercased()) was already accepted (inbound \(earlier.id.uuidString.lowercased())): a copy is not stored twice.")
             }
             try bundle.extract()
@@ -104,7 +104,7 @@ extension Gateway {
 
     /// One processed upload, by id.
     public func inboundReport(_ raw: String) throws -> InboundReport {
-        guard let id = UUID(uuidString: raw), let r = try store.inboundReports().first(where: { $0.id == id }) else {
+        guard let id = UUID(uuidString: raw), let r = try store.inboundReports(id: id).first else {
             throw ClaimGateError(.unknownBundle, "No inbound report '\(raw.prefix(64))': see `claimgate inbox list`.")
         }
         return r

@@ -65,22 +65,12 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
 
     public func fileDigest(of entry: OutboxEntry) throws -> String {
         if let cached = try gateway.store.fileDigest(of: entry.bundleID) { return cached }
-        let digest = try Self.sha256(file: entry.filePath)
+        let digest: String
+        do { digest = try SHA256Hasher.hex(file: entry.filePath) } catch let e as EnvelopeError {
+            throw ClaimGateError(.io, e.message)
+        }
         try gateway.store.setFileDigest(digest, of: entry.bundleID)
         return digest
-    }
-
-    static func sha256(file path: String) throws -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ClaimGateError(.io, "Cannot read \(path).") }
-        defer { close(fd) }
-        let hasher = SHA256Hasher()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
-        defer { buffer.deallocate() }
-        while case let n = read(fd, buffer.baseAddress, buffer.count), n > 0 {
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        }
-        return hasher.finalizeHex()
     }
 
     public func acknowledge(_ entry: OutboxEntry, partner: PartnerID, sha256: String, origin: SessionOrigin) throws -> Bool {
@@ -131,7 +121,7 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
     }
 
     public func uploads(of partner: PartnerID) throws -> [UploadEntry] {
-        try gateway.store.inboundReports().filter { $0.partnerID == partner }
+        try gateway.store.inboundReports(partner: partner)
             .map { UploadEntry(name: $0.fileName, size: $0.bytes, received: $0.received) }
     }
 

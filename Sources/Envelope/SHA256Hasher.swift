@@ -29,6 +29,23 @@ public final class SHA256Hasher {
         return Hex.encode(out)
     }
 
+    /// SHA-256 of a file's content as lowercase hex, read in 1 MiB pieces.
+    public static func hex(file path: String) throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw EnvelopeError(.unreadable, "Cannot read \(path).") }
+        defer { close(fd) }
+        let hasher = SHA256Hasher()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(fd, buffer.baseAddress, buffer.count)
+            if n == 0 { break }
+            guard n > 0 else { throw EnvelopeError(.io, "Reading \(path) failed.") }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        return hasher.finalizeHex()
+    }
+
     /// SHA-256 of `bytes` as lowercase hex.
     public static func hex(_ bytes: some ContiguousBytes) -> String {
         let h = SHA256Hasher()

@@ -158,10 +158,17 @@ public final class GatewayStore: EventRecorder, Sendable {
         }
     }
 
-    /// Processed uploads, newest first.
-    public func inboundReports() throws -> [InboundReport] {
-        try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM inbound_report ORDER BY received_at DESC, id").map { row in
+    /// Processed uploads, newest first, optionally of one partner, one id, or the accepted copy
+    /// of one report (bundle id).
+    public func inboundReports(partner: PartnerID? = nil, id: UUID? = nil, acceptedBundle: UUID? = nil) throws -> [InboundReport] {
+        let (clause, args) = Self.filter([
+            ("partner_id = ?", partner?.rawValue),
+            ("id = ?", id?.uuidString.lowercased()),
+            ("bundle_id = ? AND state = 'accepted'", acceptedBundle?.uuidString.lowercased()),
+        ])
+        return try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM inbound_report \(clause) ORDER BY received_at DESC, id",
+                             arguments: args).map { row in
                 InboundReport(id: UUID(uuidString: row["id"])!, partnerID: try PartnerID(row["partner_id"]),
                               fileName: row["file_name"], received: try StoredDate.date(row["received_at"]), bytes: row["bytes"],
                               state: InboundReport.State(rawValue: row["state"]) ?? .quarantined, reason: row["reason"],
@@ -266,11 +273,16 @@ public final class GatewayStore: EventRecorder, Sendable {
                              d.state.rawValue, StoredDate.text(d.created)])
     }
 
-    /// Deliveries, newest first; optionally only those in `states`.
-    public func deliveries(states: Set<DeliveryState>? = nil) throws -> [Delivery] {
-        try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM delivery ORDER BY id DESC").compactMap { row -> Delivery? in
-                let d = Delivery(
+    /// Deliveries, newest first; optionally only those in `states`, or that of one bundle.
+    public func deliveries(states: Set<DeliveryState>? = nil, bundle: UUID? = nil) throws -> [Delivery] {
+        var (clause, args) = Self.filter([("bundle_id = ?", bundle?.uuidString.lowercased())])
+        if let states {
+            clause += (clause.isEmpty ? "WHERE " : " AND ") + "state IN (" + states.map { _ in "?" }.joined(separator: ", ") + ")"
+            args += StatementArguments(states.map(\.rawValue))
+        }
+        return try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM delivery \(clause) ORDER BY id DESC", arguments: args).map { row in
+                Delivery(
                     id: row["id"], bundleID: UUID(uuidString: row["bundle_id"])!, partnerID: try PartnerID(row["partner_id"]),
                     transport: Transport(rawValue: row["transport"]) ?? .sftp, target: row["target"],
                     state: DeliveryState(rawValue: row["state"]) ?? .failed, attempts: row["attempts"],
@@ -278,7 +290,6 @@ public final class GatewayStore: EventRecorder, Sendable {
                     lastErrorCode: row["last_error_code"], lastError: row["last_error"],
                     deliveredAt: try (row["delivered_at"] as String?).map(StoredDate.date),
                     created: try StoredDate.date(row["created_at"]))
-                return states.map { $0.contains(d.state) } ?? true ? d : nil
             }
         }
     }
@@ -345,19 +356,22 @@ public final class GatewayStore: EventRecorder, Sendable {
 
     /// Events, oldest first.
     public func events(bundle: UUID? = nil, partner: PartnerID? = nil) throws -> [StoredEvent] {
-        try db.read { db in
-            var clauses: [String] = []
-            var args: [any DatabaseValueConvertible] = []
-            if let bundle { clauses.append("bundle_id = ?"); args.append(bundle.uuidString.lowercased()) }
-            if let partner { clauses.append("partner_id = ?"); args.append(partner.rawValue) }
-            let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-            return try Row.fetchAll(db, sql: "SELECT * FROM event \(whereSQL) ORDER BY seq", arguments: StatementArguments(args)).map {
+        let (whereSQL, args) = Self.filter([("bundle_id = ?", bundle?.uuidString.lowercased()), ("partner_id = ?", partner?.rawValue)])
+        return try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM event \(whereSQL) ORDER BY seq", arguments: args).map {
                 StoredEvent(sequence: $0["seq"], time: try StoredDate.date($0["time"]), actor: $0["actor"], action: $0["action"],
                             outcome: $0["outcome"], partnerID: $0["partner_id"], claimID: $0["claim_id"],
                             bundleID: $0["bundle_id"], purpose: $0["purpose"], reason: $0["reason"],
                             transport: $0["transport"], bytes: $0["bytes"])
             }
         }
+    }
+
+    /// A WHERE clause from the conditions whose value is given (each with one `?`).
+    private static func filter(_ conditions: [(String, String?)]) -> (String, StatementArguments) {
+        let given = conditions.compactMap { c in c.1.map { (c.0, $0) } }
+        guard !given.isEmpty else { return ("", []) }
+        return ("WHERE " + given.map(\.0).joined(separator: " AND "), StatementArguments(given.map(\.1)))
     }
 
     private static func insert(_ e: TransferEvent, _ db: Database) throws {

@@ -22,23 +22,7 @@ public final class OpenSSHServer: @unchecked Sendable {
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         try dir.write("authorized_keys", authorizedKeys.joined(separator: "\n") + "\n")
         try FileManager.default.createDirectory(atPath: dir.file("inbound"), withIntermediateDirectories: true)
-        try dir.write("sshd_config", """
-            ListenAddress 127.0.0.1:\(port)
-            HostKey \(dir.file("host_ed25519"))
-            PidFile \(dir.file("sshd.pid"))
-            AuthorizedKeysFile \(dir.file("authorized_keys"))
-            StrictModes no
-            PermitRootLogin prohibit-password
-            PasswordAuthentication no
-            KbdInteractiveAuthentication no
-            UsePAM no
-            AllowTcpForwarding no
-            X11Forwarding no
-            MaxStartups 100:30:200
-            Subsystem sftp internal-sftp
-            ForceCommand internal-sftp
-
-            """)
+        try dir.write("sshd_config", DemoPeers.LocalSSHD.configuration(port: port, folder: dir.path))
     }
 
     /// The folder pushes go to.

@@ -22,3 +22,20 @@ enum Fixtures {
         """
     }
 }
+
+import ClaimGateTesting
+import Foundation
+
+extension Fixtures {
+    /// Seals `document` as `partner`'s report to the gateway in `home`, with `signer`'s signing
+    /// key from the dev PKI (the partner's own, or another to test refusals), into `out`.
+    static func sealReport(home: String, pki: String, partner: String, signer: String? = nil, claim: String,
+                           document: String, out: String, scratch: TemporaryDirectory) throws -> Shell.Result {
+        let gatewayCert = try scratch.write("gateway-enc-\(UUID().uuidString.prefix(8)).pem",
+                                            try ClaimgateBinary.run(["identity", "--encryption-pem", "--home", home]).stdout)
+        let s = signer ?? partner
+        return try ClaimgateBinary.run(["seal-report", "--partner-id", partner, "--gateway-cert", gatewayCert,
+                                        "--signer-cert", "\(pki)/\(s)/signing.pem", "--signer-key", "\(pki)/\(s)/signing.key",
+                                        "--claim", claim, "--purpose", "claim-assessment", "--ttl", "7d", "--out", out, document])
+    }
+}

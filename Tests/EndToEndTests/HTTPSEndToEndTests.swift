@@ -158,12 +158,9 @@ extension HTTPSEndToEndTests {
     @Test func aSealedReportPostedToTheInboxIsAcceptedAndATamperedOneQuarantined() throws {
         let g = try gateway()
         let work = TemporaryDirectory()
-        try work.write("gw-enc.pem", try ClaimgateBinary.run(["identity", "--encryption-pem", "--home", g.home]).stdout)
-        try work.write("discharge.pdf", "%PDF-1.4\ndischarge summary\n")
-        try g.ok(try ClaimgateBinary.run(["seal-report", "--partner-id", "st-marys-hospital", "--gateway-cert", work.file("gw-enc.pem"),
-                                          "--signer-cert", "\(g.pki)/st-marys-hospital/signing.pem",
-                                          "--signer-key", "\(g.pki)/st-marys-hospital/signing.key", "--claim", "CLM-H",
-                                          "--purpose", "claim-assessment", "--ttl", "7d", "--out", work.file("r.p7m"), work.file("discharge.pdf")]))
+        let doc = try work.write("discharge.pdf", "%PDF-1.4\ndischarge summary\n")
+        try g.ok(try Fixtures.sealReport(home: g.home, pki: g.pki, partner: "st-marys-hospital", claim: "CLM-H", document: doc,
+                                         out: work.file("r.p7m"), scratch: work))
         var bad = try Data(contentsOf: URL(fileURLWithPath: work.file("r.p7m")))
         bad[bad.count / 2] ^= 0x10
         try bad.write(to: URL(fileURLWithPath: work.file("bad.p7m")))

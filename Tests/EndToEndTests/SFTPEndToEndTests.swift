@@ -183,22 +183,15 @@ extension SFTPEndToEndTests {
     @Test func aSealedReportUploadedWithStockSFTPIsAcceptedAndATamperedOneQuarantined() throws {
         let g = try gateway()
         let work = TemporaryDirectory()
-        try work.write("gateway-enc.pem", try ClaimgateBinary.run(["identity", "--encryption-pem", "--home", g.home]).stdout)
-        try work.write("assessment.pdf", "%PDF-1.4\nloss assessment for CLM-77\n")
-        try g.ok(try ClaimgateBinary.run(["seal-report", "--partner-id", "acme-assessors", "--gateway-cert", work.file("gateway-enc.pem"),
-                                          "--signer-cert", "\(g.pki)/acme-assessors/signing.pem",
-                                          "--signer-key", "\(g.pki)/acme-assessors/signing.key", "--claim", "CLM-77",
-                                          "--purpose", "claim-assessment", "--ttl", "7d", "--out", work.file("report.p7m"),
-                                          work.file("assessment.pdf")]))
+        let doc = try work.write("assessment.pdf", "%PDF-1.4\nloss assessment for CLM-77\n")
+        try g.ok(try Fixtures.sealReport(home: g.home, pki: g.pki, partner: "acme-assessors", claim: "CLM-77", document: doc,
+                                         out: work.file("report.p7m"), scratch: work))
         var tampered = try Data(contentsOf: URL(fileURLWithPath: work.file("report.p7m")))
         tampered[tampered.count - 30] ^= 0x04
         try tampered.write(to: URL(fileURLWithPath: work.file("tampered.p7m")))
         // A report signed by another partner's key, uploaded by acme.
-        try g.ok(try ClaimgateBinary.run(["seal-report", "--partner-id", "acme-assessors", "--gateway-cert", work.file("gateway-enc.pem"),
-                                          "--signer-cert", "\(g.pki)/st-marys-hospital/signing.pem",
-                                          "--signer-key", "\(g.pki)/st-marys-hospital/signing.key", "--claim", "CLM-77",
-                                          "--purpose", "claim-assessment", "--ttl", "7d", "--out", work.file("foreign.p7m"),
-                                          work.file("assessment.pdf")]))
+        try g.ok(try Fixtures.sealReport(home: g.home, pki: g.pki, partner: "acme-assessors", signer: "st-marys-hospital",
+                                         claim: "CLM-77", document: doc, out: work.file("foreign.p7m"), scratch: work))
 
         try g.ok(try g.sftp("put report.p7m /inbox/report-77.p7m\nput tampered.p7m /inbox/tampered-77.p7m\nput foreign.p7m /inbox/foreign-77.p7m",
                             in: work.path))
