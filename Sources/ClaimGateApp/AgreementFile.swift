@@ -18,6 +18,11 @@ struct AgreementFile: Decodable {
     struct Certificates: Decodable {
         var encryption: String
         var trust_anchor: String
+        var tls_client: TLSClient?
+    }
+    struct TLSClient: Decodable {
+        var fingerprints: [String]?
+        var subjects: [String]?
     }
     struct SSH: Decodable {
         var authorized_keys: [String]?
@@ -55,7 +60,8 @@ struct AgreementFile: Decodable {
     static let knownKeys: [String: Set<String>] = [
         "": ["id", "name", "role", "agreement", "certificates", "ssh", "delivery", "masking"],
         "agreement": ["reference", "purposes", "document_types", "max_retention_days", "valid_until"],
-        "certificates": ["encryption", "trust_anchor"],
+        "certificates": ["encryption", "trust_anchor", "tls_client"],
+        "certificates.tls_client": ["fingerprints", "subjects"],
         "ssh": ["authorized_keys", "authorized_keys_file"],
         "delivery": ["push", "pull"],
         "delivery.push": ["sftp", "https"],
@@ -200,6 +206,25 @@ public enum AgreementLoader {
         if delivery.pull.contains(.sftp), sshKeys.isEmpty {
             throw fail("delivery.pull", "sftp needs at least one key in ssh.authorized_keys or ssh.authorized_keys_file.")
         }
+        var pinnedFingerprints: [String] = []
+        for f in file.certificates.tls_client?.fingerprints ?? [] {
+            // Accept what `openssl x509 -noout -fingerprint -sha256` prints, with or without its prefix.
+            var hex = f.lowercased()
+            if let eq = hex.lastIndex(of: "=") { hex = String(hex[hex.index(after: eq)...]) }
+            if hex.hasPrefix("sha256:") { hex.removeFirst(7) }
+            hex = hex.replacingOccurrences(of: ":", with: "").trimmingCharacters(in: .whitespaces)
+            guard hex.count == 64, hex.allSatisfy(\.isHexDigit) else {
+                throw fail("certificates.tls_client.fingerprints", "'\(f.prefix(110))' is not a SHA-256 fingerprint: use `openssl x509 -noout -fingerprint -sha256 -in CLIENT.pem`.")
+            }
+            pinnedFingerprints.append(hex)
+        }
+        let pinnedSubjects = file.certificates.tls_client?.subjects ?? []
+        for s in pinnedSubjects where s.isEmpty || !s.contains("=") {
+            throw fail("certificates.tls_client.subjects", "'\(s.prefix(110))' is not a subject: use `openssl x509 -noout -subject -nameopt RFC2253 -in CLIENT.pem` without 'subject='.")
+        }
+        if file.certificates.tls_client != nil, pinnedFingerprints.isEmpty, pinnedSubjects.isEmpty {
+            throw fail("certificates.tls_client", "lists no fingerprints and no subjects: remove it, or pin the partner's client certificates.")
+        }
         let masking = file.masking ?? []
         for m in masking where m.isEmpty || m.contains(" ") {
             throw fail("masking", "'\(m.prefix(60))' is not a metadata field name such as claimant.national_id.")
@@ -209,7 +234,9 @@ public enum AgreementLoader {
             id: id, name: file.name, role: role,
             terms: AgreementTerms(reference: t.reference, purposes: t.purposes, documentTypes: t.document_types,
                                   maxRetentionDays: t.max_retention_days, validUntil: validUntil),
-            certificates: PartnerCertificates(encryptionPEM: enc.pem, trustAnchorPEM: anchors.map(\.pem).joined()),
+            certificates: PartnerCertificates(encryptionPEM: enc.pem, trustAnchorPEM: anchors.map(\.pem).joined(),
+                                              tlsClientFingerprints: pinnedFingerprints,
+                                              tlsClientSubjects: pinnedSubjects.map { $0.hasPrefix("subject=") ? String($0.dropFirst(8)) : $0 }),
             sshAuthorizedKeys: sshKeys, delivery: delivery, masking: masking)
         return (agreement, text)
     }

@@ -1,14 +1,21 @@
 import ClaimGateCore
 import Foundation
+import Envelope
+import HTTPS
 import SFTP
 
 extension Gateway {
     /// The pending delivery to create for a bundle sealed into `partner`'s outbox, if the
     /// partner receives pushes.
     func plannedDelivery(for bundleID: UUID, partner: Partner, at: Date) -> Delivery? {
-        guard let t = partner.agreement.delivery.pushSFTP else { return nil }
-        return Delivery(bundleID: bundleID, partnerID: partner.id, transport: .sftp,
-                        target: "sftp://\(t.user)@\(t.host):\(t.port)\(t.path)", created: at)
+        if let t = partner.agreement.delivery.pushSFTP {
+            return Delivery(bundleID: bundleID, partnerID: partner.id, transport: .sftp,
+                            target: "sftp://\(t.user)@\(t.host):\(t.port)\(t.path)", created: at)
+        }
+        if let t = partner.agreement.delivery.pushHTTPS {
+            return Delivery(bundleID: bundleID, partnerID: partner.id, transport: .https, target: t.url, created: at)
+        }
+        return nil
     }
 
     /// The delivery of a bundle, if it has one.
@@ -49,16 +56,8 @@ extension Gateway {
             try store.recordAttempt(d, event: event(d, bundle, .refused, reason: r.reason.code))
             return d
         }
-        guard let target = partner.agreement.delivery.pushSFTP else {
-            d.state = .cancelled
-            d.lastErrorCode = "no-push-target"
-            d.lastError = "The agreement no longer has delivery.push.sftp."
-            try store.recordAttempt(d, event: event(d, bundle, .failed, reason: "no-push-target"))
-            return d
-        }
-        let client = SFTPPushClient(target: target, clientKeyPath: home.identity + "/" + GatewayIdentity.File.sshClient)
         do {
-            let bytes = try client.push(localPath: bundle.filePath, remoteName: bundle.id.uuidString.lowercased() + ".p7m")
+            let bytes = try push(bundle, to: partner, over: d.transport)
             d.state = .delivered
             d.deliveredAt = clock.now
             d.lastErrorCode = nil
@@ -68,9 +67,10 @@ extension Gateway {
         } catch let e as PushError {
             d.lastErrorCode = e.code.rawValue
             d.lastError = e.message
-            // A wrong host key or a different file already there needs an admin, not a retry;
-            // everything else is retried.
-            if e.code == .hostKeyMismatch || e.code == .verification || d.attempts >= retry.maxAttempts { d.state = .failed }
+            // A wrong host key or server certificate, a refusal, or a different file already
+            // there needs an admin, not a retry; everything else is retried.
+            if !e.isRetryable || d.attempts >= retry.maxAttempts { d.state = .failed }
+            if e.code == .noTarget { d.state = .cancelled }
             try store.recordAttempt(d, event: event(d, bundle, .failed, reason: e.code.rawValue))
             logger.info("delivery failed", metadata: ["bundle.id": "\(bundle.id.uuidString.lowercased())", "reason": "\(e.code.rawValue)"])
         }
@@ -84,6 +84,45 @@ extension Gateway {
         let due = try store.deliveries(states: [.pending]).filter { retry.isDue($0, now: clock.now) }
         for d in due { try attempt(d, retry: retry) }
         return due.count
+    }
+
+    /// Pushes the bundle file over the delivery's transport, to the target the agreement names now.
+    /// - Returns: the bytes sent.
+    private func push(_ bundle: BundleRecord, to partner: Partner, over transport: Transport) throws -> Int64 {
+        let name = bundle.id.uuidString.lowercased() + ".p7m"
+        switch transport {
+        case .sftp:
+            guard let target = partner.agreement.delivery.pushSFTP else {
+                throw PushError(.noTarget, "The agreement no longer has delivery.push.sftp.")
+            }
+            let client = SFTPPushClient(target: target, clientKeyPath: home.identity + "/" + GatewayIdentity.File.sshClient)
+            return try client.push(localPath: bundle.filePath, remoteName: name)
+        case .https:
+            guard let target = partner.agreement.delivery.pushHTTPS else {
+                throw PushError(.noTarget, "The agreement no longer has delivery.push.https.")
+            }
+            let anchors: [[UInt8]]
+            let chain: [[UInt8]]
+            let key: [UInt8]
+            let digest: String
+            do {
+                anchors = try Certificate.parseAll(pem: partner.agreement.certificates.trustAnchorPEM).map(\.der)
+                chain = [try identity.tls().der, identity.ca.der]
+                key = Array(try Data(contentsOf: URL(fileURLWithPath: home.identity + "/" + GatewayIdentity.File.tlsKey)))
+                if let cached = try store.fileDigest(of: bundle.id) { digest = cached } else {
+                    digest = try SHA256Hasher.hex(file: bundle.filePath)
+                    try store.setFileDigest(digest, of: bundle.id)
+                }
+            } catch {
+                throw PushError(.transfer, "Cannot prepare the HTTPS push: \(error)")
+            }
+            let client = HTTPSPushClient(configuration: .init(url: target.url, trustAnchorsDER: anchors,
+                                                              clientCertificateChainDER: chain, clientPrivateKeyPEM: key))
+            let path = bundle.filePath, id = bundle.id
+            return try Blocking.run { try await client.push(localPath: path, bundleID: id, sha256Hex: digest) }
+        case .cli:
+            throw PushError(.noTarget, "Deliveries go over sftp or https.")
+        }
     }
 
     private func event(_ d: Delivery, _ b: BundleRecord, _ outcome: TransferEvent.Outcome, bytes: Int64? = nil,

@@ -10,6 +10,9 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
     /// Uploads larger than this are refused or quarantined.
     public let maxUploadBytes: Int64
 
+    /// Partners and their parsed trust anchors, re-read from the store at most a second late.
+    let directory = PartnerDirectory()
+
     public init(gateway: Gateway, maxUploadBytes: Int64 = 512 << 20) {
         self.gateway = gateway
         self.maxUploadBytes = maxUploadBytes
@@ -38,17 +41,16 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
     }
 
     public func identify(clientCertificateDER der: [UInt8]) -> Result<PartnerID, Refusal> {
-        guard let cert = try? Certificate(der: der), let partners = try? gateway.store.partners() else {
+        guard let cert = try? Certificate(der: der) else {
             return .failure(Refusal(.unknownPartner, "The client certificate cannot be read."))
         }
-        let matching = partners.filter { p in
-            guard let anchors = try? Certificate.parseAll(pem: p.agreement.certificates.trustAnchorPEM) else { return false }
-            return (try? cert.verify(chainsTo: anchors, at: clock.now)) != nil
-        }
+        // A partner onboarded a moment ago is found by refreshing once on a miss.
+        var matching = directory.current(gateway.store).identities(of: cert, at: clock.now)
+        if matching.isEmpty { matching = directory.refreshed(gateway.store).identities(of: cert, at: clock.now) }
         guard matching.count == 1, let p = matching.first else {
             return .failure(Refusal(.unknownPartner, matching.isEmpty
-                ? "The client certificate '\(cert.subject)' does not chain to any partner's trust anchor."
-                : "The client certificate chains to several partners' trust anchors: refused as ambiguous."))
+                ? "The client certificate '\(cert.subject)' does not chain to any partner's trust anchor, or is not one its agreement pins."
+                : "The client certificate chains to several partners' trust anchors: refused as ambiguous (pin it in certificates.tls_client)."))
         }
         if case .fails(let r) = PartnerPolicy.mayAct(clock: clock).evaluate(p) { return .failure(r) }
         guard p.agreement.delivery.pull.contains(.https) else {
@@ -57,10 +59,11 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
         return .success(p.id)
     }
 
-    public func clientCertificateAnchors() throws -> [[UInt8]] {
-        try gateway.store.partners().flatMap { p in
-            ((try? Certificate.parseAll(pem: p.agreement.certificates.trustAnchorPEM)) ?? []).map(\.der)
-        }
+    public func acceptsClientCertificate(chainDER: [[UInt8]]) -> Bool {
+        guard let leafDER = chainDER.first, let leaf = try? Certificate(der: leafDER) else { return false }
+        let intermediates = chainDER.dropFirst().compactMap { try? Certificate(der: $0) }
+        if directory.current(gateway.store).chains(leaf, intermediates: intermediates, at: clock.now) { return true }
+        return directory.refreshed(gateway.store).chains(leaf, intermediates: intermediates, at: clock.now)
     }
 
     public func fileDigest(of entry: OutboxEntry) throws -> String {

@@ -77,10 +77,37 @@ public struct PartnerCertificates: Sendable, Codable, Equatable {
     public var encryptionPEM: String
     /// The partner's CA: its signatures and TLS client certificates chain here.
     public var trustAnchorPEM: String
+    /// When not empty, only TLS client certificates with one of these SHA-256 fingerprints
+    /// (lowercase hex of the DER) identify the partner, even if others chain to its anchor.
+    public var tlsClientFingerprints: [String]
+    /// When not empty, only TLS client certificates with one of these subjects (RFC 2253, as
+    /// `openssl x509 -noout -subject -nameopt RFC2253` prints them) identify the partner.
+    public var tlsClientSubjects: [String]
 
-    public init(encryptionPEM: String, trustAnchorPEM: String) {
+    public init(encryptionPEM: String, trustAnchorPEM: String, tlsClientFingerprints: [String] = [], tlsClientSubjects: [String] = []) {
         self.encryptionPEM = encryptionPEM
         self.trustAnchorPEM = trustAnchorPEM
+        self.tlsClientFingerprints = tlsClientFingerprints
+        self.tlsClientSubjects = tlsClientSubjects
+    }
+
+    /// Whether the agreement pins which client certificates identify the partner.
+    public var pinsTLSClient: Bool { !tlsClientFingerprints.isEmpty || !tlsClientSubjects.isEmpty }
+
+    /// Whether a client certificate with this fingerprint and subject is one the agreement allows.
+    public func allowsTLSClient(fingerprint: String, subject: String) -> Bool {
+        !pinsTLSClient || tlsClientFingerprints.contains(fingerprint.lowercased()) || tlsClientSubjects.contains(subject)
+    }
+
+    enum CodingKeys: String, CodingKey { case encryptionPEM, trustAnchorPEM, tlsClientFingerprints, tlsClientSubjects }
+
+    // Agreement versions stored before pins existed decode with no pins.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        encryptionPEM = try c.decode(String.self, forKey: .encryptionPEM)
+        trustAnchorPEM = try c.decode(String.self, forKey: .trustAnchorPEM)
+        tlsClientFingerprints = try c.decodeIfPresent([String].self, forKey: .tlsClientFingerprints) ?? []
+        tlsClientSubjects = try c.decodeIfPresent([String].self, forKey: .tlsClientSubjects) ?? []
     }
 }
 

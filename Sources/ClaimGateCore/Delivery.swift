@@ -16,7 +16,7 @@ public struct Delivery: Sendable, Equatable {
     public var id: Int64
     public var bundleID: UUID
     public var partnerID: PartnerID
-    /// `sftp`
+    /// `sftp` or `https`
     public var transport: Transport
     /// Where it goes, e.g. `sftp://claimgate@sftp.acme.example:22/inbound`.
     public var target: String
@@ -59,5 +59,37 @@ public struct RetryPolicy: Sendable, Equatable {
         guard d.state == .pending else { return false }
         guard let last = d.lastAttemptAt else { return true }
         return now >= nextAttempt(after: d.attempts, last: last)
+    }
+}
+
+/// Why one push attempt failed. Shared by every push transport so the delivery queue treats them
+/// alike: `hostKeyMismatch`, `serverNotTrusted`, `verification` and `rejected` need an admin and
+/// are not retried; the others are.
+public struct PushError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case connect = "connect-failed"
+        case hostKeyMismatch = "host-key-mismatch"
+        /// The partner's HTTPS server certificate does not chain to its trust anchor or does not
+        /// name the host in the URL.
+        case serverNotTrusted = "server-not-trusted"
+        case authentication = "authentication-failed"
+        case transfer = "transfer-failed"
+        case verification = "verification-failed"
+        /// The partner's server answered with a status that retrying cannot change (4xx).
+        case rejected = "rejected"
+        /// The agreement no longer names a target for this transport: the delivery is cancelled.
+        case noTarget = "no-push-target"
+    }
+    public let code: Code
+    public let message: String
+    public init(_ code: Code, _ message: String) { self.code = code; self.message = message }
+    public var description: String { message }
+
+    /// Whether trying again later may succeed.
+    public var isRetryable: Bool {
+        switch code {
+        case .hostKeyMismatch, .serverNotTrusted, .verification, .rejected, .noTarget: return false
+        case .connect, .authentication, .transfer: return true
+        }
     }
 }

@@ -51,9 +51,10 @@ public protocol PartnerExchange: Sendable {
     /// `delivery.pull`. Records nothing.
     func identify(clientCertificateDER: [UInt8]) -> Result<PartnerID, Refusal>
 
-    /// Every partner's trust anchors (DER), for the TLS layer to request and chain-check client
-    /// certificates; `identify` then maps the verified certificate to one partner.
-    func clientCertificateAnchors() throws -> [[UInt8]]
+    /// Whether a TLS client's certificate chain (DER, leaf first) chains to some partner's trust
+    /// anchor as the agreements stand now: the handshake-time check, so an anchor added or removed
+    /// while the server runs takes effect without a restart.
+    func acceptsClientCertificate(chainDER: [[UInt8]]) -> Bool
 
     /// SHA-256 (hex) of a bundle's sealed file, as partners see it (ETag, receipts).
     func fileDigest(of entry: OutboxEntry) throws -> String

@@ -44,15 +44,28 @@ public final class PartnerAPIServer: Service, @unchecked Sendable {
             certificateChain: try configuration.certificateChainDER.map { .certificate(try NIOSSLCertificate(bytes: $0, format: .der)) },
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: configuration.privateKeyPEM, format: .pem)))
         tls.minimumTLSVersion = .tlsv12
-        // Require a client certificate chaining to some partner's anchor; `identify` then decides
-        // which partner it is (exactly one, or refused).
+        // Require a client certificate chaining to some partner's anchor as the agreements stand
+        // at each handshake (no restart to onboard or remove a partner); `identify` then decides,
+        // per request, which partner it is (exactly one, or refused).
         tls.certificateVerification = .noHostnameVerification
-        tls.trustRoots = .certificates(try exchange.clientCertificateAnchors().map { try NIOSSLCertificate(bytes: $0, format: .der) })
+        tls.trustRoots = .certificates([])
+        let exchange = self.exchange
+        let verify: TLSChannelConfiguration.CustomVerificationCallback = { certificates, promise in
+            let chain = certificates.compactMap { try? $0.toDERBytes() }
+            if chain.count == certificates.count, exchange.acceptsClientCertificate(chainDER: chain) {
+                promise.succeed(.certificateVerified)
+                return
+            }
+            // Refused at the handshake: recorded (the TLS layer does not say from which address).
+            try? exchange.record(TransferEvent(time: Date(), actor: .system, action: .loginRefused, outcome: .refused,
+                                               reason: "untrusted-client-certificate", transport: .https))
+            promise.succeed(.failed)
+        }
         let router = Router(context: PartnerRequestContext.self)
         PartnerRoutes(exchange: exchange, logger: logger).register(on: router)
         let onListening = self.onListening
         let app = Application(
-            router: router, server: try .tls(.http1(), tlsConfiguration: tls),
+            router: router, server: try .tls(.http1(), configuration: .init(tlsConfiguration: tls, customVerificationCallback: verify)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ClaimGate"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             logger: logger)

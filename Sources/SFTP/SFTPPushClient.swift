@@ -2,22 +2,6 @@ import CLibSSH
 import ClaimGateCore
 import Foundation
 
-/// Why a push failed. `code` is stable (for the delivery record and metrics); `message` says what
-/// happened and what to do.
-public struct PushError: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
-        case connect = "connect-failed"
-        case hostKeyMismatch = "host-key-mismatch"
-        case authentication = "authentication-failed"
-        case transfer = "transfer-failed"
-        case verification = "verification-failed"
-    }
-    public let code: Code
-    public let message: String
-    public init(_ code: Code, _ message: String) { self.code = code; self.message = message }
-    public var description: String { message }
-}
-
 /// An SFTP client connection (libssh) that trusts the server only if its host key matches a
 /// pinned SHA-256 fingerprint, and logs in with a key. One thread at a time.
 public final class SFTPConnection: @unchecked Sendable {

@@ -29,8 +29,22 @@ public final class ServerProcess: @unchecked Sendable {
         let argv = wrapped.map { strdup($0) } + [nil]
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        // Default signal handling in the child: an ignored SIGTERM (the test runner may ignore
+        // it) would otherwise be inherited, and a server without its own handler (Python's
+        // http.server) would not stop when asked.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for s in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT] { sigaddset(&defaults, s) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         var child: pid_t = 0
-        let rc = posix_spawn(&child, wrapped[0], &actions, nil, argv, envp)
+        let rc = posix_spawn(&child, wrapped[0], &actions, &attributes, argv, envp)
         guard rc == 0 else { throw ServerError(message: "cannot start \(arguments[0]): \(String(cString: strerror(rc)))") }
         pid = child
         Cleanup.register(pid: child)
