@@ -43,15 +43,16 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-
+        // The append-only, hash-chained transfer log: canonical encoding, checkpoints, verifier.
+        .target(name: "Audit", dependencies: ["ClaimGateCore", "Envelope"]),
         .target(name: "Store", dependencies: [
-            "ClaimGateCore",
+            "ClaimGateCore", "Audit",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
 
         // Composition root and the command-line tool.
         .target(name: "ClaimGateApp", dependencies: [
-            "ClaimGateCore", "Envelope", "Packaging", "SFTP", "Store", "HTTPS",
+            "ClaimGateCore", "Envelope", "Packaging", "SFTP", "Store", "HTTPS", "Audit",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
@@ -67,6 +68,7 @@ let package = Package(
         .target(name: "ClaimGateTesting", dependencies: ["ClaimGateCore", "ClaimGateApp"], path: "Tests/ClaimGateTesting"),
         .testTarget(name: "ClaimGateCoreTests", dependencies: ["ClaimGateCore", "ClaimGateTesting"]),
         .testTarget(name: "EnvelopeTests", dependencies: ["Envelope", "ClaimGateTesting"]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "Envelope", "ClaimGateTesting"]),
         .testTarget(name: "PackagingTests", dependencies: ["Packaging", "ClaimGateTesting"]),
         .testTarget(name: "SFTPTests", dependencies: ["SFTP", "ClaimGateCore", "ClaimGateTesting"]),
         .testTarget(name: "ClaimGateAppTests", dependencies: [

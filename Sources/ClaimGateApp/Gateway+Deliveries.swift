@@ -56,6 +56,9 @@ extension Gateway {
             try store.recordAttempt(d, event: event(d, bundle, .refused, reason: r.reason.code))
             return d
         }
+        // Recorded before anything leaves: if the audit trail cannot be written, nothing is sent
+        // (the delivery stays as it was and the error reaches the caller).
+        try store.record(event(d, bundle, .started))
         do {
             let bytes = try push(bundle, to: partner, over: d.transport)
             d.state = .delivered

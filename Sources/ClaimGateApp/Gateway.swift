@@ -2,6 +2,7 @@ import ClaimGateCore
 import Foundation
 import Logging
 import Store
+import Synchronization
 
 /// The composition root: one gateway home with its store, identity and clock.
 public final class Gateway: @unchecked Sendable {
@@ -15,7 +16,12 @@ public final class Gateway: @unchecked Sendable {
 
     init(home: Home, store: GatewayStore, identity: GatewayIdentity, clock: any WallClock, logger: Logger) {
         self.home = home; self.store = store; self.identity = identity; self.clock = clock; self.logger = logger
+        Self.opened.withLock { $0.append(self) }
     }
+
+    private static let opened = Mutex<[Gateway]>([])
+    /// Every gateway this process opened, so a command can seal their audit trails when it ends.
+    public static var openedInThisProcess: [Gateway] { opened.withLock { $0 } }
 
     /// Opens an initialised home.
     public static func open(home: Home, clock: any WallClock = SystemClock(),

@@ -130,6 +130,14 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
 
     public func record(_ event: TransferEvent) throws { try gateway.store.record(event) }
 
+    public func downloadStarted(_ entry: OutboxEntry, partner: PartnerID, offset: Int64, origin: SessionOrigin) throws {
+        try gateway.store.record(TransferEvent(time: clock.now, actor: .partner(partner), action: .download, outcome: .started,
+                                               partnerID: partner, claimID: entry.claimID, bundleID: entry.bundleID,
+                                               purpose: entry.purpose, bytes: offset > 0 ? offset : nil,
+                                               reason: offset > 0 ? "resume" : nil,
+                                               transport: origin.transport, clientAddress: origin.clientAddress))
+    }
+
     public func downloadEnded(_ entry: OutboxEntry, partner: PartnerID, bytes: Int64, complete: Bool, origin: SessionOrigin) throws {
         let event = TransferEvent(time: clock.now, actor: .partner(partner), action: .download,
                                   outcome: complete ? .success : .partial, partnerID: partner, claimID: entry.claimID,

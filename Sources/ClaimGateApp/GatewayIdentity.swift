@@ -24,6 +24,8 @@ public struct GatewayIdentity {
         public static let tls = "tls.pem", tlsKey = "tls.key"
         public static let encryption = "encryption.pem", encryptionKey = "encryption.key"
         public static let sshHost = "ssh_host_ed25519", sshClient = "ssh_client_ed25519"
+        /// Ed25519 key that signs audit checkpoints, and its public half for verifiers.
+        public static let auditKey = "audit.key", auditPublicKey = "audit.pub.pem"
     }
 
     /// Material an admin brings instead of generated keys (`claimgate init --ca-cert …`).
@@ -150,6 +152,7 @@ public struct GatewayIdentity {
         try put(File.tlsKey, try tls.1.pkcs8PEM(), secret: true)
         try put(File.encryption, encryption.0.pem, secret: false)
         try put(File.encryptionKey, try encryption.1.pkcs8PEM(), secret: true)
+        _ = try createAuditKey(in: dir)
         do {
             _ = try SSHKeyPair.generateEd25519(privatePath: dir + "/" + File.sshHost, comment: "\(gatewayID) host")
             _ = try SSHKeyPair.generateEd25519(privatePath: dir + "/" + File.sshClient, comment: "\(gatewayID) client")
@@ -157,6 +160,24 @@ public struct GatewayIdentity {
             throw ClaimGateError(.io, e.message)
         }
     }
+
+    /// Generates the audit checkpoint key (Ed25519), separate from the CMS and TLS keys.
+    static func createAuditKey(in dir: String) throws -> MessageSigningKey {
+        let key = try MessageSigningKey.generate()
+        try FileSystem.writeAtomically(Data(try key.pkcs8PEM().utf8), to: dir + "/" + File.auditKey, mode: 0o600)
+        try FileSystem.writeAtomically(Data(key.publicKey.pem.utf8), to: dir + "/" + File.auditPublicKey, mode: 0o644)
+        return key
+    }
+
+    /// The key that signs audit checkpoints.
+    public func auditKey() throws -> MessageSigningKey {
+        do { return try MessageSigningKey(pemFile: directory + "/" + File.auditKey) } catch let e as EnvelopeError {
+            throw Self.damaged(directory, "\(File.auditKey): \(e.message)")
+        }
+    }
+
+    /// Whether the home has an audit key (homes created before the audit trail do not).
+    public var hasAuditKey: Bool { FileManager.default.fileExists(atPath: directory + "/" + File.auditKey) }
 
     /// PEM of the signing certificate followed by the CA: what partners pass to `open --trust`.
     public var trustPEM: String { signing.pem + ca.pem }

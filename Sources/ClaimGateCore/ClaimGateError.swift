@@ -19,6 +19,8 @@ public struct ClaimGateError: Error, Hashable, Sendable, CustomStringConvertible
         public static let unknownBundle = Code("unknown-bundle")
         public static let bundleRejected = Code("bundle-rejected")
         public static let io = Code("io")
+        /// The database, and with it the audit trail, cannot be written: the operation was not done.
+        public static let auditUnavailable = Code("audit-unavailable")
     }
 
     public let code: Code

@@ -82,6 +82,10 @@ public protocol PartnerExchange: Sendable {
     /// Records an event that happened on a transport.
     func record(_ event: TransferEvent) throws
 
+    /// A download is about to start at byte `offset`: records it. Throws when the event cannot be
+    /// recorded, and then nothing may be served.
+    func downloadStarted(_ entry: OutboxEntry, partner: PartnerID, offset: Int64, origin: SessionOrigin) throws
+
     /// A download ended: records it and, when the whole file was read, marks the bundle downloaded.
     func downloadEnded(_ entry: OutboxEntry, partner: PartnerID, bytes: Int64, complete: Bool, origin: SessionOrigin) throws
 

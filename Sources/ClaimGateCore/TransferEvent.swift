@@ -44,11 +44,18 @@ public struct TransferEvent: Sendable, Equatable {
         case receipt
         /// A partner's upload was verified and its documents stored, or quarantined.
         case inboundAccepted = "inbound-accepted", inboundQuarantined = "inbound-quarantined"
+        /// A gateway key was created or replaced (`reason` names which: `audit-key`, …).
+        case keyCreated = "key-created"
+        /// An admin read or exported the audit trail (`audit export`, `report`, `impact`).
+        case auditExported = "audit-exported"
     }
     public enum Outcome: String, Sendable, Codable {
         case success, refused, failed
         /// A download that ended before the whole file was read.
         case partial
+        /// A download about to serve its first byte (the matching success or partial entry
+        /// follows when it ends); recorded first so nothing is served unrecorded.
+        case started
     }
 
     public var time: Date

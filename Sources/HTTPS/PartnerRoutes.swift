@@ -13,10 +13,21 @@ struct PartnerRoutes: Sendable {
     let fileIO = FileIO()
 
     func register(on router: Router<PartnerRequestContext>) {
-        router.get("/v1/bundles") { request, context in try await list(request, context) }
-        router.get("/v1/bundles/:id") { request, context in try await download(request, context) }
-        router.post("/v1/bundles/:id/receipt") { request, context in try await receipt(request, context) }
-        router.post("/v1/inbox") { request, context in try await inbox(request, context) }
+        router.get("/v1/bundles") { request, context in try await failClosed { try await list(request, context) } }
+        router.get("/v1/bundles/:id") { request, context in try await failClosed { try await download(request, context) } }
+        router.post("/v1/bundles/:id/receipt") { request, context in try await failClosed { try await receipt(request, context) } }
+        router.post("/v1/inbox") { request, context in try await failClosed { try await inbox(request, context) } }
+    }
+
+    /// Nothing is served or accepted when its audit entry cannot be written: `503`, and the
+    /// partner retries later.
+    private func failClosed(_ route: () async throws -> Response) async throws -> Response {
+        do { return try await route() } catch let e as ClaimGateError where e.code == .auditUnavailable {
+            logger.error("audit trail unavailable: request refused", metadata: ["error": "\(e.diagnostics ?? e.message)"])
+            var r = Self.problem(.serviceUnavailable, "The gateway cannot record this request right now, so it was not served. Try again later.")
+            r.headers[.retryAfter] = "30"
+            return r
+        }
     }
 
     // MARK: Caller
@@ -53,7 +64,7 @@ struct PartnerRoutes: Sendable {
                    created: Timestamp.format($0.created), expires: Timestamp.format($0.expires),
                    sha256: try exchange.fileDigest(of: $0), size: $0.size)
         }
-        record(.listing, partner, context, outcome: .success, bytes: Int64(listed.count))
+        try recordOrThrow(.listing, partner, context, outcome: .success, bytes: Int64(listed.count))
         return try Self.json(listed)
     }
 
@@ -76,11 +87,13 @@ struct PartnerRoutes: Sendable {
             status = .partialContent
             headers[.contentRange] = "bytes \(r.lowerBound)-\(r.upperBound)/\(entry.size)"
         }
+        let origin = SessionOrigin(transport: .https, clientAddress: context.clientAddress)
+        // Recorded before the first byte is served; no entry, no bytes.
+        try exchange.downloadStarted(entry, partner: partner, offset: Int64(range.lowerBound), origin: origin)
         let body = try await fileIO.loadFile(path: entry.filePath, range: range, context: context)
         // Count what is actually written, and record the download when the body is done.
         let counter = ByteCounter()
         let exchange = self.exchange
-        let origin = SessionOrigin(transport: .https, clientAddress: context.clientAddress)
         let coversFile = range.lowerBound == 0 && Int64(range.upperBound) >= entry.size - 1
         let length = Int64(range.count)
         let recorded = ResponseBody(contentLength: range.count) { writer in
@@ -177,6 +190,15 @@ struct PartnerRoutes: Sendable {
 
     // MARK: Helpers
 
+    private func recordOrThrow(_ action: TransferEvent.Action, _ partner: PartnerID?, _ context: PartnerRequestContext,
+                               outcome: TransferEvent.Outcome, bytes: Int64? = nil, reason: String? = nil) throws {
+        try exchange.record(TransferEvent(time: Date(), actor: partner.map { .partner($0) } ?? .system, action: action,
+                                          outcome: outcome, partnerID: partner, bytes: bytes, reason: reason,
+                                          transport: .https, clientAddress: context.clientAddress))
+    }
+
+    /// Records a refusal or failure; the request is refused either way, so a failure to record
+    /// is logged rather than thrown.
     private func record(_ action: TransferEvent.Action, _ partner: PartnerID?, _ context: PartnerRequestContext,
                         outcome: TransferEvent.Outcome, bytes: Int64? = nil, reason: String? = nil) {
         do {

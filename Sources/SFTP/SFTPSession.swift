@@ -286,7 +286,9 @@ final class SFTPSession: @unchecked Sendable {
                 sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "outbox unavailable"); return
             }
             entries = list.map { DirectoryEntry(name: $0.name, isDirectory: false, size: $0.size, modified: $0.created) }
-            record(.listing, outcome: .success, bytes: Int64(list.count))
+            guard record(.listing, outcome: .success, bytes: Int64(list.count)) else {
+                sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "the gateway cannot record this listing now; try again later"); return
+            }
         case .inbox:
             entries = ((try? exchange.uploads(of: partner)) ?? []).sorted { $0.name < $1.name }
                 .map { DirectoryEntry(name: $0.name, isDirectory: false, size: $0.size, modified: $0.received) }
@@ -305,6 +307,12 @@ final class SFTPSession: @unchecked Sendable {
             guard let entry = outboxEntry(named: name, partner) else {
                 record(.accessRefused, outcome: .refused, reason: "\(Refusal.Reason.bundleUnavailable.code): \(name.prefix(80))")
                 sftp_reply_status(m, UInt32(SSH_FX_NO_SUCH_FILE), "no such file")
+                return
+            }
+            // Recorded before any byte can be read; no entry, no bytes.
+            do { try exchange.downloadStarted(entry, partner: partner, offset: 0, origin: origin) } catch {
+                logger.error("audit trail unavailable: download refused", metadata: ["error": "\(error)"])
+                sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "the gateway cannot record this download now; try again later")
                 return
             }
             let fd = Glibc.open(entry.filePath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
@@ -471,13 +479,18 @@ final class SFTPSession: @unchecked Sendable {
 
     // MARK: Helpers
 
-    private func record(_ action: TransferEvent.Action, outcome: TransferEvent.Outcome, bytes: Int64? = nil, reason: String? = nil) {
+    /// Records an event; returns false (and logs) when it could not be recorded, so callers that
+    /// serve something can refuse instead.
+    @discardableResult
+    private func record(_ action: TransferEvent.Action, outcome: TransferEvent.Outcome, bytes: Int64? = nil, reason: String? = nil) -> Bool {
         do {
             try exchange.record(TransferEvent(time: Date(), actor: partner.map { .partner($0) } ?? .system, action: action,
                                               outcome: outcome, partnerID: partner, bytes: bytes, reason: reason,
                                               transport: .sftp, clientAddress: origin.clientAddress))
+            return true
         } catch {
             logger.error("recording an event failed", metadata: ["action": "\(action.rawValue)"])
+            return false
         }
     }
 

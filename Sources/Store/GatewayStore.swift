@@ -1,3 +1,4 @@
+import Audit
 import ClaimGateCore
 import Foundation
 import GRDB
@@ -6,15 +7,24 @@ import GRDB
 /// bundles and the event log. All writes are transactions; a bundle and its seal event are
 /// committed together.
 public final class GatewayStore: EventRecorder, Sendable {
-    private let db: DatabaseQueue
+    let db: DatabaseQueue
+    /// Every write goes through here: durable, group-committed, with its audit entry.
+    let commits: GroupCommit
 
     /// Opens (creating and migrating if needed) the database at `path`.
     public init(path: String) throws {
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            // Durable commits: the WAL is fsynced before a commit returns.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
         do {
             db = try DatabaseQueue(path: path, configuration: config)
+            // WAL: one fsync per (group) commit, and readers never block the writer.
+            _ = try db.writeWithoutTransaction { try String.fetchOne($0, sql: "PRAGMA journal_mode = WAL") }
+            commits = GroupCommit(db)
             try Self.migrator.migrate(db)
         } catch {
             throw ClaimGateError(.io, "Cannot open the gateway database at \(path): check the --home folder and its permissions.",
@@ -118,6 +128,7 @@ public final class GatewayStore: EventRecorder, Sendable {
         m.registerMigration("v5-bundle-file-digest") { db in
             try db.alter(table: "bundle") { t in t.add(column: "file_sha256", .text) }
         }
+        m.registerMigration("v6-audit-chain") { db in try migrateToAuditChain(db) }
         return m
     }
 
@@ -127,7 +138,7 @@ public final class GatewayStore: EventRecorder, Sendable {
     }
 
     public func setFileDigest(_ digest: String, of bundle: UUID) throws {
-        try db.write { try $0.execute(sql: "UPDATE bundle SET file_sha256 = ? WHERE id = ?", arguments: [digest, bundle.uuidString.lowercased()]) }
+        try commits.write { try $0.execute(sql: "UPDATE bundle SET file_sha256 = ? WHERE id = ?", arguments: [digest, bundle.uuidString.lowercased()]) }
     }
 
     // MARK: Metrics
@@ -146,7 +157,7 @@ public final class GatewayStore: EventRecorder, Sendable {
 
     /// Stores a processed upload and its event in one transaction.
     public func insertInbound(_ r: InboundReport, event: TransferEvent) throws {
-        try db.write { db in
+        try commits.write { db in
             try db.execute(sql: """
                 INSERT INTO inbound_report(id, partner_id, file_name, received_at, bytes, state, reason, transport, bundle_id,
                                            claim_id, purpose, manifest_json, stored_path)
@@ -187,7 +198,7 @@ public final class GatewayStore: EventRecorder, Sendable {
     }
 
     public func setSetting(_ key: String, _ value: String) throws {
-        try db.write {
+        try commits.write {
             try $0.execute(sql: "INSERT INTO gateway_setting(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                            arguments: [key, value])
         }
@@ -199,7 +210,7 @@ public final class GatewayStore: EventRecorder, Sendable {
     /// - Parameter source: the agreement file's text, kept with the version.
     public func addPartner(_ agreement: PartnerAgreement, source: String, at: Date, event: TransferEvent) throws -> Partner {
         let json = try Self.json(agreement)
-        return try db.write { db in
+        return try commits.write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM partner WHERE id = ?", arguments: [agreement.id.rawValue]) == true {
                 throw ClaimGateError(.partnerExists, "Partner \(agreement.id) is already onboarded: use `claimgate partner show \(agreement.id)`.")
             }
@@ -250,7 +261,7 @@ public final class GatewayStore: EventRecorder, Sendable {
     /// Stores a sealed bundle, its seal event and, for a partner that receives pushes, its
     /// pending delivery, in one transaction.
     public func insertBundle(_ b: BundleRecord, delivery: Delivery? = nil, event: TransferEvent) throws {
-        try db.write { db in
+        try commits.write { db in
             try db.execute(sql: """
                 INSERT INTO bundle(id, partner_id, claim_id, purpose, state, created_at, expires_at, manifest_json,
                                    manifest_sha256, file_path, file_size, agreement_version)
@@ -297,7 +308,7 @@ public final class GatewayStore: EventRecorder, Sendable {
     /// Records one attempt: the delivery's new state and error, the event, and on success the
     /// bundle's move to `delivered`, in one transaction.
     public func recordAttempt(_ d: Delivery, event: TransferEvent) throws {
-        try db.write { db in
+        try commits.write { db in
             try db.execute(sql: """
                 UPDATE delivery SET state = ?, attempts = ?, last_attempt_at = ?, last_error_code = ?, last_error = ?,
                                     delivered_at = ? WHERE id = ?
@@ -314,7 +325,7 @@ public final class GatewayStore: EventRecorder, Sendable {
     /// Moves a bundle to `state` and records `event`, in one transaction.
     /// - Parameter from: only these states move (e.g. a download does not undo an acknowledgement).
     public func updateBundleState(_ id: UUID, to state: BundleState, from: Set<BundleState>, event: TransferEvent) throws {
-        try db.write { db in
+        try commits.write { db in
             let placeholders = from.map { _ in "?" }.joined(separator: ", ")
             var args: [any DatabaseValueConvertible] = [state.rawValue, id.uuidString.lowercased()]
             args += from.map(\.rawValue)
@@ -351,7 +362,7 @@ public final class GatewayStore: EventRecorder, Sendable {
     // MARK: Events
 
     public func record(_ event: TransferEvent) throws {
-        try db.write { try Self.insert(event, $0) }
+        try commits.write { try Self.insert(event, $0) }
     }
 
     /// Events, oldest first.
@@ -374,15 +385,11 @@ public final class GatewayStore: EventRecorder, Sendable {
         return ("WHERE " + given.map(\.0).joined(separator: " AND "), StatementArguments(given.map(\.1)))
     }
 
-    private static func insert(_ e: TransferEvent, _ db: Database) throws {
-        let digests = String(decoding: try JSONEncoder().encode(e.documentDigests), as: UTF8.self)
-        try db.execute(sql: """
-            INSERT INTO event(time, actor, action, outcome, partner_id, claim_id, bundle_id, purpose, document_digests,
-                              bytes, reason, transport, client_address)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [StoredDate.text(e.time), e.actor.description, e.action.rawValue, e.outcome.rawValue, e.partnerID?.rawValue,
-                             e.claimID, e.bundleID?.uuidString.lowercased(), e.purpose, digests, e.bytes, e.reason,
-                             e.transport.rawValue, e.clientAddress])
+    /// Appends `e` to the hash-chained event log inside the caller's transaction: the next
+    /// sequence number and the previous entry's hash are read in the same transaction, so
+    /// writers in several processes still form one chain.
+    static func insert(_ e: TransferEvent, _ db: Database) throws {
+        try appendAuditEntry(AuditEntry(event: e), db)
     }
 
     private static func json(_ a: PartnerAgreement) throws -> String {

@@ -14,7 +14,7 @@ struct Claimgate: AsyncParsableCommand {
         Start with `claimgate demo`, or `claimgate init` then `claimgate partner add partners/FILE.yaml`.
         """,
         subcommands: [InitCommand.self, IdentityCommand.self, PartnerCommand.self, SealCommand.self, SendCommand.self,
-                      OpenCommand.self, BundleCommand.self, DeliveriesCommand.self, InboxCommand.self, SealReportCommand.self, ServeCommand.self, DemoCommand.self, DevPKICommand.self])
+                      OpenCommand.self, BundleCommand.self, DeliveriesCommand.self, InboxCommand.self, AuditCommand.self, SealReportCommand.self, ServeCommand.self, DemoCommand.self, DevPKICommand.self])
 
     static func main() async {
         LoggingSystem.bootstrap { label in
@@ -24,6 +24,7 @@ struct Claimgate: AsyncParsableCommand {
         }
         do {
             var command = try parseAsRoot()
+            defer { sealAuditTrails() }
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -52,6 +53,17 @@ enum ExitStatus {
         case .partnerExists, .alreadyInitialised: return 73
         case .notInitialised: return 78
         default: return 74
+        }
+    }
+}
+
+/// After a command that wrote audit entries (including refusals, and commands that failed
+/// part-way), sign a checkpoint so the new entries are sealed. A failure here does not undo the
+/// command; it is reported, and the next command or `serve` seals the entries.
+func sealAuditTrails() {
+    for gateway in Gateway.openedInThisProcess {
+        do { try gateway.sealAuditTrail() } catch {
+            FileHandle.standardError.write(Data("warning: the audit trail could not be sealed with a checkpoint (\(error)); the next command or `claimgate serve` will seal it.\n".utf8))
         }
     }
 }

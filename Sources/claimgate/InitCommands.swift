@@ -41,15 +41,18 @@ struct IdentityCommand: ParsableCommand {
     @Flag(help: "The SSH host public key line.") var sshHost = false
     @Flag(help: "The SSH public key the gateway uses when it pushes to partners.") var sshClient = false
     @Flag(help: "The certificate partners encrypt inbound reports to (PEM).") var encryptionPem = false
+    @Flag(help: "The audit public key (PEM) that checks audit checkpoints: give it to auditors for `audit verify --key`.") var auditPem = false
     @Flag(help: "Print fingerprints and validity as JSON.") var json = false
 
     func validate() throws {
-        let n = [pem, sshHost, sshClient, encryptionPem, json].filter { $0 }.count
-        guard n == 1 else { throw ValidationError("Choose exactly one of --pem, --ssh-host, --ssh-client, --encryption-pem, --json.") }
+        let n = [pem, sshHost, sshClient, encryptionPem, auditPem, json].filter { $0 }.count
+        guard n == 1 else { throw ValidationError("Choose exactly one of --pem, --ssh-host, --ssh-client, --encryption-pem, --audit-pem, --json.") }
     }
 
     func run() throws {
-        let id = try home.gateway().identity
+        let gateway = try home.gateway()
+        let id = gateway.identity
+        if auditPem { print(try gateway.auditPublicKeyPEM(), terminator: "") }
         if pem { print(id.trustPEM, terminator: "") }
         if sshHost { print(try id.sshHost().line) }
         if sshClient { print(try id.sshClient().line) }

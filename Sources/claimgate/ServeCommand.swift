@@ -23,11 +23,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Largest accepted upload.", valueName: "MiB")) var maxUploadMib = 512
     @Option(help: ArgumentHelp("First retry delay of a failed push; doubles on each failure up to an hour.", valueName: "SECONDS"))
     var retryBase = 30.0
+    @Option(help: ArgumentHelp("How often new audit entries are sealed with a signed checkpoint (also at shutdown).", valueName: "SECONDS"))
+    var auditInterval = 60
 
     func validate() throws {
         for (name, value) in [("--sftp", sftp), ("--https", https), ("--admin", admin)] where ListenAddress(value) == nil {
             throw ValidationError("\(name) '\(value)' is not HOST:PORT (e.g. 127.0.0.1:2222).")
         }
+        guard (1...3600).contains(auditInterval) else { throw ValidationError("--audit-interval must be 1 to 3600 seconds.") }
         guard maxUploadMib > 0 else { throw ValidationError("--max-upload-mib must be more than 0.") }
     }
 
@@ -71,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
         let deliveries = DeliveryWorker(gateway: gateway, retry: RetryPolicy(base: retryBase), interval: min(2, retryBase))
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: StartedService(server)), .init(service: api), .init(service: adminServer),
-                       .init(service: deliveries)],
+                       .init(service: deliveries), .init(service: AuditCheckpointer(gateway: gateway, interval: .seconds(auditInterval)))],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

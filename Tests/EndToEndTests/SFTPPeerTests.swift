@@ -194,13 +194,15 @@ import Testing
         let size = try #require(FileManager.default.attributesOfItem(atPath: g.outboxFile("acme-assessors"))[.size] as? Int)
         #expect(lines.contains("SIZE \(size)"))
 
-        let new = try g.events(after: before) { $0.contains { $0.hasPrefix("download|") } }
+        let new = try g.events(after: before) { $0.contains { $0.hasPrefix("download|success|") } }
         #expect(new.contains { $0.hasPrefix("login|success|acme-assessors|") && $0.contains("|sftp|127.0.0.1:") }, "\(new)")
         #expect(new.contains { $0.hasPrefix("listing|success|acme-assessors|") }, "\(new)")
+        // Recorded when it starts (before any byte is served) and when it ends.
         let downloads = new.filter { $0.hasPrefix("download|") }
-        #expect(downloads.count == 1, "\(downloads)")
-        #expect(downloads.first?.hasPrefix("download|success|acme-assessors|\(id)|\(size)|") == true, "\(downloads)")
-        #expect(downloads.first?.contains("|sftp|127.0.0.1:") == true)
+        #expect(downloads.count == 2, "\(downloads)")
+        #expect(downloads.first?.hasPrefix("download|started|acme-assessors|\(id)|") == true, "\(downloads)")
+        #expect(downloads.last?.hasPrefix("download|success|acme-assessors|\(id)|\(size)|") == true, "\(downloads)")
+        #expect(downloads.allSatisfy { $0.contains("|sftp|127.0.0.1:") })
     }
 
     @Test func paramikoRefusesAGatewayThatDoesNotPresentThePinnedHostKey() throws {

@@ -1,0 +1,117 @@
+import Audit
+import ClaimGateCore
+import Foundation
+import GRDB
+
+/// The event table is the audit trail: each row carries the hash of the previous row over the
+/// canonical encoding in docs/audit-format.md, and signed checkpoints seal the head.
+extension GatewayStore {
+    /// Adds the chain columns and the checkpoint table, and chains the events already recorded.
+    static func migrateToAuditChain(_ db: Database) throws {
+        try db.alter(table: "event") { t in
+            t.add(column: "prev_hash", .blob)
+            t.add(column: "hash", .blob)
+        }
+        try db.create(table: "audit_checkpoint") { t in
+            t.primaryKey("seq", .integer)
+            t.column("head_hash", .blob).notNull()
+            t.column("time", .text).notNull()
+            t.column("key_id", .text).notNull()
+            t.column("signature", .blob).notNull()
+        }
+        var chain = AuditChain()
+        let rows = try Row.fetchAll(db, sql: "SELECT * FROM event ORDER BY seq")
+        for row in rows {
+            let appended = chain.append(entry(row))
+            try db.execute(sql: "UPDATE event SET prev_hash = ?, hash = ? WHERE seq = ?",
+                           arguments: [Data(appended.previousHash), Data(appended.hash), row["seq"] as Int64])
+        }
+        // Nothing may change or remove a recorded entry through SQL by accident; a deliberate
+        // attacker with the file can, and the chain and checkpoints are what reveal it.
+        try db.execute(sql: """
+            CREATE TRIGGER event_no_update BEFORE UPDATE ON event
+            BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+            CREATE TRIGGER event_no_delete BEFORE DELETE ON event
+            BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+            """)
+    }
+
+    static func appendAuditEntry(_ content: AuditEntry, _ db: Database) throws {
+        let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM event ORDER BY seq DESC LIMIT 1")
+        var e = content
+        e.sequence = (head?["seq"] as Int64? ?? 0) + 1
+        e.previousHash = head.map { [UInt8]($0["hash"] as Data? ?? Data()) } ?? AuditEntry.genesisHash
+        e.hash = AuditEntry.hash(of: e, previous: e.previousHash)
+        let digests = String(decoding: try JSONEncoder().encode(e.documentDigests), as: UTF8.self)
+        try db.execute(sql: """
+            INSERT INTO event(seq, time, actor, action, outcome, partner_id, claim_id, bundle_id, purpose, document_digests,
+                              bytes, reason, transport, client_address, prev_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [e.sequence, e.time, e.actor, e.action, e.outcome, e.partnerID, e.claimID, e.bundleID, e.purpose,
+                             digests, e.bytes, e.reason, e.transport, e.clientAddress, Data(e.previousHash), Data(e.hash)])
+    }
+
+    /// An audit entry from an `event` row, as stored.
+    static func entry(_ row: Row) -> AuditEntry {
+        let digestsText: String = row["document_digests"] ?? "[]"
+        let digests = (try? JSONDecoder().decode([String].self, from: Data(digestsText.utf8))) ?? []
+        return AuditEntry(sequence: row["seq"], time: row["time"], actor: row["actor"], action: row["action"], outcome: row["outcome"],
+                          partnerID: row["partner_id"], claimID: row["claim_id"], bundleID: row["bundle_id"], purpose: row["purpose"],
+                          documentDigests: digests, bytes: row["bytes"], reason: row["reason"], transport: row["transport"],
+                          clientAddress: row["client_address"],
+                          previousHash: [UInt8](row["prev_hash"] as Data? ?? Data()), hash: [UInt8](row["hash"] as Data? ?? Data()))
+    }
+
+    // MARK: Reading the trail
+
+    /// The last entry's sequence number and hash (0 and the genesis hash for an empty log).
+    public func auditHead() throws -> (sequence: Int64, hash: [UInt8]) {
+        try db.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM event ORDER BY seq DESC LIMIT 1") else {
+                return (0, AuditEntry.genesisHash)
+            }
+            return (row["seq"], [UInt8](row["hash"] as Data? ?? Data()))
+        }
+    }
+
+    /// Calls `body` with every entry in sequence order (optionally only those with a time in
+    /// `[since, until)`), streaming: memory does not grow with the log.
+    public func forEachAuditEntry(since: String? = nil, until: String? = nil, _ body: (AuditEntry) throws -> Void) throws {
+        var conditions: [String] = []
+        var args: [any DatabaseValueConvertible] = []
+        if let since { conditions.append("time >= ?"); args.append(since) }
+        if let until { conditions.append("time < ?"); args.append(until) }
+        let whereSQL = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        try db.read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM event \(whereSQL) ORDER BY seq", arguments: StatementArguments(args))
+            while let row = try rows.next() { try body(Self.entry(row)) }
+        }
+    }
+
+    /// Every checkpoint, oldest first.
+    public func auditCheckpoints() throws -> [AuditCheckpoint] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit_checkpoint ORDER BY seq").map {
+                AuditCheckpoint(sequence: $0["seq"], headHash: [UInt8]($0["head_hash"] as Data), time: $0["time"],
+                                keyID: $0["key_id"], signature: [UInt8]($0["signature"] as Data))
+            }
+        }
+    }
+
+    /// Signs and stores a checkpoint of the current head, unless the head is already sealed.
+    /// - Parameter sign: signs (sequence, head hash) at the given time; called inside the write.
+    /// - Returns: the new checkpoint, or nil when nothing was appended since the last one.
+    @discardableResult
+    public func checkpointAudit(sign: @escaping (_ sequence: Int64, _ headHash: [UInt8]) throws -> AuditCheckpoint) throws -> AuditCheckpoint? {
+        try commits.write { db in
+            guard let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM event ORDER BY seq DESC LIMIT 1") else { return nil }
+            let seq: Int64 = head["seq"]
+            let last = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM audit_checkpoint") ?? 0
+            guard seq > last else { return nil }
+            let c = try sign(seq, [UInt8](head["hash"] as Data))
+            try db.execute(sql: "INSERT INTO audit_checkpoint(seq, head_hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [c.sequence, Data(c.headHash), c.time, c.keyID, Data(c.signature)])
+            return c
+        }
+    }
+}

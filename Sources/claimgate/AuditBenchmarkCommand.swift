@@ -1,0 +1,66 @@
+import ArgumentParser
+import Audit
+import ClaimGateApp
+import ClaimGateCore
+import Foundation
+import Logging
+
+/// `scripts/bench audit` drives this: durable group-commit appends from concurrent writers into
+/// a scratch gateway, then verification of the whole chain. Never touches a real home: it
+/// refuses a folder that exists.
+struct AuditBenchmarkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "benchmark",
+        abstract: "Measure audit appends and verification in a scratch gateway (for scripts/bench).",
+        shouldDisplay: false)
+
+    @Option(help: ArgumentHelp("A folder that does not exist yet; the scratch gateway is created there.", valueName: "DIR"))
+    var scratch: String
+    @Option(help: "Entries to append.") var entries = 100_000
+    @Option(help: "Concurrent writers (threads), as partner sessions would be.") var writers = 64
+
+    func validate() throws {
+        guard !FileManager.default.fileExists(atPath: scratch) else {
+            throw ValidationError("--scratch \(scratch) exists: give a new folder (the benchmark never writes into a real gateway).")
+        }
+        guard entries > 0, (1...1024).contains(writers) else { throw ValidationError("--entries > 0 and --writers 1…1024.") }
+    }
+
+    func run() throws {
+        let gateway = try Gateway.initialise(home: Home(root: scratch), gatewayID: "bench", logger: Logger(label: "bench"))
+        let partner = try PartnerID("bench-partner")
+        let perWriter = entries / writers, extra = entries % writers
+        let start = DispatchTime.now().uptimeNanoseconds
+        let failures = Failures()
+        DispatchQueue.concurrentPerform(iterations: writers) { w in
+            let n = perWriter + (w < extra ? 1 : 0)
+            for i in 0..<n {
+                do {
+                    try gateway.store.record(TransferEvent(
+                        time: Date(), actor: .partner(partner), action: .download, outcome: .started, partnerID: partner,
+                        claimID: "CLM-\(w)-\(i)", bundleID: UUID(), purpose: "claim-assessment",
+                        transport: .https, clientAddress: "127.0.0.1:\(40000 + w)"))
+                } catch { failures.add() }
+            }
+        }
+        let appendSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        try gateway.sealAuditTrail()
+        let verifyStart = DispatchTime.now().uptimeNanoseconds
+        let result = try gateway.verifyAuditTrail()
+        let verifySeconds = Double(DispatchTime.now().uptimeNanoseconds - verifyStart) / 1e9
+        let export = scratch + "/trail.jsonl"
+        try gateway.exportAuditTrail(to: export)
+        let exportVerifyStart = DispatchTime.now().uptimeNanoseconds
+        let fromExport = try AuditVerifier.verify(exportAt: export, keys: [try gateway.identity.auditKey().publicKey])
+        let exportVerifySeconds = Double(DispatchTime.now().uptimeNanoseconds - exportVerifyStart) / 1e9
+        print("appends \(entries) writers \(writers) seconds \(String(format: "%.3f", appendSeconds)) per_second \(Int(Double(entries) / appendSeconds)) failed \(failures.count)")
+        print("verify_db entries \(result.entryCount) intact \(result.isIntact) seconds \(String(format: "%.3f", verifySeconds)) per_second \(Int(Double(result.entryCount) / verifySeconds))")
+        print("verify_export entries \(fromExport.entryCount) intact \(fromExport.isIntact) seconds \(String(format: "%.3f", exportVerifySeconds)) per_second \(Int(Double(fromExport.entryCount) / exportVerifySeconds))")
+    }
+}
+
+private final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var count = 0
+    func add() { lock.lock(); count += 1; lock.unlock() }
+}

@@ -1,0 +1,102 @@
+import ArgumentParser
+import Audit
+import ClaimGateApp
+import ClaimGateCore
+import Envelope
+import Foundation
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Verify, export and report on the tamper-evident audit trail.",
+        subcommands: [Verify.self, Export.self, AuditBenchmarkCommand.self])
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check every entry's hash and link and every signed checkpoint; exits 1 and names the first bad entry.",
+            discussion: """
+            Without --from-export the gateway database is read. With --from-export no database is needed: \
+            give the gateway's audit public key with --key (`claimgate identity --audit-pem`), since the \
+            key inside an export is never trusted. Entries after the last checkpoint are reported as unsealed.
+            """)
+        @OptionGroup var home: HomeOption
+        @Option(name: .customLong("from-export"), help: ArgumentHelp("A JSON-lines export to verify instead of the database.", valueName: "FILE"))
+        var export: String?
+        @Option(name: .long, help: ArgumentHelp("Audit public key (PEM) to check checkpoint signatures with.", valueName: "AUDIT-PUBLIC-PEM"))
+        var key: [String] = []
+        @Flag(name: .long, help: "Print the result as JSON.")
+        var json = false
+
+        func run() throws {
+            let keys: [MessageVerifyingKey] = try key.map { path in
+                do { return try MessageVerifyingKey(pemFile: path) } catch let e as EnvelopeError {
+                    throw ClaimGateError(.invalidArgument, "--key \(path): \(e.message)")
+                }
+            }
+            let result: AuditVerification
+            if let export {
+                do { result = try AuditVerifier.verify(exportAt: export, keys: keys) } catch let e as AuditError {
+                    throw ClaimGateError(.invalidArgument, "--from-export \(export): \(e.message)")
+                }
+            } else {
+                result = try home.gateway().verifyAuditTrail(keys: keys.isEmpty ? nil : keys)
+            }
+            if json {
+                struct Out: Encodable {
+                    let intact: Bool; let entries: Int64; let last_sequence: Int64; let last_sealed_sequence: Int64
+                    let unsealed: Int64; let checkpoints: Int; let signatures_checked: Bool
+                    let problem: String?; let problem_code: String?; let problem_sequence: Int64?; let warnings: [String]
+                }
+                try printJSON(Out(intact: result.isIntact, entries: result.entryCount, last_sequence: result.lastSequence,
+                                  last_sealed_sequence: result.lastSealedSequence, unsealed: result.unsealedCount,
+                                  checkpoints: result.checkpointCount, signatures_checked: result.signaturesChecked,
+                                  problem: result.problem?.message, problem_code: result.problem?.code.name,
+                                  problem_sequence: result.problem?.sequence, warnings: result.warnings))
+            } else {
+                print(result.description)
+            }
+            if !result.isIntact { throw ExitCode(1) }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write entries and checkpoints as JSON lines (docs/audit-format.md).")
+        @OptionGroup var home: HomeOption
+        @Option(name: .long, help: ArgumentHelp("Only entries at or after this time (YYYY-MM-DD or ISO-8601, UTC).", valueName: "TIME"))
+        var since: String?
+        @Option(name: .long, help: ArgumentHelp("Only entries before this time.", valueName: "TIME"))
+        var until: String?
+        @Option(name: .long, help: "Output format: jsonl.")
+        var format = "jsonl"
+        @Option(name: [.short, .long], help: ArgumentHelp("Write to FILE (atomically) instead of standard output.", valueName: "FILE"))
+        var output: String?
+
+        func run() throws {
+            guard format == "jsonl" else { throw ValidationError("--format \(format) is not supported: use jsonl.") }
+            let since = try self.since.map { try AuditTimeArgument.parse($0, option: "--since") }
+            let until = try self.until.map { try AuditTimeArgument.parse($0, option: "--until") }
+            let gateway = try home.gateway()
+            if let output {
+                let n = try gateway.exportAuditTrail(to: output, since: since, until: until)
+                FileHandle.standardError.write(Data("exported \(n) entries to \(output)\n".utf8))
+            } else {
+                let temp = NSTemporaryDirectory() + "claimgate-audit-\(getpid()).jsonl"
+                defer { unlink(temp) }
+                try gateway.exportAuditTrail(to: temp, since: since, until: until)
+                guard let handle = FileHandle(forReadingAtPath: temp) else { throw ClaimGateError(.io, "Cannot read the export back.") }
+                while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { FileHandle.standardOutput.write(chunk) }
+            }
+        }
+    }
+}
+
+/// `--since` / `--until` values: a UTC day (`2026-11-01`) or an ISO-8601 instant.
+enum AuditTimeArgument {
+    static func parse(_ text: String, option: String) throws -> Date {
+        if let day = try? CalendarDay(parsing: text) { return day.startOfDay }
+        if let d = try? Date(text, strategy: .iso8601) { return d }
+        if let d = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return d }
+        throw ValidationError("\(option) '\(text.prefix(40))' is not a date: use YYYY-MM-DD or 2026-11-01T08:00:00Z.")
+    }
+}
