@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 
@@ -18,6 +19,8 @@ public final class PartnerAPIServer: Service, @unchecked Sendable {
         /// The server certificate chain (DER, leaf first) and its private key (PEM).
         public var certificateChainDER: [[UInt8]]
         public var privateKeyPEM: [UInt8]
+        /// Threads for durable writes (audit entries); requests waiting on them share commits.
+        public var blockingThreads = 32
 
         public init(certificateChainDER: [[UInt8]], privateKeyPEM: [UInt8]) {
             self.certificateChainDER = certificateChainDER
@@ -62,14 +65,22 @@ public final class PartnerAPIServer: Service, @unchecked Sendable {
             promise.succeed(.failed)
         }
         let router = Router(context: PartnerRequestContext.self)
-        PartnerRoutes(exchange: exchange, logger: logger).register(on: router)
+        let blocking = NIOThreadPool(numberOfThreads: configuration.blockingThreads)
+        blocking.start()
+        PartnerRoutes(exchange: exchange, logger: logger, blocking: blocking).register(on: router)
         let onListening = self.onListening
         let app = Application(
             router: router, server: try .tls(.http1(), configuration: .init(tlsConfiguration: tls, customVerificationCallback: verify)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ClaimGate"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
-        try await app.runService(gracefulShutdownSignals: [])
+        do {
+            try await app.runService(gracefulShutdownSignals: [])
+        } catch {
+            try? await blocking.shutdownGracefully()
+            throw error
+        }
+        try? await blocking.shutdownGracefully()
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 
 /// The partner API's routes. What a partner sees of a refusal is decided here, in `problem`;
@@ -10,7 +11,16 @@ import NIOSSL
 struct PartnerRoutes: Sendable {
     let exchange: any PartnerExchange
     let logger: Logger
+    /// Threads for the exchange's blocking, durable writes (audit entries wait for their group
+    /// commit): the Swift concurrency pool must never block on an fsync, and many requests
+    /// waiting at once is what lets their entries share one commit.
+    let blocking: NIOThreadPool
     let fileIO = FileIO()
+
+    /// Runs a blocking exchange call (a durable write) on `blocking`.
+    private func durably<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await blocking.runIfActive(body)
+    }
 
     func register(on router: Router<PartnerRequestContext>) {
         router.get("/v1/bundles") { request, context in try await failClosed { try await list(request, context) } }
@@ -43,7 +53,7 @@ struct PartnerRoutes: Sendable {
         switch exchange.identify(clientCertificateDER: der) {
         case .success(let id): return .partner(id)
         case .failure(let refusal):
-            record(.loginRefused, nil, context, outcome: .refused, reason: refusal.reason.code)
+            await record(.loginRefused, nil, context, outcome: .refused, reason: refusal.reason.code)
             return .refused(Self.problem(.forbidden, "This client certificate is not allowed to use the API."))
         }
     }
@@ -64,14 +74,14 @@ struct PartnerRoutes: Sendable {
                    created: Timestamp.format($0.created), expires: Timestamp.format($0.expires),
                    sha256: try exchange.fileDigest(of: $0), size: $0.size)
         }
-        try recordOrThrow(.listing, partner, context, outcome: .success, bytes: Int64(listed.count))
+        try await recordOrThrow(.listing, partner, context, outcome: .success, bytes: Int64(listed.count))
         return try Self.json(listed)
     }
 
     private func download(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
         let partner: PartnerID
         switch await caller(request, context) { case .partner(let p): partner = p; case .refused(let r): return r }
-        guard let entry = try bundle(request, context, partner) else {
+        guard let entry = try await bundle(request, context, partner) else {
             return Self.problem(.notFound, "No such bundle is available to you.")
         }
         let etag = "\"" + (try exchange.fileDigest(of: entry)) + "\""
@@ -89,20 +99,26 @@ struct PartnerRoutes: Sendable {
         }
         let origin = SessionOrigin(transport: .https, clientAddress: context.clientAddress)
         // Recorded before the first byte is served; no entry, no bytes.
-        try exchange.downloadStarted(entry, partner: partner, offset: Int64(range.lowerBound), origin: origin)
+        let offset = Int64(range.lowerBound)
+        try await durably { try exchange.downloadStarted(entry, partner: partner, offset: offset, origin: origin) }
         let body = try await fileIO.loadFile(path: entry.filePath, range: range, context: context)
         // Count what is actually written, and record the download when the body is done.
         let counter = ByteCounter()
-        let exchange = self.exchange
+        let blocking = self.blocking
         let coversFile = range.lowerBound == 0 && Int64(range.upperBound) >= entry.size - 1
         let length = Int64(range.count)
         let recorded = ResponseBody(contentLength: range.count) { writer in
             do {
                 try await body.write(writer.map { buffer in counter.add(buffer.readableBytes); return buffer })
-                try? exchange.downloadEnded(entry, partner: partner, bytes: counter.value,
-                                            complete: coversFile && counter.value == length, origin: origin)
+                let bytes = counter.value
+                try? await blocking.runIfActive {
+                    try exchange.downloadEnded(entry, partner: partner, bytes: bytes, complete: coversFile && bytes == length, origin: origin)
+                }
             } catch {
-                try? exchange.downloadEnded(entry, partner: partner, bytes: counter.value, complete: false, origin: origin)
+                let bytes = counter.value
+                try? await blocking.runIfActive {
+                    try exchange.downloadEnded(entry, partner: partner, bytes: bytes, complete: false, origin: origin)
+                }
                 throw error
             }
         }
@@ -114,7 +130,7 @@ struct PartnerRoutes: Sendable {
     private func receipt(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
         let partner: PartnerID
         switch await caller(request, context) { case .partner(let p): partner = p; case .refused(let r): return r }
-        guard let entry = try bundle(request, context, partner) else {
+        guard let entry = try await bundle(request, context, partner) else {
             return Self.problem(.notFound, "No such bundle is available to you.")
         }
         let data = try await request.body.collect(upTo: 64 << 10)
@@ -123,7 +139,8 @@ struct PartnerRoutes: Sendable {
             return Self.problem(.badRequest, "Send {\"sha256\": \"<hex SHA-256 of the bundle file you received>\"}.")
         }
         let origin = SessionOrigin(transport: .https, clientAddress: context.clientAddress)
-        guard try exchange.acknowledge(entry, partner: partner, sha256: body.sha256, origin: origin) else {
+        let sha256 = body.sha256
+        guard try await durably({ try exchange.acknowledge(entry, partner: partner, sha256: sha256, origin: origin) }) else {
             return Self.problem(.unprocessableContent, "That SHA-256 is not the bundle's: download it again and check it before acknowledging.")
         }
         struct Acknowledged: Encodable { let id: String; let state: String }
@@ -149,7 +166,7 @@ struct PartnerRoutes: Sendable {
                 guard bytes <= exchange.maxUploadBytes else {
                     try? file.close()
                     unlink(temporary)
-                    record(.upload, partner, context, outcome: .refused, bytes: bytes, reason: "too-large: \(name)")
+                    await record(.upload, partner, context, outcome: .refused, bytes: bytes, reason: "too-large: \(name)")
                     return Self.problem(.contentTooLarge, "Reports may be at most \(exchange.maxUploadBytes) bytes.")
                 }
                 try file.write(contentsOf: Data(buffer: buffer))
@@ -159,7 +176,7 @@ struct PartnerRoutes: Sendable {
         } catch {
             try? file.close()
             unlink(temporary)
-            record(.upload, partner, context, outcome: .failed, bytes: bytes, reason: "interrupted")
+            await record(.upload, partner, context, outcome: .failed, bytes: bytes, reason: "interrupted")
             throw error
         }
         guard link(temporary, dir + "/" + name) == 0 else {
@@ -168,7 +185,8 @@ struct PartnerRoutes: Sendable {
         }
         unlink(temporary)
         let origin = SessionOrigin(transport: .https, clientAddress: context.clientAddress)
-        let report = try exchange.uploadCompleted(name: name, path: dir + "/" + name, bytes: bytes, partner: partner, origin: origin)
+        let path = dir + "/" + name, uploaded = bytes
+        let report = try await durably { try exchange.uploadCompleted(name: name, path: path, bytes: uploaded, partner: partner, origin: origin) }
         guard report.state == .accepted else {
             return Self.problem(.unprocessableContent,
                 "The report was quarantined (inbound \(report.id.uuidString.lowercased())): \(report.reason ?? "it could not be processed.")")
@@ -179,32 +197,32 @@ struct PartnerRoutes: Sendable {
     }
 
     /// The partner's available bundle named in the path; records an attempt on anything else.
-    private func bundle(_ request: Request, _ context: PartnerRequestContext, _ partner: PartnerID) throws -> OutboxEntry? {
+    private func bundle(_ request: Request, _ context: PartnerRequestContext, _ partner: PartnerID) async throws -> OutboxEntry? {
         let raw = context.parameters.get("id") ?? ""
         if let id = UUID(uuidString: raw), raw == id.uuidString.lowercased(), let entry = try exchange.bundle(id, of: partner) {
             return entry
         }
-        record(.accessRefused, partner, context, outcome: .refused, reason: "\(Refusal.Reason.bundleUnavailable.code): \(raw.prefix(80))")
+        await record(.accessRefused, partner, context, outcome: .refused, reason: "\(Refusal.Reason.bundleUnavailable.code): \(raw.prefix(80))")
         return nil
     }
 
     // MARK: Helpers
 
     private func recordOrThrow(_ action: TransferEvent.Action, _ partner: PartnerID?, _ context: PartnerRequestContext,
-                               outcome: TransferEvent.Outcome, bytes: Int64? = nil, reason: String? = nil) throws {
-        try exchange.record(TransferEvent(time: Date(), actor: partner.map { .partner($0) } ?? .system, action: action,
-                                          outcome: outcome, partnerID: partner, bytes: bytes, reason: reason,
-                                          transport: .https, clientAddress: context.clientAddress))
+                               outcome: TransferEvent.Outcome, bytes: Int64? = nil, reason: String? = nil) async throws {
+        let event = TransferEvent(time: Date(), actor: partner.map { .partner($0) } ?? .system, action: action,
+                                  outcome: outcome, partnerID: partner, bytes: bytes, reason: reason,
+                                  transport: .https, clientAddress: context.clientAddress)
+        let exchange = self.exchange
+        try await durably { try exchange.record(event) }
     }
 
     /// Records a refusal or failure; the request is refused either way, so a failure to record
     /// is logged rather than thrown.
     private func record(_ action: TransferEvent.Action, _ partner: PartnerID?, _ context: PartnerRequestContext,
-                        outcome: TransferEvent.Outcome, bytes: Int64? = nil, reason: String? = nil) {
+                        outcome: TransferEvent.Outcome, bytes: Int64? = nil, reason: String? = nil) async {
         do {
-            try exchange.record(TransferEvent(time: Date(), actor: partner.map { .partner($0) } ?? .system, action: action,
-                                              outcome: outcome, partnerID: partner, bytes: bytes, reason: reason,
-                                              transport: .https, clientAddress: context.clientAddress))
+            try await recordOrThrow(action, partner, context, outcome: outcome, bytes: bytes, reason: reason)
         } catch {
             logger.error("recording an event failed", metadata: ["action": "\(action.rawValue)"])
         }

@@ -7,7 +7,7 @@ import GRDB
 /// bundles and the event log. All writes are transactions; a bundle and its seal event are
 /// committed together.
 public final class GatewayStore: EventRecorder, Sendable {
-    let db: DatabaseQueue
+    let db: DatabasePool
     /// Every write goes through here: durable, group-committed, with its audit entry.
     let commits: GroupCommit
 
@@ -20,10 +20,12 @@ public final class GatewayStore: EventRecorder, Sendable {
             // Durable commits: the WAL is fsynced before a commit returns.
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
+        // A few readers are plenty: reads are short, and each connection has its own page cache.
+        config.maximumReaderCount = 4
         do {
-            db = try DatabaseQueue(path: path, configuration: config)
-            // WAL: one fsync per (group) commit, and readers never block the writer.
-            _ = try db.writeWithoutTransaction { try String.fetchOne($0, sql: "PRAGMA journal_mode = WAL") }
+            // WAL (a pool always uses it): one fsync per group commit, and readers never wait
+            // for the writer's fsync.
+            db = try DatabasePool(path: path, configuration: config)
             commits = GroupCommit(db)
             try Self.migrator.migrate(db)
         } catch {

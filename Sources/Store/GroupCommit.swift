@@ -10,14 +10,14 @@ import GRDB
 /// No thread of its own: the first caller becomes the leader and commits everything queued;
 /// when its own change is committed it hands leadership to the next waiting caller, if any.
 final class GroupCommit: @unchecked Sendable {
-    private let writer: DatabaseQueue
+    private let writer: any DatabaseWriter
     private let lock = NSLock()
     private var pending: [Operation] = []
     private var busy = false
     /// Most changes committed in one transaction.
     let maxBatch: Int
 
-    init(_ writer: DatabaseQueue, maxBatch: Int = 512) {
+    init(_ writer: any DatabaseWriter, maxBatch: Int = 512) {
         self.writer = writer
         self.maxBatch = maxBatch
     }

@@ -32,17 +32,27 @@ struct AuditBenchmarkCommand: ParsableCommand {
         let perWriter = entries / writers, extra = entries % writers
         let start = DispatchTime.now().uptimeNanoseconds
         let failures = Failures()
-        DispatchQueue.concurrentPerform(iterations: writers) { w in
+        // One thread per writer, as SFTP sessions have (concurrentPerform would run only as many
+        // writers as there are cores, and group commit would have nothing to group).
+        let done = DispatchGroup()
+        for w in 0..<writers {
+            done.enter()
             let n = perWriter + (w < extra ? 1 : 0)
-            for i in 0..<n {
-                do {
-                    try gateway.store.record(TransferEvent(
-                        time: Date(), actor: .partner(partner), action: .download, outcome: .started, partnerID: partner,
-                        claimID: "CLM-\(w)-\(i)", bundleID: UUID(), purpose: "claim-assessment",
-                        transport: .https, clientAddress: "127.0.0.1:\(40000 + w)"))
-                } catch { failures.add() }
+            let t = Thread {
+                for i in 0..<n {
+                    do {
+                        try gateway.store.record(TransferEvent(
+                            time: Date(), actor: .partner(partner), action: .download, outcome: .started, partnerID: partner,
+                            claimID: "CLM-\(w)-\(i)", bundleID: UUID(), purpose: "claim-assessment",
+                            transport: .https, clientAddress: "127.0.0.1:\(40000 + w)"))
+                    } catch { failures.add() }
+                }
+                done.leave()
             }
+            t.stackSize = 256 << 10
+            t.start()
         }
+        done.wait()
         let appendSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         try gateway.sealAuditTrail()
         let verifyStart = DispatchTime.now().uptimeNanoseconds

@@ -1,0 +1,364 @@
+import ClaimGateCore
+import Foundation
+import GRDB
+
+/// Read-only queries behind `claimgate audit report` and `audit impact` (docs/audit-reports.md).
+///
+/// Everything here aggregates in SQL or streams rows through a cursor: the event log can hold
+/// millions of rows, and no query loads it whole. Times are audit-format text
+/// (`2026-11-22T01:02:03.456Z`, see `AuditTime`), which sorts as time; periods are half-open,
+/// `[since, until)`. Nothing here writes.
+extension GatewayStore {
+    // MARK: Access review
+
+    /// One partner's event counts in a period, for one purpose (`nil` for the events that have
+    /// none: logins, listings, uploads, most refusals).
+    public struct PartnerActivity: Sendable, Equatable {
+        public var partnerID: String
+        public var purpose: String?
+        /// `seal` (to a file) and `queue` (into the outbox) events that succeeded.
+        public var bundlesSealed: Int
+        /// Distinct claim ids among those seals.
+        public var claimsSealed: Int
+        /// Documents in those seals (the digests each seal event lists).
+        public var documentsSealed: Int
+        /// Push deliveries that succeeded.
+        public var deliveries: Int
+        /// Push delivery attempts that failed or were refused.
+        public var deliveryFailures: Int
+        /// `download` events with outcome `success` (the whole file was served).
+        public var downloadsComplete: Int
+        /// `download` events with outcome `partial`.
+        public var downloadsPartial: Int
+        /// Bytes served by complete and partial downloads.
+        public var downloadBytes: Int64
+        /// Distinct bundles downloaded completely.
+        public var bundlesDownloaded: Int
+        /// `receipt` events: accepted (`success`) and refused (a wrong digest).
+        public var receipts: Int
+        public var receiptsRefused: Int
+        /// Successful SFTP logins (HTTPS authenticates every request and records no login).
+        public var logins: Int
+        public var listings: Int
+        /// Uploads received, and the inbound reports accepted or quarantined from them.
+        public var uploads: Int
+        public var inboundAccepted: Int
+        public var inboundQuarantined: Int
+    }
+
+    /// Event counts per partner and purpose for events timed in `[since, until)`: one pass over
+    /// the log (or over one partner's events), aggregated in SQL.
+    /// - Parameters:
+    ///   - since: audit-format time, inclusive.
+    ///   - until: audit-format time, exclusive.
+    ///   - partner: only this partner's events.
+    public func partnerActivity(since: String, until: String, partner: String? = nil) throws -> [PartnerActivity] {
+        let (filter, args) = Self.period(since, until, partner: partner)
+        return try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT partner_id, purpose,
+                  SUM(sealed) AS sealed,
+                  COUNT(DISTINCT CASE WHEN sealed THEN claim_id END) AS claims,
+                  SUM(CASE WHEN sealed THEN json_array_length(document_digests) ELSE 0 END) AS documents,
+                  SUM(action = 'delivery' AND outcome = 'success') AS delivered,
+                  SUM(action = 'delivery' AND outcome IN ('failed', 'refused')) AS delivery_failures,
+                  SUM(action = 'download' AND outcome = 'success') AS downloads_complete,
+                  SUM(action = 'download' AND outcome = 'partial') AS downloads_partial,
+                  SUM(CASE WHEN action = 'download' AND outcome IN ('success', 'partial') THEN COALESCE(bytes, 0) ELSE 0 END) AS download_bytes,
+                  COUNT(DISTINCT CASE WHEN action = 'download' AND outcome = 'success' THEN bundle_id END) AS bundles_downloaded,
+                  SUM(action = 'receipt' AND outcome = 'success') AS receipts,
+                  SUM(action = 'receipt' AND outcome = 'refused') AS receipts_refused,
+                  SUM(action = 'login' AND outcome = 'success') AS logins,
+                  SUM(action = 'listing' AND outcome = 'success') AS listings,
+                  SUM(action = 'upload' AND outcome = 'success') AS uploads,
+                  SUM(action = 'inbound-accepted') AS inbound_accepted,
+                  SUM(action = 'inbound-quarantined') AS inbound_quarantined
+                FROM (SELECT *, (action IN ('seal', 'queue') AND outcome = 'success') AS sealed FROM event
+                      WHERE \(filter) AND partner_id IS NOT NULL)
+                GROUP BY partner_id, purpose
+                ORDER BY partner_id, purpose
+                """, arguments: args).map { r in
+                PartnerActivity(partnerID: r["partner_id"], purpose: r["purpose"], bundlesSealed: r["sealed"], claimsSealed: r["claims"],
+                                documentsSealed: r["documents"], deliveries: r["delivered"], deliveryFailures: r["delivery_failures"],
+                                downloadsComplete: r["downloads_complete"], downloadsPartial: r["downloads_partial"],
+                                downloadBytes: r["download_bytes"], bundlesDownloaded: r["bundles_downloaded"],
+                                receipts: r["receipts"], receiptsRefused: r["receipts_refused"], logins: r["logins"],
+                                listings: r["listings"], uploads: r["uploads"], inboundAccepted: r["inbound_accepted"],
+                                inboundQuarantined: r["inbound_quarantined"])
+            }
+        }
+    }
+
+    /// Refused events of one kind in a period.
+    public struct RefusalCount: Sendable, Equatable {
+        /// The partner the event names; nil for refusals before a partner was identified
+        /// (an HTTPS client certificate no agreement accepts, an SFTP login refused).
+        public var partnerID: String?
+        /// For an SFTP `login-refused` without a partner: the user name the client tried
+        /// (recorded in the reason as `<code> (user '<name>')`), when it is an onboarded
+        /// partner's id; other names are not kept, so a scan of user names stays one row.
+        public var claimedUser: String?
+        public var action: String
+        /// The reason's code: its text up to the first `:` or space (`bundle-unavailable`,
+        /// `unknown-key`, `digest-mismatch`…); `free-text` when the reason is a sentence rather
+        /// than a code (inbound quarantine reasons); empty when there is no reason.
+        public var reasonCode: String
+        /// Who acted: `partner`, `admin` or `system`.
+        public var actorKind: String
+        public var count: Int
+    }
+
+    /// Refused events (outcome `refused`) in `[since, until)`, counted by partner, action and
+    /// reason code, in one pass aggregated in SQL.
+    /// - Parameter partner: only this partner's refusals, and SFTP login refusals for its user name.
+    public func refusalCounts(since: String, until: String, partner: String? = nil) throws -> [RefusalCount] {
+        var args: [any DatabaseValueConvertible] = [since, until]
+        var who = ""
+        if let partner {
+            who = "AND (partner_id = ? OR (partner_id IS NULL AND action = 'login-refused' AND reason LIKE ? ESCAPE '\\'))"
+            args += [partner, "% (user '" + Self.likeEscaped(partner) + "')"]
+        }
+        return try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT partner_id, claimed_user, action, code, actor_kind, COUNT(*) AS n FROM (
+                  SELECT r.partner_id, r.action,
+                    CASE WHEN r.partner_id IS NULL AND r.action = 'login-refused' AND r.user_at > 0 AND substr(r.reason, -2) = ''')'
+                         THEN (SELECT p.id FROM partner p
+                               WHERE p.id = substr(r.reason, r.user_at + 8, length(r.reason) - r.user_at - 9)) END AS claimed_user,
+                    CASE WHEN r.reason IS NULL OR r.reason = '' THEN ''
+                         WHEN r.word = '' OR r.word GLOB '*[^a-z0-9-]*' THEN 'free-text'
+                         ELSE r.word END AS code,
+                    CASE WHEN r.actor LIKE 'partner:%' THEN 'partner' WHEN r.actor LIKE 'admin:%' THEN 'admin' ELSE 'system' END AS actor_kind
+                  FROM (SELECT partner_id, action, actor, reason, instr(reason, ' (user ''') AS user_at,
+                               substr(reason, 1, min(instr(reason || ':', ':'), instr(reason || ' ', ' ')) - 1) AS word
+                        FROM event WHERE time >= ? AND time < ? AND outcome = 'refused' \(who)) AS r
+                )
+                GROUP BY partner_id, claimed_user, action, code, actor_kind
+                ORDER BY partner_id, claimed_user, action, code, actor_kind
+                """, arguments: StatementArguments(args)).map { r in
+                RefusalCount(partnerID: r["partner_id"], claimedUser: r["claimed_user"], action: r["action"], reasonCode: r["code"],
+                             actorKind: r["actor_kind"], count: r["n"])
+            }
+        }
+    }
+
+    /// Refused requests of one partner for one bundle (or name) it could not have: `access-refused`
+    /// events with reason `bundle-unavailable: <what it asked for>`, grouped and classified by
+    /// the bundle record that reference names.
+    public struct UnavailableBundleRequests: Sendable, Equatable {
+        /// Why the bundle was not the partner's to have, judged from its record now.
+        public enum Kind: String, Sendable, CaseIterable {
+            /// Sealed for another partner.
+            case foreign
+            /// The partner's own, asked for at or after its expiry.
+            case expired
+            /// No recorded bundle has that id.
+            case unknown
+            /// The partner's own and unexpired, but not in its outbox (sealed to a file,
+            /// recalled, purged) or asked for by another spelling of its id.
+            case unavailable
+        }
+        public var partnerID: String
+        public var kind: Kind
+        /// What the partner asked for, as recorded: a bundle id (HTTPS) or `<bundle-id>.p7m`
+        /// (SFTP), or any other name it tried.
+        public var reference: String
+        /// The recorded bundle whose id the reference starts with (compared in lowercase).
+        public var bundleID: String?
+        public var bundlePartnerID: String?
+        public var bundleClaimID: String?
+        public var bundlePurpose: String?
+        /// The bundle's expiry (audit-format time) and its state now.
+        public var bundleExpires: String?
+        public var bundleState: String?
+        public var count: Int
+        public var firstTime: String
+        public var lastTime: String
+        public var firstSequence: Int64
+        /// Distinct transports and client addresses, sorted.
+        public var transports: [String]
+        public var clientAddresses: [String]
+    }
+
+    /// Calls `body` with refused requests for unavailable bundles in `[since, until)`, grouped
+    /// by partner, kind and reference in SQL, ordered by partner, kind and first request:
+    /// streaming, one pass over the period.
+    public func forEachUnavailableBundleRequests(since: String, until: String, partner: String? = nil,
+                                                 _ body: (UnavailableBundleRequests) throws -> Void) throws {
+        let (filter, args) = Self.period(since, until, partner: partner, table: "e")
+        let prefix = Refusal.Reason.bundleUnavailable.code + ": "
+        let start = prefix.utf8.count + 1
+        try db.read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT e.partner_id,
+                       CASE WHEN b.id IS NULL THEN 'unknown' WHEN b.partner_id != e.partner_id THEN 'foreign'
+                            WHEN e.time >= b.expires_at THEN 'expired' ELSE 'unavailable' END AS kind,
+                       substr(e.reason, \(start)) AS reference,
+                       b.id AS bundle_id, b.partner_id AS bundle_partner, b.claim_id AS bundle_claim, b.purpose AS bundle_purpose,
+                       b.expires_at, b.state, COUNT(*) AS n, MIN(e.time) AS first_time, MAX(e.time) AS last_time,
+                       MIN(e.seq) AS first_seq, GROUP_CONCAT(DISTINCT e.transport) AS transports,
+                       GROUP_CONCAT(DISTINCT e.client_address) AS addresses
+                FROM event e LEFT JOIN bundle b ON b.id = lower(substr(e.reason, \(start), 36))
+                WHERE \(filter) AND e.action = 'access-refused' AND e.partner_id IS NOT NULL
+                  AND substr(e.reason, 1, \(prefix.utf8.count)) = ?
+                GROUP BY e.partner_id, kind, reference
+                ORDER BY e.partner_id, kind, first_time, reference
+                """, arguments: args + [prefix])
+            while let r = try rows.next() {
+                func list(_ column: String) -> [String] {
+                    (r[column] as String? ?? "").split(separator: ",").map(String.init).sorted()
+                }
+                try body(UnavailableBundleRequests(
+                    partnerID: r["partner_id"], kind: UnavailableBundleRequests.Kind(rawValue: r["kind"]) ?? .unknown,
+                    reference: r["reference"], bundleID: r["bundle_id"], bundlePartnerID: r["bundle_partner"],
+                    bundleClaimID: r["bundle_claim"], bundlePurpose: r["bundle_purpose"], bundleExpires: r["expires_at"],
+                    bundleState: r["state"], count: r["n"], firstTime: r["first_time"], lastTime: r["last_time"],
+                    firstSequence: r["first_seq"], transports: list("transports"), clientAddresses: list("addresses")))
+            }
+        }
+    }
+
+    /// A bundle a partner downloaded completely in a period without a successful receipt from
+    /// that partner recorded before the period's end.
+    public struct UnreceiptedDownload: Sendable, Equatable {
+        public var partnerID: String
+        public var bundleID: String
+        public var claimID: String?
+        public var purpose: String?
+        /// The first and last complete download in the period (audit-format time).
+        public var firstDownload: String
+        public var lastDownload: String
+        /// The first complete download's sequence number.
+        public var firstSequence: Int64
+        /// Complete downloads in the period.
+        public var downloads: Int
+        /// Transports of those downloads, sorted.
+        public var transports: [String]
+    }
+
+    /// Calls `body` with every bundle downloaded completely in `[since, until)` that has no
+    /// `receipt`/`success` event by the same partner timed before `until` (earlier receipts
+    /// count), ordered by first download. Streaming; the receipt check uses the bundle index.
+    public func forEachUnreceiptedDownload(since: String, until: String, partner: String? = nil,
+                                           _ body: (UnreceiptedDownload) throws -> Void) throws {
+        let (filter, args) = Self.period(since, until, partner: partner, table: "e")
+        try db.read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT e.partner_id, e.bundle_id, MAX(e.claim_id) AS claim_id, MAX(e.purpose) AS purpose,
+                       MIN(e.time) AS first_time, MAX(e.time) AS last_time, MIN(e.seq) AS first_seq, COUNT(*) AS n,
+                       GROUP_CONCAT(DISTINCT e.transport) AS transports
+                FROM event e
+                WHERE \(filter) AND e.action = 'download' AND e.outcome = 'success'
+                  AND e.partner_id IS NOT NULL AND e.bundle_id IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM event r WHERE r.bundle_id = e.bundle_id AND r.partner_id = e.partner_id
+                                  AND r.action = 'receipt' AND r.outcome = 'success' AND r.time < ?)
+                GROUP BY e.partner_id, e.bundle_id
+                ORDER BY first_time, e.bundle_id
+                """, arguments: args + [until])
+            while let r = try rows.next() {
+                let transports = (r["transports"] as String? ?? "").split(separator: ",").map(String.init).sorted()
+                try body(UnreceiptedDownload(partnerID: r["partner_id"], bundleID: r["bundle_id"], claimID: r["claim_id"],
+                                             purpose: r["purpose"], firstDownload: r["first_time"], lastDownload: r["last_time"],
+                                             firstSequence: r["first_seq"], downloads: r["n"], transports: transports))
+            }
+        }
+    }
+
+    // MARK: Breach impact
+
+    /// One event that put a bundle within a partner's reach: sealed for it (`seal`, `queue`),
+    /// pushed to it (`delivery` success) or downloaded by it (`download` success or partial).
+    public struct BundleExposure: Sendable, Equatable {
+        public var sequence: Int64
+        public var time: String
+        public var action: String
+        public var outcome: String
+        public var partnerID: String
+        public var bundleID: String
+        /// From the event, else from the bundle record.
+        public var claimID: String?
+        public var purpose: String?
+        public var transport: String
+        public var clientAddress: String?
+        public var bytes: Int64?
+        /// The digests the event lists (seal events list every document); on the first row of a
+        /// bundle without a record, those of its seal event.
+        public var documentDigests: [String]
+        /// Whether this is the bundle's first row in the stream; only that row carries the
+        /// bundle's record.
+        public var firstOfBundle: Bool
+        /// The manifest as sealed, its creation and expiry (audit-format time): on the first row
+        /// of each bundle only, and nil when the bundle has no record.
+        public var manifestJSON: Data?
+        public var bundleCreated: String?
+        public var bundleExpires: String?
+    }
+
+    /// Calls `body` with every exposure of a partner's or a claim's bundles, grouped by bundle
+    /// (bundles in the order of their first exposure, events in sequence order within each).
+    /// Streaming: memory does not grow with the log.
+    /// - Parameters:
+    ///   - partner: only bundles sealed for, pushed to or downloaded by this partner.
+    ///   - claim: only bundles of this claim (by the bundle records, so every event of those
+    ///     bundles counts even if it does not name the claim).
+    ///   - since: only events at or after this audit-format time.
+    public func forEachBundleExposure(partner: String?, claim: String?, since: String?,
+                                      _ body: (BundleExposure) throws -> Void) throws {
+        var conditions = ["""
+            ((e.action IN ('seal', 'queue', 'delivery') AND e.outcome = 'success')
+             OR (e.action = 'download' AND e.outcome IN ('success', 'partial')))
+            """, "e.bundle_id IS NOT NULL", "e.partner_id IS NOT NULL"]
+        var args: [any DatabaseValueConvertible] = []
+        if let partner { conditions.append("e.partner_id = ?"); args.append(partner) }
+        if let claim { conditions.append("e.bundle_id IN (SELECT id FROM bundle WHERE claim_id = ?)"); args.append(claim) }
+        if let since { conditions.append("e.time >= ?"); args.append(since) }
+        try db.read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                WITH hits AS MATERIALIZED (
+                  SELECT e.seq, e.time, e.action, e.outcome, e.partner_id, e.claim_id, e.bundle_id, e.purpose, e.transport,
+                         e.client_address, e.bytes, e.document_digests
+                  FROM event e WHERE \(conditions.joined(separator: " AND "))
+                ), firsts AS (SELECT bundle_id, MIN(seq) AS first_seq FROM hits GROUP BY bundle_id)
+                SELECT h.*, f.first_seq,
+                       COALESCE(h.claim_id, b.claim_id) AS claim, COALESCE(h.purpose, b.purpose) AS bundle_purpose,
+                       CASE WHEN h.seq = f.first_seq THEN b.manifest_json END AS manifest_json,
+                       CASE WHEN h.seq = f.first_seq THEN b.created_at END AS created_at,
+                       CASE WHEN h.seq = f.first_seq THEN b.expires_at END AS expires_at,
+                       CASE WHEN h.seq = f.first_seq AND b.id IS NULL THEN
+                         (SELECT s.document_digests FROM event s WHERE s.bundle_id = h.bundle_id AND s.action IN ('seal', 'queue')
+                          AND s.outcome = 'success' ORDER BY s.seq LIMIT 1) END AS sealed_digests
+                FROM hits h JOIN firsts f ON f.bundle_id = h.bundle_id LEFT JOIN bundle b ON b.id = h.bundle_id
+                ORDER BY f.first_seq, h.seq
+                """, arguments: StatementArguments(args))
+            while let r = try rows.next() {
+                let digestsText: String = r["sealed_digests"] ?? r["document_digests"] ?? "[]"
+                let digests = (try? JSONDecoder().decode([String].self, from: Data(digestsText.utf8))) ?? []
+                let seq: Int64 = r["seq"]
+                try body(BundleExposure(
+                    sequence: seq, time: r["time"], action: r["action"], outcome: r["outcome"], partnerID: r["partner_id"],
+                    bundleID: r["bundle_id"], claimID: r["claim"], purpose: r["bundle_purpose"], transport: r["transport"],
+                    clientAddress: r["client_address"], bytes: r["bytes"], documentDigests: digests,
+                    firstOfBundle: seq == r["first_seq"], manifestJSON: r["manifest_json"],
+                    bundleCreated: r["created_at"], bundleExpires: r["expires_at"]))
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// `time` in `[since, until)`, and optionally one partner, on `table`'s columns.
+    private static func period(_ since: String, _ until: String, partner: String?,
+                               table: String? = nil) -> (String, StatementArguments) {
+        let p = table.map { $0 + "." } ?? ""
+        var sql = "\(p)time >= ? AND \(p)time < ?"
+        var args: [any DatabaseValueConvertible] = [since, until]
+        if let partner { sql += " AND \(p)partner_id = ?"; args.append(partner) }
+        return (sql, StatementArguments(args))
+    }
+
+    /// `text` with LIKE's wildcards escaped by `\`.
+    private static func likeEscaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+    }
+}
