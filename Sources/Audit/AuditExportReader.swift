@@ -128,11 +128,22 @@ extension AuditVerifier {
     ///   - checkpoints: checkpoints kept outside the export (such as the latest one, sent off the
     ///     gateway when it was made); they find entries removed together with their checkpoints.
     /// - Throws: `AuditError` when the file cannot be read or a line is malformed.
+    ///   - allowPartial: accept an export that starts after entry 1 (made with `--since`); the
+    ///     verdict then covers only what follows, and its warnings say so.
     public static func verify(exportAt path: String, keys: [MessageVerifyingKey],
-                              checkpoints: [AuditCheckpoint] = []) throws -> AuditVerification {
+                              checkpoints: [AuditCheckpoint] = [], allowPartial: Bool = false) throws -> AuditVerification {
         let reader = try AuditExportReader(path: path)
-        var verifier = AuditVerifier(keys: keys)
+        let first = try reader.next()
+        // A partial export (`audit export --since`) starts after an entry it does not hold: the
+        // chain is checked from the first entry's link on, and the result says so.
+        var verifier: AuditVerifier
+        if allowPartial, case .entry(let e) = first, e.sequence > 1 {
+            verifier = AuditVerifier(keys: keys, resumingAfter: e.sequence - 1, headHash: e.previousHash)
+        } else {
+            verifier = AuditVerifier(keys: keys)
+        }
         for cp in checkpoints.sorted(by: { $0.sequence < $1.sequence }) { verifier.add(cp) }
+        if let first { verifier.add(first) }
         while verifier.problem == nil, let record = try reader.next() {
             verifier.add(record)
         }

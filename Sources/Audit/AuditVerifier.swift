@@ -155,7 +155,7 @@ public struct AuditVerifier {
         }
         return AuditVerification(problem: problem, entryCount: entryCount, lastSequence: lastSequence,
                                  lastSealedSequence: lastSealed, checkpointCount: checkpointCount,
-                                 signaturesChecked: !keys.isEmpty)
+                                 signaturesChecked: !keys.isEmpty, resumedAfter: startSequence)
     }
 
     private mutating func check(_ cp: AuditCheckpoint) {
@@ -220,6 +220,16 @@ public struct AuditVerification: Sendable, Equatable, CustomStringConvertible {
     public let checkpointCount: Int
     /// Whether checkpoint signatures were checked against trusted keys.
     public let signaturesChecked: Bool
+    /// The entry the check started after (0: the start of the log). An export made with
+    /// `--since` starts later; entries before it were not checked.
+    public let resumedAfter: Int64
+
+    public init(problem: AuditError?, entryCount: Int64, lastSequence: Int64, lastSealedSequence: Int64,
+                checkpointCount: Int, signaturesChecked: Bool, resumedAfter: Int64 = 0) {
+        self.problem = problem; self.entryCount = entryCount; self.lastSequence = lastSequence
+        self.lastSealedSequence = lastSealedSequence; self.checkpointCount = checkpointCount
+        self.signaturesChecked = signaturesChecked; self.resumedAfter = resumedAfter
+    }
 
     public var isIntact: Bool { problem == nil }
 
@@ -230,6 +240,9 @@ public struct AuditVerification: Sendable, Equatable, CustomStringConvertible {
     /// Things that are not failures but limit what the verdict proves.
     public var warnings: [String] {
         var out: [String] = []
+        if resumedAfter > 0 {
+            out.append("The check starts after entry \(resumedAfter) (a partial export): entries up to it, and what links to them, were not checked.")
+        }
         if unsealedCount > 0 {
             let which = unsealedCount == 1 ? "Entry \(lastSequence) is" : "Entries \(lastSealedSequence + 1)…\(lastSequence) are"
             out.append("\(which) not sealed by a checkpoint yet: removing \(unsealedCount == 1 ? "it" : "them") from the end of the log would not be detected.")

@@ -106,7 +106,7 @@ public struct HTTPSPushClient: Sendable {
         case 408, 425, 429:
             throw PushError(.transfer, "\(host) answered \(response.status.code) \(response.status.reasonPhrase): will retry.")
         case 400..<500:
-            throw PushError(.rejected, "\(host) refused the bundle: \(response.status.code) \(response.status.reasonPhrase) \(answer.prefix(200)). Check the URL and the partner's receiver, then retry with `claimgate deliveries --retry`.")
+            throw PushError(.rejected, "\(host) refused the bundle: \(response.status.code) \(response.status.reasonPhrase) \(answer.prefix(200)). Check the URL and the partner's receiver; the bundle can then be sent again with `claimgate send`.")
         default:
             throw PushError(.transfer, "\(host) answered \(response.status.code) \(response.status.reasonPhrase): will retry.")
         }

@@ -53,20 +53,25 @@ public final class PartnerAPIServer: Service, @unchecked Sendable {
         tls.certificateVerification = .noHostnameVerification
         tls.trustRoots = .certificates([])
         let exchange = self.exchange
-        let verify: TLSChannelConfiguration.CustomVerificationCallback = { certificates, promise in
-            let chain = certificates.compactMap { try? $0.toDERBytes() }
-            if chain.count == certificates.count, exchange.acceptsClientCertificate(chainDER: chain) {
-                promise.succeed(.certificateVerified)
-                return
-            }
-            // Refused at the handshake: recorded (the TLS layer does not say from which address).
-            try? exchange.record(TransferEvent(time: Date(), actor: .system, action: .loginRefused, outcome: .refused,
-                                               reason: "untrusted-client-certificate", transport: .https))
-            promise.succeed(.failed)
-        }
-        let router = Router(context: PartnerRequestContext.self)
         let blocking = NIOThreadPool(numberOfThreads: configuration.blockingThreads)
         blocking.start()
+        // The check reads the agreements and a refusal is a durable write: both run on the
+        // blocking pool, never on the event loop; the handshake resumes when the promise completes.
+        let verify: TLSChannelConfiguration.CustomVerificationCallback = { certificates, promise in
+            let chain = certificates.compactMap { try? $0.toDERBytes() }
+            blocking.submit { state in
+                guard state == .active else { promise.succeed(.failed); return }
+                if chain.count == certificates.count, exchange.acceptsClientCertificate(chainDER: chain) {
+                    promise.succeed(.certificateVerified)
+                    return
+                }
+                // Refused at the handshake: recorded (the TLS layer does not say from which address).
+                try? exchange.record(TransferEvent(time: Date(), actor: .system, action: .loginRefused, outcome: .refused,
+                                                   reason: "untrusted-client-certificate", transport: .https))
+                promise.succeed(.failed)
+            }
+        }
+        let router = Router(context: PartnerRequestContext.self)
         PartnerRoutes(exchange: exchange, logger: logger, blocking: blocking).register(on: router)
         let onListening = self.onListening
         let app = Application(

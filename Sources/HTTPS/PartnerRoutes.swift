@@ -68,11 +68,14 @@ struct PartnerRoutes: Sendable {
     private func list(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
         let partner: PartnerID
         switch await caller(request, context) { case .partner(let p): partner = p; case .refused(let r): return r }
-        let entries = try exchange.outbox(of: partner)
-        let listed = try entries.map {
-            Listed(id: $0.bundleID.uuidString.lowercased(), claim_id: $0.claimID, purpose: $0.purpose,
-                   created: Timestamp.format($0.created), expires: Timestamp.format($0.expires),
-                   sha256: try exchange.fileDigest(of: $0), size: $0.size)
+        let exchange = self.exchange
+        // A first listing may hash files and store their digests: off the concurrency pool.
+        let listed = try await durably {
+            try exchange.outbox(of: partner).map {
+                Listed(id: $0.bundleID.uuidString.lowercased(), claim_id: $0.claimID, purpose: $0.purpose,
+                       created: Timestamp.format($0.created), expires: Timestamp.format($0.expires),
+                       sha256: try exchange.fileDigest(of: $0), size: $0.size)
+            }
         }
         try await recordOrThrow(.listing, partner, context, outcome: .success, bytes: Int64(listed.count))
         return try Self.json(listed)
@@ -84,7 +87,8 @@ struct PartnerRoutes: Sendable {
         guard let entry = try await bundle(request, context, partner) else {
             return Self.problem(.notFound, "No such bundle is available to you.")
         }
-        let etag = "\"" + (try exchange.fileDigest(of: entry)) + "\""
+        let exchange = self.exchange
+        let etag = "\"" + (try await durably { try exchange.fileDigest(of: entry) }) + "\""
         var headers: HTTPFields = [.eTag: etag, .acceptRanges: "bytes", .contentType: "application/pkcs7-mime"]
         var range: ClosedRange<Int> = 0...Int(max(0, entry.size - 1))
         var status = HTTPResponse.Status.ok
@@ -107,18 +111,25 @@ struct PartnerRoutes: Sendable {
         let blocking = self.blocking
         let coversFile = range.lowerBound == 0 && Int64(range.upperBound) >= entry.size - 1
         let length = Int64(range.count)
+        let logger = self.logger
+        // The end of a download (bytes, complete or partial) is recorded on the blocking pool
+        // without holding the response: its `started` entry was committed before the first
+        // byte, and on a kept-alive connection the next request need not wait for this commit.
+        let recordEnd: @Sendable (Int64, Bool) -> Void = { bytes, complete in
+            blocking.submit { _ in
+                do { try exchange.downloadEnded(entry, partner: partner, bytes: bytes, complete: complete, origin: origin) } catch {
+                    logger.error("recording the end of a download failed",
+                                 metadata: ["bundle.id": "\(entry.bundleID.uuidString.lowercased())", "error": "\(error)"])
+                }
+            }
+        }
         let recorded = ResponseBody(contentLength: range.count) { writer in
             do {
                 try await body.write(writer.map { buffer in counter.add(buffer.readableBytes); return buffer })
                 let bytes = counter.value
-                try? await blocking.runIfActive {
-                    try exchange.downloadEnded(entry, partner: partner, bytes: bytes, complete: coversFile && bytes == length, origin: origin)
-                }
+                recordEnd(bytes, coversFile && bytes == length)
             } catch {
-                let bytes = counter.value
-                try? await blocking.runIfActive {
-                    try exchange.downloadEnded(entry, partner: partner, bytes: bytes, complete: false, origin: origin)
-                }
+                recordEnd(counter.value, false)
                 throw error
             }
         }

@@ -128,10 +128,15 @@ final class SFTPSession: @unchecked Sendable {
                 return true
             case SSH_PUBLICKEY_STATE_VALID:
                 partner = id
+                // No session without its entry: if the audit trail cannot be written, the login fails.
+                guard record(.login, outcome: .success) else {
+                    partner = nil
+                    lastRefusal = Refusal(.operationRefused, "the audit trail cannot be written")
+                    return false
+                }
                 server.authenticated(self)
                 logger[metadataKey: "partner.id"] = "\(id)"
                 ssh_message_auth_reply_success(msg, 0)
-                record(.login, outcome: .success)
                 return true
             default:
                 lastRefusal = Refusal(.unknownKey, "bad signature")

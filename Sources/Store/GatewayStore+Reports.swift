@@ -74,7 +74,7 @@ extension GatewayStore {
                   SUM(action = 'inbound-accepted') AS inbound_accepted,
                   SUM(action = 'inbound-quarantined') AS inbound_quarantined
                 FROM (SELECT *, (action IN ('seal', 'queue') AND outcome = 'success') AS sealed FROM event
-                      WHERE \(filter) AND partner_id IS NOT NULL)
+                      WHERE \(filter) AND +partner_id IS NOT NULL)
                 GROUP BY partner_id, purpose
                 ORDER BY partner_id, purpose
                 """, arguments: args).map { r in
@@ -199,7 +199,7 @@ extension GatewayStore {
                        MIN(e.seq) AS first_seq, GROUP_CONCAT(DISTINCT e.transport) AS transports,
                        GROUP_CONCAT(DISTINCT e.client_address) AS addresses
                 FROM event e LEFT JOIN bundle b ON b.id = lower(substr(e.reason, \(start), 36))
-                WHERE \(filter) AND e.action = 'access-refused' AND e.partner_id IS NOT NULL
+                WHERE \(filter) AND e.action = 'access-refused' AND +e.partner_id IS NOT NULL
                   AND substr(e.reason, 1, \(prefix.utf8.count)) = ?
                 GROUP BY e.partner_id, kind, reference
                 ORDER BY e.partner_id, kind, first_time, reference
@@ -244,16 +244,19 @@ extension GatewayStore {
         let (filter, args) = Self.period(since, until, partner: partner, table: "e")
         try db.read { db in
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT e.partner_id, e.bundle_id, MAX(e.claim_id) AS claim_id, MAX(e.purpose) AS purpose,
-                       MIN(e.time) AS first_time, MAX(e.time) AS last_time, MIN(e.seq) AS first_seq, COUNT(*) AS n,
-                       GROUP_CONCAT(DISTINCT e.transport) AS transports
-                FROM event e
-                WHERE \(filter) AND e.action = 'download' AND e.outcome = 'success'
-                  AND e.partner_id IS NOT NULL AND e.bundle_id IS NOT NULL
-                  AND NOT EXISTS (SELECT 1 FROM event r WHERE r.bundle_id = e.bundle_id AND r.partner_id = e.partner_id
+                SELECT * FROM (
+                  SELECT e.partner_id, e.bundle_id, MAX(e.claim_id) AS claim_id, MAX(e.purpose) AS purpose,
+                         MIN(e.time) AS first_time, MAX(e.time) AS last_time, MIN(e.seq) AS first_seq, COUNT(*) AS n,
+                         GROUP_CONCAT(DISTINCT e.transport) AS transports
+                  FROM event e
+                  WHERE \(filter) AND e.action = 'download' AND e.outcome = 'success'
+                    AND +e.partner_id IS NOT NULL AND +e.bundle_id IS NOT NULL
+                  GROUP BY e.partner_id, e.bundle_id
+                ) AS d
+                -- Once per downloaded bundle, through the bundle index.
+                WHERE NOT EXISTS (SELECT 1 FROM event r WHERE r.bundle_id = d.bundle_id AND r.partner_id = d.partner_id
                                   AND r.action = 'receipt' AND r.outcome = 'success' AND r.time < ?)
-                GROUP BY e.partner_id, e.bundle_id
-                ORDER BY first_time, e.bundle_id
+                ORDER BY first_time, bundle_id
                 """, arguments: args + [until])
             while let r = try rows.next() {
                 let transports = (r["transports"] as String? ?? "").split(separator: ",").map(String.init).sorted()
@@ -281,8 +284,8 @@ extension GatewayStore {
         public var transport: String
         public var clientAddress: String?
         public var bytes: Int64?
-        /// The digests the event lists (seal events list every document); on the first row of a
-        /// bundle without a record, those of its seal event.
+        /// On the first row of a bundle that has no record (so no manifest): the document digests
+        /// its seal event lists, else this event's. Empty otherwise.
         public var documentDigests: [String]
         /// Whether this is the bundle's first row in the stream; only that row carries the
         /// bundle's record.
@@ -307,7 +310,7 @@ extension GatewayStore {
         var conditions = ["""
             ((e.action IN ('seal', 'queue', 'delivery') AND e.outcome = 'success')
              OR (e.action = 'download' AND e.outcome IN ('success', 'partial')))
-            """, "e.bundle_id IS NOT NULL", "e.partner_id IS NOT NULL"]
+            """, "+e.bundle_id IS NOT NULL", "+e.partner_id IS NOT NULL"]
         var args: [any DatabaseValueConvertible] = []
         if let partner { conditions.append("e.partner_id = ?"); args.append(partner) }
         if let claim { conditions.append("e.bundle_id IN (SELECT id FROM bundle WHERE claim_id = ?)"); args.append(claim) }
@@ -324,15 +327,14 @@ extension GatewayStore {
                        CASE WHEN h.seq = f.first_seq THEN b.manifest_json END AS manifest_json,
                        CASE WHEN h.seq = f.first_seq THEN b.created_at END AS created_at,
                        CASE WHEN h.seq = f.first_seq THEN b.expires_at END AS expires_at,
-                       CASE WHEN h.seq = f.first_seq AND b.id IS NULL THEN
+                       CASE WHEN h.seq = f.first_seq AND b.id IS NULL THEN COALESCE(
                          (SELECT s.document_digests FROM event s WHERE s.bundle_id = h.bundle_id AND s.action IN ('seal', 'queue')
-                          AND s.outcome = 'success' ORDER BY s.seq LIMIT 1) END AS sealed_digests
+                          AND s.outcome = 'success' ORDER BY s.seq LIMIT 1), h.document_digests) END AS digests
                 FROM hits h JOIN firsts f ON f.bundle_id = h.bundle_id LEFT JOIN bundle b ON b.id = h.bundle_id
                 ORDER BY f.first_seq, h.seq
                 """, arguments: StatementArguments(args))
             while let r = try rows.next() {
-                let digestsText: String = r["sealed_digests"] ?? r["document_digests"] ?? "[]"
-                let digests = (try? JSONDecoder().decode([String].self, from: Data(digestsText.utf8))) ?? []
+                let digests = (r["digests"] as String?).flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
                 let seq: Int64 = r["seq"]
                 try body(BundleExposure(
                     sequence: seq, time: r["time"], action: r["action"], outcome: r["outcome"], partnerID: r["partner_id"],

@@ -9,7 +9,7 @@ struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Verify, export and report on the tamper-evident audit trail.",
-        subcommands: [Verify.self, Export.self, AuditBenchmarkCommand.self])
+        subcommands: [Verify.self, Export.self, AuditReportCommand.self, AuditImpactCommand.self, AuditBenchmarkCommand.self])
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -24,6 +24,8 @@ struct AuditCommand: ParsableCommand {
         var export: String?
         @Option(name: .long, help: ArgumentHelp("Audit public key (PEM) to check checkpoint signatures with.", valueName: "AUDIT-PUBLIC-PEM"))
         var key: [String] = []
+        @Flag(name: .long, help: "With --from-export: accept an export made with --since; only what it holds is checked.")
+        var partial = false
         @Flag(name: .long, help: "Print the result as JSON.")
         var json = false
 
@@ -35,7 +37,7 @@ struct AuditCommand: ParsableCommand {
             }
             let result: AuditVerification
             if let export {
-                do { result = try AuditVerifier.verify(exportAt: export, keys: keys) } catch let e as AuditError {
+                do { result = try AuditVerifier.verify(exportAt: export, keys: keys, allowPartial: partial) } catch let e as AuditError {
                     throw ClaimGateError(.invalidArgument, "--from-export \(export): \(e.message)")
                 }
             } else {
@@ -54,6 +56,7 @@ struct AuditCommand: ParsableCommand {
                                   problem_sequence: result.problem?.sequence, warnings: result.warnings))
             } else {
                 print(result.description)
+                for w in result.warnings { print("warning: \(w)") }
             }
             if !result.isIntact { throw ExitCode(1) }
         }
