@@ -30,4 +30,5 @@ static inline GENERAL_NAME *shim_GENERAL_NAMES_value(const GENERAL_NAMES *n, int
 static inline unsigned long shim_XN_FLAG_RFC2253(void) { return XN_FLAG_RFC2253; }
 static inline int shim_CMS_signer_count(CMS_ContentInfo *cms) { STACK_OF(CMS_SignerInfo) *s = CMS_get0_SignerInfos(cms); return s ? sk_CMS_SignerInfo_num(s) : -1; }
 static inline void shim_GENERAL_NAMES_free(GENERAL_NAMES *n) { GENERAL_NAMES_free(n); }
+static inline int shim_sk_X509_REVOKED_num(const STACK_OF(X509_REVOKED) *sk) { return sk ? sk_X509_REVOKED_num(sk) : 0; }
 #endif

@@ -19,6 +19,12 @@ struct AgreementFile: Decodable {
         var encryption: String
         var trust_anchor: String
         var tls_client: TLSClient?
+        var next_encryption: NextEncryption?
+        var crl: String?
+    }
+    struct NextEncryption: Decodable {
+        var certificate: String
+        var from: String
     }
     struct TLSClient: Decodable {
         var fingerprints: [String]?
@@ -60,7 +66,8 @@ struct AgreementFile: Decodable {
     static let knownKeys: [String: Set<String>] = [
         "": ["id", "name", "role", "agreement", "certificates", "ssh", "delivery", "masking"],
         "agreement": ["reference", "purposes", "document_types", "max_retention_days", "valid_until"],
-        "certificates": ["encryption", "trust_anchor", "tls_client"],
+        "certificates": ["encryption", "trust_anchor", "tls_client", "next_encryption", "crl"],
+        "certificates.next_encryption": ["certificate", "from"],
         "certificates.tls_client": ["fingerprints", "subjects"],
         "ssh": ["authorized_keys", "authorized_keys_file"],
         "delivery": ["push", "pull"],
@@ -146,23 +153,45 @@ public enum AgreementLoader {
             guard a.isCA else { throw fail("certificates.trust_anchor", "'\(a.subject)' is not a CA certificate: give the partner's issuing CA.") }
             try checkValidity(a, "certificates.trust_anchor", now: now, fail: fail)
         }
-        let encChain = try certificates("certificates.encryption", file.certificates.encryption)
-        let enc = encChain[0]
-        try checkValidity(enc, "certificates.encryption", now: now, fail: fail)
-        guard enc.keyKind.isAcceptedForExchange else {
-            throw fail("certificates.encryption", "has a \(enc.keyKind) key: use RSA of 2048 bits or more, or EC P-256 or P-384.")
-        }
-        if let usage = enc.keyUsage {
-            switch enc.keyKind {
-            case .rsa where !usage.contains(.keyEncipherment):
-                throw fail("certificates.encryption", "its key usage does not allow keyEncipherment (a signing-only certificate?): ask the partner for an encryption certificate.")
-            case .ec where !usage.contains(.keyAgreement):
-                throw fail("certificates.encryption", "its key usage does not allow keyAgreement (a signing-only certificate?): ask the partner for an encryption certificate.")
-            default: break
+        var crls: [CertificateRevocationList] = []
+        if let p = file.certificates.crl {
+            do { crls = try CertificateRevocationList.load(file: resolve(p)) } catch let e as EnvelopeError {
+                throw fail("certificates.crl", e.message)
+            }
+            for c in crls {
+                do { try c.check(signedBy: anchors, at: now) } catch let e as EnvelopeError {
+                    throw fail("certificates.crl", e.message)
+                }
             }
         }
-        do { try enc.verify(chainsTo: anchors, intermediates: Array(encChain.dropFirst()), at: now) } catch let e as EnvelopeError {
-            throw fail("certificates.encryption", e.message)
+        // Encryption, and a rotation announced in advance. A rotation whose day has begun is
+        // folded in: the next certificate is the encryption certificate, the old one is retired.
+        let encChain = try certificates("certificates.encryption", file.certificates.encryption)
+        var enc = encChain[0]
+        var next: (certificate: Certificate, from: CalendarDay)?
+        if let n = file.certificates.next_encryption {
+            let from: CalendarDay
+            do { from = try CalendarDay(parsing: n.from) } catch {
+                throw fail("certificates.next_encryption.from", "'\(n.from.prefix(40))' is not a date: use YYYY-MM-DD.")
+            }
+            guard from <= validUntil else {
+                throw fail("certificates.next_encryption.from", "\(from) is after the agreement ends (\(validUntil)): the new certificate would never be used.")
+            }
+            let nextChain = try certificates("certificates.next_encryption.certificate", n.certificate)
+            guard nextChain[0].sha256Fingerprint != enc.sha256Fingerprint else {
+                throw fail("certificates.next_encryption.certificate", "is the same certificate as certificates.encryption: give the partner's new one.")
+            }
+            let takesEffect = max(now, from.startOfDay)
+            try checkEncryption(nextChain, field: "certificates.next_encryption.certificate", anchors: anchors, crls: crls,
+                                at: takesEffect, fail: fail)
+            if now >= from.startOfDay {
+                enc = nextChain[0]
+            } else {
+                try checkEncryption(encChain, field: "certificates.encryption", anchors: anchors, crls: crls, at: now, fail: fail)
+                next = (nextChain[0], from)
+            }
+        } else {
+            try checkEncryption(encChain, field: "certificates.encryption", anchors: anchors, crls: crls, at: now, fail: fail)
         }
 
         // SSH keys.
@@ -236,9 +265,84 @@ public enum AgreementLoader {
                                   maxRetentionDays: t.max_retention_days, validUntil: validUntil),
             certificates: PartnerCertificates(encryptionPEM: enc.pem, trustAnchorPEM: anchors.map(\.pem).joined(),
                                               tlsClientFingerprints: pinnedFingerprints,
-                                              tlsClientSubjects: pinnedSubjects.map { $0.hasPrefix("subject=") ? String($0.dropFirst(8)) : $0 }),
+                                              tlsClientSubjects: pinnedSubjects.map { $0.hasPrefix("subject=") ? String($0.dropFirst(8)) : $0 },
+                                              nextEncryptionPEM: next?.certificate.pem, nextEncryptionFrom: next?.from,
+                                              crlPEM: crls.isEmpty ? nil : crls.map(\.pem).joined()),
             sshAuthorizedKeys: sshKeys, delivery: delivery, masking: masking)
         return (agreement, text)
+    }
+
+    /// A new agreement version's certificates with the encryption certificate rolled over to
+    /// the one in `encryptionFile`: from the start of `from` (UTC) when that day is still to
+    /// come, otherwise at once. The certificate gets the checks `certificates.encryption` gets
+    /// (key kind and usage, validity when it takes effect, chain to the trust anchor, not
+    /// revoked by the agreement's CRL). A rotation already due is folded in first.
+    /// - Parameters:
+    ///   - current: the partner's current agreement.
+    ///   - encryptionFile: the new certificate (PEM; intermediates may follow it).
+    ///   - from: the first UTC day new bundles are encrypted to it; nil for now.
+    /// - Returns: the agreement to store as the next version.
+    public static func rotated(_ current: PartnerAgreement, encryptionFile: String, from: CalendarDay?,
+                               clock: any WallClock) throws -> PartnerAgreement {
+        let now = clock.now
+        func fail(_ field: String, _ message: String) -> ClaimGateError {
+            ClaimGateError(.invalidArgument, "\(field): \(message)")
+        }
+        let chain: [Certificate]
+        do { chain = try Certificate.load(pemFile: encryptionFile) } catch let e as EnvelopeError { throw fail("--encryption", e.message) }
+        let anchors: [Certificate], crls: [CertificateRevocationList]
+        do {
+            anchors = try Certificate.parseAll(pem: current.certificates.trustAnchorPEM)
+            crls = try current.certificates.crlPEM.map(CertificateRevocationList.parseAll(pem:)) ?? []
+        } catch let e as EnvelopeError {
+            throw ClaimGateError(.invalidAgreement, "\(current.id)'s stored agreement cannot be read (\(e.message)): run `claimgate partner update` with its agreement file.")
+        }
+        var agreement = current
+        agreement.certificates = current.certificates.folded(at: now)
+        guard chain[0].sha256Fingerprint != (try? Certificate(pem: agreement.certificates.encryptionPEM))?.sha256Fingerprint else {
+            throw fail("--encryption", "is already \(current.id)'s encryption certificate.")
+        }
+        if let from, now < from.startOfDay {
+            guard from <= current.terms.validUntil else {
+                throw fail("--from", "\(from) is after agreement \(current.terms.reference) ends (\(current.terms.validUntil)): the new certificate would never be used.")
+            }
+            try checkEncryption(chain, field: "--encryption", anchors: anchors, crls: crls, at: from.startOfDay, fail: fail)
+            agreement.certificates.nextEncryptionPEM = chain[0].pem
+            agreement.certificates.nextEncryptionFrom = from
+        } else {
+            try checkEncryption(chain, field: "--encryption", anchors: anchors, crls: crls, at: now, fail: fail)
+            agreement.certificates.encryptionPEM = chain[0].pem
+            agreement.certificates.nextEncryptionPEM = nil
+            agreement.certificates.nextEncryptionFrom = nil
+        }
+        return agreement
+    }
+
+    /// The checks an encryption certificate gets, at the time `at` it is (or will be) used:
+    /// validity, key kind and usage, chain to the anchors, not listed in the CRLs.
+    private static func checkEncryption(_ chain: [Certificate], field: String, anchors: [Certificate],
+                                        crls: [CertificateRevocationList], at: Date,
+                                        fail: (String, String) -> ClaimGateError) throws {
+        let enc = chain[0]
+        try checkValidity(enc, field, now: at, fail: fail)
+        guard enc.keyKind.isAcceptedForExchange else {
+            throw fail(field, "has a \(enc.keyKind) key: use RSA of 2048 bits or more, or EC P-256 or P-384.")
+        }
+        if let usage = enc.keyUsage {
+            switch enc.keyKind {
+            case .rsa where !usage.contains(.keyEncipherment):
+                throw fail(field, "its key usage does not allow keyEncipherment (a signing-only certificate?): ask the partner for an encryption certificate.")
+            case .ec where !usage.contains(.keyAgreement):
+                throw fail(field, "its key usage does not allow keyAgreement (a signing-only certificate?): ask the partner for an encryption certificate.")
+            default: break
+            }
+        }
+        do { try enc.verify(chainsTo: anchors, intermediates: Array(chain.dropFirst()), at: at) } catch let e as EnvelopeError {
+            throw fail(field, e.message)
+        }
+        if crls.contains(where: { $0.lists(enc) }) {
+            throw fail(field, "'\(enc.subject)' is revoked: its CA's CRL (certificates.crl) lists it. Ask the partner for a current certificate.")
+        }
     }
 
     private static func checkValidity(_ c: Certificate, _ field: String, now: Date,

@@ -19,9 +19,11 @@ struct BundleUnpacking {
     ///   - bundle: the sealed file.
     ///   - recipient: the certificate it must be addressed to, and its key.
     ///   - trust: the sender's trust anchors.
+    ///   - crls: the revocation lists of the sender's CAs; when not empty, a signer they list (or
+    ///     whose CA has none, or whose CA's list has expired) is refused.
     ///   - staging: an existing private folder for scratch files.
-    init(bundle: String, recipient: Certificate, key: PrivateKey, trust: [Certificate], clock: any WallClock,
-         staging: String) throws {
+    init(bundle: String, recipient: Certificate, key: PrivateKey, trust: [Certificate],
+         crls: [CertificateRevocationList] = [], clock: any WallClock, staging: String) throws {
         self.staging = staging
         let tar = staging + "/content.tar"
         let verified: BundleOpener.Verified
@@ -32,6 +34,15 @@ struct BundleUnpacking {
             throw ClaimGateError(.bundleRejected, e.message, diagnostics: e.diagnostics)
         }
         signer = verified.signer
+        if !crls.isEmpty {
+            // The signature chained; now the CA's word on the signer itself.
+            do { try signer.verify(chainsTo: trust, at: clock.now, crls: crls) } catch let e as EnvelopeError {
+                throw ClaimGateError(.bundleRejected, e.code == .revoked
+                    ? "The bundle's signer certificate '\(signer.subject)' (serial \(signer.serialNumber)) is revoked: its CA's CRL lists it. Refused; tell the sender."
+                    : "The bundle's signer certificate could not be checked against its CA's CRL: \(e.message)",
+                    diagnostics: e.diagnostics)
+            }
+        }
         reader = BundleArchiveReader(path: tar)
         do { manifestBytes = try reader.readManifest() } catch let e as PackagingError {
             throw ClaimGateError(.bundleRejected, e.message, diagnostics: e.diagnostics)

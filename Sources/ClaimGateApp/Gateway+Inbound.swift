@@ -27,11 +27,12 @@ extension Gateway {
             }
             let partner = try self.partner(id.rawValue)
             let anchors = try Certificate.parseAll(pem: partner.agreement.certificates.trustAnchorPEM)
+            let crls = try partner.agreement.certificates.crlPEM.map(CertificateRevocationList.parseAll(pem:)) ?? []
             let encryption = try identity.encryption()
             let key = try PrivateKey(pemFile: home.identity + "/" + GatewayIdentity.File.encryptionKey)
             try FileSystem.makeDirectory(staging, mode: 0o700)
-            let bundle = try BundleUnpacking(bundle: path, recipient: encryption, key: key, trust: anchors, clock: clock,
-                                             staging: staging)
+            let bundle = try BundleUnpacking(bundle: path, recipient: encryption, key: key, trust: anchors, crls: crls,
+                                             clock: clock, staging: staging)
             let m = bundle.manifest
             report.bundleID = m.bundleID
             report.claimID = m.claimID

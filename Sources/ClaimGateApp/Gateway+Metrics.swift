@@ -4,7 +4,8 @@ import Foundation
 
 extension Gateway {
     /// The admin listener's `/metrics` page (Prometheus text format): transfers, bytes, refusals
-    /// by reason, deliveries by state, certificate days to expiry. No personal data.
+    /// by reason, deliveries by state, days to expiry of every certificate (gateway and partners) and
+    /// days to the end of every agreement. No personal data.
     public func prometheusMetrics() throws -> String {
         var out: [String] = []
         let totals = try store.eventTotals()
@@ -43,19 +44,20 @@ extension Gateway {
             out.append("claimgate_deliveries{state=\"\(state.rawValue)\"} \(deliveries.filter { $0.state == state }.count)")
         }
 
-        family("claimgate_certificate_days_to_expiry", "Days until a certificate expires (negative: expired).", "gauge")
+        family("claimgate_certificate_days_to_expiry",
+               "Days until a certificate expires (negative: expired), by subject (gateway or partner id) and certificate.", "gauge")
         let now = clock.now
-        func days(_ c: Certificate) -> String { String(format: "%.1f", c.notAfter.timeIntervalSince(now) / 86_400) }
-        var certs: [(String, Certificate)] = [("gateway-ca", identity.ca), ("gateway-signing", identity.signing)]
-        if let tls = try? identity.tls() { certs.append(("gateway-tls", tls)) }
-        if let enc = try? identity.encryption() { certs.append(("gateway-encryption", enc)) }
-        for p in try store.partners() {
-            if let c = try? Certificate(pem: p.agreement.certificates.encryptionPEM) { certs.append(("partner:\(p.id):encryption", c)) }
-            for (i, c) in ((try? Certificate.parseAll(pem: p.agreement.certificates.trustAnchorPEM)) ?? []).enumerated() {
-                certs.append(("partner:\(p.id):trust-anchor\(i == 0 ? "" : "-\(i)")", c))
-            }
+        for w in try watchedCertificates() {
+            guard case .success(let c) = w.certificate else { continue }   // `claimgate doctor` reports unreadable ones
+            let days = String(format: "%.1f", c.notAfter.timeIntervalSince(now) / 86_400)
+            out.append("claimgate_certificate_days_to_expiry{subject=\"\(label(w.owner))\",certificate=\"\(label(w.name))\"} \(days)")
         }
-        for (name, c) in certs { out.append("claimgate_certificate_days_to_expiry{certificate=\"\(label(name))\"} \(days(c))") }
+
+        family("claimgate_agreement_days_to_end", "Days until a partner's agreement ends (negative: ended).", "gauge")
+        for p in try store.partners() where p.status != .removed {
+            let days = String(format: "%.1f", p.agreement.terms.endsAt.timeIntervalSince(now) / 86_400)
+            out.append("claimgate_agreement_days_to_end{subject=\"\(label(p.id.rawValue))\"} \(days)")
+        }
         return out.joined(separator: "\n") + "\n"
     }
 }

@@ -68,7 +68,8 @@ extension Gateway {
         }
 
         // The agreement's policy.
-        let recipient = try Certificate(pem: partner.agreement.certificates.encryptionPEM)
+        // From the day a rotation takes effect (UTC, by the injected clock), the next certificate.
+        let recipient = try Certificate(pem: partner.agreement.certificates.encryptionPEM(at: created))
         let expires = Timestamp.wholeSeconds(order.expiry.resolve(createdAt: created))
         let request = SealRequest(partner: partner, purpose: order.purpose, created: created, expires: expires,
                                   documents: documents.map { ($0.name, $0.mediaType) },

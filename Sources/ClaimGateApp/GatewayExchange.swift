@@ -44,11 +44,16 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
         guard let cert = try? Certificate(der: der) else {
             return .failure(Refusal(.unknownPartner, "The client certificate cannot be read."))
         }
-        // A partner onboarded a moment ago is found by refreshing once on a miss.
-        var matching = directory.current(gateway.store).identities(of: cert, at: clock.now)
-        if matching.isEmpty { matching = directory.refreshed(gateway.store).identities(of: cert, at: clock.now) }
-        guard matching.count == 1, let p = matching.first else {
-            return .failure(Refusal(.unknownPartner, matching.isEmpty
+        // A partner onboarded (or a CRL loaded) a moment ago is found by refreshing once on a miss.
+        var found = directory.current(gateway.store).identities(of: cert, at: clock.now)
+        if found.partners.isEmpty { found = directory.refreshed(gateway.store).identities(of: cert, at: clock.now) }
+        guard found.partners.count == 1, let p = found.partners.first else {
+            if found.partners.isEmpty, let r = found.revocation {
+                // Revoked, or the partner's CRL expired: fail closed, and say which in the log.
+                logRevocation(r, cert, "request")
+                return .failure(Refusal(.revocation(r.error.code), r.error.message))
+            }
+            return .failure(Refusal(.unknownPartner, found.partners.isEmpty
                 ? "The client certificate '\(cert.subject)' does not chain to any partner's trust anchor, or is not one its agreement pins."
                 : "The client certificate chains to several partners' trust anchors: refused as ambiguous (pin it in certificates.tls_client)."))
         }
@@ -62,8 +67,17 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
     public func acceptsClientCertificate(chainDER: [[UInt8]]) -> Bool {
         guard let leafDER = chainDER.first, let leaf = try? Certificate(der: leafDER) else { return false }
         let intermediates = chainDER.dropFirst().compactMap { try? Certificate(der: $0) }
-        if directory.current(gateway.store).chains(leaf, intermediates: intermediates, at: clock.now) { return true }
-        return directory.refreshed(gateway.store).chains(leaf, intermediates: intermediates, at: clock.now)
+        if directory.current(gateway.store).chains(leaf, intermediates: intermediates, at: clock.now).accepted { return true }
+        let fresh = directory.refreshed(gateway.store).chains(leaf, intermediates: intermediates, at: clock.now)
+        if let r = fresh.revocation, !fresh.accepted { logRevocation(r, leaf, "handshake") }
+        return fresh.accepted
+    }
+
+    /// Logs why a partner's CRL refused a client certificate (the wire says only "refused").
+    private func logRevocation(_ r: PartnerDirectory.Revocation, _ cert: Certificate, _ stage: String) {
+        gateway.logger.info("client certificate refused by the partner's CRL", metadata: [
+            "partner.id": "\(r.partner)", "tls.stage": "\(stage)", "reason": "\(Refusal.Reason.revocation(r.error.code))",
+            "certificate.sha256": "\(cert.sha256Fingerprint)", "error": "\(r.error.message)"])
     }
 
     public func fileDigest(of entry: OutboxEntry) throws -> String {
@@ -155,6 +169,50 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
         try gateway.store.record(TransferEvent(time: clock.now, actor: .partner(partner), action: .upload, outcome: .success,
                                                partnerID: partner, bytes: bytes, reason: nil,
                                                transport: origin.transport, clientAddress: origin.clientAddress))
+        if let bundleID = Self.receiptBundleID(name) {
+            return try receiptUploaded(bundleID, name: name, path: path, bytes: bytes, partner: partner, origin: origin)
+        }
         return try gateway.processInbound(path: path, name: name, partner: partner, origin: origin, maxBytes: maxUploadBytes)
+    }
+
+    /// `<bundle-id>.receipt` (lowercase UUID): a receipt uploaded over SFTP.
+    static func receiptBundleID(_ name: String) -> UUID? {
+        guard name.hasSuffix(".receipt"), let id = UUID(uuidString: String(name.dropLast(8))),
+              name == id.uuidString.lowercased() + ".receipt" else { return nil }
+        return id
+    }
+
+    /// A receipt file holds the SHA-256 (hex) of the bundle file the partner received, as
+    /// `sha256sum` prints it. It acknowledges the bundle exactly like `POST /v1/bundles/{id}/receipt`;
+    /// the file itself is not kept (its digest is in the audit entry).
+    private func receiptUploaded(_ bundleID: UUID, name: String, path: String, bytes: Int64, partner: PartnerID,
+                                 origin: SessionOrigin) throws -> InboundReport {
+        defer { unlink(path) }
+        let text = bytes <= 4096 ? ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "") : ""
+        let digest = text.split(whereSeparator: { $0 == " " || $0.isNewline }).first.map(String.init) ?? ""
+        var report = InboundReport(id: UUID(), partnerID: partner, fileName: name, received: clock.now, bytes: bytes,
+                                   state: .quarantined, transport: origin.transport, bundleID: bundleID, storedPath: "")
+        guard digest.count == 64, digest.allSatisfy(\.isHexDigit) else {
+            report.reason = "A receipt holds the bundle file's SHA-256 in hex, as `sha256sum FILE.p7m` prints it."
+            try gateway.store.record(TransferEvent(time: clock.now, actor: .partner(partner), action: .receipt, outcome: .refused,
+                                                   partnerID: partner, bundleID: bundleID, reason: "malformed-receipt",
+                                                   transport: origin.transport, clientAddress: origin.clientAddress))
+            return report
+        }
+        guard let entry = try bundle(bundleID, of: partner) else {
+            report.reason = "No such bundle is available to you."
+            try gateway.store.record(TransferEvent(time: clock.now, actor: .partner(partner), action: .receipt, outcome: .refused,
+                                                   partnerID: partner, bundleID: bundleID, reason: Refusal.Reason.bundleUnavailable.code,
+                                                   transport: origin.transport, clientAddress: origin.clientAddress))
+            return report
+        }
+        if try acknowledge(entry, partner: partner, sha256: digest, origin: origin) {
+            report.state = .accepted
+            report.claimID = entry.claimID
+            report.purpose = entry.purpose
+        } else {
+            report.reason = "That SHA-256 is not the bundle's: download it again and check it before acknowledging."
+        }
+        return report
     }
 }

@@ -8,7 +8,7 @@ public struct BundleView: Encodable {
     public let partner: String
     public let claimID: String
     public let purpose: String
-    public let state: String
+    public var state: String
     public let created: String
     public let expires: String
     public let file: String

@@ -4,28 +4,92 @@ import Foundation
 import Store
 
 /// The partners as the TLS layer needs them on every handshake and request: each with its trust
-/// anchors already parsed. A snapshot is reused for at most `maxAge` seconds, so an agreement
-/// change, suspension or new partner made by another `claimgate` process takes effect within
-/// that time without a restart; callers refresh at once on a miss.
+/// anchors and revocation lists already parsed. A snapshot is reused for at most `maxAge`
+/// seconds, so an agreement change (a new CRL), suspension or new partner made by another
+/// `claimgate` process takes effect within that time without a restart; callers refresh at once
+/// on a miss.
 final class PartnerDirectory: @unchecked Sendable {
-    struct Snapshot {
-        let partners: [Partner]
-        let anchors: [[Certificate]]
-        let taken: Date
+    /// One partner's trust as parsed from its agreement. A partner whose stored anchors or CRLs
+    /// cannot be read has no anchors, so nothing chains to it (fail closed).
+    struct Trust {
+        let anchors: [Certificate]
+        let crls: [CertificateRevocationList]
 
-        /// The partners whose anchor `cert` chains to and whose agreement allows it (pins).
-        func identities(of cert: Certificate, at now: Date) -> [Partner] {
-            zip(partners, anchors).compactMap { p, a in
-                guard !a.isEmpty, (try? cert.verify(chainsTo: a, at: now)) != nil,
-                      p.agreement.certificates.allowsTLSClient(fingerprint: cert.sha256Fingerprint, subject: cert.subject)
-                else { return nil }
-                return p
+        init(_ c: PartnerCertificates) {
+            guard let anchors = try? Certificate.parseAll(pem: c.trustAnchorPEM),
+                  let crls = c.crlPEM.map({ try? CertificateRevocationList.parseAll(pem: $0) }) ?? [] else {
+                self.anchors = []
+                self.crls = []
+                return
             }
+            self.anchors = anchors
+            self.crls = crls
         }
 
-        /// Whether `leaf` (with the intermediates the client sent) chains to any partner's anchor.
-        func chains(_ leaf: Certificate, intermediates: [Certificate], at now: Date) -> Bool {
-            anchors.contains { a in !a.isEmpty && (try? leaf.verify(chainsTo: a, intermediates: intermediates, at: now)) != nil }
+        enum Verdict {
+            case trusted
+            case untrusted
+            /// Chains, but the partner's CRL refuses it: revoked, CRL expired or unusable.
+            case refusedByCRL(EnvelopeError)
+        }
+
+        func verdict(on cert: Certificate, intermediates: [Certificate] = [], at now: Date) -> Verdict {
+            guard !anchors.isEmpty else { return .untrusted }
+            do {
+                try cert.verify(chainsTo: anchors, intermediates: intermediates, at: now, crls: crls)
+                return .trusted
+            } catch let e as EnvelopeError where e.code == .revoked || e.code == .crlExpired || e.code == .invalidCRL {
+                return .refusedByCRL(e)
+            } catch {
+                return .untrusted
+            }
+        }
+    }
+
+    /// Why a client certificate identifies no partner, when a partner's CRL is the cause.
+    struct Revocation {
+        let partner: PartnerID
+        let error: EnvelopeError
+    }
+
+    struct Snapshot {
+        let partners: [Partner]
+        let trust: [Trust]
+        let taken: Date
+
+        /// The partners whose anchor `cert` chains to, whose CRL does not revoke it and whose
+        /// agreement allows it (pins); and, when a partner's anchor matched but its CRL refused
+        /// the certificate (revoked, CRL expired or unusable), that refusal.
+        func identities(of cert: Certificate, at now: Date) -> (partners: [Partner], revocation: Revocation?) {
+            var matching: [Partner] = []
+            var revocation: Revocation?
+            for (p, t) in zip(partners, trust) {
+                switch t.verdict(on: cert, at: now) {
+                case .trusted: break
+                case .untrusted: continue
+                case .refusedByCRL(let e):
+                    if revocation == nil { revocation = Revocation(partner: p.id, error: e) }
+                    continue
+                }
+                if p.agreement.certificates.allowsTLSClient(fingerprint: cert.sha256Fingerprint, subject: cert.subject) {
+                    matching.append(p)
+                }
+            }
+            return (matching, revocation)
+        }
+
+        /// Whether `leaf` (with the intermediates the client sent) chains to any partner's anchor
+        /// and is not revoked by that partner's CRL; otherwise the CRL refusal, if one was the cause.
+        func chains(_ leaf: Certificate, intermediates: [Certificate], at now: Date) -> (accepted: Bool, revocation: Revocation?) {
+            var revocation: Revocation?
+            for (p, t) in zip(partners, trust) {
+                switch t.verdict(on: leaf, intermediates: intermediates, at: now) {
+                case .trusted: return (true, nil)
+                case .untrusted: continue
+                case .refusedByCRL(let e): if revocation == nil { revocation = Revocation(partner: p.id, error: e) }
+                }
+            }
+            return (false, revocation)
         }
     }
 
@@ -45,12 +109,29 @@ final class PartnerDirectory: @unchecked Sendable {
 
     func refreshed(_ store: GatewayStore) -> Snapshot {
         let partners = (try? store.partners()) ?? []
-        let s = Snapshot(partners: partners,
-                         anchors: partners.map { (try? Certificate.parseAll(pem: $0.agreement.certificates.trustAnchorPEM)) ?? [] },
-                         taken: Date())
+        let s = Snapshot(partners: partners, trust: partners.map { Trust($0.agreement.certificates) }, taken: Date())
         lock.lock()
         snapshot = s
         lock.unlock()
         return s
+    }
+}
+
+extension Refusal.Reason {
+    /// The client or signer certificate is listed in its CA's CRL.
+    static let certificateRevoked = Refusal.Reason("certificate-revoked")
+    /// The partner's CRL is past its nextUpdate: what it covers is refused until a current one
+    /// is loaded with `partner update` (fail closed).
+    static let crlExpired = Refusal.Reason("crl-expired")
+    /// The partner's CRL cannot be used for this certificate (none for its CA, not yet valid).
+    static let crlUnusable = Refusal.Reason("crl-unusable")
+
+    /// The refusal reason for a certificate refused by a partner's CRL.
+    static func revocation(_ code: EnvelopeError.Code) -> Refusal.Reason {
+        switch code {
+        case .revoked: return .certificateRevoked
+        case .crlExpired: return .crlExpired
+        default: return .crlUnusable
+        }
     }
 }

@@ -73,9 +73,10 @@ public struct DeliveryTerms: Sendable, Codable, Equatable {
 /// Public certificate material of a partner, kept as PEM text so an agreement version is
 /// self-contained once onboarded.
 public struct PartnerCertificates: Sendable, Codable, Equatable {
-    /// The certificate bundles are encrypted to.
+    /// The certificate bundles are encrypted to (until `nextEncryptionFrom`, when set).
     public var encryptionPEM: String
-    /// The partner's CA: its signatures and TLS client certificates chain here.
+    /// The partner's CA: its signatures and TLS client certificates chain here. May hold several
+    /// CA certificates (e.g. the old and the new CA while the partner rolls its CA over).
     public var trustAnchorPEM: String
     /// When not empty, only TLS client certificates with one of these SHA-256 fingerprints
     /// (lowercase hex of the DER) identify the partner, even if others chain to its anchor.
@@ -83,12 +84,24 @@ public struct PartnerCertificates: Sendable, Codable, Equatable {
     /// When not empty, only TLS client certificates with one of these subjects (RFC 2253, as
     /// `openssl x509 -noout -subject -nameopt RFC2253` prints them) identify the partner.
     public var tlsClientSubjects: [String]
+    /// The certificate new bundles are encrypted to from the start (UTC) of `nextEncryptionFrom`
+    /// on: a key rotation announced in advance.
+    public var nextEncryptionPEM: String?
+    /// The UTC day from which `nextEncryptionPEM` replaces `encryptionPEM`.
+    public var nextEncryptionFrom: CalendarDay?
+    /// The revocation lists (PEM, one per issuing CA) of the partner's CA: when set, TLS client
+    /// and signer certificates they list are refused, as are certificates from a CA without one.
+    public var crlPEM: String?
 
-    public init(encryptionPEM: String, trustAnchorPEM: String, tlsClientFingerprints: [String] = [], tlsClientSubjects: [String] = []) {
+    public init(encryptionPEM: String, trustAnchorPEM: String, tlsClientFingerprints: [String] = [], tlsClientSubjects: [String] = [],
+                nextEncryptionPEM: String? = nil, nextEncryptionFrom: CalendarDay? = nil, crlPEM: String? = nil) {
         self.encryptionPEM = encryptionPEM
         self.trustAnchorPEM = trustAnchorPEM
         self.tlsClientFingerprints = tlsClientFingerprints
         self.tlsClientSubjects = tlsClientSubjects
+        self.nextEncryptionPEM = nextEncryptionPEM
+        self.nextEncryptionFrom = nextEncryptionFrom
+        self.crlPEM = crlPEM
     }
 
     /// Whether the agreement pins which client certificates identify the partner.
@@ -99,15 +112,43 @@ public struct PartnerCertificates: Sendable, Codable, Equatable {
         !pinsTLSClient || tlsClientFingerprints.contains(fingerprint.lowercased()) || tlsClientSubjects.contains(subject)
     }
 
-    enum CodingKeys: String, CodingKey { case encryptionPEM, trustAnchorPEM, tlsClientFingerprints, tlsClientSubjects }
+    /// Whether the next encryption certificate is in force at `now` (its day has begun, UTC).
+    public func rotationHasStarted(at now: Date) -> Bool {
+        guard nextEncryptionPEM != nil, let from = nextEncryptionFrom else { return false }
+        return now >= from.startOfDay
+    }
 
-    // Agreement versions stored before pins existed decode with no pins.
+    /// The encryption certificate (PEM) new bundles are sealed to at `now`: the next one from its
+    /// day on, the current one before.
+    public func encryptionPEM(at now: Date) -> String {
+        rotationHasStarted(at: now) ? nextEncryptionPEM ?? encryptionPEM : encryptionPEM
+    }
+
+    /// The same material with a rotation whose day has come folded in: the next certificate
+    /// becomes the encryption certificate and nothing is scheduled.
+    public func folded(at now: Date) -> PartnerCertificates {
+        guard rotationHasStarted(at: now), let next = nextEncryptionPEM else { return self }
+        var c = self
+        c.encryptionPEM = next
+        c.nextEncryptionPEM = nil
+        c.nextEncryptionFrom = nil
+        return c
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case encryptionPEM, trustAnchorPEM, tlsClientFingerprints, tlsClientSubjects, nextEncryptionPEM, nextEncryptionFrom, crlPEM
+    }
+
+    // Agreement versions stored before pins, rotation or CRLs existed decode without them.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         encryptionPEM = try c.decode(String.self, forKey: .encryptionPEM)
         trustAnchorPEM = try c.decode(String.self, forKey: .trustAnchorPEM)
         tlsClientFingerprints = try c.decodeIfPresent([String].self, forKey: .tlsClientFingerprints) ?? []
         tlsClientSubjects = try c.decodeIfPresent([String].self, forKey: .tlsClientSubjects) ?? []
+        nextEncryptionPEM = try c.decodeIfPresent(String.self, forKey: .nextEncryptionPEM)
+        nextEncryptionFrom = try c.decodeIfPresent(CalendarDay.self, forKey: .nextEncryptionFrom)
+        crlPEM = try c.decodeIfPresent(String.self, forKey: .crlPEM)
     }
 }
 
@@ -136,7 +177,10 @@ public struct PartnerAgreement: Sendable, Codable, Equatable {
 /// Whether a partner may currently receive anything.
 public enum PartnerStatus: String, Sendable, Codable {
     case active
+    /// Temporarily gets nothing (`partner suspend`), until `partner resume`.
     case suspended
+    /// No longer a partner (`partner remove`); its history is kept.
+    case removed
 }
 
 /// A partner as the gateway knows it: its current agreement version and its status.

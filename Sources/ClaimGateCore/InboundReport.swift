@@ -7,6 +7,8 @@ public struct InboundReport: Sendable, Equatable {
         case accepted
         /// Refused; kept aside with the reason, never visible as documents.
         case quarantined
+        /// Its documents were destroyed once the inbound retention period had passed (`purge`).
+        case purged
     }
 
     public var id: UUID

@@ -44,6 +44,13 @@ public struct TransferEvent: Sendable, Equatable {
         case receipt
         /// A partner's upload was verified and its documents stored, or quarantined.
         case inboundAccepted = "inbound-accepted", inboundQuarantined = "inbound-quarantined"
+        /// Partner lifecycle, by an admin (`reason` holds the admin's reason, if given).
+        case partnerSuspended = "partner-suspended", partnerResumed = "partner-resumed", partnerRemoved = "partner-removed"
+        /// An admin withdrew a bundle: it is neither listed nor served from then on.
+        case recall
+        /// A bundle's file (or an inbound report's documents) was destroyed; `documentDigests`
+        /// holds the SHA-256 of the destroyed file.
+        case purge
         /// A gateway key was created or replaced (`reason` names which: `audit-key`, …).
         case keyCreated = "key-created"
         /// An admin read or exported the audit trail (`audit export`, `report`, `impact`).

@@ -105,13 +105,22 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
     /// TLS and encryption certificates from the same CA fail this check.
     public var allowsContentSigning: Bool { X509_check_purpose(x509, X509_PURPOSE_SMIME_SIGN, 0) == 1 }
 
-    /// Checks that this certificate chains to one of `anchors` at time `at`, through `intermediates`.
+    /// Checks that this certificate chains to one of `anchors` at time `at`, through `intermediates`,
+    /// and, when `crls` is not empty, that its CA has not revoked it.
+    ///
+    /// With CRLs, OpenSSL's CRL check (`X509_V_FLAG_CRL_CHECK`) applies to this certificate: the
+    /// list of its issuer must be among `crls`, signed by that issuer and current at `at`. A
+    /// certificate whose issuer has no list is refused, so revocation cannot be skipped by
+    /// leaving a CA's list out.
     /// - Parameters:
     ///   - anchors: trusted roots (or intermediates treated as trust anchors).
     ///   - intermediates: untrusted certificates that may complete the chain.
-    ///   - at: the time the chain must be valid at.
-    public func verify(chainsTo anchors: [Certificate], intermediates: [Certificate] = [], at: Date) throws {
-        let store = try TrustStore(anchors)
+    ///   - at: the time the chain (and the CRLs) must be valid at.
+    ///   - crls: the revocation lists of the CAs; empty for no revocation check.
+    /// - Throws: `EnvelopeError` with code `.untrusted`, `.revoked`, `.crlExpired` or `.invalidCRL`.
+    public func verify(chainsTo anchors: [Certificate], intermediates: [Certificate] = [], at: Date,
+                       crls: [CertificateRevocationList] = []) throws {
+        let store = try TrustStore(anchors, crls: crls)
         guard let ctx = X509_STORE_CTX_new() else { throw EnvelopeError(.io, "Out of memory.") }
         defer { X509_STORE_CTX_free(ctx) }
         let chain = shim_sk_X509_new_null()
@@ -124,8 +133,31 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
         if X509_verify_cert(ctx) != 1 {
             let err = X509_STORE_CTX_get_error(ctx)
             let reason = String(cString: X509_verify_cert_error_string(Int(err)))
-            throw EnvelopeError(.untrusted, "Certificate '\(subject)' does not chain to the trust anchor: \(reason).")
+            switch err {
+            case X509_V_ERR_CERT_REVOKED:
+                throw EnvelopeError(.revoked, "Certificate '\(subject)' (serial \(serialNumber)) was revoked by its CA '\(issuer)': the CRL lists it.")
+            case X509_V_ERR_CRL_HAS_EXPIRED:
+                let next = crls.first { $0.issuer == issuer }?.nextUpdate.map { " at \(Timestamp.format($0))" } ?? ""
+                throw EnvelopeError(.crlExpired, "The CRL of '\(issuer)' expired\(next) (its nextUpdate): certificates it covers are refused until a current CRL is loaded.")
+            case X509_V_ERR_UNABLE_TO_GET_CRL:
+                throw EnvelopeError(.invalidCRL, "There is no CRL for '\(issuer)', the CA that issued '\(subject)': add that CA's CRL.")
+            case X509_V_ERR_CRL_NOT_YET_VALID, X509_V_ERR_CRL_SIGNATURE_FAILURE, X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE,
+                 X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER, X509_V_ERR_KEYUSAGE_NO_CRL_SIGN, X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD,
+                 X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD, X509_V_ERR_DIFFERENT_CRL_SCOPE, X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION:
+                throw EnvelopeError(.invalidCRL, "The CRL of '\(issuer)' cannot be used to check '\(subject)': \(reason).")
+            default:
+                throw EnvelopeError(.untrusted, "Certificate '\(subject)' does not chain to the trust anchor: \(reason).")
+            }
         }
+    }
+
+    /// The serial number, uppercase hex as `openssl x509 -serial` prints it.
+    public var serialNumber: String {
+        guard let bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x509), nil) else { return "" }
+        defer { BN_free(bn) }
+        guard let hex = BN_bn2hex(bn) else { return "" }
+        defer { shim_OPENSSL_free(hex) }
+        return String(cString: hex)
     }
 
     static func render(_ name: OpaquePointer?) -> String {
@@ -141,17 +173,27 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
     }
 }
 
-/// An X509_STORE holding trust anchors.
+/// An X509_STORE holding trust anchors and, when given, the CAs' revocation lists (which turns
+/// on OpenSSL's CRL check for the leaf certificate).
 final class TrustStore {
     let store: OpaquePointer
 
-    init(_ anchors: [Certificate]) throws {
+    init(_ anchors: [Certificate], crls: [CertificateRevocationList] = []) throws {
         guard let s = X509_STORE_new() else { throw EnvelopeError(.io, "Out of memory.") }
         store = s
         for a in anchors {
             guard X509_STORE_add_cert(s, a.x509) == 1 else {
                 throw EnvelopeError(.invalidCertificate, "Could not add trust anchor '\(a.subject)'.")
             }
+        }
+        guard !crls.isEmpty else { return }
+        for c in crls {
+            guard X509_STORE_add_crl(s, c.crl) == 1 else {
+                throw EnvelopeError(.invalidCRL, "Could not add the CRL of '\(c.issuer)'.")
+            }
+        }
+        guard X509_STORE_set_flags(s, UInt(X509_V_FLAG_CRL_CHECK)) == 1 else {
+            throw EnvelopeError(.io, "Could not turn on the CRL check.")
         }
     }
     deinit { X509_STORE_free(store) }

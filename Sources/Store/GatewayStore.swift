@@ -131,6 +131,10 @@ public final class GatewayStore: EventRecorder, Sendable {
             try db.alter(table: "bundle") { t in t.add(column: "file_sha256", .text) }
         }
         m.registerMigration("v6-audit-chain") { db in try migrateToAuditChain(db) }
+        m.registerMigration("v7-event-time-index") { db in
+            // Monthly reviews and exports by time read one month, not the whole trail.
+            try db.execute(sql: "CREATE INDEX event_time ON event(time)")
+        }
         return m
     }
 
@@ -349,7 +353,7 @@ public final class GatewayStore: EventRecorder, Sendable {
         }
     }
 
-    private static func fetchBundles(_ db: Database, where clause: String, _ args: [any DatabaseValueConvertible]) throws -> [BundleRecord] {
+    static func fetchBundles(_ db: Database, where clause: String, _ args: [any DatabaseValueConvertible]) throws -> [BundleRecord] {
         try Row.fetchAll(db, sql: "SELECT * FROM bundle WHERE \(clause) ORDER BY created_at DESC, id",
                          arguments: StatementArguments(args)).map { row in
             BundleRecord(id: UUID(uuidString: row["id"])!, partnerID: try PartnerID(row["partner_id"]),
@@ -393,6 +397,8 @@ public final class GatewayStore: EventRecorder, Sendable {
     static func insert(_ e: TransferEvent, _ db: Database) throws {
         try appendAuditEntry(AuditEntry(event: e), db)
     }
+
+    static func agreementJSON(_ a: PartnerAgreement) throws -> String { try json(a) }
 
     private static func json(_ a: PartnerAgreement) throws -> String {
         let enc = JSONEncoder()

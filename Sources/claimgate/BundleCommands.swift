@@ -104,7 +104,21 @@ struct OpenCommand: ParsableCommand {
 
 struct BundleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bundle", abstract: "Inspect sealed bundles.", subcommands: [List.self, Show.self])
+        commandName: "bundle", abstract: "Inspect and recall sealed bundles.", subcommands: [List.self, Show.self, Recall.self])
+
+    struct Recall: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Withdraw a bundle: from now on it is neither listed nor served, and a queued push is cancelled.",
+            discussion: "A copy the partner already downloaded stays with the partner; the audit trail shows whether it did. `claimgate purge` then destroys the file.")
+        @OptionGroup var home: HomeOption
+        @Argument(help: "Bundle id.") var id: String
+        @Option(help: "Why (kept in the audit trail; no personal data).") var reason: String
+
+        func run() throws {
+            let b = try home.gateway().recall(bundle: id, reason: reason)
+            print("Recalled \(b.id.uuidString.lowercased()) (claim \(b.claimID), partner \(b.partnerID)).")
+        }
+    }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List bundles, newest first.")
@@ -136,7 +150,9 @@ struct BundleCommand: ParsableCommand {
             guard let uuid = UUID(uuidString: id), let b = try g.store.bundle(uuid) else {
                 throw ClaimGateError(.unknownBundle, "No bundle '\(id.prefix(64))': see `claimgate bundle list`.")
             }
-            let view = BundleView(b, withDocuments: true)
+            var view = BundleView(b, withDocuments: true)
+            // Past its expiry a bundle is expired, whatever state it reached before.
+            if [.queued, .delivered, .downloaded, .acknowledged, .sealed].contains(b.state), b.expires <= g.clock.now { view.state = "expired" }
             let history = try g.store.events(bundle: uuid)
             if json {
                 struct Out: Encodable { let bundle: BundleView; let history: [StoredEventView] }

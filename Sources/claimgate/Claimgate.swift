@@ -14,7 +14,7 @@ struct Claimgate: AsyncParsableCommand {
         Start with `claimgate demo`, or `claimgate init` then `claimgate partner add partners/FILE.yaml`.
         """,
         subcommands: [InitCommand.self, IdentityCommand.self, PartnerCommand.self, SealCommand.self, SendCommand.self,
-                      OpenCommand.self, BundleCommand.self, DeliveriesCommand.self, InboxCommand.self, AuditCommand.self, SealReportCommand.self, ServeCommand.self, DemoCommand.self, DevPKICommand.self])
+                      OpenCommand.self, BundleCommand.self, DeliveriesCommand.self, InboxCommand.self, AuditCommand.self, PurgeCommand.self, SealReportCommand.self, DoctorCommand.self, ServeCommand.self, DemoCommand.self, DevPKICommand.self])
 
     static func main() async {
         LoggingSystem.bootstrap { label in

@@ -6,7 +6,62 @@ import Foundation
 struct PartnerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "partner", abstract: "Onboard and inspect partners.",
-        subcommands: [Add.self, List.self, Show.self])
+        subcommands: [Add.self, Update.self, List.self, Show.self, Suspend.self, Resume.self, Remove.self, PartnerRotateCommand.self])
+
+    struct Update: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate an edited agreement file and store it as the partner's next agreement version.",
+            discussion: "Every version is kept (`partner show --json` lists the current one; the audit trail records what changed). The partner keeps its status. New trust anchors, keys and CRLs apply to the running `serve` within a second.")
+        @OptionGroup var home: HomeOption
+        @Argument(help: ArgumentHelp("The agreement file.", valueName: "FILE")) var file: String
+        @Flag(help: "Print the partner as JSON.") var json = false
+
+        func run() throws {
+            let g = try home.gateway()
+            let p = try g.updatePartner(agreementFile: file)
+            if json { try printJSON(g.view(p)); return }
+            print("Updated \(p.id): agreement \(p.agreement.terms.reference) version \(p.version), valid until \(p.agreement.terms.validUntil).")
+        }
+    }
+
+    struct Suspend: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop all exchange with a partner until `partner resume`: takes effect on open sessions within a second.")
+        @OptionGroup var home: HomeOption
+        @Argument(help: "Partner id.") var id: String
+        @Option(help: "Why (kept in the audit trail; no personal data).") var reason: String?
+
+        func run() throws {
+            try home.gateway().suspendPartner(id, reason: reason)
+            print("Suspended \(id): it can list, download, upload and receive nothing; pushes wait until `claimgate partner resume \(id)`.")
+        }
+    }
+
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lift a partner's suspension.")
+        @OptionGroup var home: HomeOption
+        @Argument(help: "Partner id.") var id: String
+
+        func run() throws {
+            try home.gateway().resumePartner(id)
+            print("Resumed \(id).")
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "End the relationship with a partner for good; its history is kept.",
+            discussion: "Refused while bundles are still waiting to be delivered or pulled, unless --force (their pushes are then cancelled). Run `claimgate purge` afterwards to destroy what is left.")
+        @OptionGroup var home: HomeOption
+        @Argument(help: "Partner id.") var id: String
+        @Flag(help: "Remove even with bundles waiting.") var force = false
+        @Option(help: "Why (kept in the audit trail; no personal data).") var reason: String?
+
+        func run() throws {
+            try home.gateway().removePartner(id, force: force, reason: reason)
+            print("Removed \(id).")
+        }
+    }
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(

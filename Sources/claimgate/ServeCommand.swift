@@ -25,11 +25,16 @@ struct ServeCommand: AsyncParsableCommand {
     var retryBase = 30.0
     @Option(help: ArgumentHelp("How often new audit entries are sealed with a signed checkpoint (also at shutdown).", valueName: "SECONDS"))
     var auditInterval = 60
+    @Option(help: ArgumentHelp("How often expired and recalled bundles are purged.", valueName: "SECONDS"))
+    var purgeInterval = 600
+    @Option(help: ArgumentHelp("Keep inbound reports' documents this many days.", valueName: "DAYS"))
+    var inboundRetentionDays = 90
 
     func validate() throws {
         for (name, value) in [("--sftp", sftp), ("--https", https), ("--admin", admin)] where ListenAddress(value) == nil {
             throw ValidationError("\(name) '\(value)' is not HOST:PORT (e.g. 127.0.0.1:2222).")
         }
+        guard purgeInterval > 0, inboundRetentionDays > 0 else { throw ValidationError("--purge-interval and --inbound-retention-days must be more than 0.") }
         guard (1...3600).contains(auditInterval) else { throw ValidationError("--audit-interval must be 1 to 3600 seconds.") }
         guard maxUploadMib > 0 else { throw ValidationError("--max-upload-mib must be more than 0.") }
     }
@@ -73,8 +78,13 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let deliveries = DeliveryWorker(gateway: gateway, retry: RetryPolicy(base: retryBase), interval: min(2, retryBase))
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: StartedService(server)), .init(service: api), .init(service: adminServer),
-                       .init(service: deliveries), .init(service: AuditCheckpointer(gateway: gateway, interval: .seconds(auditInterval)))],
+            // Stopped in reverse order: the checkpointer goes last, so its final checkpoint seals
+            // every entry the others wrote while stopping.
+            services: [.init(service: AuditCheckpointer(gateway: gateway, interval: .seconds(auditInterval))),
+                       .init(service: CertificateWatch(gateway: gateway, logger: logger)),
+                       .init(service: StartedService(server)), .init(service: api), .init(service: adminServer),
+                       .init(service: deliveries),
+                       .init(service: PurgeJob(gateway: gateway, interval: .seconds(purgeInterval), inboundRetentionDays: inboundRetentionDays))],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

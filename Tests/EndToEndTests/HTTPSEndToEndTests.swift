@@ -189,8 +189,8 @@ extension HTTPSEndToEndTests {
         #expect(metrics.contains("claimgate_events_total{action=\"listing\",outcome=\"success\",transport=\"https\"}"))
         #expect(metrics.contains("claimgate_refusals_total{reason=\"bundle-unavailable\"}"))
         #expect(metrics.contains("claimgate_deliveries{state=\"pending\"} 0"))
-        #expect(metrics.contains("claimgate_certificate_days_to_expiry{certificate=\"gateway-tls\"}"))
-        #expect(metrics.contains("claimgate_certificate_days_to_expiry{certificate=\"partner:st-marys-hospital:encryption\"}"))
+        #expect(metrics.contains("claimgate_certificate_days_to_expiry{subject=\"gateway\",certificate=\"tls\"}"))
+        #expect(metrics.contains("claimgate_certificate_days_to_expiry{subject=\"st-marys-hospital\",certificate=\"encryption\"}"))
         // Not on a public address.
         let r = try ClaimgateBinary.run(["serve", "--home", g.home, "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "0.0.0.0:0"])
         #expect(r.status == 64)

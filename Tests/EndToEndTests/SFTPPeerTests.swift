@@ -280,23 +280,21 @@ import Testing
         #expect(!new.contains { $0.hasPrefix("login|") || $0.hasPrefix("listing|") }, "\(new)")
     }
 
-    /// Suspending a partner (no CLI yet: set in the database, as an admin command would) ends its
-    /// open session at the next request and refuses new logins; other partners are unaffected.
+    /// `claimgate partner suspend` ends the partner's open session at its next request and
+    /// refuses new logins; other partners are unaffected.
     @Test func aSuspendedPartnerIsCutOffAndCannotLogIn() throws {
         let g = try Gateway()
         let before = try g.events().count
         guard let r = try Paramiko.run(#"""
+            import subprocess
             print("BEFORE", " ".join(sorted(sftp.listdir("/outbox"))))
-            db = sqlite3.connect(args[0], timeout=10)
-            db.execute("UPDATE partner SET status = 'suspended' WHERE id = ?", (user,))
-            db.commit()
-            db.close()
+            subprocess.run([args[0], "partner", "suspend", user, "--home", args[1], "--reason", "test"], check=True, capture_output=True)
             try:
                 print("AFTER listed", sftp.listdir("/outbox"))
             except (IOError, OSError, EOFError, paramiko.SSHException) as e:
                 print("AFTER refused", type(e).__name__, e)
             client.close()
-            """#, g, [g.database]) else { return }
+            """#, g, [ClaimgateBinary.path, g.home]) else { return }
         try g.ok(r)
         #expect(r.stdout.contains("BEFORE \(g.bundles["acme-assessors"]!).p7m"), "\(r.stdout) \(r.stderr)")
         #expect(r.stdout.contains("AFTER refused"), "\(r.stdout)")

@@ -28,8 +28,13 @@ public struct SealRequest: Sendable {
 public struct PartnerActive: Policy {
     public init() {}
     public func evaluate(_ p: Partner) -> PolicyResult {
-        p.status == .active ? .meets : .fails(Refusal(.partnerSuspended,
+        switch p.status {
+        case .active: return .meets
+        case .suspended: return .fails(Refusal(.partnerSuspended,
             "Partner \(p.id) is suspended: nothing can be shared until an admin resumes it."))
+        case .removed: return .fails(Refusal(.partnerSuspended,
+            "Partner \(p.id) was removed: nothing can be shared with it any more."))
+        }
     }
 }
 

@@ -1,0 +1,144 @@
+import ClaimGateCore
+import Envelope
+import Foundation
+
+/// Agreements in force over time: new versions, suspension, removal, recall and purge.
+extension Gateway {
+    /// Validates the agreement file at `path` and stores it as the partner's next version.
+    /// The partner keeps its status; nothing is stored when a check fails (the refusal is recorded).
+    @discardableResult
+    public func updatePartner(agreementFile path: String) throws -> Partner {
+        let now = clock.now
+        do {
+            let (agreement, source) = try AgreementLoader.load(path: path, clock: clock)
+            let current = try partner(agreement.id.rawValue)
+            return try updatePartner(agreement, source: source, reason: Self.changes(from: current.agreement, to: agreement))
+        } catch let e as ClaimGateError {
+            try store.record(TransferEvent(time: now, actor: .admin(Self.adminName), action: .partnerRefused,
+                                           outcome: .refused, partnerID: AgreementLoader.peekPartnerID(path: path),
+                                           reason: e.code.name, transport: .cli))
+            throw e
+        }
+    }
+
+    /// Stores an agreement already loaded and validated as the partner's next version.
+    /// - Parameter reason: what changed, for the audit entry.
+    @discardableResult
+    public func updatePartner(_ agreement: PartnerAgreement, source: String, reason: String) throws -> Partner {
+        let p = try store.addAgreementVersion(agreement, source: source, at: clock.now, event: TransferEvent(
+            time: clock.now, actor: .admin(Self.adminName), action: .partnerUpdated, outcome: .success,
+            partnerID: agreement.id, reason: reason, transport: .cli))
+        logger.info("partner updated", metadata: ["partner.id": "\(agreement.id)", "version": "\(p.version)"])
+        return p
+    }
+
+    /// Which top-level parts of an agreement changed, e.g. `terms,certificates`.
+    static func changes(from a: PartnerAgreement, to b: PartnerAgreement) -> String {
+        var changed: [String] = []
+        if a.name != b.name || a.role != b.role { changed.append("identity") }
+        if a.terms != b.terms { changed.append("terms") }
+        if a.certificates != b.certificates { changed.append("certificates") }
+        if a.sshAuthorizedKeys != b.sshAuthorizedKeys { changed.append("ssh") }
+        if a.delivery != b.delivery { changed.append("delivery") }
+        if a.masking != b.masking { changed.append("masking") }
+        return changed.isEmpty ? "no-change" : changed.joined(separator: ",")
+    }
+
+    /// Suspends a partner: from the next request on (within a second on open SFTP sessions and
+    /// HTTPS connections) it can list, download, upload and receive nothing; pushes wait.
+    public func suspendPartner(_ raw: String, reason: String?) throws {
+        let p = try partner(raw)
+        try store.setPartnerStatus(p.id, to: .suspended, from: [.active], event: TransferEvent(
+            time: clock.now, actor: .admin(Self.adminName), action: .partnerSuspended, outcome: .success,
+            partnerID: p.id, reason: reason.map(Self.auditText), transport: .cli))
+    }
+
+    /// Lifts a suspension.
+    public func resumePartner(_ raw: String) throws {
+        let p = try partner(raw)
+        try store.setPartnerStatus(p.id, to: .active, from: [.suspended], event: TransferEvent(
+            time: clock.now, actor: .admin(Self.adminName), action: .partnerResumed, outcome: .success,
+            partnerID: p.id, transport: .cli))
+    }
+
+    /// Removes a partner for good (its history stays). Refused while it still has bundles waiting
+    /// to be delivered or pulled, unless `force`; pending pushes are cancelled.
+    public func removePartner(_ raw: String, force: Bool, reason: String?) throws {
+        let p = try partner(raw)
+        let waiting = try store.pendingBundleCount(of: p.id, now: clock.now)
+        if waiting > 0, !force {
+            throw ClaimGateError(.invalidArgument, "Partner \(p.id) still has \(waiting) bundle(s) waiting to be delivered or pulled: wait, recall them, or use --force.")
+        }
+        try store.setPartnerStatus(p.id, to: .removed, from: [.active, .suspended], event: TransferEvent(
+            time: clock.now, actor: .admin(Self.adminName), action: .partnerRemoved, outcome: .success,
+            partnerID: p.id, reason: reason.map(Self.auditText) ?? (waiting > 0 ? "forced: \(waiting) waiting" : nil), transport: .cli))
+    }
+
+    /// Recalls a bundle: from now on it is neither listed nor served, and a pending push is cancelled.
+    public func recall(bundle raw: String, reason: String) throws -> BundleRecord {
+        guard let id = UUID(uuidString: raw), let b = try store.bundle(id) else {
+            throw ClaimGateError(.unknownBundle, "No bundle '\(raw.prefix(40))': see `claimgate bundle list`.")
+        }
+        try store.recallBundle(id, event: TransferEvent(
+            time: clock.now, actor: .admin(Self.adminName), action: .recall, outcome: .success, partnerID: b.partnerID,
+            claimID: b.claimID, bundleID: b.id, purpose: b.purpose, reason: Self.auditText(reason), transport: .cli))
+        logger.info("bundle recalled", metadata: ["bundle.id": "\(id.uuidString.lowercased())"])
+        return try store.bundle(id) ?? b
+    }
+
+    /// A free-text reason as kept in the audit trail: one line, at most 200 characters. Admins
+    /// are told (in `--help`) not to put personal data in it.
+    static func auditText(_ text: String) -> String {
+        String(text.split(whereSeparator: \.isNewline).joined(separator: " ").prefix(200))
+    }
+
+    /// What one purge pass destroyed.
+    public struct PurgeResult: Sendable {
+        public var bundles: [UUID] = []
+        public var inboundReports: [UUID] = []
+        public var bytes: Int64 = 0
+    }
+
+    /// Destroys the files of expired and recalled bundles, and the documents of inbound reports
+    /// received more than `inboundRetentionDays` ago. Each destruction is recorded with the
+    /// SHA-256 of what was destroyed, and the record is marked purged.
+    @discardableResult
+    public func purge(inboundRetentionDays: Int = 90) throws -> PurgeResult {
+        var result = PurgeResult()
+        let now = clock.now
+        for b in try store.bundlesToPurge(now: now) {
+            let digest = try? store.fileDigest(of: b.id) ?? SHA256Hasher.hex(file: b.filePath)
+            if unlink(b.filePath) != 0, errno != ENOENT {
+                throw ClaimGateError(.io, "Cannot delete \(b.filePath): \(String(cString: strerror(errno))). Fix its permissions and run `claimgate purge` again.")
+            }
+            FileSystem.syncDirectory(of: b.filePath)
+            let why = b.state == .recalled ? "recalled" : "expired"
+            try store.markPurged(b.id, event: TransferEvent(
+                time: clock.now, actor: .system, action: .purge, outcome: .success, partnerID: b.partnerID, claimID: b.claimID,
+                bundleID: b.id, purpose: b.purpose, documentDigests: digest.map { [$0] } ?? [], bytes: b.fileSize,
+                reason: why, transport: .cli))
+            result.bundles.append(b.id)
+            result.bytes += b.fileSize
+        }
+        let cutoff = now.addingTimeInterval(-Double(inboundRetentionDays) * 86_400)
+        for r in try store.inboundReportsToPurge(receivedBefore: cutoff) {
+            let report = r.storedPath + "/report.p7m"
+            let digest = (try? SHA256Hasher.hex(file: report)) ?? (try? SHA256Hasher.hex(file: r.storedPath))
+            do { try FileManager.default.removeItem(atPath: r.storedPath) } catch {
+                if FileManager.default.fileExists(atPath: r.storedPath) {
+                    throw ClaimGateError(.io, "Cannot delete \(r.storedPath): \(error.localizedDescription)")
+                }
+            }
+            FileSystem.syncDirectory(of: r.storedPath)
+            try store.markInboundPurged(r.id, event: TransferEvent(
+                time: clock.now, actor: .system, action: .purge, outcome: .success, partnerID: r.partnerID, claimID: r.claimID,
+                bundleID: r.bundleID, purpose: r.purpose, documentDigests: digest.map { [$0] } ?? [], bytes: r.bytes,
+                reason: "inbound-retention", transport: .cli))
+            result.inboundReports.append(r.id)
+        }
+        if !result.bundles.isEmpty || !result.inboundReports.isEmpty {
+            logger.info("purged", metadata: ["bundles": "\(result.bundles.count)", "inbound": "\(result.inboundReports.count)"])
+        }
+        return result
+    }
+}

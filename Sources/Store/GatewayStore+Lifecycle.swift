@@ -1,0 +1,113 @@
+import ClaimGateCore
+import Foundation
+import GRDB
+
+/// Agreements and bundles over time: new agreement versions, partner status, recall, purge.
+/// Each change is committed with its audit entry.
+extension GatewayStore {
+    /// Stores `agreement` as the partner's next version and makes it current.
+    /// - Returns: the partner as it now stands.
+    public func addAgreementVersion(_ agreement: PartnerAgreement, source: String, at: Date, event: TransferEvent) throws -> Partner {
+        let json = try Self.agreementJSON(agreement)
+        return try commits.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT status, current_version, onboarded_at FROM partner WHERE id = ?",
+                                             arguments: [agreement.id.rawValue]) else {
+                throw ClaimGateError(.unknownPartner, "Partner \(agreement.id) is not onboarded: use `claimgate partner add`.")
+            }
+            let status = PartnerStatus(rawValue: row["status"]) ?? .suspended
+            guard status != .removed else {
+                throw ClaimGateError(.invalidArgument, "Partner \(agreement.id) was removed; onboard it under a new id if it comes back.")
+            }
+            let version = (row["current_version"] as Int) + 1
+            try db.execute(sql: """
+                INSERT INTO partner_version(partner_id, version, agreement_json, source, recorded_at) VALUES (?, ?, ?, ?, ?)
+                """, arguments: [agreement.id.rawValue, version, json, source, StoredDate.text(at)])
+            try db.execute(sql: "UPDATE partner SET current_version = ?, name = ?, role = ? WHERE id = ?",
+                           arguments: [version, agreement.name, agreement.role.rawValue, agreement.id.rawValue])
+            try Self.insert(event, db)
+            return Partner(agreement: agreement, status: status, version: version, onboardedAt: try StoredDate.date(row["onboarded_at"]))
+        }
+    }
+
+    /// Changes a partner's status, from one of `from`, and records `event`.
+    /// - Throws: when the partner is unknown or not in one of `from`.
+    public func setPartnerStatus(_ id: PartnerID, to status: PartnerStatus, from: Set<PartnerStatus>, event: TransferEvent) throws {
+        try commits.write { db in
+            guard let current = try String.fetchOne(db, sql: "SELECT status FROM partner WHERE id = ?", arguments: [id.rawValue]) else {
+                throw ClaimGateError(.unknownPartner, "No partner '\(id)' is onboarded: see `claimgate partner list`.")
+            }
+            guard let s = PartnerStatus(rawValue: current), from.contains(s) else {
+                throw ClaimGateError(.invalidArgument, "Partner \(id) is \(current), so it cannot become \(status.rawValue).")
+            }
+            try db.execute(sql: "UPDATE partner SET status = ? WHERE id = ?", arguments: [status.rawValue, id.rawValue])
+            if status == .removed {
+                // Nothing more goes to a removed partner.
+                try db.execute(sql: """
+                    UPDATE delivery SET state = 'cancelled', last_error_code = 'partner-removed',
+                      last_error = 'The partner was removed.' WHERE partner_id = ? AND state = 'pending'
+                    """, arguments: [id.rawValue])
+            }
+            try Self.insert(event, db)
+        }
+    }
+
+    /// Bundles of a partner that are still waiting to be delivered, pulled or acknowledged.
+    public func pendingBundleCount(of id: PartnerID, now: Date) throws -> Int {
+        try db.read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM bundle WHERE partner_id = ? AND state IN ('queued', 'delivered') AND expires_at > ?
+                """, arguments: [id.rawValue, StoredDate.text(now)]) ?? 0
+        }
+    }
+
+    /// Marks a bundle recalled and cancels its pending delivery, with `event`, in one transaction.
+    public func recallBundle(_ id: UUID, event: TransferEvent) throws {
+        try commits.write { db in
+            let key = id.uuidString.lowercased()
+            guard let state = try String.fetchOne(db, sql: "SELECT state FROM bundle WHERE id = ?", arguments: [key]) else {
+                throw ClaimGateError(.unknownBundle, "No bundle \(key): see `claimgate bundle list`.")
+            }
+            guard !["recalled", "purged"].contains(state) else {
+                throw ClaimGateError(.invalidArgument, "Bundle \(key) is already \(state).")
+            }
+            try db.execute(sql: "UPDATE bundle SET state = 'recalled' WHERE id = ?", arguments: [key])
+            try db.execute(sql: """
+                UPDATE delivery SET state = 'cancelled', last_error_code = 'recalled', last_error = 'The bundle was recalled.'
+                WHERE bundle_id = ? AND state = 'pending'
+                """, arguments: [key])
+            try Self.insert(event, db)
+        }
+    }
+
+    /// Bundles whose files are due for destruction at `now`: recalled, or expired, and not yet purged.
+    public func bundlesToPurge(now: Date) throws -> [BundleRecord] {
+        try db.read { db in
+            try Self.fetchBundles(db, where: "state != 'purged' AND (state = 'recalled' OR expires_at <= ?)", [StoredDate.text(now)])
+        }
+    }
+
+    /// Marks a bundle purged (its file destroyed) with its destruction entry.
+    public func markPurged(_ id: UUID, event: TransferEvent) throws {
+        try commits.write { db in
+            try db.execute(sql: "UPDATE bundle SET state = 'purged' WHERE id = ?", arguments: [id.uuidString.lowercased()])
+            try db.execute(sql: """
+                UPDATE delivery SET state = 'cancelled', last_error_code = 'purged', last_error = 'The bundle was purged.'
+                WHERE bundle_id = ? AND state = 'pending'
+                """, arguments: [id.uuidString.lowercased()])
+            try Self.insert(event, db)
+        }
+    }
+
+    /// Accepted inbound reports received before `cutoff` whose documents are still kept.
+    public func inboundReportsToPurge(receivedBefore cutoff: Date) throws -> [InboundReport] {
+        try inboundReports().filter { $0.received < cutoff && $0.state != .purged }
+    }
+
+    /// Marks an inbound report's documents destroyed, with its entry.
+    public func markInboundPurged(_ id: UUID, event: TransferEvent) throws {
+        try commits.write { db in
+            try db.execute(sql: "UPDATE inbound_report SET state = 'purged' WHERE id = ?", arguments: [id.uuidString.lowercased()])
+            try Self.insert(event, db)
+        }
+    }
+}

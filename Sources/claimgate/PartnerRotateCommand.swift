@@ -1,0 +1,51 @@
+import ArgumentParser
+import ClaimGateApp
+import ClaimGateCore
+import Envelope
+import Foundation
+
+/// `claimgate partner rotate ID --encryption NEW.pem [--from DATE]`: rolls a partner's
+/// encryption certificate over in a new agreement version.
+struct PartnerRotateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate",
+        abstract: "Roll a partner's encryption certificate over: from a UTC day on (--from), or now.",
+        discussion: """
+        Stores a new agreement version: with --from, the current certificate stays in use until the \
+        end of the day before and new bundles are encrypted to NEW.pem from the start of DATE (UTC); \
+        without it, NEW.pem replaces the encryption certificate at once. NEW.pem gets the checks \
+        certificates.encryption gets (key kind and usage, validity, chain to the trust anchor, not \
+        revoked). Bundles already sealed stay encrypted to the certificate of their day.
+        Then put the same change in the partner's agreement file (certificates.next_encryption, \
+        see docs/agreements.md): the next `partner update` stores what that file says.
+        """)
+    @OptionGroup var home: HomeOption
+    @Argument(help: "Partner id.") var id: String
+    @Option(help: ArgumentHelp("The partner's new encryption certificate (PEM; intermediates may follow it).", valueName: "NEW.pem"))
+    var encryption: String
+    @Option(help: ArgumentHelp("First UTC day new bundles are encrypted to it (default: now).", valueName: "YYYY-MM-DD"))
+    var from: String?
+    @Flag(help: "Print the partner as JSON.") var json = false
+
+    func run() throws {
+        let day: CalendarDay?
+        do { day = try from.map(CalendarDay.init(parsing:)) } catch {
+            throw ValidationError("--from '\(from ?? "")' is not a date: use YYYY-MM-DD (a UTC day).")
+        }
+        let g = try home.gateway()
+        let current = try g.partner(id)
+        let rotated = try AgreementLoader.rotated(current.agreement, encryptionFile: encryption, from: day, clock: g.clock)
+        let c = rotated.certificates
+        let scheduled = c.nextEncryptionFrom
+        let fingerprint = try Certificate(pem: c.nextEncryptionPEM ?? c.encryptionPEM).sha256Fingerprint
+        let note = "rotate: encryption \(fingerprint) from \(scheduled?.description ?? "now")"
+        let p = try g.updatePartner(rotated, source: "# claimgate partner rotate\n" + note + "\n", reason: note)
+        if json { try printJSON(g.view(p)); return }
+        if let scheduled {
+            print("Rotated \(p.id) (agreement version \(p.version)): bundles sealed from \(scheduled) (UTC) on are encrypted to SHA-256 \(fingerprint); until then, to the current certificate.")
+        } else {
+            print("Rotated \(p.id) (agreement version \(p.version)): new bundles are encrypted to SHA-256 \(fingerprint) from now on.")
+        }
+        print("Put the same change in \(p.id)'s agreement file (certificates.next_encryption or certificates.encryption) before its next `claimgate partner update`.")
+    }
+}

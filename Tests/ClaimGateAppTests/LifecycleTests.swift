@@ -1,0 +1,103 @@
+import ClaimGateApp
+import ClaimGateCore
+import ClaimGateTesting
+import Foundation
+import Testing
+
+/// Agreements and bundles over time, with the clock injected: expiry at every access, recall,
+/// purge, partner versions and status.
+@Suite struct LifecycleTests {
+    static let start = Timestamp.parse("2026-11-22T08:00:00Z")!
+
+    @Test func expiryIsInForceJustBeforeAtAndAfterForListingDownloadAndOpen() throws {
+        let clock = ManualClock(Self.start)
+        let f = try GatewayFixture(clock: clock)
+        try f.onboard()
+        let b = try f.gateway.seal(f.order(expiry: .ttl(3_600), documents: [try f.document("r.pdf")]), to: .outbox)
+        let exchange = GatewayExchange(gateway: f.gateway)
+        let partner = b.partnerID
+
+        clock.now = b.expires.addingTimeInterval(-0.001)
+        #expect(try exchange.outbox(of: partner).map(\.bundleID) == [b.id])
+        #expect(try exchange.bundle(b.id, of: partner) != nil)
+        #expect(throws: Never.self) { try f.open(b.filePath, as: "acme-assessors", out: f.dir.path + "/before", clock: clock) }
+
+        for instant in [b.expires, b.expires.addingTimeInterval(1)] {
+            clock.now = instant
+            #expect(try exchange.outbox(of: partner).isEmpty, "expired at \(instant)")
+            #expect(try exchange.bundle(b.id, of: partner) == nil)
+            #expect(throws: ClaimGateError.self) {
+                try f.open(b.filePath, as: "acme-assessors", out: f.dir.path + "/after-\(instant.timeIntervalSince1970)", clock: clock)
+            }
+        }
+    }
+
+    @Test func recallHidesABundleAtOnceAndPurgeDestroysItWithARecord() throws {
+        let clock = ManualClock(Self.start)
+        let f = try GatewayFixture(clock: clock)
+        try f.onboard()
+        let keep = try f.gateway.seal(f.order(documents: [try f.document("keep.pdf")]), to: .outbox)
+        let b = try f.gateway.seal(f.order(documents: [try f.document("r.pdf")]), to: .outbox)
+        let exchange = GatewayExchange(gateway: f.gateway)
+        let entry = try #require(try exchange.bundle(b.id, of: b.partnerID))
+        let digest = try exchange.fileDigest(of: entry)
+
+        let recalled = try f.gateway.recall(bundle: b.id.uuidString.lowercased(), reason: "sent to the wrong assessor")
+        #expect(recalled.state == .recalled)
+        #expect(try exchange.bundle(b.id, of: b.partnerID) == nil)
+        #expect(try exchange.outbox(of: b.partnerID).map(\.bundleID) == [keep.id])
+        #expect(throws: ClaimGateError.self) { try f.gateway.recall(bundle: b.id.uuidString, reason: "again") }
+
+        let result = try f.gateway.purge()
+        #expect(result.bundles == [b.id])
+        #expect(!FileManager.default.fileExists(atPath: b.filePath))
+        #expect(FileManager.default.fileExists(atPath: keep.filePath))
+        #expect(try f.gateway.store.bundle(b.id)?.state == .purged)
+        let history = try f.gateway.store.events(bundle: b.id).map { "\($0.action):\($0.outcome):\($0.reason ?? "")" }
+        #expect(history == ["queue:success:", "recall:success:sent to the wrong assessor", "purge:success:recalled"])
+        var purgeDigests: [String] = []
+        try f.gateway.store.forEachAuditEntry { e in if e.action == "purge" { purgeDigests = e.documentDigests } }
+        #expect(purgeDigests == [digest], "the destruction entry names what was destroyed")
+
+        // Expired bundles are purged once their time has passed, not before.
+        #expect(try f.gateway.purge().bundles.isEmpty)
+        clock.now = keep.expires
+        #expect(try f.gateway.purge().bundles == [keep.id])
+        #expect(try f.gateway.verifyAuditTrail().isIntact)
+    }
+
+    @Test func partnerVersionsStatusAndRemoval() throws {
+        let clock = ManualClock(Self.start)
+        let f = try GatewayFixture(clock: clock)
+        try f.onboard()
+        let updated = try f.gateway.updatePartner(agreementFile: try f.agreement(purposes: "[claim-assessment]"))
+        #expect(updated.version == 2)
+        #expect(updated.agreement.terms.purposes == ["claim-assessment"])
+        let versions = try f.gateway.store.agreementVersions(updated.id)
+        #expect(versions.map(\.version) == [1, 2])
+        #expect(versions[0].agreement.terms.purposes == ["claim-assessment", "fraud-review"], "history is kept")
+        // The refused purpose is refused from now on.
+        #expect(throws: ClaimGateError.self) {
+            try f.gateway.seal(f.order(purpose: "fraud-review", documents: [try f.document("r.pdf")]), to: .outbox)
+        }
+
+        let exchange = GatewayExchange(gateway: f.gateway)
+        try f.gateway.suspendPartner("acme-assessors", reason: "incident INC-7")
+        if case .success = exchange.mayAct(updated.id) { Issue.record("a suspended partner may not act") }
+        #expect(throws: ClaimGateError.self) { try f.gateway.suspendPartner("acme-assessors", reason: nil) }
+        try f.gateway.resumePartner("acme-assessors")
+        if case .failure(let r) = exchange.mayAct(updated.id) { Issue.record("resumed, yet refused: \(r)") }
+
+        let b = try f.gateway.seal(f.order(documents: [try f.document("r.pdf")]), to: .outbox)
+        let e = #expect(throws: ClaimGateError.self) { try f.gateway.removePartner("acme-assessors", force: false, reason: nil) }
+        #expect(e?.message.contains("--force") == true)
+        try f.gateway.removePartner("acme-assessors", force: true, reason: "contract ended")
+        #expect(try f.gateway.partner("acme-assessors").status == .removed)
+        if case .success = exchange.mayAct(updated.id) { Issue.record("a removed partner may not act") }
+        #expect(throws: ClaimGateError.self) { try f.gateway.resumePartner("acme-assessors") }
+        let actions = try f.gateway.store.events(partner: updated.id).map(\.action)
+        for a in ["partner-onboarded", "partner-updated", "partner-suspended", "partner-resumed", "partner-removed"] {
+            #expect(actions.contains(a), "\(a) in \(actions)")
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import ClaimGateTesting
+import Foundation
+import Testing
+
+/// Agreements in force over time through the real transports: receipts over SFTP, suspension on
+/// a kept-alive HTTPS connection, recall and purge with `claimgate serve` running.
+@Suite(.serialized) struct LifecycleEndToEndTests {
+    final class Setup: @unchecked Sendable {
+        let dir = TemporaryDirectory("claimgate-lifecycle")
+        var home: String { dir.path + "/home" }
+        var pki: String { dir.path + "/pki" }
+        var trust: String { dir.path + "/gateway.pem" }
+        var server: ServerProcess?
+        var httpsPort = "", sftpPort = ""
+
+        init() throws {
+            try ok(ClaimgateBinary.run(["dev-pki", "--out", pki]))
+            try ok(ClaimgateBinary.run(["init", "--home", home]))
+            try dir.write("gateway.pem", try ClaimgateBinary.run(["identity", "--pem", "--home", home]).stdout)
+            try ok(ClaimgateBinary.run(["partner", "add", try dir.write("acme.yaml", Fixtures.sftpPullAgreement(
+                id: "acme-assessors", pki: pki, reference: "DSA-LIFE-1")), "--home", home]))
+            let stm = """
+            id: st-marys-hospital
+            name: St Mary's
+            role: institution
+            agreement: {reference: DSA-LIFE-2, purposes: [claim-assessment], document_types: [application/pdf], max_retention_days: 30, valid_until: 2099-12-31}
+            certificates: {encryption: \(pki)/st-marys-hospital/encryption.pem, trust_anchor: \(pki)/st-marys-hospital/ca.pem}
+            delivery: {pull: [https]}
+            """
+            try ok(ClaimgateBinary.run(["partner", "add", try dir.write("stm.yaml", stm), "--home", home]))
+            let s = try ServerProcess([ClaimgateBinary.path, "serve", "--home", home, "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0",
+                                       "--admin", "127.0.0.1:0"], logPath: dir.file("serve.log"))
+            httpsPort = try s.waitFor("https: listening on 127\\.0\\.0\\.1:([0-9]+)")
+            sftpPort = try s.waitFor("sftp: listening on 127\\.0\\.0\\.1:([0-9]+)")
+            let hostKey = try String(contentsOfFile: home + "/identity/ssh_host_ed25519.pub", encoding: .utf8)
+                .split(separator: " ").prefix(2).joined(separator: " ")
+            try dir.write("known_hosts", "[127.0.0.1]:\(sftpPort) \(hostKey)\n")
+            server = s
+        }
+
+        deinit { _ = server?.stop() }
+
+        func ok(_ r: Shell.Result, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            try #require(r.succeeded, "exit \(r.status): \(r.stdout) \(r.stderr)", sourceLocation: sourceLocation)
+        }
+
+        func send(_ partner: String, claim: String = "CLM-L1") throws -> String {
+            let doc = try dir.write("doc-\(UUID().uuidString.prefix(6)).pdf", "%PDF-1.4\n" + String(repeating: "record ", count: 2_000))
+            let r = try ClaimgateBinary.run(["send", "--home", home, "--partner", partner, "--claim", claim,
+                                             "--purpose", "claim-assessment", "--ttl", "2d", doc])
+            try ok(r)
+            return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        func sftp(_ batch: String) throws -> Shell.Result {
+            let file = try dir.write("batch-\(UUID().uuidString.prefix(8))", batch + "\n")
+            return try Shell.run(["sftp", "-b", file, "-P", sftpPort, "-i", "\(pki)/acme-assessors/ssh_ed25519",
+                                  "-o", "UserKnownHostsFile=\(dir.path)/known_hosts", "-o", "StrictHostKeyChecking=yes",
+                                  "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "acme-assessors@127.0.0.1"], directory: dir.path)
+        }
+
+        func curlStatus(_ path: String) throws -> String {
+            try Shell.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", trust,
+                           "--cert", "\(pki)/st-marys-hospital/tls-client.pem", "--key", "\(pki)/st-marys-hospital/tls-client.key",
+                           "https://127.0.0.1:\(httpsPort)\(path)"]).stdout
+        }
+
+        func state(_ id: String) throws -> String {
+            let show = try ClaimgateBinary.run(["bundle", "show", id, "--home", home])
+            return show.stdout.split(separator: "\n").first { $0.hasPrefix("state") }.map { String($0.dropFirst(5)).trimmingCharacters(in: .whitespaces) } ?? ""
+        }
+    }
+
+    @Test func aReceiptUploadedOverSFTPAcknowledgesTheBundleAndAWrongOneIsRefused() throws {
+        let s = try Setup()
+        let id = try s.send("acme-assessors")
+        try s.ok(s.sftp("get /outbox/\(id).p7m got.p7m"))
+        let digest = String(try Shell.run(["sha256sum", s.dir.file("got.p7m")]).stdout.prefix(64))
+        try s.dir.write("wrong.receipt", String(repeating: "0", count: 64) + "  got.p7m\n")
+        try s.ok(s.sftp("put wrong.receipt /inbox/\(id).receipt"))
+        #expect(try s.state(id) == "downloaded")
+        try s.dir.write("good.receipt", "\(digest)  got.p7m\n")
+        // The receipt name can be used again: the wrong receipt was not kept.
+        try s.ok(s.sftp("put good.receipt /inbox/\(id).receipt"))
+        #expect(try s.state(id) == "acknowledged")
+        let show = try ClaimgateBinary.run(["bundle", "show", id, "--home", s.home]).stdout
+        #expect(show.contains("receipt  refused  by partner:acme-assessors via sftp"), "\(show)")
+        #expect(show.contains("receipt  success  by partner:acme-assessors via sftp"), "\(show)")
+        // A receipt for a bundle that is not the partner's changes nothing.
+        let other = try s.send("st-marys-hospital")
+        try s.dir.write("foreign.receipt", "\(digest)\n")
+        try s.ok(s.sftp("put foreign.receipt /inbox/\(other).receipt"))
+        #expect(try s.state(other) == "queued")
+    }
+
+    @Test func suspensionCutsOffAKeptAliveHTTPSConnectionWithinASecond() throws {
+        let s = try Setup()
+        let id = try s.send("st-marys-hospital")
+        let script = #"""
+            import http.client, ssl, subprocess, sys, time
+            port, trust, cert, key, bundle, claimgate, home = sys.argv[1:8]
+            ctx = ssl.create_default_context(cafile=trust)
+            ctx.load_cert_chain(cert, key)
+            conn = http.client.HTTPSConnection("127.0.0.1", int(port), context=ctx)
+            def get(path):
+                conn.request("GET", path)
+                r = conn.getresponse(); r.read()
+                return r.status
+            print("before", get("/v1/bundles/" + bundle))
+            sock = conn.sock
+            subprocess.run([claimgate, "partner", "suspend", "st-marys-hospital", "--home", home], check=True, capture_output=True)
+            time.sleep(1.2)
+            print("suspended", get("/v1/bundles/" + bundle), "same-connection", conn.sock is sock)
+            subprocess.run([claimgate, "partner", "resume", "st-marys-hospital", "--home", home], check=True, capture_output=True)
+            time.sleep(1.2)
+            print("resumed", get("/v1/bundles/" + bundle))
+            """#
+        let r = try Shell.run(["python3", try s.dir.write("keepalive.py", script), s.httpsPort, s.trust,
+                               "\(s.pki)/st-marys-hospital/tls-client.pem", "\(s.pki)/st-marys-hospital/tls-client.key",
+                               id, ClaimgateBinary.path, s.home])
+        try s.ok(r)
+        #expect(r.stdout.contains("before 200"), "\(r.stdout)")
+        #expect(r.stdout.contains("suspended 403 same-connection True"), "\(r.stdout)")
+        #expect(r.stdout.contains("resumed 200"), "\(r.stdout)")
+    }
+
+    @Test func recallHidesABundleAtOnceOnBothTransportsAndPurgeDestroysIt() throws {
+        let s = try Setup()
+        let stm = try s.send("st-marys-hospital")
+        let acme = try s.send("acme-assessors")
+        #expect(try s.curlStatus("/v1/bundles/\(stm)") == "200")
+        for id in [stm, acme] {
+            try s.ok(ClaimgateBinary.run(["bundle", "recall", id, "--reason", "wrong recipient", "--home", s.home]))
+        }
+        #expect(try s.curlStatus("/v1/bundles/\(stm)") == "404")
+        let get = try s.sftp("get /outbox/\(acme).p7m x.p7m")
+        #expect(!get.succeeded)
+        let ls = try s.sftp("ls /outbox")
+        #expect(!ls.stdout.contains(acme))
+
+        let purge = try ClaimgateBinary.run(["purge", "--home", s.home])
+        try s.ok(purge)
+        #expect(purge.stdout.contains("Purged 2 bundle(s)"), "\(purge.stdout)")
+        for (partner, id) in [("st-marys-hospital", stm), ("acme-assessors", acme)] {
+            #expect(!FileManager.default.fileExists(atPath: "\(s.home)/outbox/\(partner)/\(id).p7m"))
+            #expect(try s.state(id) == "purged")
+            let show = try ClaimgateBinary.run(["bundle", "show", id, "--home", s.home]).stdout
+            #expect(show.contains("recall  success"), "\(show)")
+            #expect(show.contains("purge  success"), "\(show)")
+        }
+        #expect(try ClaimgateBinary.run(["audit", "verify", "--home", s.home]).succeeded)
+    }
+}
