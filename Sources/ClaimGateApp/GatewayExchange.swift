@@ -66,7 +66,10 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
 
     public func acceptsClientCertificate(chainDER: [[UInt8]]) -> Bool {
         guard let leafDER = chainDER.first, let leaf = try? Certificate(der: leafDER) else { return false }
-        let intermediates = chainDER.dropFirst().compactMap { try? Certificate(der: $0) }
+        // Intermediates the client sends are not used: `identify` judges each request by the leaf
+        // and the agreement's anchors alone, and the handshake must not accept what every request
+        // would then refuse. A partner issuing through an intermediate CA lists it in trust_anchor.
+        let intermediates: [Certificate] = []
         if directory.current(gateway.store).chains(leaf, intermediates: intermediates, at: clock.now).accepted { return true }
         let fresh = directory.refreshed(gateway.store).chains(leaf, intermediates: intermediates, at: clock.now)
         if let r = fresh.revocation, !fresh.accepted { logRevocation(r, leaf, "handshake") }

@@ -81,31 +81,58 @@ struct PartnerRoutes: Sendable {
         return try Self.json(listed)
     }
 
+    /// What one trip to the blocking pool decides about a download.
+    private enum Prepared: Sendable {
+        case unavailable
+        case unsatisfiable(size: Int64, etag: String)
+        /// Recorded as started; `small` holds the bytes when the range is small enough to read at once.
+        case ready(OutboxEntry, etag: String, range: ClosedRange<Int>, partial: Bool, small: ByteBuffer?)
+    }
+
+    /// Ranges up to this size are read in the same trip as the checks and the `started` entry,
+    /// and sent from memory: a small bundle costs one thread hop, not one per file operation.
+    static let inlineLimit = 1 << 20
+
     private func download(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
         let partner: PartnerID
         switch await caller(request, context) { case .partner(let p): partner = p; case .refused(let r): return r }
-        guard let entry = try await bundle(request, context, partner) else {
-            return Self.problem(.notFound, "No such bundle is available to you.")
-        }
-        let exchange = self.exchange
-        let etag = "\"" + (try await durably { try exchange.fileDigest(of: entry) }) + "\""
-        var headers: HTTPFields = [.eTag: etag, .acceptRanges: "bytes", .contentType: "application/pkcs7-mime"]
-        var range: ClosedRange<Int> = 0...Int(max(0, entry.size - 1))
-        var status = HTTPResponse.Status.ok
-        if let header = request.headers[.range] {
-            guard let r = Self.parseRange(header, size: entry.size) else {
-                headers[.contentRange] = "bytes */\(entry.size)"
-                return Response(status: .rangeNotSatisfiable, headers: headers)
-            }
-            range = r
-            status = .partialContent
-            headers[.contentRange] = "bytes \(r.lowerBound)-\(r.upperBound)/\(entry.size)"
-        }
+        let raw = context.parameters.get("id") ?? ""
+        let rangeHeader = request.headers[.range]
         let origin = SessionOrigin(transport: .https, clientAddress: context.clientAddress)
-        // Recorded before the first byte is served; no entry, no bytes.
-        let offset = Int64(range.lowerBound)
-        try await durably { try exchange.downloadStarted(entry, partner: partner, offset: offset, origin: origin) }
-        let body = try await fileIO.loadFile(path: entry.filePath, range: range, context: context)
+        let exchange = self.exchange
+        let prepared: Prepared = try await durably {
+            guard let id = UUID(uuidString: raw), raw == id.uuidString.lowercased(), let entry = try exchange.bundle(id, of: partner) else {
+                try exchange.record(TransferEvent(time: Date(), actor: .partner(partner), action: .accessRefused, outcome: .refused,
+                                                  partnerID: partner, reason: "\(Refusal.Reason.bundleUnavailable.code): \(raw.prefix(80))",
+                                                  transport: .https, clientAddress: origin.clientAddress))
+                return .unavailable
+            }
+            let etag = "\"" + (try exchange.fileDigest(of: entry)) + "\""
+            var range: ClosedRange<Int> = 0...Int(max(0, entry.size - 1))
+            if let rangeHeader {
+                guard let r = Self.parseRange(rangeHeader, size: entry.size) else { return .unsatisfiable(size: entry.size, etag: etag) }
+                range = r
+            }
+            // Recorded before the first byte is served; no entry, no bytes.
+            try exchange.downloadStarted(entry, partner: partner, offset: Int64(range.lowerBound), origin: origin)
+            var small: ByteBuffer?
+            if range.count <= Self.inlineLimit {
+                small = try Self.read(entry.filePath, range)
+            }
+            return .ready(entry, etag: etag, range: range, partial: rangeHeader != nil, small: small)
+        }
+        let entry: OutboxEntry, etag: String, range: ClosedRange<Int>, partial: Bool, small: ByteBuffer?
+        switch prepared {
+        case .unavailable:
+            return Self.problem(.notFound, "No such bundle is available to you.")
+        case .unsatisfiable(let size, let tag):
+            return Response(status: .rangeNotSatisfiable, headers: [.eTag: tag, .acceptRanges: "bytes", .contentRange: "bytes */\(size)"])
+        case .ready(let e, let t, let r, let p, let b):
+            (entry, etag, range, partial, small) = (e, t, r, p, b)
+        }
+        var headers: HTTPFields = [.eTag: etag, .acceptRanges: "bytes", .contentType: "application/pkcs7-mime"]
+        if partial { headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(entry.size)" }
+        let status: HTTPResponse.Status = partial ? .partialContent : .ok
         // Count what is actually written, and record the download when the body is done.
         let counter = ByteCounter()
         let blocking = self.blocking
@@ -123,6 +150,10 @@ struct PartnerRoutes: Sendable {
                 }
             }
         }
+        let body: ResponseBody
+        if let small { body = ResponseBody(byteBuffer: small) } else {
+            body = try await fileIO.loadFile(path: entry.filePath, range: range, context: context)
+        }
         let recorded = ResponseBody(contentLength: range.count) { writer in
             do {
                 try await body.write(writer.map { buffer in counter.add(buffer.readableBytes); return buffer })
@@ -134,6 +165,24 @@ struct PartnerRoutes: Sendable {
             }
         }
         return Response(status: status, headers: headers, body: recorded)
+    }
+
+    /// Reads `range` of a file into one buffer (small ranges only).
+    static func read(_ path: String, _ range: ClosedRange<Int>) throws -> ByteBuffer {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw ClaimGateError(.io, "Cannot open the bundle file.") }
+        defer { close(fd) }
+        var buffer = ByteBufferAllocator().buffer(capacity: range.count)
+        var offset = range.lowerBound
+        while offset <= range.upperBound {
+            let want = range.upperBound - offset + 1
+            let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { p in
+                max(0, pread(fd, p.baseAddress, want, off_t(offset)))
+            }
+            guard n > 0 else { throw ClaimGateError(.io, "The bundle file ended early.") }
+            offset += n
+        }
+        return buffer
     }
 
     private struct ReceiptBody: Decodable { let sha256: String }

@@ -37,18 +37,27 @@ extension GatewayStore {
     }
 
     static func appendAuditEntry(_ content: AuditEntry, _ db: Database) throws {
-        let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM event ORDER BY seq DESC LIMIT 1")
+        // Cached statements: every transfer appends, so neither is parsed again per entry.
+        let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM event ORDER BY seq DESC LIMIT 1"))
         var e = content
         e.sequence = (head?["seq"] as Int64? ?? 0) + 1
         e.previousHash = head.map { [UInt8]($0["hash"] as Data? ?? Data()) } ?? AuditEntry.genesisHash
         e.hash = AuditEntry.hash(of: e, previous: e.previousHash)
-        let digests = String(decoding: try JSONEncoder().encode(e.documentDigests), as: UTF8.self)
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO event(seq, time, actor, action, outcome, partner_id, claim_id, bundle_id, purpose, document_digests,
                               bytes, reason, transport, client_address, prev_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [e.sequence, e.time, e.actor, e.action, e.outcome, e.partnerID, e.claimID, e.bundleID, e.purpose,
-                             digests, e.bytes, e.reason, e.transport, e.clientAddress, Data(e.previousHash), Data(e.hash)])
+            """).execute(arguments: [e.sequence, e.time, e.actor, e.action, e.outcome, e.partnerID, e.claimID, e.bundleID, e.purpose,
+                                     try digestsJSON(e.documentDigests), e.bytes, e.reason, e.transport, e.clientAddress,
+                                     Data(e.previousHash), Data(e.hash)])
+    }
+
+    /// `["<hex>", …]`: digests are hex, so no escaping is needed; anything else goes through JSONEncoder.
+    static func digestsJSON(_ digests: [String]) throws -> String {
+        guard digests.allSatisfy({ $0.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46) } }) else {
+            return String(decoding: try JSONEncoder().encode(digests), as: UTF8.self)
+        }
+        return "[" + digests.map { "\"\($0)\"" }.joined(separator: ",") + "]"
     }
 
     /// An audit entry from an `event` row, as stored.

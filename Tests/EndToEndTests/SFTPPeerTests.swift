@@ -290,14 +290,20 @@ import Testing
             print("BEFORE", " ".join(sorted(sftp.listdir("/outbox"))))
             subprocess.run([args[0], "partner", "suspend", user, "--home", args[1], "--reason", "test"], check=True, capture_output=True)
             try:
+                data = sftp.open("/outbox/" + args[2] + ".p7m").read()
+                print("AFTER downloaded", len(data))
+            except (IOError, OSError, EOFError, paramiko.SSHException) as e:
+                print("AFTER refused", type(e).__name__, e)
+            try:
                 print("AFTER listed", sftp.listdir("/outbox"))
             except (IOError, OSError, EOFError, paramiko.SSHException) as e:
                 print("AFTER refused", type(e).__name__, e)
             client.close()
-            """#, g, [ClaimgateBinary.path, g.home]) else { return }
+            """#, g, [ClaimgateBinary.path, g.home, g.bundles["acme-assessors"]!]) else { return }
         try g.ok(r)
         #expect(r.stdout.contains("BEFORE \(g.bundles["acme-assessors"]!).p7m"), "\(r.stdout) \(r.stderr)")
         #expect(r.stdout.contains("AFTER refused"), "\(r.stdout)")
+        #expect(!r.stdout.contains("AFTER downloaded"), "the next download fails: \(r.stdout)")
         #expect(!r.stdout.contains("AFTER listed"))
 
         let login = try g.sftp("ls /outbox")
