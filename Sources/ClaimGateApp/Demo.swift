@@ -23,6 +23,10 @@ public enum Demo {
     public static func run(_ o: Options, clock: any WallClock = SystemClock(), say: (String) -> Void) throws {
         let fm = FileManager.default
         let pki = FileSystem.absolute(o.pkiDirectory)
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: o.partnersDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ClaimGateError(.invalidArgument, "No agreement folder '\(o.partnersDirectory)' here: run the demo from the ClaimGate checkout (it reads partners/*.yaml), or pass --partners DIR.")
+        }
         if fm.fileExists(atPath: o.home.root) {
             guard fm.fileExists(atPath: o.home.root + "/" + marker) else {
                 throw ClaimGateError(.alreadyInitialised, "\(o.home.root) exists and is not a demo home: pass another --home for the demo.")
@@ -188,8 +192,17 @@ public enum Demo {
             say("   openssl cms -decrypt -binary -inform DER -in \(b.filePath) -recip \(pki)/\(p.id)/encryption.pem -inkey \(pki)/\(p.id)/encryption.key \\")
             say("     | openssl cms -verify -binary -inform DER -CAfile \(trust) -purpose smimesign | tar -tv")
         }
+        try gateway.sealAuditTrail()
+        let audit = try gateway.verifyAuditTrail()
+        say("12. The audit trail: \(audit.entryCount) entries, hash-chained and sealed up to entry \(audit.lastSealedSequence) by a signed checkpoint: \(audit.isIntact ? "intact" : "NOT INTACT")")
+        say("   claimgate audit verify --home \(o.home.root); claimgate audit report --month \(Self.month(gateway.clock.now)) --home \(o.home.root)")
         say("Done. Inspect with: claimgate bundle list --home \(o.home.root)")
     }
+}
+
+extension Demo {
+    /// `YYYY-MM` of an instant, in UTC.
+    static func month(_ date: Date) -> String { String(Timestamp.format(date).prefix(7)) }
 }
 
 /// Small, valid sample documents for the demo (no real personal data).
