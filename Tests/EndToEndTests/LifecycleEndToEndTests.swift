@@ -150,4 +150,40 @@ import Testing
         }
         #expect(try ClaimgateBinary.run(["audit", "verify", "--home", s.home]).succeeded)
     }
+
+    @Test func aBundleStopsBeingListedAndServedOnBothTransportsWhenItExpires() throws {
+        let s = try Setup()
+        // Expires a few seconds from now (to the second, as --expires takes it).
+        let expires = Date().addingTimeInterval(10)
+        let stamp = ISO8601DateFormatter().string(from: expires)
+        func sendExpiring(_ partner: String) throws -> String {
+            let doc = try s.dir.write("soon-\(partner).pdf", "%PDF-1.4\nshort-lived")
+            let r = try ClaimgateBinary.run(["send", "--home", s.home, "--partner", partner, "--claim", "CLM-EXP",
+                                             "--purpose", "claim-assessment", "--expires", stamp, doc])
+            try s.ok(r)
+            return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let stm = try sendExpiring("st-marys-hospital")
+        let acme = try sendExpiring("acme-assessors")
+        // Just before: listed and served.
+        #expect(try s.curlStatus("/v1/bundles/\(stm)") == "200")
+        let before = try s.sftp("ls /outbox\nget /outbox/\(acme).p7m before.p7m")
+        #expect(before.succeeded && before.stdout.contains(acme), "\(before.stdout) \(before.stderr)")
+        while Date() < expires.addingTimeInterval(0.2) { usleep(100_000) }
+        // After: neither listed nor served, and each attempt is recorded.
+        #expect(try s.curlStatus("/v1/bundles/\(stm)") == "404")
+        let list = try Shell.run(["curl", "-s", "--cacert", s.trust, "--cert", "\(s.pki)/st-marys-hospital/tls-client.pem",
+                                  "--key", "\(s.pki)/st-marys-hospital/tls-client.key", "https://127.0.0.1:\(s.httpsPort)/v1/bundles"])
+        #expect(!list.stdout.contains(stm), "\(list.stdout)")
+        let ls = try s.sftp("ls /outbox")
+        #expect(!ls.stdout.contains(acme), "\(ls.stdout)")
+        #expect(!(try s.sftp("get /outbox/\(acme).p7m after.p7m")).succeeded)
+        #expect(!FileManager.default.fileExists(atPath: s.dir.file("after.p7m")))
+        // The partner side refuses it too.
+        let open = try ClaimgateBinary.run(["open", s.dir.file("before.p7m"), "--cert", "\(s.pki)/acme-assessors/encryption.pem",
+                                            "--key", "\(s.pki)/acme-assessors/encryption.key", "--trust", s.trust, "--out", s.dir.file("opened")])
+        #expect(!open.succeeded)
+        #expect(open.stderr.contains("expired"), "\(open.stderr)")
+        #expect(try s.state(stm) == "expired")
+    }
 }
