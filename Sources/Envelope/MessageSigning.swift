@@ -9,7 +9,7 @@ extension EnvelopeError.Code {
 /// An Ed25519 private key that signs short messages, such as audit checkpoints.
 ///
 /// Never logged, never printed; its PKCS#8 PEM is written only to owner-only files. Loaded from
-/// and saved as PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), the format of
+/// and saved as PKCS#8 PEM (the "BEGIN PRIVATE KEY" block), the format of
 /// `openssl genpkey -algorithm ed25519`.
 public final class MessageSigningKey: @unchecked Sendable {
     let pkey: OpaquePointer
