@@ -36,7 +36,7 @@ extension Gateway {
         let created = Timestamp.wholeSeconds(clock.now)
         let bundleID = UUID()
         func refuse(_ reason: String, _ error: ClaimGateError) throws -> Never {
-            try store.record(TransferEvent(time: created, actor: .admin(Self.adminName), action: .sealRefused,
+            try store.record(TransferEvent(time: clock.now, actor: .admin(Self.adminName), action: .sealRefused,
                                            outcome: .refused, partnerID: partner.id, claimID: validClaim(order.claimID),
                                            purpose: order.purpose, reason: reason, transport: .cli))
             logger.info("seal refused", metadata: ["partner.id": "\(partner.id)", "reason": "\(reason)"])
@@ -79,7 +79,7 @@ extension Gateway {
         }
 
         func recordFailure(_ reason: String) throws {
-            try store.record(TransferEvent(time: created, actor: .admin(Self.adminName), action: destination.isOutbox ? .queue : .seal,
+            try store.record(TransferEvent(time: clock.now, actor: .admin(Self.adminName), action: destination.isOutbox ? .queue : .seal,
                                            outcome: .failed, partnerID: partner.id, claimID: order.claimID, bundleID: bundleID,
                                            purpose: order.purpose, reason: reason, transport: .cli))
         }
@@ -123,7 +123,7 @@ extension Gateway {
         do {
             let delivery = destination.isOutbox ? plannedDelivery(for: bundleID, partner: partner, at: created) : nil
             try store.insertBundle(record, delivery: delivery, event: TransferEvent(
-                time: created, actor: .admin(Self.adminName), action: destination.isOutbox ? .queue : .seal,
+                time: clock.now, actor: .admin(Self.adminName), action: destination.isOutbox ? .queue : .seal,
                 outcome: .success, partnerID: partner.id, claimID: order.claimID, bundleID: bundleID,
                 purpose: order.purpose, documentDigests: manifest.documents.map(\.sha256), bytes: size, transport: .cli))
         } catch {
