@@ -5,74 +5,24 @@ import Testing
 /// The audit trail after real transfers: verification from the database and from an export,
 /// every kind of tampering named, a SIGKILL mid-burst, and a trail that cannot be written.
 @Suite(.serialized) struct AuditTrailTests {
-    final class Run: @unchecked Sendable {
-        let dir = TemporaryDirectory("claimgate-audit")
-        var home: String { dir.path + "/home" }
-        var pki: String { dir.path + "/pki" }
-        var database: String { home + "/claimgate.sqlite" }
-        var trust: String { dir.path + "/gateway.pem" }
+    final class Run: GatewayUnderTest, @unchecked Sendable {
         var auditKey: String { dir.path + "/audit.pub.pem" }
-        var server: ServerProcess?
-        var httpsPort = "", sftpPort = ""
         var stmBundle = "", acmeBundle = ""
 
         init() throws {
-            try ok(ClaimgateBinary.run(["dev-pki", "--out", pki]))
-            try ok(ClaimgateBinary.run(["init", "--home", home]))
-            try dir.write("gateway.pem", try ClaimgateBinary.run(["identity", "--pem", "--home", home]).stdout)
+            try super.init("claimgate-audit")
             try dir.write("audit.pub.pem", try ClaimgateBinary.run(["identity", "--audit-pem", "--home", home]).stdout)
-            try ok(ClaimgateBinary.run(["partner", "add", try dir.write("acme.yaml", Fixtures.sftpPullAgreement(
-                id: "acme-assessors", pki: pki, reference: "DSA-AUDIT-1")), "--home", home]))
-            let stm = """
-            id: st-marys-hospital
-            name: St Mary's
-            role: institution
-            agreement: {reference: DSA-AUDIT-2, purposes: [claim-assessment], document_types: [application/pdf], max_retention_days: 30, valid_until: 2099-12-31}
-            certificates: {encryption: \(pki)/st-marys-hospital/encryption.pem, trust_anchor: \(pki)/st-marys-hospital/ca.pem}
-            delivery: {pull: [https]}
-            """
-            try ok(ClaimgateBinary.run(["partner", "add", try dir.write("stm.yaml", stm), "--home", home]))
+            try onboardStandardPartners(reference: "DSA-AUDIT")
             stmBundle = try send("st-marys-hospital", claim: "CLM-A1")
             acmeBundle = try send("acme-assessors", claim: "CLM-A2")
         }
 
-        deinit { _ = server?.stop() }
-
-        func ok(_ r: Shell.Result, sourceLocation: SourceLocation = #_sourceLocation) throws {
-            try #require(r.succeeded, "exit \(r.status): \(r.stdout) \(r.stderr)", sourceLocation: sourceLocation)
-        }
-
+        /// Sends a report for `claim` to `partner`; the bundle id.
         func send(_ partner: String, claim: String) throws -> String {
             let doc = try dir.write("report-\(claim).pdf", "%PDF-1.4\n" + String(repeating: "claim \(claim) ", count: 5_000))
-            let r = try ClaimgateBinary.run(["send", "--home", home, "--partner", partner, "--claim", claim,
-                                             "--purpose", "claim-assessment", "--ttl", "2d", doc])
-            try ok(r)
-            return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-
-        func serve(extra: [String] = []) throws {
-            let s = try ServerProcess([ClaimgateBinary.path, "serve", "--home", home, "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0",
-                                       "--admin", "127.0.0.1:0"] + extra, logPath: dir.file("serve-\(UUID().uuidString.prefix(6)).log"))
-            httpsPort = try s.waitFor("https: listening on 127\\.0\\.0\\.1:([0-9]+)")
-            sftpPort = try s.waitFor("sftp: listening on 127\\.0\\.0\\.1:([0-9]+)")
-            let hostKey = try String(contentsOfFile: home + "/identity/ssh_host_ed25519.pub", encoding: .utf8)
-                .split(separator: " ").prefix(2).joined(separator: " ")
-            try dir.write("known_hosts", "[127.0.0.1]:\(sftpPort) \(hostKey)\n")
-            server = s
-        }
-
-        func curl(_ args: [String]) throws -> Shell.Result {
-            try Shell.run(["curl", "-sS", "--cacert", trust, "--cert", "\(pki)/st-marys-hospital/tls-client.pem",
-                           "--key", "\(pki)/st-marys-hospital/tls-client.key"] + args)
-        }
-
-        func url(_ path: String) -> String { "https://127.0.0.1:\(httpsPort)\(path)" }
-
-        func sftp(_ batch: String) throws -> Shell.Result {
-            let file = try dir.write("batch-\(UUID().uuidString.prefix(8))", batch + "\n")
-            return try Shell.run(["sftp", "-b", file, "-P", sftpPort, "-i", "\(pki)/acme-assessors/ssh_ed25519",
-                                  "-o", "UserKnownHostsFile=\(dir.path)/known_hosts", "-o", "StrictHostKeyChecking=yes",
-                                  "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "acme-assessors@127.0.0.1"], directory: dir.path)
+            let sent = try send(doc, to: partner, claim: claim)
+            try ok(sent.result)
+            return sent.id
         }
 
         /// `claimgate audit verify --json` (from the database, or an export with the audit key).
@@ -95,15 +45,6 @@ import Testing
                 """, database, sql]))
         }
 
-        func sql(_ query: String) throws -> String {
-            let r = try Shell.run(["python3", "-c", """
-                import sqlite3, sys
-                for row in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print("|".join("" if x is None else str(x) for x in row))
-                """, database, query])
-            try ok(r)
-            return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-
         /// A realistic run: HTTPS list, download and receipt; an attempt on another partner's
         /// bundle; an SFTP download; then a graceful stop (which seals the trail).
         func transfer() throws {
@@ -111,7 +52,7 @@ import Testing
             try ok(curl([url("/v1/bundles")]))
             try ok(curl(["-o", dir.file("stm.p7m"), url("/v1/bundles/\(stmBundle)")]))
             #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", url("/v1/bundles/\(acmeBundle)")]).stdout == "404")
-            let sha = String(try Shell.run(["sha256sum", dir.file("stm.p7m")]).stdout.prefix(64))
+            let sha = try sha256(dir.file("stm.p7m"))
             try ok(curl(["-X", "POST", "-d", "{\"sha256\":\"\(sha)\"}", url("/v1/bundles/\(stmBundle)/receipt")]))
             try ok(sftp("get /outbox/\(acmeBundle).p7m acme.p7m"))
             #expect(server?.stop() == 0)
@@ -259,8 +200,7 @@ import Testing
         _ = try locker.waitFor("locked")
         let before = try FileManager.default.contentsOfDirectory(atPath: r.home + "/outbox/st-marys-hospital")
         let doc = try r.dir.write("late.pdf", "%PDF-1.4\nlate report")
-        let send = try ClaimgateBinary.run(["send", "--home", r.home, "--partner", "st-marys-hospital", "--claim", "CLM-LOCK",
-                                            "--purpose", "claim-assessment", "--ttl", "2d", doc])
+        let send = try r.send(doc, to: "st-marys-hospital", claim: "CLM-LOCK").result
         #expect(!send.succeeded)
         #expect(send.stderr.contains("cannot be written"), "\(send.stderr)")
         #expect(send.stderr.contains("locked"), "\(send.stderr)")

@@ -21,6 +21,28 @@ enum Fixtures {
           pull: [sftp]
         """
     }
+
+    /// An agreement for `id` with the dev PKI's encryption certificate and CA, sharing PDFs for
+    /// claim assessment. `certificates` adds entries to the certificates mapping (a `tls_client`
+    /// pin, a `crl`); `delivery` is the delivery mapping, in YAML flow style.
+    static func agreement(id: String, name: String, role: String, pki: String, reference: String,
+                          certificates: String? = nil, delivery: String) -> String {
+        """
+        id: \(id)
+        name: \(name)
+        role: \(role)
+        agreement: {reference: \(reference), purposes: [claim-assessment], document_types: [application/pdf], max_retention_days: 30, valid_until: 2099-12-31}
+        certificates: {encryption: \(pki)/\(id)/encryption.pem, trust_anchor: \(pki)/\(id)/ca.pem\(certificates.map { ", \($0)" } ?? "")}
+        delivery: \(delivery)
+        """
+    }
+
+    /// St Mary's Hospital, an institution that pulls over HTTPS unless `delivery` says otherwise.
+    static func stMarysAgreement(pki: String, reference: String, certificates: String? = nil,
+                                 delivery: String = "{pull: [https]}") -> String {
+        agreement(id: "st-marys-hospital", name: "St Mary's", role: "institution", pki: pki, reference: reference,
+                  certificates: certificates, delivery: delivery)
+    }
 }
 
 import ClaimGateTesting

@@ -67,10 +67,7 @@ import Testing
     server.serve_forever()
     """#
 
-    final class Setup: @unchecked Sendable {
-        let dir = TemporaryDirectory("claimgate-https-push")
-        var home: String { dir.path + "/home" }
-        var pki: String { dir.path + "/pki" }
+    final class Setup: GatewayUnderTest, @unchecked Sendable {
         var store: String { dir.path + "/received" }
         var receiver: ServerProcess?
         var document = ""
@@ -80,70 +77,37 @@ import Testing
         ///   - serverCA: which partner CA issues the receiver's certificate (the agreement trusts
         ///     st-marys-hospital's).
         init(mode: String = "normal", serverCA: String = "st-marys-hospital", start: Bool = true) throws {
-            try #require(try ClaimgateBinary.run(["dev-pki", "--out", pki]).succeeded)
-            try #require(try ClaimgateBinary.run(["init", "--home", home]).succeeded)
-            try dir.write("gateway-ca.pem", try ClaimgateBinary.run(["identity", "--pem", "--home", home]).stdout)
+            try super.init("claimgate-https-push")
             try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
             // The receiver's server certificate, issued by a partner CA with stock openssl.
             let ext = try dir.write("server.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n")
-            try #require(try Shell.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                                        "-keyout", dir.file("server.key"), "-subj", "/CN=receiver.example", "-out", dir.file("server.csr")]).succeeded)
-            try #require(try Shell.run(["openssl", "x509", "-req", "-in", dir.file("server.csr"), "-CA", "\(pki)/\(serverCA)/ca.pem",
-                                        "-CAkey", "\(pki)/\(serverCA)/ca.key", "-CAcreateserial", "-days", "2", "-extfile", ext,
-                                        "-out", dir.file("server.pem")]).succeeded)
+            try openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                         "-keyout", dir.file("server.key"), "-subj", "/CN=receiver.example", "-out", dir.file("server.csr")])
+            try openssl(["x509", "-req", "-in", dir.file("server.csr"), "-CA", "\(pki)/\(serverCA)/ca.pem",
+                         "-CAkey", "\(pki)/\(serverCA)/ca.key", "-CAcreateserial", "-days", "2", "-extfile", ext,
+                         "-out", dir.file("server.pem")])
             let script = try dir.write("receiver.py", HTTPSPushTests.receiver)
             document = try dir.write("report.pdf", "%PDF-1.4\n" + String(repeating: "hospital record ", count: 60_000))
             if start {
+                // Requires a client certificate chaining to the gateway's CA.
                 let r = try ServerProcess(["python3", script, dir.file("port"), store, dir.file("server.pem"), dir.file("server.key"),
-                                           dir.file("gateway-ca.pem"), mode], logPath: dir.file("receiver.log"))
+                                           trust, mode], logPath: dir.file("receiver.log"))
                 _ = try r.waitFor("receiver: listening")
                 receiver = r
             }
             let port = start ? (try String(contentsOfFile: dir.file("port"), encoding: .utf8)) : "9"
-            let yaml = """
-            id: st-marys-hospital
-            name: St Mary's
-            role: institution
-            agreement: {reference: DSA-HTTPS-PUSH, purposes: [claim-assessment], document_types: [application/pdf], max_retention_days: 30, valid_until: 2099-01-01}
-            certificates: {encryption: \(pki)/st-marys-hospital/encryption.pem, trust_anchor: \(pki)/st-marys-hospital/ca.pem}
-            delivery:
-              push:
-                https: {url: "https://127.0.0.1:\(port)/inbound"}
-            """
-            try #require(try ClaimgateBinary.run(["partner", "add", try dir.write("stm.yaml", yaml), "--home", home]).succeeded)
+            try onboard(Fixtures.stMarysAgreement(pki: pki, reference: "DSA-HTTPS-PUSH",
+                                                  delivery: "{push: {https: {url: \"https://127.0.0.1:\(port)/inbound\"}}}"))
         }
 
         deinit { _ = receiver?.stop() }
 
         func send() throws -> (id: String, result: Shell.Result) {
-            let r = try ClaimgateBinary.run(["send", "--home", home, "--partner", "st-marys-hospital", "--claim", "CLM-P",
-                                             "--purpose", "claim-assessment", "--ttl", "3d", document])
-            return (r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), r)
-        }
-
-        func delivery(_ id: String) throws -> [String: Any] {
-            let r = try ClaimgateBinary.run(["deliveries", "--home", home, "--json"])
-            let list = try JSONSerialization.jsonObject(with: r.stdoutData) as? [[String: Any]] ?? []
-            return list.first { $0["bundle"] as? String == id } ?? [:]
+            try send(document, to: "st-marys-hospital", claim: "CLM-P", lifetime: ["--ttl", "3d"])
         }
 
         var log: [String] {
             ((try? String(contentsOfFile: store + "/log", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-        }
-
-        func sha256(_ path: String) throws -> String { String(try Shell.run(["sha256sum", path]).stdout.prefix(64)) }
-
-        func serve() throws -> ServerProcess {
-            let serve = try ServerProcess([ClaimgateBinary.path, "serve", "--home", home, "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0",
-                                           "--admin", "127.0.0.1:0", "--retry-base", "1"], logPath: dir.file("serve.log"))
-            _ = try serve.waitFor("https: listening")
-            return serve
-        }
-
-        func waitDelivered(_ id: String, seconds: Double = 20) throws -> [String: Any] {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline, (try delivery(id))["state"] as? String != "delivered" { usleep(200_000) }
-            return try delivery(id)
         }
     }
 
@@ -169,7 +133,7 @@ import Testing
         #expect(d["state"] as? String == "pending", "\(d)")
         #expect(d["last_error_code"] as? String == "transfer-failed", "\(d)")
         #expect(s.log.isEmpty)
-        let serve = try s.serve()
+        let serve = try s.serve(extra: ["--retry-base", "1"])
         d = try s.waitDelivered(id)
         #expect(d["state"] as? String == "delivered", "\(d) \(serve.text)")
         #expect(d["attempts"] as? Int == 2)
@@ -183,7 +147,7 @@ import Testing
         let (id, r) = try s.send()
         #expect(r.succeeded)
         #expect(try s.delivery(id)["state"] as? String == "pending")
-        let serve = try s.serve()
+        let serve = try s.serve(extra: ["--retry-base", "1"])
         let d = try s.waitDelivered(id)
         #expect(d["state"] as? String == "delivered", "\(d) \(serve.text)")
         // Stored once; the retry was recognised by its Bundle-Id.

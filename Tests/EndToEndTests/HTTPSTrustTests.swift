@@ -5,61 +5,18 @@ import Testing
 /// Which client certificates `claimgate serve --https` accepts, as the agreements stand: anchors
 /// added while it runs, pinned fingerprints and subjects, rogue CAs imitating a partner.
 @Suite(.serialized) struct HTTPSTrustTests {
-    final class Home: @unchecked Sendable {
-        let dir = TemporaryDirectory("claimgate-https-trust")
-        var home: String { dir.path + "/home" }
-        var pki: String { dir.path + "/pki" }
-        var trust: String { dir.path + "/gateway.pem" }
-        var server: ServerProcess?
-        var port = ""
-        var adminPort = ""
-
-        init() throws {
-            try #require(try ClaimgateBinary.run(["dev-pki", "--out", pki]).succeeded)
-            try #require(try ClaimgateBinary.run(["init", "--home", home]).succeeded)
-            try dir.write("gateway.pem", try ClaimgateBinary.run(["identity", "--pem", "--home", home]).stdout)
-        }
+    final class Home: GatewayUnderTest, @unchecked Sendable {
+        init() throws { try super.init("claimgate-https-trust") }
 
         /// Onboards st-marys-hospital (https pull) with an optional `certificates.tls_client` block.
         func addStMarys(tlsClient: String? = nil) throws -> Shell.Result {
-            let pin = tlsClient.map { ", tls_client: \($0)" } ?? ""
-            let yaml = """
-            id: st-marys-hospital
-            name: St Mary's
-            role: institution
-            agreement: {reference: DSA-TRUST, purposes: [claim-assessment], document_types: [application/pdf], max_retention_days: 30, valid_until: 2099-12-31}
-            certificates: {encryption: \(pki)/st-marys-hospital/encryption.pem, trust_anchor: \(pki)/st-marys-hospital/ca.pem\(pin)}
-            delivery: {pull: [https]}
-            """
-            return try ClaimgateBinary.run(["partner", "add", try dir.write("stm.yaml", yaml), "--home", home])
+            try addPartner(Fixtures.stMarysAgreement(pki: pki, reference: "DSA-TRUST", certificates: tlsClient.map { "tls_client: \($0)" }))
         }
 
-        func serve() throws {
-            let s = try ServerProcess([ClaimgateBinary.path, "serve", "--home", home, "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0",
-                                       "--admin", "127.0.0.1:0"], logPath: dir.file("serve.log"))
-            port = try s.waitFor("https: listening on 127\\.0\\.0\\.1:([0-9]+)")
-            adminPort = try s.waitFor("admin: listening on http://127\\.0\\.0\\.1:([0-9]+)")
-            server = s
-        }
+        /// GET /v1/bundles with a certificate and key; the HTTP status (000 when the handshake failed).
+        func list(cert: String, key: String) throws -> String { try curlStatus("/v1/bundles", cert: cert, key: key) }
 
-        /// `curl` GET /v1/bundles with a certificate and key; prints the HTTP status (000 when
-        /// the handshake failed).
-        func list(cert: String, key: String) throws -> String {
-            try Shell.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", trust, "--cert", cert, "--key", key,
-                           "https://127.0.0.1:\(port)/v1/bundles"]).stdout
-        }
-
-        func listAsStMarys() throws -> String {
-            try list(cert: "\(pki)/st-marys-hospital/tls-client.pem", key: "\(pki)/st-marys-hospital/tls-client.key")
-        }
-
-        func openssl(_ args: [String]) throws -> String {
-            let r = try Shell.run(["openssl"] + args)
-            try #require(r.succeeded, "\(r.stderr)")
-            return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-
-        deinit { _ = server?.stop() }
+        func listAsStMarys() throws -> String { try curlStatus("/v1/bundles", as: "st-marys-hospital") }
     }
 
     @Test func aPartnerOnboardedWhileServeRunsIsAcceptedWithoutARestart() throws {
@@ -93,7 +50,7 @@ import Testing
         #expect(try h.list(cert: "\(d)/rogue.pem", key: "\(d)/rogue.key") == "000")
         #expect(try h.listAsStMarys() == "200")
         // The handshake refusal is recorded.
-        let metrics = try Shell.run(["curl", "-sS", "http://127.0.0.1:\(h.adminPort)/metrics"]).stdout
+        let metrics = try h.metrics()
         #expect(metrics.contains("claimgate_refusals_total{reason=\"untrusted-client-certificate\"} 1"), "\(metrics)")
     }
 

@@ -5,64 +5,19 @@ import Testing
 /// Agreements in force over time through the real transports: receipts over SFTP, suspension on
 /// a kept-alive HTTPS connection, recall and purge with `claimgate serve` running.
 @Suite(.serialized) struct LifecycleEndToEndTests {
-    final class Setup: @unchecked Sendable {
-        let dir = TemporaryDirectory("claimgate-lifecycle")
-        var home: String { dir.path + "/home" }
-        var pki: String { dir.path + "/pki" }
-        var trust: String { dir.path + "/gateway.pem" }
-        var server: ServerProcess?
-        var httpsPort = "", sftpPort = ""
-
+    final class Setup: GatewayUnderTest, @unchecked Sendable {
         init() throws {
-            try ok(ClaimgateBinary.run(["dev-pki", "--out", pki]))
-            try ok(ClaimgateBinary.run(["init", "--home", home]))
-            try dir.write("gateway.pem", try ClaimgateBinary.run(["identity", "--pem", "--home", home]).stdout)
-            try ok(ClaimgateBinary.run(["partner", "add", try dir.write("acme.yaml", Fixtures.sftpPullAgreement(
-                id: "acme-assessors", pki: pki, reference: "DSA-LIFE-1")), "--home", home]))
-            let stm = """
-            id: st-marys-hospital
-            name: St Mary's
-            role: institution
-            agreement: {reference: DSA-LIFE-2, purposes: [claim-assessment], document_types: [application/pdf], max_retention_days: 30, valid_until: 2099-12-31}
-            certificates: {encryption: \(pki)/st-marys-hospital/encryption.pem, trust_anchor: \(pki)/st-marys-hospital/ca.pem}
-            delivery: {pull: [https]}
-            """
-            try ok(ClaimgateBinary.run(["partner", "add", try dir.write("stm.yaml", stm), "--home", home]))
-            let s = try ServerProcess([ClaimgateBinary.path, "serve", "--home", home, "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0",
-                                       "--admin", "127.0.0.1:0"], logPath: dir.file("serve.log"))
-            httpsPort = try s.waitFor("https: listening on 127\\.0\\.0\\.1:([0-9]+)")
-            sftpPort = try s.waitFor("sftp: listening on 127\\.0\\.0\\.1:([0-9]+)")
-            let hostKey = try String(contentsOfFile: home + "/identity/ssh_host_ed25519.pub", encoding: .utf8)
-                .split(separator: " ").prefix(2).joined(separator: " ")
-            try dir.write("known_hosts", "[127.0.0.1]:\(sftpPort) \(hostKey)\n")
-            server = s
+            try super.init("claimgate-lifecycle")
+            try onboardStandardPartners(reference: "DSA-LIFE")
+            try serve()
         }
 
-        deinit { _ = server?.stop() }
-
-        func ok(_ r: Shell.Result, sourceLocation: SourceLocation = #_sourceLocation) throws {
-            try #require(r.succeeded, "exit \(r.status): \(r.stdout) \(r.stderr)", sourceLocation: sourceLocation)
-        }
-
+        /// Sends a small report to `partner`; the bundle id.
         func send(_ partner: String, claim: String = "CLM-L1") throws -> String {
             let doc = try dir.write("doc-\(UUID().uuidString.prefix(6)).pdf", "%PDF-1.4\n" + String(repeating: "record ", count: 2_000))
-            let r = try ClaimgateBinary.run(["send", "--home", home, "--partner", partner, "--claim", claim,
-                                             "--purpose", "claim-assessment", "--ttl", "2d", doc])
-            try ok(r)
-            return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-
-        func sftp(_ batch: String) throws -> Shell.Result {
-            let file = try dir.write("batch-\(UUID().uuidString.prefix(8))", batch + "\n")
-            return try Shell.run(["sftp", "-b", file, "-P", sftpPort, "-i", "\(pki)/acme-assessors/ssh_ed25519",
-                                  "-o", "UserKnownHostsFile=\(dir.path)/known_hosts", "-o", "StrictHostKeyChecking=yes",
-                                  "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "acme-assessors@127.0.0.1"], directory: dir.path)
-        }
-
-        func curlStatus(_ path: String) throws -> String {
-            try Shell.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", trust,
-                           "--cert", "\(pki)/st-marys-hospital/tls-client.pem", "--key", "\(pki)/st-marys-hospital/tls-client.key",
-                           "https://127.0.0.1:\(httpsPort)\(path)"]).stdout
+            let sent = try send(doc, to: partner, claim: claim)
+            try ok(sent.result)
+            return sent.id
         }
 
         func state(_ id: String) throws -> String {
@@ -75,7 +30,7 @@ import Testing
         let s = try Setup()
         let id = try s.send("acme-assessors")
         try s.ok(s.sftp("get /outbox/\(id).p7m got.p7m"))
-        let digest = String(try Shell.run(["sha256sum", s.dir.file("got.p7m")]).stdout.prefix(64))
+        let digest = try s.sha256(s.dir.file("got.p7m"))
         try s.dir.write("wrong.receipt", String(repeating: "0", count: 64) + "  got.p7m\n")
         try s.ok(s.sftp("put wrong.receipt /inbox/\(id).receipt"))
         #expect(try s.state(id) == "downloaded")
@@ -158,10 +113,9 @@ import Testing
         let stamp = ISO8601DateFormatter().string(from: expires)
         func sendExpiring(_ partner: String) throws -> String {
             let doc = try s.dir.write("soon-\(partner).pdf", "%PDF-1.4\nshort-lived")
-            let r = try ClaimgateBinary.run(["send", "--home", s.home, "--partner", partner, "--claim", "CLM-EXP",
-                                             "--purpose", "claim-assessment", "--expires", stamp, doc])
-            try s.ok(r)
-            return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let sent = try s.send(doc, to: partner, claim: "CLM-EXP", lifetime: ["--expires", stamp])
+            try s.ok(sent.result)
+            return sent.id
         }
         let stm = try sendExpiring("st-marys-hospital")
         let acme = try sendExpiring("acme-assessors")
@@ -172,8 +126,7 @@ import Testing
         while Date() < expires.addingTimeInterval(0.2) { usleep(100_000) }
         // After: neither listed nor served, and each attempt is recorded.
         #expect(try s.curlStatus("/v1/bundles/\(stm)") == "404")
-        let list = try Shell.run(["curl", "-s", "--cacert", s.trust, "--cert", "\(s.pki)/st-marys-hospital/tls-client.pem",
-                                  "--key", "\(s.pki)/st-marys-hospital/tls-client.key", "https://127.0.0.1:\(s.httpsPort)/v1/bundles"])
+        let list = try s.curl([s.url("/v1/bundles")])
         #expect(!list.stdout.contains(stm), "\(list.stdout)")
         let ls = try s.sftp("ls /outbox")
         #expect(!ls.stdout.contains(acme), "\(ls.stdout)")

@@ -7,20 +7,11 @@ import Testing
 /// revoked client certificate while the good one works; `partner update` with a newer CRL takes
 /// effect on the running server. Also key rotation from the command line.
 @Suite(.serialized) struct RevocationEndToEndTests {
-    final class Home: @unchecked Sendable {
-        let dir = TemporaryDirectory("claimgate-revocation")
-        var home: String { dir.path + "/home" }
-        var pki: String { dir.path + "/pki" }
-        var trust: String { dir.path + "/gateway.pem" }
+    final class Home: GatewayUnderTest, @unchecked Sendable {
         var ca: String { dir.path + "/ca" }
-        var server: ServerProcess?
-        var port = ""
-        var adminPort = ""
 
         init() throws {
-            try #require(try ClaimgateBinary.run(["dev-pki", "--out", pki]).succeeded)
-            try #require(try ClaimgateBinary.run(["init", "--home", home]).succeeded)
-            try dir.write("gateway.pem", try ClaimgateBinary.run(["identity", "--pem", "--home", home]).stdout)
+            try super.init("claimgate-revocation")
             // The partner CA's database for `openssl ca`, as a partner running a small CA keeps it.
             try dir.write("ca/index.txt", "")
             try dir.write("ca/crlnumber", "1000\n")
@@ -36,13 +27,6 @@ import Testing
             default_crl_days = 7
 
             """)
-        }
-
-        @discardableResult
-        func openssl(_ args: [String]) throws -> String {
-            let r = try Shell.run(["openssl"] + args)
-            try #require(r.succeeded, "openssl \(args.joined(separator: " ")): \(r.stderr)")
-            return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
 
         /// Issues a certificate named `name` from st-marys-hospital's CA with the stock tools.
@@ -67,39 +51,17 @@ import Testing
             return dir.file("\(name).der")
         }
 
+        /// An agreement file for st-marys-hospital (https pull) with `crl` in `certificates.crl`.
         func agreement(crl: String) throws -> String {
-            try dir.write("stm-\(UUID().uuidString.prefix(6)).yaml", """
-            id: st-marys-hospital
-            name: St Mary's
-            role: institution
-            agreement: {reference: DSA-CRL, purposes: [claim-assessment], document_types: [application/pdf], max_retention_days: 30, valid_until: 2099-12-31}
-            certificates:
-              encryption: \(pki)/st-marys-hospital/encryption.pem
-              trust_anchor: \(pki)/st-marys-hospital/ca.pem
-              crl: \(crl)
-            delivery: {pull: [https]}
-            """)
+            try agreementFile(Fixtures.stMarysAgreement(pki: pki, reference: "DSA-CRL", certificates: "crl: \(crl)"))
         }
 
-        func serve() throws {
-            let s = try ServerProcess([ClaimgateBinary.path, "serve", "--home", home, "--sftp", "127.0.0.1:0", "--https", "127.0.0.1:0",
-                                       "--admin", "127.0.0.1:0"], logPath: dir.file("serve.log"))
-            port = try s.waitFor("https: listening on 127\\.0\\.0\\.1:([0-9]+)")
-            adminPort = try s.waitFor("admin: listening on http://127\\.0\\.0\\.1:([0-9]+)")
-            server = s
-        }
-
-        /// `curl` GET /v1/bundles with a certificate and key; the HTTP status (000 when the
-        /// handshake failed).
+        /// GET /v1/bundles with the dev PKI's client certificate (`tls-client`) or one issued by
+        /// `issue`; the HTTP status (000 when the handshake failed).
         func list(as name: String) throws -> String {
-            let (cert, key) = name == "tls-client"
-                ? ("\(pki)/st-marys-hospital/tls-client.pem", "\(pki)/st-marys-hospital/tls-client.key")
-                : (dir.file("\(name).pem"), dir.file("\(name).key"))
-            return try Shell.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", trust, "--cert", cert, "--key", key,
-                                  "https://127.0.0.1:\(port)/v1/bundles"]).stdout
+            if name == "tls-client" { try curlStatus("/v1/bundles", as: "st-marys-hospital") }
+            else { try curlStatus("/v1/bundles", cert: dir.file("\(name).pem"), key: dir.file("\(name).key")) }
         }
-
-        deinit { _ = server?.stop() }
     }
 
     static let clientExtensions = "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n"
@@ -114,7 +76,7 @@ import Testing
 
         #expect(try h.list(as: "tls-client") == "200")
         #expect(try h.list(as: "second") == "000", "revoked: refused at the handshake")
-        let metrics = try Shell.run(["curl", "-sS", "http://127.0.0.1:\(h.adminPort)/metrics"]).stdout
+        let metrics = try h.metrics()
         #expect(metrics.contains("claimgate_refusals_total{reason=\"untrusted-client-certificate\"} 1"), "\(metrics)")
 
         // The CA revokes the other certificate too; `partner update` with the new CRL takes
