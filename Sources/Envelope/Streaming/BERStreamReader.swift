@@ -59,7 +59,14 @@ final class BERStreamReader {
         self.layer = layer
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        if wipe { UnsafeMutableRawBufferPointer(rebasing: storage[0..<highWater]).initializeMemory(as: UInt8.self, repeating: 0) }
+        storage.deallocate()
+    }
+
+    /// Whether the buffer is wiped when the reader goes away (it holds decrypted bytes).
+    var wipe = false
+    private var highWater = 0
 
     /// How many containers are open.
     var depth: Int { frames.count }
@@ -78,6 +85,7 @@ final class BERStreamReader {
             let got = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: storage[end...]))
             if got == 0 { exhausted = true } else { end += got }
         }
+        highWater = max(highWater, end)
         return available >= n
     }
 
@@ -162,11 +170,13 @@ final class BERStreamReader {
         switch top {
         case .definite(let end):
             if offset == end { pop(); return nil }
+            guard offset < end else { throw malformed("an element that overruns its container") }
             return try readHeader()
         case .indefinite:
             guard try ensure(2) else { throw truncated() }
             if byte(0) == 0 {
                 guard byte(1) == 0 else { throw malformed("a malformed end-of-contents marker") }
+                guard limit - offset >= 2 else { throw malformed("an end-of-contents marker that overruns its container") }
                 consume(2)
                 pop()
                 return nil
@@ -189,6 +199,7 @@ final class BERStreamReader {
             if !exhausted {
                 let got = try source.read(into: storage)
                 if got == 0 { exhausted = true } else { end = got }
+                highWater = Swift.max(highWater, end)
             }
             guard available > 0 else { throw truncated() }
         }

@@ -8,15 +8,17 @@ enum ContentKeyUnwrap {
     static let cannotUnwrap = "The bundle's content key does not decrypt with your key: the bundle was altered, or it was sealed for another key."
 
     /// The 32-byte content key; the caller wipes it.
+    /// The key pair is checked first, as `BundleOpener` does.
     static func contentKey(from recipients: [RecipientInfo], certificate: Certificate, key: PrivateKey) throws -> [UInt8] {
+        guard key.matches(certificate) else {
+            throw EnvelopeError(.keyMismatch, "The private key does not belong to the certificate given with --cert: pass the matching pair.")
+        }
         for info in recipients {
             switch info {
             case .keyTransport(let rid, let encryptedKey) where certificate.isNamed(by: rid):
-                try checkPair(certificate, key)
                 return try oaepDecrypt(encryptedKey, key: key)
             case .keyAgreement(let agreement):
                 if let match = agreement.keys.first(where: { certificate.isNamed(by: $0.rid) }) {
-                    try checkPair(certificate, key)
                     return try agree(agreement, wrapped: match.encryptedKey, certificate: certificate, key: key)
                 }
             default:
@@ -24,12 +26,6 @@ enum ContentKeyUnwrap {
             }
         }
         throw EnvelopeError(.decryptFailed, notAddressed)
-    }
-
-    private static func checkPair(_ certificate: Certificate, _ key: PrivateKey) throws {
-        guard key.matches(certificate) else {
-            throw EnvelopeError(.keyMismatch, "The private key does not belong to the certificate given with --cert: pass the matching pair.")
-        }
     }
 
     static func oaepDecrypt(_ encryptedKey: [UInt8], key: PrivateKey) throws -> [UInt8] {

@@ -22,8 +22,14 @@ public struct StreamingBundleOpener: Sendable {
         /// Bytes per `read(2)` of the bundle, and the size of each of the two stream buffers.
         /// Default 256 KiB.
         public var readChunkSize: Int = 256 << 10
-        /// The content is hashed and written in pieces of this size. Default 1 MiB.
+        /// The content is hashed and written in pieces of this size (rounded up to 4 KiB).
+        /// Default 1 MiB.
         public var writeBufferSize: Int = 1 << 20
+        /// Write the content file with O_DIRECT where the file system allows it: the data goes to
+        /// disk without filling the page cache, which keeps large bundles from pushing other
+        /// files out of memory and from stalling on dirty-page writeback; reading the file back
+        /// then comes from disk. Default true.
+        public var directWrites: Bool = true
         /// Most containers open at once in either layer, constructed OCTET STRING segments
         /// included. Default 16 (a bundle needs 6).
         public var maxDepth: Int = 16
@@ -55,7 +61,7 @@ public struct StreamingBundleOpener: Sendable {
     }
 
     public let recipient: Certificate
-    public let key: PrivateKey
+    let key: PrivateKey
     public let trust: [Certificate]
     public let configuration: Configuration
 
@@ -97,7 +103,8 @@ public struct StreamingBundleOpener: Sendable {
         let ciphertext = try OctetStringCursor(reader: outer, header: header.encryptedContent)
         let plaintext = OuterFailurePassing(DecryptingByteSource(ciphertext: ciphertext, gcm: gcm))
         let inner = BERStreamReader(source: plaintext, bufferSize: c.readChunkSize, maxDepth: c.maxDepth, layer: .signedContent)
-        let output = try ContentFile(in: directory, bufferSize: c.writeBufferSize)
+        inner.wipe = true
+        let output = try ContentFile(in: directory, bufferSize: c.writeBufferSize, direct: c.directWrites)
 
         // Errors in the decrypted structure are reported only once the tag verified: until then
         // they are indistinguishable from tampering, and reporting them first would turn the
@@ -121,12 +128,12 @@ public struct StreamingBundleOpener: Sendable {
         if let innerError { throw innerError }
         guard let parts else { throw EnvelopeError(.signatureInvalid, "The decrypted content is not CMS SignedData.") }
 
-        let contentSHA256 = try output.finish()
+        let written = try output.finish()
         let profile = try SignerInfoProfile(parts.signerInfo)
-        let signer = try SignerVerification.verify(profile, certificates: parts.certificates, contentSHA256: contentSHA256,
+        let signer = try SignerVerification.verify(profile, certificates: parts.certificates, contentSHA256: written.sha256,
                                                    trust: trust, at: at)
         output.keep()
-        return Verified(contentPath: output.path, signer: signer, contentLength: output.length, contentSHA256: contentSHA256)
+        return Verified(contentPath: output.path, signer: signer, contentLength: written.length, contentSHA256: written.sha256)
     }
 }
 
