@@ -13,6 +13,8 @@ struct BundleUnpacking {
     let manifestBytes: Data
     let signer: Certificate
     let staging: String
+    /// The verified inner archive (a private file in `staging`).
+    let contentPath: String
     private let reader: BundleArchiveReader
 
     /// - Parameters:
@@ -25,14 +27,17 @@ struct BundleUnpacking {
     init(bundle: String, recipient: Certificate, key: PrivateKey, trust: [Certificate],
          crls: [CertificateRevocationList] = [], clock: any WallClock, staging: String) throws {
         self.staging = staging
-        let tar = staging + "/content.tar"
-        let verified: BundleOpener.Verified
+        // The streaming, strict opener: constant memory, the bundle profile only, and the archive
+        // released only after the GCM tag, the signer's chain and the signature all verified.
+        let verified: StreamingBundleOpener.Verified
         do {
-            verified = try BundleOpener.open(bundlePath: bundle, recipient: recipient, key: key, trust: trust, at: clock.now,
-                                             scratchPath: staging + "/signed.cms", contentPath: tar)
+            verified = try StreamingBundleOpener(recipient: recipient, key: key, trust: trust)
+                .open(bundlePath: bundle, into: staging, at: clock.now)
         } catch let e as EnvelopeError {
             throw ClaimGateError(.bundleRejected, e.message, diagnostics: e.diagnostics)
         }
+        contentPath = verified.contentPath
+        let tar = verified.contentPath
         signer = verified.signer
         if !crls.isEmpty {
             // The signature chained; now the CA's word on the signer itself.
@@ -71,7 +76,6 @@ struct BundleUnpacking {
 
     /// Removes the scratch files (the decrypted archive), keeping what `extract` produced.
     func removeScratch() {
-        unlink(staging + "/content.tar")
-        unlink(staging + "/signed.cms")
+        unlink(contentPath)
     }
 }

@@ -124,7 +124,7 @@ import Testing
             openssl cms -decrypt -binary -inform DER -in '\(bundle)' -recip '\(s.pki)/acme-assessors/encryption.pem' \
               -inkey '\(s.pki)/acme-assessors/encryption.key' -out '\(work.path)/signed.der' &&
             openssl cms -encrypt -binary -aes-256-gcm -outform DER -in '\(work.path)/signed.der' -out '\(forwarded)' \
-              '\(s.pki)/st-marys-hospital/encryption.pem'
+              -recip '\(s.pki)/st-marys-hospital/encryption.pem' -keyopt ecdh_kdf_md:sha256
             """))
         let r = try ClaimgateBinary.run(["open", forwarded, "--cert", "\(s.pki)/st-marys-hospital/encryption.pem",
                                          "--key", "\(s.pki)/st-marys-hospital/encryption.key", "--trust", s.trust,
@@ -268,7 +268,8 @@ extension CLIEndToEndTests {
             tar --format=pax -cf ../forged.tar documents manifest.json
             openssl cms -sign -binary -nodetach -md sha256 -signer '\(home)/identity/tls.pem' -inkey '\(home)/identity/tls.key' \
               -in ../forged.tar -outform DER -out ../signed.der
-            openssl cms -encrypt -binary -aes-256-gcm -outform DER -in ../signed.der -out ../forged.p7m '\(pki)/acme-assessors/encryption.pem'
+            openssl cms -encrypt -binary -aes-256-gcm -outform DER -in ../signed.der -out ../forged.p7m \
+              -recip '\(pki)/acme-assessors/encryption.pem' -keyopt rsa_padding_mode:oaep -keyopt rsa_oaep_md:sha256 -keyopt rsa_mgf1_md:sha256
             """)
         try Setup.ok(forged)
         let r = try ClaimgateBinary.run(["open", w + "/forged.p7m", "--cert", "\(pki)/acme-assessors/encryption.pem",
