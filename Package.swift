@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -80,3 +81,9 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The streaming reader's libFuzzer target links only with -sanitize=fuzzer, so it exists only
+// when asked for: `scripts/fuzz` sets CLAIMGATE_FUZZ.
+if ProcessInfo.processInfo.environment["CLAIMGATE_FUZZ"] != nil {
+    package.targets.append(.executableTarget(name: "StreamingReaderFuzz", dependencies: ["Envelope"]))
+}
