@@ -10,7 +10,7 @@ import Foundation
 /// constant.
 final class ContentFile {
     let path: String
-    private let pipe: ContentPipe
+    private let pipe: ChunkPipe
     private let writer: ContentWriter
     private let hasher = SHA256Hasher()
     private var finished = false
@@ -42,7 +42,7 @@ final class ContentFile {
             throw EnvelopeError(.io, "Cannot create a temporary file in \(directory) (errno \(errno)): check that the folder exists and is writable.")
         }
         self.path = path
-        pipe = ContentPipe(slots: slots, slotSize: (max(4096, bufferSize) + 4095) / 4096 * 4096)
+        pipe = ChunkPipe(slots: max(2, slots), slotSize: (max(4096, bufferSize) + 4095) / 4096 * 4096, alignment: 4096)
         writer = ContentWriter(fd: fd, path: path, pipe: pipe, direct: isDirect)
         let w = writer
         let thread = Thread { w.run() }
@@ -85,7 +85,7 @@ final class ContentFile {
 private final class ContentWriter: @unchecked Sendable {
     private var fd: Int32
     private let path: String
-    private let pipe: ContentPipe
+    private let pipe: ChunkPipe
     private let done = DispatchSemaphore(value: 0)
     private var doneSignalled = false
     private(set) var length: Int64 = 0
@@ -93,7 +93,7 @@ private final class ContentWriter: @unchecked Sendable {
 
     private var direct: Bool
 
-    init(fd: Int32, path: String, pipe: ContentPipe, direct: Bool) {
+    init(fd: Int32, path: String, pipe: ChunkPipe, direct: Bool) {
         self.fd = fd; self.path = path; self.pipe = pipe; self.direct = direct
     }
 
@@ -140,91 +140,4 @@ private final class ContentWriter: @unchecked Sendable {
     }
 
     func closeFile() { try? closeFile(checked: false) }
-}
-
-/// A bounded single-producer single-consumer pipe of reusable buffers between the decrypting
-/// thread and the writer thread. Buffers are wiped when the pipe goes away.
-private final class ContentPipe: @unchecked Sendable {
-    private let cond = NSCondition()
-    private let slotSize: Int
-    private let all: [UnsafeMutableRawBufferPointer]
-    private var free: [UnsafeMutableRawBufferPointer]
-    private var full: [(UnsafeMutableRawBufferPointer, Int)] = []
-    private var filling: UnsafeMutableRawBufferPointer?
-    private var filled = 0
-    /// How much of any slot was ever filled: what the wipe must cover.
-    private var highWater = 0
-    private var closed = false
-    private var failed: Error?
-
-    init(slots: Int, slotSize: Int) {
-        self.slotSize = slotSize
-        all = (0..<max(2, slots)).map { _ in .allocate(byteCount: slotSize, alignment: 4096) }
-        free = all
-    }
-
-    deinit {
-        for b in all {
-            UnsafeMutableRawBufferPointer(rebasing: b[0..<highWater]).initializeMemory(as: UInt8.self, repeating: 0)
-            b.deallocate()
-        }
-    }
-
-    /// Copies `bytes` in, waiting for the writer when every buffer is in use.
-    func append(_ bytes: UnsafeRawBufferPointer) throws {
-        var rest = bytes
-        while !rest.isEmpty {
-            if filling == nil { filling = try takeFree() }
-            let n = min(rest.count, slotSize - filled)
-            (filling!.baseAddress! + filled).copyMemory(from: rest.baseAddress!, byteCount: n)
-            filled += n
-            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
-            if filled == slotSize { publish() }
-        }
-    }
-
-    /// Publishes what is buffered and tells the writer nothing more will come.
-    func close() {
-        if filling != nil { publish() }
-        cond.lock(); closed = true; cond.broadcast(); cond.unlock()
-    }
-
-    private func takeFree() throws -> UnsafeMutableRawBufferPointer {
-        cond.lock(); defer { cond.unlock() }
-        while free.isEmpty && failed == nil { cond.wait() }
-        if let failed { throw failed }
-        return free.removeLast()
-    }
-
-    private func publish() {
-        highWater = max(highWater, filled)
-        cond.lock()
-        full.append((filling!, filled))
-        cond.broadcast()
-        cond.unlock()
-        filling = nil
-        filled = 0
-    }
-
-    /// Hands each published buffer to `consume` in order until the pipe is closed.
-    func drain(_ consume: (UnsafeRawBufferPointer) throws -> Void) throws {
-        while true {
-            cond.lock()
-            while full.isEmpty && !closed && failed == nil { cond.wait() }
-            if let failed { cond.unlock(); throw failed }
-            if full.isEmpty { cond.unlock(); return }
-            let (slot, count) = full.removeFirst()
-            cond.unlock()
-            try consume(UnsafeRawBufferPointer(rebasing: slot[0..<count]))
-            cond.lock(); free.append(slot); cond.broadcast(); cond.unlock()
-        }
-    }
-
-    /// Stops both sides: the other side's next call throws `error`.
-    func fail(_ error: Error) {
-        cond.lock()
-        if failed == nil { failed = error }
-        cond.broadcast()
-        cond.unlock()
-    }
 }

@@ -1,8 +1,10 @@
 import Foundation
 
 /// A bounded, single-producer single-consumer byte pipe between two threads, built from a fixed
-/// set of reusable buffers: memory stays constant whatever passes through it.
-final class ChunkPipe: @unchecked Sendable {
+/// set of reusable buffers: memory stays constant whatever passes through it. The buffers carry
+/// plaintext (documents being sealed, a bundle being opened), so they are wiped when the pipe
+/// goes away.
+public final class ChunkPipe: @unchecked Sendable {
     private let cond = NSCondition()
     private let slotSize: Int
     private var free: [UnsafeMutableRawBufferPointer]
@@ -12,23 +14,30 @@ final class ChunkPipe: @unchecked Sendable {
     private var closed = false
     private var failed: Error?
     private var all: [UnsafeMutableRawBufferPointer]
+    /// How much of any buffer was ever filled: what the wipe must cover.
+    private var highWater = 0
 
     /// - Parameters:
     ///   - slots: number of buffers in flight.
     ///   - slotSize: bytes per buffer.
     ///   - alignment: buffer alignment (4096 for O_DIRECT writes).
-    init(slots: Int, slotSize: Int, alignment: Int = 64) {
+    public init(slots: Int, slotSize: Int, alignment: Int = 64) {
         self.slotSize = slotSize
         all = (0..<slots).map { _ in .allocate(byteCount: slotSize, alignment: alignment) }
         free = all
     }
 
-    deinit { all.forEach { $0.deallocate() } }
+    deinit {
+        for b in all {
+            UnsafeMutableRawBufferPointer(rebasing: b[0..<highWater]).initializeMemory(as: UInt8.self, repeating: 0)
+            b.deallocate()
+        }
+    }
 
     // MARK: Producer side
 
     /// Copies `bytes` into the pipe, waiting for the consumer when all buffers are in use.
-    func append(_ bytes: UnsafeRawBufferPointer) throws {
+    public func append(_ bytes: UnsafeRawBufferPointer) throws {
         var rest = bytes
         while !rest.isEmpty {
             if filling == nil { filling = try takeFree() }
@@ -42,7 +51,7 @@ final class ChunkPipe: @unchecked Sendable {
     }
 
     /// Publishes what is buffered and tells the consumer nothing more will come.
-    func close() {
+    public func close() {
         if filling != nil { publish() }
         cond.lock(); closed = true; cond.broadcast(); cond.unlock()
     }
@@ -55,6 +64,7 @@ final class ChunkPipe: @unchecked Sendable {
     }
 
     private func publish() {
+        highWater = max(highWater, filled)
         cond.lock()
         full.append((filling!, filled))
         cond.broadcast()
@@ -66,7 +76,7 @@ final class ChunkPipe: @unchecked Sendable {
     // MARK: Consumer side
 
     /// Hands each published buffer to `consume`, in order, until the producer closes the pipe.
-    func drain(_ consume: (UnsafeRawBufferPointer) throws -> Void) throws {
+    public func drain(_ consume: (UnsafeRawBufferPointer) throws -> Void) throws {
         while true {
             cond.lock()
             while full.isEmpty && !closed && failed == nil { cond.wait() }
@@ -82,7 +92,7 @@ final class ChunkPipe: @unchecked Sendable {
     // MARK: Either side
 
     /// Stops both sides: the other side's next call throws `error`.
-    func fail(_ error: Error) {
+    public func fail(_ error: Error) {
         cond.lock()
         if failed == nil { failed = error }
         cond.broadcast()
