@@ -97,6 +97,29 @@ extension Gateway {
         public var bundles: [UUID] = []
         public var inboundReports: [UUID] = []
         public var bytes: Int64 = 0
+        /// Scratch files left by an interrupted upload or inbound processing (a crash, a kill).
+        public var scratch = 0
+    }
+
+    /// Removes what an interrupted upload (`inbound/<partner>/.upload-*`) or inbound processing
+    /// (`inbound-reports/.work-*`, which may hold decrypted, unverified content) left behind, once
+    /// it is older than `cutoff` (so nothing in progress is touched).
+    func sweepScratch(olderThan cutoff: Date) -> Int {
+        let fm = FileManager.default
+        var removed = 0
+        func sweep(_ dir: String, prefix: String) {
+            for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(prefix) {
+                let path = dir + "/" + name
+                guard let modified = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date, modified < cutoff else { continue }
+                if (try? fm.removeItem(atPath: path)) != nil { removed += 1 }
+            }
+        }
+        sweep(home.root + "/inbound-reports", prefix: ".work-")
+        for partner in (try? fm.contentsOfDirectory(atPath: home.inbound)) ?? [] {
+            sweep(home.inbound + "/" + partner, prefix: ".upload-")
+        }
+        if removed > 0 { logger.warning("purge removed interrupted scratch files", metadata: ["count": "\(removed)"]) }
+        return removed
     }
 
     /// Destroys the files of expired and recalled bundles, and the documents of inbound reports
@@ -107,6 +130,11 @@ extension Gateway {
         var result = PurgeResult()
         let now = clock.now
         for b in try store.bundlesToPurge(now: now) {
+            // Only files in the gateway's own outbox are ever deleted.
+            guard b.filePath.hasPrefix(home.outbox + "/") else {
+                logger.warning("purge skipped a bundle outside the outbox", metadata: ["bundle.id": "\(b.id.uuidString.lowercased())"])
+                continue
+            }
             let digest = try? store.fileDigest(of: b.id) ?? SHA256Hasher.hex(file: b.filePath)
             if unlink(b.filePath) != 0, errno != ENOENT {
                 throw ClaimGateError(.io, "Cannot delete \(b.filePath): \(String(cString: strerror(errno))). Fix its permissions and run `claimgate purge` again.")
@@ -136,6 +164,7 @@ extension Gateway {
                 reason: "inbound-retention", transport: .cli))
             result.inboundReports.append(r.id)
         }
+        result.scratch = sweepScratch(olderThan: now.addingTimeInterval(-3_600))
         if !result.bundles.isEmpty || !result.inboundReports.isEmpty {
             logger.info("purged", metadata: ["bundles": "\(result.bundles.count)", "inbound": "\(result.inboundReports.count)"])
         }

@@ -44,6 +44,11 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
         guard let cert = try? Certificate(der: der) else {
             return .failure(Refusal(.unknownPartner, "The client certificate cannot be read."))
         }
+        // The custom handshake check replaces the TLS library's, purpose included: only a
+        // certificate meant for TLS client authentication identifies a partner.
+        guard cert.allowsTLSClientAuthentication else {
+            return .failure(Refusal(.unknownPartner, "The client certificate '\(cert.subject)' is not meant for TLS client authentication (key usage / extended key usage clientAuth)."))
+        }
         // A partner onboarded (or a CRL loaded) a moment ago is found by refreshing once on a miss.
         var found = directory.current(gateway.store).identities(of: cert, at: clock.now)
         if found.partners.isEmpty { found = directory.refreshed(gateway.store).identities(of: cert, at: clock.now) }
@@ -65,7 +70,7 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
     }
 
     public func acceptsClientCertificate(chainDER: [[UInt8]]) -> Bool {
-        guard let leafDER = chainDER.first, let leaf = try? Certificate(der: leafDER) else { return false }
+        guard let leafDER = chainDER.first, let leaf = try? Certificate(der: leafDER), leaf.allowsTLSClientAuthentication else { return false }
         // Intermediates the client sends are not used: `identify` judges each request by the leaf
         // and the agreement's anchors alone, and the handshake must not accept what every request
         // would then refuse. A partner issuing through an intermediate CA lists it in trust_anchor.

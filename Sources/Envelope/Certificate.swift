@@ -105,6 +105,11 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
     /// TLS and encryption certificates from the same CA fail this check.
     public var allowsContentSigning: Bool { X509_check_purpose(x509, X509_PURPOSE_SMIME_SIGN, 0) == 1 }
 
+    /// Whether this certificate may authenticate a TLS client (OpenSSL's `sslclient` purpose: key
+    /// usage digitalSignature/keyAgreement when present, extended key usage clientAuth when
+    /// present). A partner's document-signing certificate fails this check.
+    public var allowsTLSClientAuthentication: Bool { X509_check_purpose(x509, X509_PURPOSE_SSL_CLIENT, 0) == 1 }
+
     /// Checks that this certificate chains to one of `anchors` at time `at`, through `intermediates`,
     /// and, when `crls` is not empty, that its CA has not revoked it.
     ///

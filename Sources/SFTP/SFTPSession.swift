@@ -471,7 +471,11 @@ final class SFTPSession: @unchecked Sendable {
             do {
                 try exchange.uploadCompleted(name: name, path: dir + "/" + name, bytes: bytes, partner: partner, origin: origin)
             } catch {
-                logger.error("recording an upload failed")
+                // Not recorded, so not accepted: the partner is told the upload failed and may send
+                // it again under the same name.
+                logger.error("an upload could not be recorded or processed: refused", metadata: ["error": "\(error)"])
+                unlink(dir + "/" + name)
+                return false
             }
             return true
         }

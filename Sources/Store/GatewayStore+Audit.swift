@@ -38,8 +38,12 @@ extension GatewayStore {
 
     static func appendAuditEntry(_ content: AuditEntry, _ db: Database) throws {
         // Cached statements: every transfer appends, so neither is parsed again per entry.
-        let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM event ORDER BY seq DESC LIMIT 1"))
+        let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash, time FROM event ORDER BY seq DESC LIMIT 1"))
         var e = content
+        // Times follow the sequence: an event stamped just before another one committed first
+        // (or a clock stepped back) takes the previous entry's time, so a time window is always a
+        // contiguous run of entries.
+        if let previous: String = head?["time"], previous > e.time { e.time = previous }
         e.sequence = (head?["seq"] as Int64? ?? 0) + 1
         e.previousHash = head.map { [UInt8]($0["hash"] as Data? ?? Data()) } ?? AuditEntry.genesisHash
         e.hash = AuditEntry.hash(of: e, previous: e.previousHash)

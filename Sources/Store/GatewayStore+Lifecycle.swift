@@ -79,10 +79,13 @@ extension GatewayStore {
         }
     }
 
-    /// Bundles whose files are due for destruction at `now`: recalled, or expired, and not yet purged.
+    /// Bundles whose files are due for destruction at `now`: recalled, or expired, and not yet
+    /// purged. Bundles sealed to a file the operator named (`seal --out`, state `sealed`) are not
+    /// the gateway's to destroy.
     public func bundlesToPurge(now: Date) throws -> [BundleRecord] {
         try db.read { db in
-            try Self.fetchBundles(db, where: "state != 'purged' AND (state = 'recalled' OR expires_at <= ?)", [StoredDate.text(now)])
+            try Self.fetchBundles(db, where: "state NOT IN ('purged', 'sealed') AND (state = 'recalled' OR expires_at <= ?)",
+                                  [StoredDate.text(now)])
         }
     }
 

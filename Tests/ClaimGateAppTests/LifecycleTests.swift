@@ -100,4 +100,37 @@ import Testing
             #expect(actions.contains(a), "\(a) in \(actions)")
         }
     }
+
+    @Test func purgeNeverTouchesABundleSealedToAFileTheOperatorNamed() throws {
+        let clock = ManualClock(Self.start)
+        let f = try GatewayFixture(clock: clock)
+        try f.onboard()
+        let out = f.dir.path + "/handed-over.p7m"
+        let b = try f.gateway.seal(f.order(expiry: .ttl(3_600), documents: [try f.document("r.pdf")]), to: .file(out))
+        clock.now = b.expires.addingTimeInterval(86_400)
+        #expect(try f.gateway.purge().bundles.isEmpty)
+        #expect(FileManager.default.fileExists(atPath: out))
+        #expect(try f.gateway.store.bundle(b.id)?.state == .sealed)
+    }
+
+    @Test func purgeRemovesScratchLeftByAnInterruptedProcessingButNothingInProgress() throws {
+        let clock = ManualClock(Self.start)
+        let f = try GatewayFixture(clock: clock)
+        let home = f.gateway.home
+        let fm = FileManager.default
+        let stale = home.root + "/inbound-reports/.work-stale", fresh = home.root + "/inbound-reports/.work-fresh"
+        let upload = home.inbound + "/acme-assessors/.upload-stale"
+        for dir in [stale, fresh, home.inbound + "/acme-assessors"] { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        fm.createFile(atPath: stale + "/claimgate-content-1.tar", contents: Data("unverified".utf8))
+        fm.createFile(atPath: upload, contents: Data("half".utf8))
+        // The clock is the gateway's; file times are the file system's: age the stale ones.
+        let old = Date().addingTimeInterval(-7_200)
+        for path in [stale, upload] { try fm.setAttributes([.modificationDate: old], ofItemAtPath: path) }
+        clock.now = Date()
+        let r = try f.gateway.purge()
+        #expect(r.scratch == 2)
+        #expect(!fm.fileExists(atPath: stale) && !fm.fileExists(atPath: upload))
+        #expect(fm.fileExists(atPath: fresh))
+    }
 }
+

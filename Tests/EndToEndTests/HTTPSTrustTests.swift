@@ -28,6 +28,18 @@ import Testing
         #expect(h.server?.isRunning == true)
     }
 
+    /// The partner's document-signing certificate chains to the same anchor but is not meant for
+    /// TLS client authentication (extended key usage emailProtection): refused at the handshake.
+    @Test func aCertificateNotMeantForTLSClientsIsRefused() throws {
+        let h = try Home()
+        try #require(try h.addStMarys().succeeded)
+        try h.serve()
+        let eku = try h.openssl(["x509", "-noout", "-ext", "extendedKeyUsage", "-in", "\(h.pki)/st-marys-hospital/signing.pem"])
+        #expect(eku.contains("E-mail Protection") && !eku.contains("Client"), "\(eku)")
+        #expect(try h.list(cert: "\(h.pki)/st-marys-hospital/signing.pem", key: "\(h.pki)/st-marys-hospital/signing.key") == "000")
+        #expect(try h.listAsStMarys() == "200")
+    }
+
     @Test func aCertificateFromARogueCAWithTheSameSubjectIsRefused() throws {
         let h = try Home()
         try #require(try h.addStMarys().succeeded)

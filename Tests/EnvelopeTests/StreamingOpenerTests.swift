@@ -375,3 +375,16 @@ import Testing
         return e
     }
 }
+
+extension StreamingOpenerTests {
+    /// A SignerInfo of five fields (signed attributes, then no signature) is refused as malformed;
+    /// it used to be read past its end (found in review; also in the fuzz corpus).
+    @Test func aSignerInfoWithoutItsSignatureFieldIsMalformed() throws {
+        let hex = "307706092a864886f70d010702a06a3068020101310d300b0609608648016503040201301106092a864886f70d010701a004040268693141303f02010130053000020101300b0609608648016503040201a01a301806092a864886f70d010903310b06092a864886f70d010701300a06082a8648ce3d040302"
+        var bytes: [UInt8] = []
+        var i = hex.startIndex
+        while i < hex.endIndex { let j = hex.index(i, offsetBy: 2); bytes.append(UInt8(hex[i..<j], radix: 16)!); i = j }
+        let outcome = StreamingFuzzing.parseSignedContent(bytes)
+        #expect(outcome.error?.code == .malformed, "\(String(describing: outcome.error))")
+    }
+}

@@ -34,6 +34,9 @@ struct SignerInfoProfile {
         guard f[3].tag == 0xA0 else {
             throw EnvelopeError.disallowed("a signature without signed attributes", accepted: "signed attributes with content-type and message-digest")
         }
+        // With signed attributes a SignerInfo has at least six fields (the signature is the sixth):
+        // five is malformed, not a reason to read past the end.
+        guard f.count >= 6 else { throw e.error("a malformed SignerInfo (no signature after the signed attributes)") }
         let attributes = f[3]
         let signatureAlgorithm = try AlgorithmIdentifier(f[4], "the signature algorithm")
         scheme = try Self.scheme(signatureAlgorithm)
