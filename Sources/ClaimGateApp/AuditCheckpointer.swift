@@ -18,7 +18,7 @@ public struct AuditCheckpointer: Service {
         let interval = self.interval
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            seal()
+            await offload { seal() }
         }
     }
 

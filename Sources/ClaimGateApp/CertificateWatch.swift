@@ -27,7 +27,8 @@ public struct CertificateWatch: Service {
     public func run() async throws {
         let interval = self.interval
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            check()
+            let watch = self
+            await offload { _ = watch.check() }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }

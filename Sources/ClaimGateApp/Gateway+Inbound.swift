@@ -70,13 +70,19 @@ extension Gateway {
             do {
                 try store.insertInbound(report, event: event(report, .inboundAccepted, .success, clientAddress))
             } catch {
-                // Another session accepted the same report a moment earlier: quarantine this copy.
                 try? FileSystem.commit(final + "/report.p7m", to: path)
                 try? FileManager.default.removeItem(atPath: final)
+                // The store itself cannot be written: not a verdict on the report. It goes back to
+                // the inbox unprocessed and the caller says the upload failed.
+                if let e = error as? ClaimGateError, e.code == .auditUnavailable { throw e }
+                // Otherwise another session accepted the same report a moment earlier (the unique
+                // index): quarantine this copy.
                 throw ClaimGateError(.bundleRejected, "Report \(m.bundleID.uuidString.lowercased()) was already accepted: a copy is not stored twice.")
             }
             logger.info("inbound report accepted", metadata: ["partner.id": "\(id)", "inbound.id": "\(reportID.uuidString.lowercased())"])
         } catch {
+            // An unwritable store is no verdict on the report: leave it unprocessed and fail.
+            if let e = error as? ClaimGateError, e.code == .auditUnavailable { throw e }
             var reason = (error as? ClaimGateError)?.message ?? (error as? EnvelopeError)?.message ?? "The report could not be processed."
             if reason.contains("does not chain") {
                 reason = "The report's signer does not chain to \(id)'s trust anchor in its agreement."

@@ -19,8 +19,11 @@ public struct PurgeJob: Service {
     public func run() async throws {
         let interval = self.interval
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            do { try gateway.purge(inboundRetentionDays: inboundRetentionDays) } catch {
-                gateway.logger.error("purge failed", metadata: ["error": "\(error)"])
+            let gateway = self.gateway, days = inboundRetentionDays
+            await offload {
+                do { try gateway.purge(inboundRetentionDays: days) } catch {
+                    gateway.logger.error("purge failed", metadata: ["error": "\(error)"])
+                }
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
