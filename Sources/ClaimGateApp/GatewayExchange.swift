@@ -102,7 +102,7 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
         let matches = try sha256.lowercased() == fileDigest(of: entry)
         let event = TransferEvent(time: clock.now, actor: .partner(partner), action: .receipt, outcome: matches ? .success : .refused,
                                   partnerID: partner, claimID: entry.claimID, bundleID: entry.bundleID, purpose: entry.purpose,
-                                  reason: matches ? nil : "digest-mismatch", transport: origin.transport,
+                                  documentDigests: [sha256.lowercased()], reason: matches ? nil : "digest-mismatch", transport: origin.transport,
                                   clientAddress: origin.clientAddress)
         if matches {
             try gateway.store.updateBundleState(entry.bundleID, to: .acknowledged, from: [.queued, .delivered, .downloaded], event: event)

@@ -38,6 +38,8 @@ import Testing
         // The receipt name can be used again: the wrong receipt was not kept.
         try s.ok(s.sftp("put good.receipt /inbox/\(id).receipt"))
         #expect(try s.state(id) == "acknowledged")
+        // The audit entry keeps the digest the partner acknowledged.
+        #expect(try s.sql("SELECT document_digests FROM event WHERE action = 'receipt' AND outcome = 'success'").contains(digest))
         let show = try ClaimgateBinary.run(["bundle", "show", id, "--home", s.home]).stdout
         #expect(show.contains("receipt  refused  by partner:acme-assessors via sftp"), "\(show)")
         #expect(show.contains("receipt  success  by partner:acme-assessors via sftp"), "\(show)")
