@@ -8,16 +8,10 @@ extension Gateway {
     /// The partner keeps its status; nothing is stored when a check fails (the refusal is recorded).
     @discardableResult
     public func updatePartner(agreementFile path: String) throws -> Partner {
-        let now = clock.now
-        do {
+        try recordingRefusal(ofAgreementFile: path) {
             let (agreement, source) = try AgreementLoader.load(path: path, clock: clock)
             let current = try partner(agreement.id.rawValue)
             return try updatePartner(agreement, source: source, reason: Self.changes(from: current.agreement, to: agreement))
-        } catch let e as ClaimGateError {
-            try store.record(TransferEvent(time: now, actor: .admin(Self.adminName), action: .partnerRefused,
-                                           outcome: .refused, partnerID: AgreementLoader.peekPartnerID(path: path),
-                                           reason: e.code.name, transport: .cli))
-            throw e
         }
     }
 

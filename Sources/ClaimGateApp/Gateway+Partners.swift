@@ -6,14 +6,25 @@ extension Gateway {
     /// the refusal is recorded.
     @discardableResult
     public func addPartner(agreementFile path: String) throws -> Partner {
-        let now = clock.now
-        do {
+        try recordingRefusal(ofAgreementFile: path) {
             let (agreement, source) = try AgreementLoader.load(path: path, clock: clock)
             return try addPartner(agreement, source: source)
-        } catch let e as ClaimGateError {
+        }
+    }
+
+    /// Runs `body` (which reads the agreement file at `path`); a refusal is recorded, with the
+    /// partner id the file names if it can be read, and rethrown.
+    func recordingRefusal<T>(ofAgreementFile path: String, _ body: () throws -> T) throws -> T {
+        try recordingRefusal(of: AgreementLoader.peekPartnerID(path: path), body)
+    }
+
+    /// Runs an admin change to `partner`'s agreement; a refusal is recorded
+    /// (`partner-refused` with the error code) and rethrown.
+    public func recordingRefusal<T>(of partner: PartnerID?, _ body: () throws -> T) throws -> T {
+        let now = clock.now
+        do { return try body() } catch let e as ClaimGateError {
             try store.record(TransferEvent(time: now, actor: .admin(Self.adminName), action: .partnerRefused,
-                                           outcome: .refused, partnerID: AgreementLoader.peekPartnerID(path: path),
-                                           reason: e.code.name, transport: .cli))
+                                           outcome: .refused, partnerID: partner, reason: e.code.name, transport: .cli))
             throw e
         }
     }

@@ -34,7 +34,10 @@ struct PartnerRotateCommand: ParsableCommand {
         }
         let g = try home.gateway()
         let current = try g.partner(id)
-        let rotated = try AgreementLoader.rotated(current.agreement, encryptionFile: encryption, from: day, clock: g.clock)
+        // A refused rotation (wrong key usage, revoked, after the agreement ends…) is recorded.
+        let rotated = try g.recordingRefusal(of: current.id) {
+            try AgreementLoader.rotated(current.agreement, encryptionFile: encryption, from: day, clock: g.clock)
+        }
         let c = rotated.certificates
         let scheduled = c.nextEncryptionFrom
         let fingerprint = try Certificate(pem: c.nextEncryptionPEM ?? c.encryptionPEM).sha256Fingerprint

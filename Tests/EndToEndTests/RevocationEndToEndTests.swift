@@ -148,6 +148,8 @@ import Testing
                                            "--home", h.home])
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("--encryption") && bad.stderr.contains("keyAgreement"), "\(bad.stderr)")
+        // The refused rotation is in the audit trail.
+        #expect(try h.sql("SELECT count(*) FROM event WHERE action = 'partner-refused' AND partner_id = 'st-marys-hospital'") == "1")
         let date = try ClaimgateBinary.run(["partner", "rotate", "st-marys-hospital", "--encryption", h.dir.file("next-enc.pem"),
                                             "--from", "2026-13-01", "--home", h.home])
         #expect(date.status == 64)
