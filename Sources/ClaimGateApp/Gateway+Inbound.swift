@@ -120,7 +120,11 @@ extension Gateway {
     /// Copies an accepted report's documents (and manifest) to `directory`, never overwriting.
     public func exportInbound(_ raw: String, to directory: String) throws -> [String] {
         let r = try inboundReport(raw)
-        guard r.state == .accepted else {
+        switch r.state {
+        case .accepted: break
+        case .purged:
+            throw ClaimGateError(.bundleRejected, "Inbound report \(raw) was purged after its retention period: its documents were destroyed (see `claimgate audit impact`).")
+        case .quarantined:
             throw ClaimGateError(.bundleRejected, "Inbound report \(raw) was quarantined (\(r.reason ?? "no reason")): it has no documents to export.")
         }
         let out = FileSystem.absolute(directory)
