@@ -112,10 +112,7 @@ extension Gateway {
                 anchors = try Certificate.parseAll(pem: partner.agreement.certificates.trustAnchorPEM).map(\.der)
                 chain = [try identity.tls().der, identity.ca.der]
                 key = Array(try Data(contentsOf: URL(fileURLWithPath: home.identity + "/" + GatewayIdentity.File.tlsKey)))
-                if let cached = try store.fileDigest(of: bundle.id) { digest = cached } else {
-                    digest = try SHA256Hasher.hex(file: bundle.filePath)
-                    try store.setFileDigest(digest, of: bundle.id)
-                }
+                digest = try fileDigest(ofBundle: bundle.id, at: bundle.filePath)
             } catch {
                 throw PushError(.transfer, "Cannot prepare the HTTPS push: \(error)")
             }

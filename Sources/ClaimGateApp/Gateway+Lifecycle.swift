@@ -129,7 +129,7 @@ extension Gateway {
                 logger.warning("purge skipped a bundle outside the outbox", metadata: ["bundle.id": "\(b.id.uuidString.lowercased())"])
                 continue
             }
-            let digest = try? store.fileDigest(of: b.id) ?? SHA256Hasher.hex(file: b.filePath)
+            let digest = try? fileDigest(ofBundle: b.id, at: b.filePath)
             if unlink(b.filePath) != 0, errno != ENOENT {
                 throw ClaimGateError(.io, "Cannot delete \(b.filePath): \(String(cString: strerror(errno))). Fix its permissions and run `claimgate purge` again.")
             }

@@ -1,4 +1,5 @@
 import ClaimGateCore
+import Envelope
 import Foundation
 import Logging
 import Store
@@ -58,4 +59,18 @@ public final class Gateway: @unchecked Sendable {
 
     /// The operating-system user running an admin command, for the event log.
     static var adminName: String { ProcessInfo.processInfo.environment["USER"] ?? "local" }
+}
+
+extension Gateway {
+    /// SHA-256 (hex) of a bundle's sealed file, as partners see it (ETag, listings, receipts, push
+    /// `Repr-Digest`, destruction entries): computed once, then kept in the store.
+    func fileDigest(ofBundle id: UUID, at path: String) throws -> String {
+        if let cached = try store.fileDigest(of: id) { return cached }
+        let digest: String
+        do { digest = try SHA256Hasher.hex(file: path) } catch let e as EnvelopeError {
+            throw ClaimGateError(.io, e.message)
+        }
+        try store.setFileDigest(digest, of: id)
+        return digest
+    }
 }

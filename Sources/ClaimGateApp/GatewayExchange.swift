@@ -74,9 +74,8 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
         // Intermediates the client sends are not used: `identify` judges each request by the leaf
         // and the agreement's anchors alone, and the handshake must not accept what every request
         // would then refuse. A partner issuing through an intermediate CA lists it in trust_anchor.
-        let intermediates: [Certificate] = []
-        if directory.current(gateway.store).chains(leaf, intermediates: intermediates, at: clock.now).accepted { return true }
-        let fresh = directory.refreshed(gateway.store).chains(leaf, intermediates: intermediates, at: clock.now)
+        if directory.current(gateway.store).chains(leaf, at: clock.now).accepted { return true }
+        let fresh = directory.refreshed(gateway.store).chains(leaf, at: clock.now)
         if let r = fresh.revocation, !fresh.accepted { logRevocation(r, leaf, "handshake") }
         return fresh.accepted
     }
@@ -89,13 +88,7 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
     }
 
     public func fileDigest(of entry: OutboxEntry) throws -> String {
-        if let cached = try gateway.store.fileDigest(of: entry.bundleID) { return cached }
-        let digest: String
-        do { digest = try SHA256Hasher.hex(file: entry.filePath) } catch let e as EnvelopeError {
-            throw ClaimGateError(.io, e.message)
-        }
-        try gateway.store.setFileDigest(digest, of: entry.bundleID)
-        return digest
+        try gateway.fileDigest(ofBundle: entry.bundleID, at: entry.filePath)
     }
 
     public func acknowledge(_ entry: OutboxEntry, partner: PartnerID, sha256: String, origin: SessionOrigin) throws -> Bool {

@@ -33,10 +33,10 @@ final class PartnerDirectory: @unchecked Sendable {
             case refusedByCRL(EnvelopeError)
         }
 
-        func verdict(on cert: Certificate, intermediates: [Certificate] = [], at now: Date) -> Verdict {
+        func verdict(on cert: Certificate, at now: Date) -> Verdict {
             guard !anchors.isEmpty else { return .untrusted }
             do {
-                try cert.verify(chainsTo: anchors, intermediates: intermediates, at: now, crls: crls)
+                try cert.verify(chainsTo: anchors, at: now, crls: crls)
                 return .trusted
             } catch let e as EnvelopeError where e.code == .revoked || e.code == .crlExpired || e.code == .invalidCRL {
                 return .refusedByCRL(e)
@@ -78,12 +78,12 @@ final class PartnerDirectory: @unchecked Sendable {
             return (matching, revocation)
         }
 
-        /// Whether `leaf` (with the intermediates the client sent) chains to any partner's anchor
-        /// and is not revoked by that partner's CRL; otherwise the CRL refusal, if one was the cause.
-        func chains(_ leaf: Certificate, intermediates: [Certificate], at now: Date) -> (accepted: Bool, revocation: Revocation?) {
+        /// Whether `leaf` chains to any partner's anchor and is not revoked by that partner's CRL;
+        /// otherwise the CRL refusal, if one was the cause.
+        func chains(_ leaf: Certificate, at now: Date) -> (accepted: Bool, revocation: Revocation?) {
             var revocation: Revocation?
             for (p, t) in zip(partners, trust) {
-                switch t.verdict(on: leaf, intermediates: intermediates, at: now) {
+                switch t.verdict(on: leaf, at: now) {
                 case .trusted: return (true, nil)
                 case .untrusted: continue
                 case .refusedByCRL(let e): if revocation == nil { revocation = Revocation(partner: p.id, error: e) }
