@@ -77,6 +77,7 @@ let package = Package(
         .testTarget(name: "ClaimGateAppTests", dependencies: [
             "ClaimGateApp", "Envelope", "Store", "ClaimGateTesting", .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Audit", "ClaimGateCore", "ClaimGateTesting"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ClaimGateTesting", "claimgate"]),
     ],
     swiftLanguageModes: [.v6]

@@ -11,6 +11,8 @@ extension Gateway {
     /// - Returns: the new checkpoint, if one was written.
     @discardableResult
     public func sealAuditTrail() throws -> AuditCheckpoint? {
+        // Entries queued to ride in a later transaction (ends of downloads) are sealed too.
+        try store.flush()
         let key: MessageSigningKey
         if identity.hasAuditKey {
             key = try identity.auditKey()

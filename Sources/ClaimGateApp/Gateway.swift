@@ -20,6 +20,11 @@ public final class Gateway: @unchecked Sendable {
         Self.opened.withLock { $0.append(self) }
     }
 
+    /// Bundle-file digests already read or computed. A sealed file never changes, so a digest
+    /// stays true; bounded, and emptied when full.
+    let fileDigests = Mutex<[UUID: String]>([:])
+    static let fileDigestsCapacity = 65_536
+
     private static let opened = Mutex<[Gateway]>([])
     /// Every gateway this process opened, so a command can seal their audit trails when it ends.
     public static var openedInThisProcess: [Gateway] { opened.withLock { $0 } }
@@ -65,12 +70,18 @@ extension Gateway {
     /// SHA-256 (hex) of a bundle's sealed file, as partners see it (ETag, listings, receipts, push
     /// `Repr-Digest`, destruction entries): computed once, then kept in the store.
     func fileDigest(ofBundle id: UUID, at path: String) throws -> String {
-        if let cached = try store.fileDigest(of: id) { return cached }
+        if let known = fileDigests.withLock({ $0[id] }) { return known }
         let digest: String
-        do { digest = try SHA256Hasher.hex(file: path) } catch let e as EnvelopeError {
-            throw ClaimGateError(.io, e.message)
+        if let stored = try store.fileDigest(of: id) { digest = stored } else {
+            do { digest = try SHA256Hasher.hex(file: path) } catch let e as EnvelopeError {
+                throw ClaimGateError(.io, e.message)
+            }
+            try store.setFileDigest(digest, of: id)
         }
-        try store.setFileDigest(digest, of: id)
+        fileDigests.withLock {
+            if $0.count >= Self.fileDigestsCapacity { $0.removeAll(keepingCapacity: true) }
+            $0[id] = digest
+        }
         return digest
     }
 }

@@ -41,25 +41,27 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
     }
 
     public func identify(clientCertificateDER der: [UInt8]) -> Result<PartnerID, Refusal> {
-        guard let cert = try? Certificate(der: der) else {
+        // A partner onboarded (or a CRL loaded) a moment ago is found by refreshing once on a miss.
+        var found = directory.current(gateway.store).identification(ofDER: der, at: clock.now)
+        if let f = found, f.allowsClientAuthentication, f.partners.isEmpty {
+            found = directory.refreshed(gateway.store).identification(ofDER: der, at: clock.now)
+        }
+        guard let found else {
             return .failure(Refusal(.unknownPartner, "The client certificate cannot be read."))
         }
         // The custom handshake check replaces the TLS library's, purpose included: only a
         // certificate meant for TLS client authentication identifies a partner.
-        guard cert.allowsTLSClientAuthentication else {
-            return .failure(Refusal(.unknownPartner, "The client certificate '\(cert.subject)' is not meant for TLS client authentication (key usage / extended key usage clientAuth)."))
+        guard found.allowsClientAuthentication else {
+            return .failure(Refusal(.unknownPartner, "The client certificate '\(found.subject)' is not meant for TLS client authentication (key usage / extended key usage clientAuth)."))
         }
-        // A partner onboarded (or a CRL loaded) a moment ago is found by refreshing once on a miss.
-        var found = directory.current(gateway.store).identities(of: cert, at: clock.now)
-        if found.partners.isEmpty { found = directory.refreshed(gateway.store).identities(of: cert, at: clock.now) }
         guard found.partners.count == 1, let p = found.partners.first else {
             if found.partners.isEmpty, let r = found.revocation {
                 // Revoked, or the partner's CRL expired: fail closed, and say which in the log.
-                logRevocation(r, cert, "request")
+                logRevocation(r, subject: found.subject, fingerprint: found.fingerprint, "request")
                 return .failure(Refusal(.revocation(r.error.code), r.error.message))
             }
             return .failure(Refusal(.unknownPartner, found.partners.isEmpty
-                ? "The client certificate '\(cert.subject)' does not chain to any partner's trust anchor, or is not one its agreement pins."
+                ? "The client certificate '\(found.subject)' does not chain to any partner's trust anchor, or is not one its agreement pins."
                 : "The client certificate chains to several partners' trust anchors: refused as ambiguous (pin it in certificates.tls_client)."))
         }
         if case .fails(let r) = PartnerPolicy.mayAct(clock: clock).evaluate(p) { return .failure(r) }
@@ -76,15 +78,15 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
         // would then refuse. A partner issuing through an intermediate CA lists it in trust_anchor.
         if directory.current(gateway.store).chains(leaf, at: clock.now).accepted { return true }
         let fresh = directory.refreshed(gateway.store).chains(leaf, at: clock.now)
-        if let r = fresh.revocation, !fresh.accepted { logRevocation(r, leaf, "handshake") }
+        if let r = fresh.revocation, !fresh.accepted { logRevocation(r, subject: leaf.subject, fingerprint: leaf.sha256Fingerprint, "handshake") }
         return fresh.accepted
     }
 
     /// Logs why a partner's CRL refused a client certificate (the wire says only "refused").
-    private func logRevocation(_ r: PartnerDirectory.Revocation, _ cert: Certificate, _ stage: String) {
+    private func logRevocation(_ r: PartnerDirectory.Revocation, subject: String, fingerprint: String, _ stage: String) {
         gateway.logger.info("client certificate refused by the partner's CRL", metadata: [
             "partner.id": "\(r.partner)", "tls.stage": "\(stage)", "reason": "\(Refusal.Reason.revocation(r.error.code))",
-            "certificate.sha256": "\(cert.sha256Fingerprint)", "error": "\(r.error.message)"])
+            "certificate.sha256": "\(fingerprint)", "error": "\(r.error.message)"])
     }
 
     public func fileDigest(of entry: OutboxEntry) throws -> String {
@@ -146,11 +148,32 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
     public func record(_ event: TransferEvent) throws { try gateway.store.record(event) }
 
     public func downloadStarted(_ entry: OutboxEntry, partner: PartnerID, offset: Int64, origin: SessionOrigin) throws {
-        try gateway.store.record(TransferEvent(time: clock.now, actor: .partner(partner), action: .download, outcome: .started,
-                                               partnerID: partner, claimID: entry.claimID, bundleID: entry.bundleID,
-                                               purpose: entry.purpose, bytes: offset > 0 ? offset : nil,
-                                               reason: offset > 0 ? "resume" : nil,
-                                               transport: origin.transport, clientAddress: origin.clientAddress))
+        try gateway.store.record(Self.started(entry, partner: partner, offset: offset, origin: origin, at: clock.now))
+    }
+
+    public func startDownload(_ id: UUID, of partner: PartnerID, origin: SessionOrigin,
+                              offset: @escaping @Sendable (OutboxEntry) -> Int64?) throws -> DownloadStart {
+        let clock = self.clock, outbox = gateway.home.outbox + "/"
+        return try gateway.store.judgingBundle(id) { b in
+            // Judged at the moment of the transaction, as the start is recorded.
+            let now = clock.now
+            guard let b, b.partnerID == partner, b.filePath.hasPrefix(outbox), BundleAvailable(clock: clock).evaluate(b) == .meets else {
+                return (.unavailable, TransferEvent(time: now, actor: .partner(partner), action: .accessRefused, outcome: .refused, partnerID: partner,
+                                                    reason: "\(Refusal.Reason.bundleUnavailable.code): \(id.uuidString.lowercased())",
+                                                    transport: origin.transport, clientAddress: origin.clientAddress))
+            }
+            let entry = Self.entry(b)
+            guard let at = offset(entry) else { return (.unsatisfiable(entry), nil) }
+            return (.started(entry, offset: at), Self.started(entry, partner: partner, offset: at, origin: origin, at: now))
+        }
+    }
+
+    static func started(_ entry: OutboxEntry, partner: PartnerID, offset: Int64, origin: SessionOrigin, at now: Date) -> TransferEvent {
+        TransferEvent(time: now, actor: .partner(partner), action: .download, outcome: .started,
+                      partnerID: partner, claimID: entry.claimID, bundleID: entry.bundleID,
+                      purpose: entry.purpose, bytes: offset > 0 ? offset : nil,
+                      reason: offset > 0 ? "resume" : nil,
+                      transport: origin.transport, clientAddress: origin.clientAddress)
     }
 
     public func downloadEnded(_ entry: OutboxEntry, partner: PartnerID, bytes: Int64, complete: Bool, origin: SessionOrigin) throws {
@@ -158,10 +181,10 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
                                   outcome: complete ? .success : .partial, partnerID: partner, claimID: entry.claimID,
                                   bundleID: entry.bundleID, purpose: entry.purpose, bytes: bytes,
                                   transport: origin.transport, clientAddress: origin.clientAddress)
-        if complete {
-            try gateway.store.updateBundleState(entry.bundleID, to: .downloaded, from: [.queued, .delivered], event: event)
-        } else {
-            try gateway.store.record(event)
+        let logger = gateway.logger
+        gateway.store.recordSoon(event, bundleState: complete ? (entry.bundleID, .downloaded, [.queued, .delivered]) : nil) { error in
+            logger.error("recording the end of a download failed",
+                         metadata: ["bundle.id": "\(entry.bundleID.uuidString.lowercased())", "error": "\(error)"])
         }
     }
 

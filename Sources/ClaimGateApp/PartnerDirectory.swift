@@ -52,10 +52,55 @@ final class PartnerDirectory: @unchecked Sendable {
         let error: EnvelopeError
     }
 
+    /// Who a client certificate is, as one snapshot judged it.
+    struct Identification {
+        /// The certificate's subject and SHA-256 fingerprint, for logs and refusals.
+        let subject: String
+        let fingerprint: String
+        /// Whether the certificate is meant for TLS client authentication at all.
+        let allowsClientAuthentication: Bool
+        let validity: ClosedRange<Date>
+        let partners: [Partner]
+        let revocation: Revocation?
+    }
+
     struct Snapshot {
         let partners: [Partner]
         let trust: [Trust]
         let taken: Date
+        /// Identifications already made from this snapshot, by certificate DER: a partner's
+        /// requests on a kept-alive connection then cost no parsing or signature checks. The
+        /// snapshot lives at most `maxAge`, and the certificate's own validity is checked on
+        /// every use, so nothing is trusted longer than the snapshot's data already is.
+        let memo = Memo()
+
+        final class Memo: @unchecked Sendable {
+            private let lock = NSLock()
+            private var byDER: [[UInt8]: Identification] = [:]
+            /// A snapshot serves one second of requests; a flood of distinct certificates
+            /// is judged afresh rather than held.
+            static let capacity = 4096
+            func get(_ der: [UInt8]) -> Identification? { lock.withLock { byDER[der] } }
+            func put(_ der: [UInt8], _ i: Identification) {
+                lock.withLock { if byDER.count < Self.capacity { byDER[der] = i } }
+            }
+        }
+
+        /// `identities(of:at:)` for a certificate given as DER, remembered for this snapshot's
+        /// life; nil when the DER is not a certificate.
+        func identification(ofDER der: [UInt8], at now: Date) -> Identification? {
+            if let known = memo.get(der), known.validity.contains(now) { return known }
+            guard let cert = try? Certificate(der: der) else { return nil }
+            let allows = cert.allowsTLSClientAuthentication
+            let found: (partners: [Partner], revocation: Revocation?) = allows ? identities(of: cert, at: now) : ([], nil)
+            let validity = cert.notBefore...max(cert.notBefore, cert.notAfter)
+            let i = Identification(subject: cert.subject, fingerprint: cert.sha256Fingerprint, allowsClientAuthentication: allows,
+                                   validity: validity, partners: found.partners, revocation: found.revocation)
+            // Only what was judged inside the certificate's validity is remembered: outside
+            // it the chain check fails, and must fail again later only for the same reason.
+            if validity.contains(now) { memo.put(der, i) }
+            return i
+        }
 
         /// The partners whose anchor `cert` chains to, whose CRL does not revoke it and whose
         /// agreement allows it (pins); and, when a partner's anchor matched but its CRL refused

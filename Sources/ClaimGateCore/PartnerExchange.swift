@@ -86,7 +86,16 @@ public protocol PartnerExchange: Sendable {
     /// recorded, and then nothing may be served.
     func downloadStarted(_ entry: OutboxEntry, partner: PartnerID, offset: Int64, origin: SessionOrigin) throws
 
-    /// A download ended: records it and, when the whole file was read, marks the bundle downloaded.
+    /// Checks that bundle `id` is available to `partner` now and records the start of its
+    /// download, in one durable transaction, so nothing can recall or expire it in between.
+    /// `offset` picks where the download starts from the entry (nil: the requested range cannot
+    /// be served, and nothing is recorded). An unavailable bundle's refusal is recorded.
+    func startDownload(_ id: UUID, of partner: PartnerID, origin: SessionOrigin,
+                       offset: @escaping @Sendable (OutboxEntry) -> Int64?) throws -> DownloadStart
+
+    /// A download ended: records it and, when the whole file was read, marks the bundle
+    /// downloaded. Does not wait for the commit (its start is already on disk): the entry joins
+    /// the next transaction, within milliseconds; a failure to record it is logged.
     func downloadEnded(_ entry: OutboxEntry, partner: PartnerID, bytes: Int64, complete: Bool, origin: SessionOrigin) throws
 
     /// An upload was committed under `name` in the partner's inbox directory: it is recorded and
@@ -96,6 +105,16 @@ public protocol PartnerExchange: Sendable {
 
     /// The largest upload accepted, in bytes.
     var maxUploadBytes: Int64 { get }
+}
+
+/// What `PartnerExchange.startDownload` decided.
+public enum DownloadStart: Sendable {
+    /// Not one of the partner's available bundles (recorded as refused).
+    case unavailable
+    /// Available, but the requested range is outside the file (nothing recorded).
+    case unsatisfiable(OutboxEntry)
+    /// Recorded as started at `offset`: the bytes may be served.
+    case started(OutboxEntry, offset: Int64)
 }
 
 /// Which parts of a file have been served, to tell a complete download from a partial one

@@ -16,6 +16,7 @@ struct PartnerRoutes: Sendable {
     /// waiting at once is what lets their entries share one commit.
     let blocking: NIOThreadPool
     let fileIO = FileIO()
+    let peerCertificates = PeerCertificates()
 
     /// Runs a blocking exchange call (a durable write) on `blocking`.
     private func durably<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
@@ -46,8 +47,7 @@ struct PartnerRoutes: Sendable {
     private enum Caller { case partner(PartnerID), refused(Response) }
 
     private func caller(_ request: Request, _ context: PartnerRequestContext) async -> Caller {
-        let peer = try? await context.channel.nioSSL_peerCertificate().get()
-        guard let der = try? peer?.toDERBytes() else {
+        guard let der = await peerCertificates.der(of: context.channel) else {
             return .refused(Self.problem(.forbidden, "A client certificate is required."))
         }
         switch exchange.identify(clientCertificateDER: der) {
@@ -101,25 +101,34 @@ struct PartnerRoutes: Sendable {
         let origin = SessionOrigin(transport: .https, clientAddress: context.clientAddress)
         let exchange = self.exchange
         let prepared: Prepared = try await durably {
-            guard let id = UUID(uuidString: raw), raw == id.uuidString.lowercased(), let entry = try exchange.bundle(id, of: partner) else {
+            guard let id = UUID(uuidString: raw), raw == id.uuidString.lowercased() else {
                 try exchange.record(TransferEvent(time: Date(), actor: .partner(partner), action: .accessRefused, outcome: .refused,
                                                   partnerID: partner, reason: "\(Refusal.Reason.bundleUnavailable.code): \(raw.prefix(80))",
                                                   transport: .https, clientAddress: origin.clientAddress))
                 return .unavailable
             }
-            let etag = "\"" + (try exchange.fileDigest(of: entry)) + "\""
-            var range: ClosedRange<Int> = 0...Int(max(0, entry.size - 1))
-            if let rangeHeader {
-                guard let r = Self.parseRange(rangeHeader, size: entry.size) else { return .unsatisfiable(size: entry.size, etag: etag) }
-                range = r
+            // The availability check and the `started` entry are one transaction: recorded
+            // before the first byte is served; no entry, no bytes.
+            let start = try exchange.startDownload(id, of: partner, origin: origin) { entry in
+                guard let rangeHeader else { return 0 }
+                return Self.parseRange(rangeHeader, size: entry.size).map { Int64($0.lowerBound) }
             }
-            // Recorded before the first byte is served; no entry, no bytes.
-            try exchange.downloadStarted(entry, partner: partner, offset: Int64(range.lowerBound), origin: origin)
-            var small: ByteBuffer?
-            if range.count <= Self.inlineLimit {
-                small = try Self.read(entry.filePath, range)
+            switch start {
+            case .unavailable:
+                return .unavailable
+            case .unsatisfiable(let entry):
+                return .unsatisfiable(size: entry.size, etag: "\"" + (try exchange.fileDigest(of: entry)) + "\"")
+            case .started(let entry, _):
+                do {
+                    let range = rangeHeader.flatMap { Self.parseRange($0, size: entry.size) } ?? 0...Int(max(0, entry.size - 1))
+                    let etag = "\"" + (try exchange.fileDigest(of: entry)) + "\""
+                    let small = range.count <= Self.inlineLimit ? try Self.read(entry.filePath, range) : nil
+                    return .ready(entry, etag: etag, range: range, partial: rangeHeader != nil, small: small)
+                } catch {
+                    try? exchange.downloadEnded(entry, partner: partner, bytes: 0, complete: false, origin: origin)
+                    throw error
+                }
             }
-            return .ready(entry, etag: etag, range: range, partial: rangeHeader != nil, small: small)
         }
         let entry: OutboxEntry, etag: String, range: ClosedRange<Int>, partial: Bool, small: ByteBuffer?
         switch prepared {
@@ -133,22 +142,13 @@ struct PartnerRoutes: Sendable {
         var headers: HTTPFields = [.eTag: etag, .acceptRanges: "bytes", .contentType: "application/pkcs7-mime"]
         if partial { headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(entry.size)" }
         let status: HTTPResponse.Status = partial ? .partialContent : .ok
-        // Count what is actually written, and record the download when the body is done.
+        // Count what is actually written, and record the download when the body is done
+        // (queued for the next transaction: the response does not wait for it).
         let counter = ByteCounter()
-        let blocking = self.blocking
         let coversFile = range.lowerBound == 0 && Int64(range.upperBound) >= entry.size - 1
         let length = Int64(range.count)
-        let logger = self.logger
-        // The end of a download (bytes, complete or partial) is recorded on the blocking pool
-        // without holding the response: its `started` entry was committed before the first
-        // byte, and on a kept-alive connection the next request need not wait for this commit.
         let recordEnd: @Sendable (Int64, Bool) -> Void = { bytes, complete in
-            blocking.submit { _ in
-                do { try exchange.downloadEnded(entry, partner: partner, bytes: bytes, complete: complete, origin: origin) } catch {
-                    logger.error("recording the end of a download failed",
-                                 metadata: ["bundle.id": "\(entry.bundleID.uuidString.lowercased())", "error": "\(error)"])
-                }
-            }
+            try? exchange.downloadEnded(entry, partner: partner, bytes: bytes, complete: complete, origin: origin)
         }
         let body: ResponseBody
         if let small { body = ResponseBody(byteBuffer: small) } else {
@@ -327,4 +327,25 @@ final class ByteCounter: @unchecked Sendable {
     private var total: Int64 = 0
     func add(_ n: Int) { lock.withLock { total += Int64(n) } }
     var value: Int64 { lock.withLock { total } }
+}
+
+/// The client certificate of each open connection, read from the TLS handler once per
+/// connection: a kept-alive connection's later requests need no trip to its event loop.
+/// Who the certificate belongs to is still decided on every request (`identify`).
+final class PeerCertificates: @unchecked Sendable {
+    private let lock = NSLock()
+    private var byConnection: [ObjectIdentifier: [UInt8]] = [:]
+
+    func der(of channel: any Channel) async -> [UInt8]? {
+        let key = ObjectIdentifier(channel)
+        if let known = lock.withLock({ byConnection[key] }) { return known }
+        guard let peer = try? await channel.nioSSL_peerCertificate().get(), let der = try? peer.toDERBytes() else { return nil }
+        lock.withLock { byConnection[key] = der }
+        // Forgotten when the connection closes (at once if it already has), before the channel
+        // object can be freed and its identifier reused.
+        channel.closeFuture.whenComplete { [self] _ in lock.withLock { _ = byConnection.removeValue(forKey: key) } }
+        return der
+    }
+
+    var count: Int { lock.withLock { byConnection.count } }
 }

@@ -140,7 +140,7 @@ public final class GatewayStore: EventRecorder, Sendable {
 
     /// The cached SHA-256 of a bundle's sealed file, if computed.
     public func fileDigest(of bundle: UUID) throws -> String? {
-        try db.read { try String.fetchOne($0, sql: "SELECT file_sha256 FROM bundle WHERE id = ?", arguments: [bundle.uuidString.lowercased()]) }
+        try db.unsafeRead { try String.fetchOne($0.cachedStatement(sql: "SELECT file_sha256 FROM bundle WHERE id = ?"), arguments: [bundle.uuidString.lowercased()]) }
     }
 
     public func setFileDigest(_ digest: String, of bundle: UUID) throws {
@@ -332,17 +332,51 @@ public final class GatewayStore: EventRecorder, Sendable {
     /// - Parameter from: only these states move (e.g. a download does not undo an acknowledgement).
     public func updateBundleState(_ id: UUID, to state: BundleState, from: Set<BundleState>, event: TransferEvent) throws {
         try commits.write { db in
-            let placeholders = from.map { _ in "?" }.joined(separator: ", ")
-            var args: [any DatabaseValueConvertible] = [state.rawValue, id.uuidString.lowercased()]
-            args += from.map(\.rawValue)
-            try db.execute(sql: "UPDATE bundle SET state = ? WHERE id = ? AND state IN (\(placeholders))",
-                           arguments: StatementArguments(args))
+            try Self.updateState(id, to: state, from: from, db)
             try Self.insert(event, db)
         }
     }
 
+    private static func updateState(_ id: UUID, to state: BundleState, from: Set<BundleState>, _ db: Database) throws {
+        // Sorted, so the same transition reuses one cached statement.
+        let sources = from.map(\.rawValue).sorted()
+        let placeholders = sources.map { _ in "?" }.joined(separator: ", ")
+        var args: [any DatabaseValueConvertible] = [state.rawValue, id.uuidString.lowercased()]
+        args += sources
+        try db.cachedStatement(sql: "UPDATE bundle SET state = ? WHERE id = ? AND state IN (\(placeholders))")
+            .execute(arguments: StatementArguments(args))
+    }
+
+    /// One bundle. A single SELECT is atomic on its own, so it runs without a read transaction
+    /// (each BEGIN/COMMIT pair costs as much as the lookup): this is on every download's path.
+    /// In one durable transaction: reads bundle `id` as it stands (nil when there is none),
+    /// lets `decide` judge it, and appends the event `decide` returns. Nothing can recall,
+    /// purge or expire the bundle between the judgement and its record.
+    public func judgingBundle<T>(_ id: UUID, _ decide: @escaping (BundleRecord?) throws -> (T, TransferEvent?)) throws -> T {
+        try commits.write { db in
+            let (result, event) = try decide(try Self.fetchBundles(db, where: "id = ?", [id.uuidString.lowercased()]).first)
+            if let event { try Self.insert(event, db) }
+            return result
+        }
+    }
+
+    /// Records `event` (and, when `state` is given, moves the bundle from one of `from` to it)
+    /// in the next transaction, without waiting for it: for what nothing depends on, such as
+    /// the end of a download whose start is already recorded. Committed within a few
+    /// milliseconds, or by `flush()`; a failure goes to `onFailure`.
+    public func recordSoon(_ event: TransferEvent, bundleState: (id: UUID, to: BundleState, from: Set<BundleState>)? = nil,
+                           onFailure: @escaping @Sendable (any Error) -> Void) {
+        commits.enqueue({ db in
+            if let b = bundleState { try Self.updateState(b.id, to: b.to, from: b.from, db) }
+            try Self.insert(event, db)
+        }, onFailure: onFailure)
+    }
+
+    /// Waits until every change written or queued before this call is committed.
+    public func flush() throws { try commits.flush() }
+
     public func bundle(_ id: UUID) throws -> BundleRecord? {
-        try db.read { try Self.fetchBundles($0, where: "id = ?", [id.uuidString.lowercased()]).first }
+        try db.unsafeRead { try Self.fetchBundles($0, where: "id = ?", [id.uuidString.lowercased()]).first }
     }
 
     /// Bundles, newest first, optionally of one partner.
@@ -354,7 +388,8 @@ public final class GatewayStore: EventRecorder, Sendable {
     }
 
     static func fetchBundles(_ db: Database, where clause: String, _ args: [any DatabaseValueConvertible]) throws -> [BundleRecord] {
-        try Row.fetchAll(db, sql: "SELECT * FROM bundle WHERE \(clause) ORDER BY created_at DESC, id",
+        // Cached: the clauses are a handful of fixed strings, and lookups are on the download path.
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM bundle WHERE \(clause) ORDER BY created_at DESC, id"),
                          arguments: StatementArguments(args)).map { row in
             BundleRecord(id: UUID(uuidString: row["id"])!, partnerID: try PartnerID(row["partner_id"]),
                          claimID: row["claim_id"], purpose: row["purpose"],
