@@ -60,6 +60,9 @@ final class PartnerDirectory: @unchecked Sendable {
         /// Whether the certificate is meant for TLS client authentication at all.
         let allowsClientAuthentication: Bool
         let validity: ClosedRange<Date>
+        /// When (by the gateway's clock) it was judged: CRLs and anchors expire too, so a
+        /// judgement is reused for one second of that clock at most.
+        let judgedAt: Date
         let partners: [Partner]
         let revocation: Revocation?
     }
@@ -69,9 +72,9 @@ final class PartnerDirectory: @unchecked Sendable {
         let trust: [Trust]
         let taken: Date
         /// Identifications already made from this snapshot, by certificate DER: a partner's
-        /// requests on a kept-alive connection then cost no parsing or signature checks. The
-        /// snapshot lives at most `maxAge`, and the certificate's own validity is checked on
-        /// every use, so nothing is trusted longer than the snapshot's data already is.
+        /// requests on a kept-alive connection then cost no parsing or signature checks. A
+        /// judgement is reused only within the certificate's validity and for one second of the
+        /// gateway's clock (the snapshot's own data is up to `maxAge` old anyway).
         let memo = Memo()
 
         final class Memo: @unchecked Sendable {
@@ -89,15 +92,15 @@ final class PartnerDirectory: @unchecked Sendable {
         /// `identities(of:at:)` for a certificate given as DER, remembered for this snapshot's
         /// life; nil when the DER is not a certificate.
         func identification(ofDER der: [UInt8], at now: Date) -> Identification? {
-            if let known = memo.get(der), known.validity.contains(now) { return known }
+            if let known = memo.get(der), known.validity.contains(now), known.judgedAt <= now,
+               now.timeIntervalSince(known.judgedAt) < 1 { return known }
             guard let cert = try? Certificate(der: der) else { return nil }
             let allows = cert.allowsTLSClientAuthentication
             let found: (partners: [Partner], revocation: Revocation?) = allows ? identities(of: cert, at: now) : ([], nil)
             let validity = cert.notBefore...max(cert.notBefore, cert.notAfter)
             let i = Identification(subject: cert.subject, fingerprint: cert.sha256Fingerprint, allowsClientAuthentication: allows,
-                                   validity: validity, partners: found.partners, revocation: found.revocation)
-            // Only what was judged inside the certificate's validity is remembered: outside
-            // it the chain check fails, and must fail again later only for the same reason.
+                                   validity: validity, judgedAt: now, partners: found.partners, revocation: found.revocation)
+            // Only what was judged inside the certificate's validity is remembered.
             if validity.contains(now) { memo.put(der, i) }
             return i
         }

@@ -388,15 +388,20 @@ public final class GatewayStore: EventRecorder, Sendable {
     }
 
     static func fetchBundles(_ db: Database, where clause: String, _ args: [any DatabaseValueConvertible]) throws -> [BundleRecord] {
-        // Cached: the clauses are a handful of fixed strings, and lookups are on the download path.
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM bundle WHERE \(clause) ORDER BY created_at DESC, id"),
-                         arguments: StatementArguments(args)).map { row in
-            BundleRecord(id: UUID(uuidString: row["id"])!, partnerID: try PartnerID(row["partner_id"]),
-                         claimID: row["claim_id"], purpose: row["purpose"],
-                         state: BundleState(rawValue: row["state"]) ?? .sealed,
-                         created: try StoredDate.date(row["created_at"]), expires: try StoredDate.date(row["expires_at"]), manifestJSON: row["manifest_json"],
-                         manifestSHA256: row["manifest_sha256"], filePath: row["file_path"], fileSize: row["file_size"],
-                         agreementVersion: row["agreement_version"])
+        // Cached: the clauses are a handful of fixed strings, and lookups are on the download
+        // path; columns are read by position, not looked up by name.
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT id, partner_id, claim_id, purpose, state, created_at, expires_at, manifest_json, manifest_sha256,
+                   file_path, file_size, agreement_version
+            FROM bundle WHERE \(clause) ORDER BY created_at DESC, id
+            """), arguments: StatementArguments(args)).map { row in
+            guard let id = UUID(uuidString: row[0]) else {
+                throw ClaimGateError(.io, "The gateway database holds a malformed bundle id: restore it from a backup.")
+            }
+            return BundleRecord(id: id, partnerID: try PartnerID(row[1]), claimID: row[2], purpose: row[3],
+                                state: BundleState(rawValue: row[4]) ?? .sealed,
+                                created: try StoredDate.date(row[5]), expires: try StoredDate.date(row[6]), manifestJSON: row[7],
+                                manifestSHA256: row[8], filePath: row[9], fileSize: row[10], agreementVersion: row[11])
         }
     }
 

@@ -283,6 +283,24 @@ import Testing
         #expect(r.reason.code == "certificate-revoked")
     }
 
+    @Test func aRememberedIdentityIsJudgedAgainWhenTheClockPassesTheCRLsNextUpdate() throws {
+        // Identities are remembered per certificate for a second of the gateway's clock: a
+        // running exchange must not keep accepting a certificate once its CRL has expired.
+        let now = Date()
+        let clock = ManualClock(now)
+        let f = try GatewayFixture(clock: clock)
+        try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "short", nextUpdate: now.addingTimeInterval(3600)))"))
+        let good = try der(f.pki.partner("acme-assessors", "tls-client.pem"))
+        let exchange = GatewayExchange(gateway: f.gateway)
+        #expect((try? exchange.identify(clientCertificateDER: good).get()) != nil)
+        #expect((try? exchange.identify(clientCertificateDER: good).get()) != nil)
+        clock.now = now.addingTimeInterval(7200)
+        guard case .failure(let r) = exchange.identify(clientCertificateDER: good) else {
+            Issue.record("a remembered identity outlived its CRL"); return
+        }
+        #expect(r.reason.code == "crl-expired")
+    }
+
     @Test func anExpiredCRLRefusesEveryCertificateItCoversUntilANewOneIsLoaded() throws {
         let now = Date()
         let f = try GatewayFixture(clock: FixedClock(now))
