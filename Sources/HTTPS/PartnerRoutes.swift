@@ -217,11 +217,15 @@ struct PartnerRoutes: Sendable {
     private func inbox(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
         let partner: PartnerID
         switch await caller(request, context) { case .partner(let p): partner = p; case .refused(let r): return r }
-        let dir = try exchange.inboxDirectory(of: partner)
         let name = "https-" + UUID().uuidString.lowercased() + ".p7m"
-        let temporary = dir + "/.upload-" + UUID().uuidString.lowercased()
-        guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]),
-              let file = FileHandle(forWritingAtPath: temporary) else {
+        // File work (create, write, fsync, link) runs on the blocking pool, never on the Swift
+        // concurrency pool; each received buffer is one trip.
+        let exchange = self.exchange
+        let upload: InboxUpload
+        do {
+            upload = try await durably { try InboxUpload(directory: try exchange.inboxDirectory(of: partner)) }
+        } catch {
+            logger.error("an inbox upload could not be created", metadata: ["error": "\(error)"])
             return Self.problem(.internalServerError, "The upload could not be stored; try again later.")
         }
         var bytes: Int64 = 0
@@ -229,26 +233,20 @@ struct PartnerRoutes: Sendable {
             for try await buffer in request.body {
                 bytes += Int64(buffer.readableBytes)
                 guard bytes <= exchange.maxUploadBytes else {
-                    try? file.close()
-                    unlink(temporary)
+                    try? await durably { upload.discard() }
                     await record(.upload, partner, context, outcome: .refused, bytes: bytes, reason: "too-large: \(name)")
                     return Self.problem(.contentTooLarge, "Reports may be at most \(exchange.maxUploadBytes) bytes.")
                 }
-                try file.write(contentsOf: Data(buffer: buffer))
+                try await durably { try upload.write(buffer) }
             }
-            try file.synchronize()
-            try file.close()
+            try await durably { try upload.commit(as: name) }
         } catch {
-            try? file.close()
-            unlink(temporary)
-            await record(.upload, partner, context, outcome: .failed, bytes: bytes, reason: "interrupted")
+            try? await durably { upload.discard() }
+            // Our own file errors are ClaimGateErrors; anything else is the request body ending early.
+            await record(.upload, partner, context, outcome: .failed, bytes: bytes, reason: error is ClaimGateError ? "store-failed" : "interrupted")
             throw error
         }
-        guard link(temporary, dir + "/" + name) == 0 else {
-            unlink(temporary)
-            return Self.problem(.internalServerError, "The upload could not be stored; try again later.")
-        }
-        unlink(temporary)
+        let dir = upload.directory
         let origin = SessionOrigin(transport: .https, clientAddress: context.clientAddress)
         let path = dir + "/" + name, uploaded = bytes
         let report = try await durably { try exchange.uploadCompleted(name: name, path: path, bytes: uploaded, partner: partner, origin: origin) }
@@ -353,4 +351,51 @@ final class PeerCertificates: @unchecked Sendable {
     }
 
     var count: Int { lock.withLock { byConnection.count } }
+}
+
+/// An upload to a partner's inbox directory: written to a private `.upload-<uuid>` file, fsynced,
+/// then linked under its final name (never overwriting), so a report is never seen half-written.
+/// Blocking: call from the blocking pool.
+final class InboxUpload: @unchecked Sendable {
+    let directory: String
+    private let temporary: String
+    private var fd: Int32
+
+    init(directory: String) throws {
+        self.directory = directory
+        temporary = directory + "/.upload-" + UUID().uuidString.lowercased()
+        fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw ClaimGateError(.io, "Cannot create an upload file in \(directory): \(String(cString: strerror(errno))).") }
+    }
+
+    func write(_ buffer: ByteBuffer) throws {
+        try buffer.withUnsafeReadableBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw ClaimGateError(.io, "Writing an upload failed: \(String(cString: strerror(errno))).") }
+                offset += n
+            }
+        }
+    }
+
+    /// Makes the upload durable and visible as `name`; fails rather than replace a file.
+    func commit(as name: String) throws {
+        guard fsync(fd) == 0 else { throw ClaimGateError(.io, "Cannot sync an upload: \(String(cString: strerror(errno))).") }
+        close(fd)
+        fd = -1
+        defer { unlink(temporary) }
+        guard link(temporary, directory + "/" + name) == 0 else {
+            throw ClaimGateError(.io, "Cannot store the upload as \(name): \(String(cString: strerror(errno))).")
+        }
+    }
+
+    /// Removes what was written (on refusal or failure).
+    func discard() {
+        if fd >= 0 { close(fd); fd = -1 }
+        unlink(temporary)
+    }
+
+    deinit { if fd >= 0 { close(fd); unlink(temporary) } }
 }
