@@ -27,7 +27,6 @@ let package = Package(
                        providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
         .systemLibrary(name: "CLibSSH", pkgConfig: "libssh",
                        providers: [.apt(["libssh-dev"]), .brew(["libssh"])]),
-        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive",
                        providers: [.apt(["libarchive-dev"]), .brew(["libarchive"])]),
 
@@ -62,7 +61,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "claimgate", dependencies: [
-            "ClaimGateApp", "ClaimGateCore", "HTTPS", "CMalloc",
+            "ClaimGateApp", "ClaimGateCore", "HTTPS",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),

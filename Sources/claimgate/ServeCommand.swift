@@ -1,4 +1,3 @@
-import CMalloc
 import ArgumentParser
 import ClaimGateApp
 import ClaimGateCore
@@ -40,20 +39,10 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxUploadMib > 0 else { throw ValidationError("--max-upload-mib must be more than 0.") }
     }
 
-    /// Transfers stream through short-lived buffers of 128 KiB and more (file chunks, TLS
-    /// records). glibc serves those with a fresh mmap each by default, so every chunk is
-    /// page-faulted in and zeroed again: a fifth of a large download's CPU. Served from the heap,
-    /// and with up to 64 MiB of freed memory kept for reuse, they cost no faults.
-    static func keepTransferBuffersMapped() {
-        _ = cg_mallopt_mmap_threshold(32 << 20)
-        _ = cg_mallopt_trim_threshold(64 << 20)
-    }
-
     func run() async throws {
         var logger = Logger(label: "claimgate.serve")
         logger.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["CLAIMGATE_LOG"] ?? "") ?? .info
         let gateway = try home.gateway()
-        Self.keepTransferBuffersMapped()
         let address = ListenAddress(sftp)!
         var config = SFTPServer.Configuration(hostKeyPath: gateway.home.identity + "/ssh_host_ed25519")
         config.host = address.host
