@@ -57,6 +57,7 @@ public final class PartnerAPIServer: Service, @unchecked Sendable {
         blocking.start()
         // The check reads the agreements and a refusal is a durable write: both run on the
         // blocking pool, never on the event loop; the handshake resumes when the promise completes.
+        let refusals = HandshakeRefusals(exchange: exchange, blocking: blocking, logger: logger)
         let verify: TLSChannelConfiguration.CustomVerificationCallback = { certificates, promise in
             let chain = certificates.compactMap { try? $0.toDERBytes() }
             blocking.submit { state in
@@ -65,10 +66,10 @@ public final class PartnerAPIServer: Service, @unchecked Sendable {
                     promise.succeed(.certificateVerified)
                     return
                 }
-                // Refused at the handshake: recorded (the TLS layer does not say from which address).
-                try? exchange.record(TransferEvent(time: Date(), actor: .system, action: .loginRefused, outcome: .refused,
-                                                   reason: "untrusted-client-certificate", transport: .https))
+                // Refused at the handshake: recorded (the TLS layer does not say from which
+                // address), one by one up to a burst per minute, then as a count.
                 promise.succeed(.failed)
+                refusals.refused()
             }
         }
         let router = Router(context: PartnerRequestContext.self)
@@ -103,5 +104,54 @@ struct PartnerRequestContext: RequestContext {
     var clientAddress: String {
         guard let a = channel.remoteAddress else { return "unknown" }
         return "\(a.ipAddress ?? "unknown"):\(a.port ?? 0)"
+    }
+}
+
+/// Handshakes refused for an untrusted client certificate, recorded through a `RefusalThrottle`:
+/// anyone can open TLS connections, and each refusal must not cost a durable write without
+/// bound. The first 100 of each minute are recorded one by one, the rest as one entry with the
+/// count (reason `untrusted-client-certificate: N more …`), written when the minute is over.
+final class HandshakeRefusals: @unchecked Sendable {
+    private let exchange: any PartnerExchange
+    private let blocking: NIOThreadPool
+    private let logger: Logger
+    private let lock = NSLock()
+    private var throttle: RefusalThrottle
+    static let reason = "untrusted-client-certificate"
+
+    init(exchange: any PartnerExchange, blocking: NIOThreadPool, logger: Logger, throttle: RefusalThrottle = RefusalThrottle()) {
+        self.exchange = exchange
+        self.blocking = blocking
+        self.logger = logger
+        self.throttle = throttle
+    }
+
+    /// A handshake was refused now. Blocking (a durable write): call on the blocking pool.
+    func refused() {
+        let now = Date()
+        let (decision, summary) = lock.withLock { throttle.refusal(at: now) }
+        if let summary { record(summary) }
+        switch decision {
+        case .record:
+            try? exchange.record(TransferEvent(time: now, actor: .system, action: .loginRefused, outcome: .refused,
+                                               reason: Self.reason, transport: .https))
+        case .counted(let first, let windowEnd):
+            guard first else { return }
+            logger.warning("many TLS handshakes refused for untrusted client certificates: counting the rest of this minute instead of recording each")
+            // Write the count when the window is over, even if no other refusal comes.
+            let delay = TimeAmount.nanoseconds(Int64(max(0, windowEnd.timeIntervalSince(now)) * 1e9) + 1_000_000)
+            MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: delay) { [self] in
+                blocking.submit { [self] _ in
+                    if let due = lock.withLock({ throttle.due(at: Date()) }) { record(due) }
+                }
+            }
+        }
+    }
+
+    private func record(_ s: RefusalThrottle.Summary) {
+        try? exchange.record(TransferEvent(
+            time: s.until, actor: .system, action: .loginRefused, outcome: .refused,
+            reason: "\(Self.reason): \(s.count) more refused handshakes from \(Timestamp.format(s.from)) to \(Timestamp.format(s.until)), counted, not recorded one by one",
+            transport: .https))
     }
 }

@@ -69,3 +69,41 @@ import Testing
         }
     }
 }
+
+@Suite struct RefusalThrottleTests {
+    let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test func theFirstRefusalsOfAWindowAreRecordedAndTheRestCounted() {
+        var throttle = RefusalThrottle(window: 60, burst: 3)
+        for i in 0..<3 { #expect(throttle.refusal(at: t0.addingTimeInterval(Double(i))) == (.record, nil)) }
+        #expect(throttle.refusal(at: t0.addingTimeInterval(5)).decision == .counted(first: true, windowEnd: t0.addingTimeInterval(60)))
+        #expect(throttle.refusal(at: t0.addingTimeInterval(6)).decision == .counted(first: false, windowEnd: t0.addingTimeInterval(60)))
+        #expect(throttle.due(at: t0.addingTimeInterval(59)) == nil)
+        #expect(throttle.due(at: t0.addingTimeInterval(60)) == .init(count: 2, from: t0, until: t0.addingTimeInterval(60)))
+        #expect(throttle.due(at: t0.addingTimeInterval(61)) == nil, "a summary is owed once")
+        // A new window: recorded one by one again.
+        #expect(throttle.refusal(at: t0.addingTimeInterval(200)) == (.record, nil))
+    }
+
+    @Test func aSummaryNotYetWrittenComesWithTheNextRefusal() {
+        var throttle = RefusalThrottle(window: 10, burst: 1)
+        _ = throttle.refusal(at: t0)
+        _ = throttle.refusal(at: t0.addingTimeInterval(1))
+        let next = throttle.refusal(at: t0.addingTimeInterval(30))
+        #expect(next.decision == .record)
+        #expect(next.summary == .init(count: 1, from: t0, until: t0.addingTimeInterval(10)))
+    }
+
+    @Test func aClockSteppedBackEndsTheWindow() {
+        var throttle = RefusalThrottle(window: 60, burst: 0)
+        _ = throttle.refusal(at: t0)
+        #expect(throttle.due(at: t0.addingTimeInterval(-5))?.count == 1)
+    }
+
+    @Test func noRefusalsNoSummary() {
+        var throttle = RefusalThrottle()
+        #expect(throttle.due(at: t0) == nil)
+        #expect(throttle.refusal(at: t0) == (.record, nil))
+        #expect(throttle.due(at: t0.addingTimeInterval(3600)) == nil)
+    }
+}

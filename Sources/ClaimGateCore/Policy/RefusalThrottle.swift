@@ -1,0 +1,63 @@
+import Foundation
+
+/// Keeps a flood of refusals from becoming a flood of audit entries (and of disk and commits):
+/// within each window the first `burst` refusals are recorded one by one; the rest are only
+/// counted, and the count is recorded as one summary entry once the window is over. Nothing is
+/// lost from the trail's totals; only the one-by-one detail of a flood is.
+public struct RefusalThrottle: Sendable {
+    public let window: TimeInterval
+    public let burst: Int
+    private var windowStart: Date?
+    private var recorded = 0
+    private var suppressed = 0
+
+    public init(window: TimeInterval = 60, burst: Int = 100) {
+        precondition(window > 0 && burst >= 0)
+        self.window = window
+        self.burst = burst
+    }
+
+    /// Refusals counted but not recorded one by one, between `from` and `until`.
+    public struct Summary: Sendable, Equatable {
+        public let count: Int
+        public let from: Date
+        public let until: Date
+        public init(count: Int, from: Date, until: Date) { self.count = count; self.from = from; self.until = until }
+    }
+
+    public enum Decision: Sendable, Equatable {
+        /// Record this refusal on its own.
+        case record
+        /// Only counted: it will be in a summary. `first` is true for the first one counted in
+        /// this window (the moment to arrange for the summary to be written at `windowEnd`).
+        case counted(first: Bool, windowEnd: Date)
+    }
+
+    /// Decides about a refusal at `now`. A summary of the previous window, when one is owed,
+    /// comes with it and is to be recorded first.
+    public mutating func refusal(at now: Date) -> (decision: Decision, summary: Summary?) {
+        let summary = closeWindow(ifOverAt: now)
+        if windowStart == nil { windowStart = now }
+        if recorded < burst {
+            recorded += 1
+            return (.record, summary)
+        }
+        suppressed += 1
+        return (.counted(first: suppressed == 1, windowEnd: windowStart!.addingTimeInterval(window)), summary)
+    }
+
+    /// The summary owed at `now` (the window is over and refusals were only counted), if any;
+    /// a new window starts with the next refusal.
+    public mutating func due(at now: Date) -> Summary? {
+        closeWindow(ifOverAt: now)
+    }
+
+    private mutating func closeWindow(ifOverAt now: Date) -> Summary? {
+        guard let start = windowStart else { return nil }
+        let end = start.addingTimeInterval(window)
+        // A clock stepped back also ends the window, so nothing is counted forever.
+        guard now >= end || now < start else { return nil }
+        defer { windowStart = nil; recorded = 0; suppressed = 0 }
+        return suppressed > 0 ? Summary(count: suppressed, from: start, until: min(max(now, start), end)) : nil
+    }
+}
