@@ -21,6 +21,9 @@ public final class PartnerAPIServer: Service, @unchecked Sendable {
         public var privateKeyPEM: [UInt8]
         /// Threads for durable writes (audit entries); requests waiting on them share commits.
         public var blockingThreads = 32
+        /// A connection that sends nothing (no handshake, no request) for this long is closed, so
+        /// idle or half-opened connections cannot pile up. An answer being written is not idle.
+        public var idleTimeoutSeconds = 60
 
         public init(certificateChainDER: [[UInt8]], privateKeyPEM: [UInt8]) {
             self.certificateChainDER = certificateChainDER
@@ -76,7 +79,7 @@ public final class PartnerAPIServer: Service, @unchecked Sendable {
         PartnerRoutes(exchange: exchange, logger: logger, blocking: blocking).register(on: router)
         let onListening = self.onListening
         let app = Application(
-            router: router, server: try .tls(.http1(), configuration: .init(tlsConfiguration: tls, customVerificationCallback: verify)),
+            router: router, server: try .tls(.http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))), configuration: .init(tlsConfiguration: tls, customVerificationCallback: verify)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ClaimGate"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             logger: logger)

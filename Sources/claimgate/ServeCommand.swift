@@ -27,6 +27,8 @@ struct ServeCommand: AsyncParsableCommand {
     var auditInterval = 60
     @Option(help: ArgumentHelp("How often expired and recalled bundles are purged.", valueName: "SECONDS"))
     var purgeInterval = 600
+    @Option(help: ArgumentHelp("Close an HTTPS connection that completes no handshake or request for this long.", valueName: "SECONDS"))
+    var httpsIdleTimeout = 60
     @Option(help: ArgumentHelp("Keep inbound reports' documents this many days.", valueName: "DAYS"))
     var inboundRetentionDays = 90
 
@@ -37,6 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard purgeInterval > 0, inboundRetentionDays > 0 else { throw ValidationError("--purge-interval and --inbound-retention-days must be more than 0.") }
         guard (1...3600).contains(auditInterval) else { throw ValidationError("--audit-interval must be 1 to 3600 seconds.") }
         guard maxUploadMib > 0 else { throw ValidationError("--max-upload-mib must be more than 0.") }
+        guard (1...86_400).contains(httpsIdleTimeout) else { throw ValidationError("--https-idle-timeout must be 1 to 86400 seconds.") }
     }
 
     func run() async throws {
@@ -60,6 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
             privateKeyPEM: Array(try Data(contentsOf: URL(fileURLWithPath: gateway.home.identity + "/" + GatewayIdentity.File.tlsKey))))
         apiConfig.host = httpsAddress.host
         apiConfig.port = httpsAddress.port
+        apiConfig.idleTimeoutSeconds = httpsIdleTimeout
         let api = PartnerAPIServer(configuration: apiConfig, exchange: exchange, logger: logger) { port in
             print("https: listening on \(httpsAddress.host):\(port) (client certificate required)")
             fflush(nil)

@@ -30,6 +30,43 @@ import Testing
 
     /// The partner's document-signing certificate chains to the same anchor but is not meant for
     /// TLS client authentication (extended key usage emailProtection): refused at the handshake.
+    @Test func idleAndHalfOpenedConnectionsAreClosed() throws {
+        let h = try Home()
+        try h.onboardStandardPartners(reference: "DSA-IDLE")
+        try h.serve(extra: ["--https-idle-timeout", "1"])
+        // A TCP connection that never starts a handshake, and a TLS connection that sends no
+        // request after its handshake: both are closed by the server (python3 sees EOF) well
+        // before the client gives up.
+        let script = #"""
+            import socket, ssl, sys, time
+            port, trust, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+            def closed_after(sock):
+                start = time.monotonic()
+                sock.settimeout(10)
+                try:
+                    data = sock.recv(1)
+                except (ConnectionResetError, ssl.SSLError):
+                    data = b""
+                return time.monotonic() - start if data == b"" else -1
+            raw = socket.create_connection(("127.0.0.1", port))
+            print("tcp %.1f" % closed_after(raw))
+            ctx = ssl.create_default_context(cafile=trust)
+            ctx.load_cert_chain(cert, key)
+            tls = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="127.0.0.1")
+            print("tls %.1f" % closed_after(tls))
+            """#
+        let r = try Shell.run(["python3", "-c", script, h.httpsPort, h.trust,
+                               "\(h.pki)/\(GatewayUnderTest.httpsPartner)/tls-client.pem", "\(h.pki)/\(GatewayUnderTest.httpsPartner)/tls-client.key"])
+        try h.ok(r)
+        for line in r.stdout.split(separator: "\n") {
+            let seconds = Double(line.split(separator: " ").last ?? "") ?? -1
+            #expect(seconds >= 0.5 && seconds < 5, "\(line)")
+        }
+        #expect(r.stdout.split(separator: "\n").count == 2, "\(r.stdout)")
+        // The server is still serving.
+        #expect(try h.curlStatus("/v1/bundles") == "200")
+    }
+
     @Test func aCertificateNotMeantForTLSClientsIsRefused() throws {
         let h = try Home()
         try #require(try h.addStMarys().succeeded)
