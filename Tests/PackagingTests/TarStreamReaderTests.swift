@@ -101,6 +101,19 @@ import Testing
         #expect(o.documents.map(\.name) == ["Überweisung-€.pdf"])
     }
 
+    /// The fuzz target's tar seeds (Tests/Fuzz/corpus/tar-*) start it from accepted archives.
+    @Test func theFuzzSeedsAreAccepted() throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/corpus").path
+        let seeds = try FileManager.default.contentsOfDirectory(atPath: corpus).filter { $0.hasPrefix("tar-") }
+        #expect(seeds.count >= 3)
+        for seed in seeds {
+            let o = scan(Array(try Data(contentsOf: URL(fileURLWithPath: corpus + "/" + seed))))
+            #expect(o.error == nil, "\(seed): \(o.error?.message ?? "")")
+            #expect(!o.documents.isEmpty, "\(seed)")
+        }
+    }
+
     @Test func paxSizeAndPathOverrideTheHeader() {
         var t = TarCraft()
         t.pax([("path", "documents/from-pax.pdf"), ("size", "3"), ("mtime", "1700000000.5"), ("uname", "x")])
