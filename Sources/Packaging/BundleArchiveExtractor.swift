@@ -23,7 +23,7 @@ import Foundation
 /// The tar reading, document hashing and writing run on a thread of their own, fed through a
 /// bounded pipe: the opener's thread decrypts and hashes the next part meanwhile. Memory stays
 /// constant (the pipe's slots, one write buffer, the manifest).
-public final class BundleArchiveExtractor: StreamingContentSink, @unchecked Sendable {
+public final class BundleArchiveExtractor: StreamingContentSink {
     /// Buffer sizes and caps. Every field has a default.
     public struct Configuration: Sendable {
         /// Buffers between the opener's thread and the extraction thread. Default 4.
