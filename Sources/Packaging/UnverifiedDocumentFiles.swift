@@ -96,6 +96,12 @@ final class UnverifiedDocumentFiles: ScannedDocumentStore {
             let w = Glibc.write(fd, buffer.baseAddress! + offset, filled - offset)
             if w < 0 {
                 if errno == EINTR { continue }
+                if errno == EINVAL, isDirect {
+                    // A device whose blocks are larger than 4 KiB: go on without O_DIRECT.
+                    guard fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~Self.O_DIRECT) == 0 else { throw failure("writing") }
+                    isDirect = false
+                    continue
+                }
                 throw failure("writing")
             }
             offset += w
