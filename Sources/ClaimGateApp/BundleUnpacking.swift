@@ -12,7 +12,8 @@ import Packaging
 /// The documents are extracted while the bundle is decrypted (`BundleArchiveExtractor`), into
 /// unverified files in a private folder inside `staging`; `extract()` releases them to
 /// `staging/documents/` only after the GCM tag, the signer and the manifest checks all passed.
-/// When `init` throws, every extracted byte is already gone.
+/// When `init` or `extract()` throws, every extracted byte is already gone; after a refusal
+/// between the two, the unreleased files go with `staging` (and with this value).
 struct BundleUnpacking {
     let manifest: BundleManifest
     let manifestBytes: Data
@@ -91,11 +92,5 @@ struct BundleUnpacking {
             extractor.discard()
             throw error
         }
-    }
-
-    /// Removes whatever was extracted and not released (after a refusal between `init` and
-    /// `extract`).
-    func discard() {
-        extractor.discard()
     }
 }
