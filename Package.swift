@@ -83,8 +83,8 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
-// The streaming reader's libFuzzer target links only with -sanitize=fuzzer, so it exists only
+// The streaming readers' libFuzzer target (CMS and tar) links only with -sanitize=fuzzer, so it exists only
 // when asked for: `scripts/fuzz` sets CLAIMGATE_FUZZ.
 if ProcessInfo.processInfo.environment["CLAIMGATE_FUZZ"] != nil {
-    package.targets.append(.executableTarget(name: "StreamingReaderFuzz", dependencies: ["Envelope"]))
+    package.targets.append(.executableTarget(name: "StreamingReaderFuzz", dependencies: ["Envelope", "Packaging"]))
 }

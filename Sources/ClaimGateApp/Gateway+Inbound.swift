@@ -51,7 +51,6 @@ extension Gateway {
                 throw ClaimGateError(.bundleRejected, "Report \(m.bundleID.uuidString.lowercased()) was already accepted (inbound \(earlier.id.uuidString.lowercased())): a copy is not stored twice.")
             }
             try bundle.extract()
-            bundle.removeScratch()
             // The declared media types must match the content.
             for doc in m.documents {
                 let fh = FileHandle(forReadingAtPath: staging + "/documents/" + doc.name)

@@ -7,10 +7,10 @@ import Foundation
 /// `documents/<name>` (and an optional `documents/` directory entry); nothing else, no duplicates,
 /// no links, no device files.
 public struct BundleArchiveReader {
-    public static let manifestName = "manifest.json"
-    public static let documentsPrefix = "documents/"
+    public static let manifestName = BundleArchiveLayout.manifestName
+    public static let documentsPrefix = BundleArchiveLayout.documentsPrefix
     /// The largest manifest accepted.
-    public static let maxManifestSize = 1 << 20
+    public static let maxManifestSize = BundleArchiveLayout.maxManifestSize
 
     public let path: String
 
@@ -19,15 +19,8 @@ public struct BundleArchiveReader {
     /// Checks the archive's layout and returns the bytes of `manifest.json`.
     public func readManifest() throws -> Data {
         var manifest: Data?
-        var seen = Set<String>()
-        try forEachEntry { name, kind, size, reader in
-            guard seen.insert(name).inserted else {
-                throw PackagingError(.layout, "The bundle archive holds '\(name.prefix(80))' twice: it was not made by ClaimGate.")
-            }
-            if name == Self.manifestName {
-                guard kind == .file, size <= Int64(Self.maxManifestSize) else {
-                    throw PackagingError(.layout, "The bundle's manifest.json is not a regular file of at most 1 MiB.")
-                }
+        try forEachEntry { member, reader in
+            if member == .manifest {
                 var data = Data()
                 try reader { data.append(contentsOf: $0) }
                 manifest = data
@@ -44,9 +37,8 @@ public struct BundleArchiveReader {
     /// overwritten. On error, files already written stay in `directory` for the caller to remove.
     public func extractDocuments(into directory: String, expecting documents: [BundleManifest.Document]) throws {
         var expected = Dictionary(uniqueKeysWithValues: documents.map { ($0.name, $0) })
-        try forEachEntry { name, kind, _, reader in
-            guard kind == .file, name.hasPrefix(Self.documentsPrefix) else { return }
-            let docName = String(name.dropFirst(Self.documentsPrefix.count))
+        try forEachEntry { member, reader in
+            guard case .document(let docName) = member else { return }
             guard let doc = expected.removeValue(forKey: docName) else {
                 throw PackagingError(.document, "The bundle holds '\(docName.prefix(80))', which its manifest does not list: it was altered.")
             }
@@ -76,16 +68,16 @@ public struct BundleArchiveReader {
         }
     }
 
-    enum Kind { case file, directory }
-
-    /// Visits every entry after validating its name and type. `reader` streams the entry's data.
-    private func forEachEntry(_ visit: (String, Kind, Int64, ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Void) throws {
+    /// Visits every entry after validating its name and type (BundleArchiveLayout). `reader`
+    /// streams the entry's data.
+    private func forEachEntry(_ visit: (BundleArchiveLayout.Member, ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Void) throws {
         guard let a = archive_read_new() else { throw PackagingError(.io, "Out of memory.") }
         defer { archive_read_free(a) }
         archive_read_support_format_tar(a)
         guard archive_read_open_filename(a, path, 1 << 16) == ARCHIVE_OK else {
             throw PackagingError(.archive, "The bundle's content is not a tar archive.", diagnostics: Self.error(a))
         }
+        var layout = BundleArchiveLayout()
         var entry: OpaquePointer?
         while true {
             let rc = archive_read_next_header(a, &entry)
@@ -98,22 +90,9 @@ public struct BundleArchiveReader {
             }
             let name = String(cString: cName)
             let type = archive_entry_filetype(entry)
-            let kind: Kind
-            if type == shim_AE_IFREG(), archive_entry_hardlink(entry) == nil {
-                kind = .file
-                if name != Self.manifestName {
-                    guard name.hasPrefix(Self.documentsPrefix),
-                          (try? DocumentName.validate(String(name.dropFirst(Self.documentsPrefix.count)))) != nil else {
-                        throw PackagingError(.layout, "The bundle archive holds '\(name.prefix(80))', which is not manifest.json or documents/<name>: refused.")
-                    }
-                }
-            } else if type == shim_AE_IFDIR(), name == "documents/" || name == "documents" {
-                kind = .directory
-            } else {
-                throw PackagingError(.layout, "The bundle archive holds '\(name.prefix(80))', which is not a regular file: links and special files are refused.")
-            }
-            let size = archive_entry_size(entry)
-            try visit(name, kind, size) { consume in
+            let member = try layout.classify(name: name, isFile: type == shim_AE_IFREG() && archive_entry_hardlink(entry) == nil,
+                                             isDirectory: type == shim_AE_IFDIR(), size: archive_entry_size(entry))
+            try visit(member) { consume in
                 var buf: UnsafeRawPointer?
                 var len = 0
                 var offset: la_int64_t = 0

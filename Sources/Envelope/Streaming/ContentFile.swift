@@ -4,15 +4,13 @@ import Foundation
 /// The file the verified content goes to: created with O_EXCL and mode 0600 in the caller's
 /// folder, fed in order, and unlinked unless `keep()` is called after `finish()`.
 ///
-/// The caller's thread hashes the content (SHA-256) as it appends it, and a second thread writes
-/// it while the caller reads, decrypts and hashes the next part: on a 2-core host the two halves
-/// take about the same time. They meet in a bounded pipe of `slots` buffers, so memory stays
-/// constant.
+/// A second thread writes the content while the caller reads, decrypts and hashes the next part:
+/// on a 2-core host the two halves take about the same time. They meet in a bounded pipe of
+/// `slots` buffers, so memory stays constant.
 final class ContentFile {
     let path: String
     private let pipe: ChunkPipe
     private let writer: ContentWriter
-    private let hasher = SHA256Hasher()
     private var finished = false
     private var kept = false
 
@@ -59,29 +57,27 @@ final class ContentFile {
         if !kept { unlink(path) }
     }
 
-    /// Appends content bytes; throws the writer's error (e.g. disk full) if it failed. They are
-    /// hashed here, on the caller's thread: the writer thread's `write(2)` is the slower half.
+    /// Appends content bytes; throws the writer's error (e.g. disk full) if it failed.
     func append(_ bytes: UnsafeRawBufferPointer) throws {
-        hasher.update(bytes)
         try pipe.append(bytes)
     }
 
-    /// Waits for everything to be written, closes the file and returns the content's SHA-256
-    /// (lowercase hex) and length.
-    func finish() throws -> (sha256: String, length: Int64) {
+    /// Waits for everything to be written and closes the file; returns its length.
+    @discardableResult
+    func finish() throws -> Int64 {
         finished = true
         pipe.close()
         writer.waitUntilDone()
         if let e = writer.error { throw e }
         try writer.closeFile(checked: true)
-        return (hasher.finalizeHex(), writer.length)
+        return writer.length
     }
 
     /// Keeps the file when this value goes away (everything verified).
     func keep() { kept = true }
 }
 
-/// The writer thread's side: hashes and writes each buffer the pipe hands over.
+/// The writer thread's side: writes each buffer the pipe hands over.
 private final class ContentWriter: @unchecked Sendable {
     private var fd: Int32
     private let path: String

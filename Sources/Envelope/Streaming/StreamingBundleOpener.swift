@@ -77,6 +77,19 @@ public struct StreamingBundleOpener: Sendable {
         self.configuration = configuration
     }
 
+    /// What was verified, for content handed to a `StreamingContentSink`.
+    public struct VerifiedStream: Sendable {
+        /// The certificate that signed the content.
+        public let signer: Certificate
+        /// The content's size in bytes.
+        public let contentLength: Int64
+        /// The content's SHA-256, lowercase hex (the signed message digest).
+        public let contentSHA256: String
+        /// What the sink threw (from `append` or `finish`), if anything. The envelope verified,
+        /// but the sink did not complete its work: its owner refuses the content with this error.
+        public let contentError: (any Error)?
+    }
+
     /// Opens `bundlePath` and writes its verified content to a new file in `directory`.
     /// - Parameters:
     ///   - bundlePath: the sealed bundle.
@@ -88,6 +101,29 @@ public struct StreamingBundleOpener: Sendable {
     ///   this certificate, key unwrap or GCM tag failure), `.signatureInvalid`, `.untrusted`,
     ///   `.unreadable` or `.io`.
     public func open(bundlePath: String, into directory: String, at: Date) throws -> Verified {
+        let c = configuration
+        // Refusals of the header come before the content file exists.
+        let output = LazyContentFile(directory: directory, bufferSize: c.writeBufferSize, direct: c.directWrites)
+        let v = try open(bundlePath: bundlePath, at: at, into: output)
+        if let e = v.contentError { throw e }
+        guard let file = output.file else { throw EnvelopeError(.io, "The content file was not created.") }
+        file.keep()
+        return Verified(contentPath: file.path, signer: v.signer, contentLength: v.contentLength, contentSHA256: v.contentSHA256)
+    }
+
+    /// Opens `bundlePath`, handing its content to `sink` as it is decrypted, and returns once the
+    /// GCM tag, the signer's chain and the signature have verified.
+    ///
+    /// The sink sees plaintext before it is authenticated; see `StreamingContentSink` for what it
+    /// must do with it. When this throws, the sink's owner discards everything the sink made.
+    /// - Parameters:
+    ///   - bundlePath: the sealed bundle.
+    ///   - at: the time the signer's chain must be valid at.
+    ///   - sink: receives the content in order, then `finish()` once the tag verified.
+    /// - Returns: the signer, the content's length and SHA-256, and the sink's error if it failed.
+    /// - Throws: `EnvelopeError`, as `open(bundlePath:into:at:)`. The sink's own errors are not
+    ///   thrown but returned in `contentError`.
+    public func open(bundlePath: String, at: Date, into sink: some StreamingContentSink) throws -> VerifiedStream {
         OpenSSLErrorQueue.clear()
         let c = configuration
         let outer = BERStreamReader(source: try FileByteSource(path: bundlePath, chunkSize: c.readChunkSize),
@@ -104,16 +140,22 @@ public struct StreamingBundleOpener: Sendable {
         let plaintext = OuterFailurePassing(DecryptingByteSource(ciphertext: ciphertext, gcm: gcm))
         let inner = BERStreamReader(source: plaintext, bufferSize: c.readChunkSize, maxDepth: c.maxDepth, layer: .signedContent)
         inner.wipe = true
-        let output = try ContentFile(in: directory, bufferSize: c.writeBufferSize, direct: c.directWrites)
 
         // Errors in the decrypted structure are reported only once the tag verified: until then
         // they are indistinguishable from tampering, and reporting them first would turn the
-        // parser into an oracle on unauthenticated plaintext.
+        // parser into an oracle on unauthenticated plaintext. The sink's errors wait even longer
+        // (until the signer verified), for the same reason.
+        let hasher = SHA256Hasher()
+        var length: Int64 = 0
+        var contentError: (any Error)?
         var parts: SignedDataParts?
         var innerError: Error?
         do {
             parts = try SignedDataReader.read(inner, limits: c) { piece in
-                do { try output.append(piece) } catch { throw OuterFailure(error) }
+                hasher.update(piece)
+                length += Int64(piece.count)
+                guard contentError == nil else { return }
+                do { try sink.append(piece) } catch { contentError = error }
             }
         } catch let failure as OuterFailure {
             throw failure.error
@@ -128,13 +170,38 @@ public struct StreamingBundleOpener: Sendable {
         if let innerError { throw innerError }
         guard let parts else { throw EnvelopeError(.signatureInvalid, "The decrypted content is not CMS SignedData.") }
 
-        let written = try output.finish()
+        if contentError == nil {
+            do { try sink.finish() } catch { contentError = error }
+        }
+        let sha256 = hasher.finalizeHex()
         let profile = try SignerInfoProfile(parts.signerInfo)
-        let signer = try SignerVerification.verify(profile, certificates: parts.certificates, contentSHA256: written.sha256,
+        let signer = try SignerVerification.verify(profile, certificates: parts.certificates, contentSHA256: sha256,
                                                    trust: trust, at: at)
-        output.keep()
-        return Verified(contentPath: output.path, signer: signer, contentLength: written.length, contentSHA256: written.sha256)
+        return VerifiedStream(signer: signer, contentLength: length, contentSHA256: sha256, contentError: contentError)
     }
+}
+
+/// The content file of `open(bundlePath:into:at:)`, created on the first byte or at the end (an
+/// empty content), so that a bundle refused before its content leaves no file behind.
+final class LazyContentFile: StreamingContentSink {
+    let directory: String
+    let bufferSize: Int
+    let direct: Bool
+    private(set) var file: ContentFile?
+
+    init(directory: String, bufferSize: Int, direct: Bool) {
+        self.directory = directory; self.bufferSize = bufferSize; self.direct = direct
+    }
+
+    private func opened() throws -> ContentFile {
+        if let file { return file }
+        let f = try ContentFile(in: directory, bufferSize: bufferSize, direct: direct)
+        file = f
+        return f
+    }
+
+    func append(_ bytes: UnsafeRawBufferPointer) throws { try opened().append(bytes) }
+    func finish() throws { try opened().finish() }
 }
 
 /// An error from below the decrypted layer (the bundle file, the GCM stream, the output file),
