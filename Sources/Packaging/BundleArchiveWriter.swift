@@ -44,6 +44,11 @@ public final class BundleArchiveWriter {
         guard let e = archive_entry_new() else { throw PackagingError(.io, "Out of memory.") }
         defer { archive_entry_free(e) }
         archive_entry_set_pathname_utf8(e, path)
+        // libarchive writes names through the locale's character set: a name it cannot convert
+        // is refused here rather than left to crash the pax writer.
+        guard archive_entry_pathname(e) != nil else {
+            throw PackagingError(.document, "The name '\(path)' cannot be written in this process's character set (\(String(cString: nl_langinfo(nl_item(CODESET))))): run with a UTF-8 locale, or rename the document.")
+        }
         archive_entry_set_filetype(e, shim_AE_IFREG())
         archive_entry_set_perm(e, 0o644)
         archive_entry_set_size(e, size)

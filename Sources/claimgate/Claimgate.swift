@@ -17,6 +17,7 @@ struct Claimgate: AsyncParsableCommand {
                       OpenCommand.self, BundleCommand.self, DeliveriesCommand.self, InboxCommand.self, AuditCommand.self, PurgeCommand.self, SealReportCommand.self, DoctorCommand.self, ServeCommand.self, DemoCommand.self, DevPKICommand.self])
 
     static func main() async {
+        useUTF8CharacterType()
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["CLAIMGATE_LOG"] ?? "") ?? .warning
@@ -78,4 +79,11 @@ struct HomeOption: ParsableArguments {
 
 func printJSON(_ value: some Encodable) throws {
     print(try JSONOutput.string(value))
+}
+
+/// Document names are UTF-8. libarchive converts names through the process locale, which is "C"
+/// (ASCII) unless set, and then cannot write or read a name such as `Überweisung.pdf`: use a
+/// UTF-8 character type whatever the environment says (C.UTF-8 ships with glibc).
+func useUTF8CharacterType() {
+    for name in ["C.UTF-8", "C.utf8", "en_US.UTF-8"] where setlocale(LC_CTYPE, name) != nil { return }
 }

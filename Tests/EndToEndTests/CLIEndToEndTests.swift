@@ -96,6 +96,30 @@ import Testing
         #expect(show.stdout.contains("\"action\" : \"seal\""))
     }
 
+    @Test func aNonASCIIDocumentNameSealsAndOpensWhateverTheLocale() throws {
+        // Document names are UTF-8; the process locale (often plain "C" on servers) must not matter.
+        let s = try setup()
+        let work = TemporaryDirectory("claimgate-e2e-utf8")
+        let doc = try work.write("Überweisung März.pdf", "%PDF-1.4\nZahlung\n")
+        let bundle = work.path + "/bundle.p7m"
+        let ascii = ["LC_ALL": "C", "LANG": "C"]
+        let sealed = try ClaimgateBinary.run(["seal", "--home", s.home, "--partner", "st-marys-hospital", "--claim", "CLM-8",
+                                              "--purpose", "claim-assessment", "--ttl", "7d", "--out", bundle, doc], environment: ascii)
+        try Setup.ok(sealed)
+        let opened = try ClaimgateBinary.run(["open", bundle, "--cert", "\(s.pki)/st-marys-hospital/encryption.pem",
+                                              "--key", "\(s.pki)/st-marys-hospital/encryption.key", "--trust", s.trust,
+                                              "--out", work.path + "/opened"], environment: ascii)
+        try Setup.ok(opened)
+        #expect(FileManager.default.contents(atPath: work.path + "/opened/documents/Überweisung März.pdf") == FileManager.default.contents(atPath: doc))
+        // Stock tar (in a UTF-8 locale) sees the same name.
+        try FileManager.default.createDirectory(atPath: work.path + "/stock", withIntermediateDirectories: true)
+        try Setup.ok(try Shell.bash("""
+            openssl cms -decrypt -binary -inform DER -in '\(bundle)' -recip '\(s.pki)/st-marys-hospital/encryption.pem' -inkey '\(s.pki)/st-marys-hospital/encryption.key' \
+            | openssl cms -verify -binary -inform DER -CAfile '\(s.trust)' -purpose any | LC_ALL=C.UTF-8 tar -x
+            """, directory: work.path + "/stock"))
+        #expect(FileManager.default.contents(atPath: work.path + "/stock/documents/Überweisung März.pdf") == FileManager.default.contents(atPath: doc))
+    }
+
     @Test func cmsStructureIsTheDocumentedProfile() throws {
         let s = try setup()
         let work = TemporaryDirectory()
