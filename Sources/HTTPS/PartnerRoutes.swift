@@ -154,14 +154,14 @@ struct PartnerRoutes: Sendable {
         let recordEnd: @Sendable (Int64, Bool) -> Void = { bytes, complete in
             try? exchange.downloadEnded(entry, partner: partner, bytes: bytes, complete: complete, origin: origin)
         }
-        let path = entry.filePath
+        let path = entry.filePath, eventLoop = context.channel.eventLoop
         let recorded = ResponseBody(contentLength: range.count) { writer in
             do {
                 if let small {
                     try await writer.write(small)
                     counter.add(small.readableBytes)
                 } else {
-                    try await Self.stream(path, range, to: &writer, counter: counter, blocking: blocking)
+                    try await Self.stream(path, range, to: &writer, counter: counter, blocking: blocking, eventLoop: eventLoop)
                 }
                 try await writer.finish(nil)
                 let bytes = counter.value
@@ -174,33 +174,45 @@ struct PartnerRoutes: Sendable {
         return Response(status: status, headers: headers, body: recorded)
     }
 
-    /// Streams `range` of a file in `chunkLength` pieces: one piece is read (on the blocking
-    /// pool) only when the previous one has been handed to the connection, and the connection's
-    /// writer waits while the socket is full, so a download holds a few chunks in memory
-    /// whatever its size and however slow the client.
+    /// Streams `range` of a file in `chunkLength` pieces, reading one piece ahead: while a piece
+    /// is handed to the connection (whose writer waits while the socket is full), the next one is
+    /// read on the blocking pool. So a download holds about three pieces whatever its size and
+    /// however slow the client, and disk reads overlap network writes.
     static func stream(_ path: String, _ range: ClosedRange<Int>, to writer: inout some ResponseBodyWriter,
-                       counter: ByteCounter, blocking: NIOThreadPool) async throws {
+                       counter: ByteCounter, blocking: NIOThreadPool, eventLoop: any EventLoop) async throws {
         let fd = try await blocking.runIfActive { () throws -> Int32 in
             let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
             guard fd >= 0 else { throw ClaimGateError(.io, "Cannot open the bundle file.") }
             return fd
         }
-        defer { close(fd) }
-        var offset = range.lowerBound
-        while offset <= range.upperBound {
-            let want = min(chunkLength, range.upperBound - offset + 1), at = offset
-            let chunk = try await blocking.runIfActive { () throws -> ByteBuffer in
+        func read(at offset: Int) -> EventLoopFuture<ByteBuffer> {
+            let want = min(chunkLength, range.upperBound - offset + 1)
+            return blocking.runIfActive(eventLoop: eventLoop) { () throws -> ByteBuffer in
                 var buffer = ByteBufferAllocator().buffer(capacity: want)
                 let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { p in
-                    max(0, pread(fd, p.baseAddress, want, off_t(at)))
+                    max(0, pread(fd, p.baseAddress, want, off_t(offset)))
                 }
                 guard n > 0 else { throw ClaimGateError(.io, "The bundle file ended early.") }
                 return buffer
             }
-            offset += chunk.readableBytes
-            try await writer.write(chunk)
-            counter.add(chunk.readableBytes)
         }
+        var pending: EventLoopFuture<ByteBuffer>? = read(at: range.lowerBound)
+        var offset = range.lowerBound
+        do {
+            while let reading = pending {
+                let chunk = try await reading.get()
+                offset += chunk.readableBytes
+                pending = offset <= range.upperBound ? read(at: offset) : nil
+                try await writer.write(chunk)
+                counter.add(chunk.readableBytes)
+            }
+        } catch {
+            // The read ahead still holds the descriptor: let it finish before closing it.
+            _ = try? await pending?.get()
+            close(fd)
+            throw error
+        }
+        close(fd)
     }
 
     /// Reads `range` of a file into one buffer (small ranges only).
