@@ -52,6 +52,9 @@ extension Gateway {
             guard !order.documents.isEmpty else {
                 throw ClaimGateError(.invalidArgument, "No documents given: name at least one file to share.")
             }
+            guard order.documents.count <= BundleManifest.maxDocuments else {
+                throw ClaimGateError(.invalidArgument, "\(order.documents.count) documents given: a bundle holds at most \(BundleManifest.maxDocuments); split them across bundles.")
+            }
             documents = try order.documents.map(SourceDocument.init(path:))
             var names = Set<String>()
             for d in documents where !names.insert(d.name).inserted {

@@ -62,6 +62,9 @@ public enum PartnerSealer {
             throw ClaimGateError(.invalidArgument, "\(out) already exists: choose another --out or remove it first.")
         }
         guard !r.documents.isEmpty else { throw ClaimGateError(.invalidArgument, "Name at least one document to send.") }
+        guard r.documents.count <= BundleManifest.maxDocuments else {
+            throw ClaimGateError(.invalidArgument, "\(r.documents.count) documents given: a report holds at most \(BundleManifest.maxDocuments); split them across reports.")
+        }
         let documents = try r.documents.map(SourceDocument.init(path:))
         let pipeline = SealPipeline(signer: signer, signerKey: key, chain: Array(chain.dropFirst()), recipient: gateway)
         let (bytes, _) = try pipeline.sealFile(documents, to: out, created: created) { entries in

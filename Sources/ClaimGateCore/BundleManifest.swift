@@ -4,6 +4,9 @@ import Foundation
 /// purpose, until when, and exactly which documents it holds. Stored as `manifest.json`, the last
 /// entry of the bundle's tar archive (see docs/bundle-format.md).
 public struct BundleManifest: Sendable, Codable, Equatable {
+    /// Most documents in one bundle: sealing refuses more, and opening refuses an archive with
+    /// more before the signature is checked (each one costs a file and an fsync).
+    public static let maxDocuments = 10_000
     public static let currentFormat = "claimgate-bundle/1"
 
     public struct Sender: Sendable, Codable, Equatable {

@@ -107,32 +107,38 @@ public final class BundleArchiveExtractor: StreamingContentSink {
         guard finished, worker.error == nil, !released else {
             throw PackagingError(.io, "The bundle's documents cannot be released: its content was not read to the end.")
         }
-        var expected: [String: BundleManifest.Document] = [:]
+        // Names are matched byte for byte: Swift's String equality would match canonically
+        // equivalent spellings (NFC and NFD), and the file is then linked under the archive's bytes.
+        var expected: [[UInt8]: BundleManifest.Document] = [:]
         for doc in documents {
-            guard expected.updateValue(doc, forKey: doc.name) == nil else {
+            guard expected.updateValue(doc, forKey: Array(doc.name.utf8)) == nil else {
                 throw PackagingError(.document, "The bundle's manifest lists '\(doc.name.prefix(80))' twice: it was not made by ClaimGate.")
             }
         }
         let found = worker.scanner.documents
         for doc in found {
-            guard let entry = expected.removeValue(forKey: doc.name) else {
+            guard let entry = expected.removeValue(forKey: Array(doc.name.utf8)) else {
                 throw PackagingError(.document, "The bundle holds '\(doc.name.prefix(80))', which its manifest does not list: it was altered.")
             }
             guard doc.size == entry.size, doc.sha256 == entry.sha256 else {
                 throw PackagingError(.document, "Document '\(doc.name)' does not match its manifest entry (size or SHA-256): the bundle was altered.")
             }
         }
-        if let missing = expected.keys.sorted().first {
+        if let missing = expected.values.map(\.name).sorted().first {
             throw PackagingError(.document, "Document '\(missing)' is listed in the manifest but missing from the bundle: it was altered.")
         }
         let base = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        var linked: [String] = []
         for (path, doc) in zip(files.paths, found) {
-            // link + unlink: refuses to overwrite.
+            // link (refuses to overwrite); the private copies go only once all are linked.
             guard link(path, base + "/" + doc.name) == 0 else {
-                throw PackagingError(.io, "Cannot create \(base)/\(doc.name): \(String(cString: strerror(errno))).")
+                let error = PackagingError(.io, "Cannot create \(base)/\(doc.name): \(String(cString: strerror(errno))).")
+                for name in linked { unlink(name) }
+                throw error
             }
-            unlink(path)
+            linked.append(base + "/" + doc.name)
         }
+        for path in files.paths { unlink(path) }
         released = true
         rmdir(folder)
     }

@@ -67,6 +67,9 @@ final class BundleArchiveScanner: TarMemberHandler {
             manifestBytes = []
             manifestBytes.reserveCapacity(Int(member.size))
         case .document(let name):
+            guard documents.count < BundleManifest.maxDocuments else {
+                throw PackagingError(.layout, "The bundle archive holds more than \(BundleManifest.maxDocuments) documents: refused.")
+            }
             currentName = name
             hasher = SHA256Hasher()
             try store.begin(index: documents.count, size: member.size)

@@ -43,12 +43,16 @@ public final class BundleArchiveWriter {
                         body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         guard let e = archive_entry_new() else { throw PackagingError(.io, "Out of memory.") }
         defer { archive_entry_free(e) }
-        archive_entry_set_pathname_utf8(e, path)
-        // libarchive writes names through the locale's character set: a name it cannot convert
-        // is refused here rather than left to crash the pax writer.
-        guard archive_entry_pathname(e) != nil else {
-            throw PackagingError(.document, "The name '\(path)' cannot be written in this process's character set (\(String(cString: nl_langinfo(nl_item(CODESET))))): run with a UTF-8 locale, or rename the document.")
+        // libarchive converts names through the process locale's character set, and crashes
+        // (libarchive 3.6) on a name it cannot convert: a non-ASCII name needs a UTF-8 locale
+        // (the claimgate command sets one).
+        if path.utf8.contains(where: { $0 >= 0x80 }) {
+            let codeset = String(cString: nl_langinfo(nl_item(CODESET)))
+            guard codeset == "UTF-8" else {
+                throw PackagingError(.document, "The name '\(path)' cannot be written with this process's character set (\(codeset)): run with a UTF-8 locale (LC_CTYPE=C.UTF-8), or rename the document.")
+            }
         }
+        archive_entry_set_pathname_utf8(e, path)
         archive_entry_set_filetype(e, shim_AE_IFREG())
         archive_entry_set_perm(e, 0o644)
         archive_entry_set_size(e, size)

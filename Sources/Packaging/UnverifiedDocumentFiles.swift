@@ -52,15 +52,14 @@ final class UnverifiedDocumentFiles: ScannedDocumentStore {
         path = folder + "/" + String(index)
         let flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW
         let wantDirect = direct && size >= Int64(Self.alignment)
-        fd = open(path, flags | (wantDirect ? Self.O_DIRECT : 0), 0o600)
-        isDirect = wantDirect && fd >= 0
-        if wantDirect, fd < 0, errno == EINVAL {   // e.g. tmpfs: no O_DIRECT
-            fd = open(path, flags, 0o600)
-        }
+        fd = open(path, flags, 0o600)
         guard fd >= 0 else {
             throw PackagingError(.io, "Cannot create a file in the staging folder \(folder): \(String(cString: strerror(errno))). Check that it exists and is writable.")
         }
         paths.append(path)
+        // O_DIRECT is switched on after the file exists: a file system without it (tmpfs before
+        // Linux 6.6, some FUSE mounts) refuses the flag, not the file, and we write buffered.
+        isDirect = wantDirect && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | Self.O_DIRECT) == 0
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {

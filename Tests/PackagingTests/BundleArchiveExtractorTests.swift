@@ -100,6 +100,41 @@ import Testing
         }
     }
 
+    @Test func moreDocumentsThanABundleMayHoldAreRefusedWhileStreaming() throws {
+        // Each document costs a file and an fsync before the signature is checked: capped.
+        var t = TarCraft()
+        for i in 0...BundleManifest.maxDocuments { t.file("documents/d\(i)", []) }
+        t.file("manifest.json", Array("{}".utf8))
+        t.end()
+        let staging = TemporaryDirectory()
+        let extractor = try BundleArchiveExtractor(staging: staging.path)
+        let appendError = feed(extractor, t.bytes, chunk: 1 << 20)
+        let finishError: (any Error)? = appendError == nil ? { do { try extractor.finish(); return nil } catch { return error } }() : nil
+        let e = (appendError ?? finishError) as? PackagingError
+        #expect(e?.message.contains("more than \(BundleManifest.maxDocuments) documents") == true, "\(e?.message ?? "")")
+        extractor.discard()
+        #expect(staging.listing().isEmpty)
+    }
+
+    @Test func namesMatchTheManifestByteForByteNotByUnicodeEquivalence() throws {
+        // "é" composed in the archive, decomposed in the manifest: not the same name.
+        let body = Self.content(10, 1)
+        var t = TarCraft()
+        t.file("documents/caf\u{00E9}.pdf", body)
+        t.file("manifest.json", Array("{}".utf8))
+        t.end()
+        let staging = TemporaryDirectory()
+        let extractor = try BundleArchiveExtractor(staging: staging.path)
+        #expect(feed(extractor, t.bytes, chunk: 4096) == nil)
+        try extractor.finish()
+        let decomposed = BundleManifest.Document(name: "cafe\u{0301}.pdf", mediaType: "application/pdf", size: Int64(body.count),
+                                                 sha256: SHA256Hasher.hex(body))
+        try FileManager.default.createDirectory(atPath: staging.file("documents"), withIntermediateDirectories: true)
+        #expect(throws: PackagingError.self) { try extractor.release(into: staging.file("documents"), expecting: [decomposed]) }
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: staging.file("documents"))) == [])
+        extractor.discard()
+    }
+
     @Test func anArchiveErrorStopsExtractionAndDiscardLeavesNothing() throws {
         // A valid first document, then a symbolic link: refused mid-stream.
         var t = TarCraft()
@@ -138,5 +173,20 @@ import Testing
         #expect(e?.message.contains("truncated") == true, "\(e?.message ?? "")")
         extractor.discard()
         #expect(staging.listing().isEmpty)
+    }
+}
+
+@Suite struct BundleArchiveWriterLocaleTests {
+    @Test func aNonASCIINameInAnASCIILocaleIsAClearErrorNotACrash() throws {
+        // The test process runs in the "C" locale unless told otherwise.
+        let codeset = String(cString: nl_langinfo(nl_item(CODESET)))
+        let writer = try BundleArchiveWriter { _ in }
+        if codeset == "UTF-8" {
+            try writer.addFile(path: "documents/caf\u{00E9}.pdf", data: Data("x".utf8), modified: Date())
+        } else {
+            #expect(throws: PackagingError.self) {
+                try writer.addFile(path: "documents/caf\u{00E9}.pdf", data: Data("x".utf8), modified: Date())
+            }
+        }
     }
 }

@@ -30,15 +30,13 @@ final class ContentFile {
         guard RAND_bytes(&random, 12) == 1 else { throw EnvelopeError(.io, "No randomness for a temporary file name.") }
         let path = (directory.hasSuffix("/") ? directory : directory + "/") + "claimgate-content-" + Hex.encode(random) + ".tar"
         let flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW
-        var fd = Glibc.open(path, flags | (direct ? Self.O_DIRECT : 0), 0o600)
-        var isDirect = direct && fd >= 0
-        if direct, fd < 0, errno == EINVAL {   // e.g. tmpfs: no O_DIRECT
-            fd = Glibc.open(path, flags, 0o600)
-            isDirect = false
-        }
+        let fd = Glibc.open(path, flags, 0o600)
         guard fd >= 0 else {
             throw EnvelopeError(.io, "Cannot create a temporary file in \(directory) (errno \(errno)): check that the folder exists and is writable.")
         }
+        // O_DIRECT is switched on after the file exists: a file system without it refuses the
+        // flag, not the file, and we write buffered.
+        let isDirect = direct && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | Self.O_DIRECT) == 0
         self.path = path
         pipe = ChunkPipe(slots: max(2, slots), slotSize: (max(4096, bufferSize) + 4095) / 4096 * 4096, alignment: 4096)
         writer = ContentWriter(fd: fd, path: path, pipe: pipe, direct: isDirect)
