@@ -181,11 +181,20 @@ public enum DocumentName {
     public static func validate(_ name: String) throws -> String {
         let bad = name.isEmpty || name == "." || name == ".." || name.hasPrefix(".")
             || name.utf8.count > 200
-            || name.unicodeScalars.contains(where: { $0 == "/" || $0 == "\\" || $0.value < 0x20 || $0.value == 0x7F })
+            || name.unicodeScalars.contains(where: { $0 == "/" || $0 == "\\" || isControl($0) })
         if bad {
             throw ClaimGateError(.invalidArgument,
-                "Document name '\(name.prefix(60))' cannot be shared: rename the file to a plain name without '/', control characters or a leading dot (at most 200 bytes).")
+                "Document name '\(name.prefix(60).unicodeScalars.map { isControl($0) ? "?" : String($0) }.joined())' cannot be shared: rename the file to a plain name without '/', control or text-direction characters or a leading dot (at most 200 bytes).")
         }
         return name
+    }
+
+    /// C0 and C1 controls, DEL, and the invisible text-direction marks and overrides (which can
+    /// make `evil\u{202E}fdp.exe` display as `evilexe.pdf`).
+    static func isControl(_ s: Unicode.Scalar) -> Bool {
+        switch s.value {
+        case 0..<0x20, 0x7F...0x9F, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: return true
+        default: return false
+        }
     }
 }

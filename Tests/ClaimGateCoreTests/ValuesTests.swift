@@ -64,7 +64,9 @@ import Testing
 
     @Test func documentNamesMustBePlain() throws {
         #expect(try DocumentName.validate("report.pdf") == "report.pdf")
-        for bad in ["", ".", "..", ".hidden", "a/b", "a\\b", "tab\tname", String(repeating: "a", count: 201)] {
+        #expect(try DocumentName.validate("Überweisung März.pdf") == "Überweisung März.pdf")
+        for bad in ["", ".", "..", ".hidden", "a/b", "a\\b", "tab\tname", String(repeating: "a", count: 201),
+                    "csi\u{009B}name", "evil\u{202E}fdp.exe", "mark\u{200F}.pdf", "iso\u{2066}late.pdf"] {
             #expect(throws: ClaimGateError.self, "\(bad)") { try DocumentName.validate(bad) }
         }
     }
