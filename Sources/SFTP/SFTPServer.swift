@@ -38,6 +38,9 @@ public final class SFTPServer: Service, @unchecked Sendable {
     let logger: Logger
 
     private let lock = NSCondition()
+    /// Refused logins: recorded one by one up to a burst per minute, then only counted, so a
+    /// flood of failed logins cannot fill the disk or the commit queue.
+    private var loginRefusals = RefusalThrottle()
     private var bind: ssh_bind?
     private var listener: Thread?
     private var stopping = false
@@ -94,6 +97,7 @@ public final class SFTPServer: Service, @unchecked Sendable {
         guard let b = lock.withLock({ bind }) else { return }
         let fd = ssh_bind_get_fd(b)
         while !lock.withLock({ stopping }) {
+            if let due = lock.withLock({ loginRefusals.due(at: Date()) }) { recordRefusals(due) }
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard poll(&p, 1, 200) > 0 else { continue }
             guard let session = ssh_new() else { continue }
@@ -123,6 +127,26 @@ public final class SFTPServer: Service, @unchecked Sendable {
         }
     }
 
+    /// A login was refused: `event` is recorded, or only counted while refusals flood in (the
+    /// count is recorded when the minute is over, or at stop). Blocking: a durable write.
+    func loginRefused(_ event: TransferEvent) {
+        let (decision, summary) = lock.withLock { loginRefusals.refusal(at: event.time) }
+        if let summary { recordRefusals(summary) }
+        switch decision {
+        case .record:
+            do { try exchange.record(event) } catch { logger.error("recording an event failed", metadata: ["action": "login-refused"]) }
+        case .counted(let first, _):
+            if first { logger.warning("many SFTP logins refused: counting the rest of this minute instead of recording each") }
+        }
+    }
+
+    private func recordRefusals(_ s: RefusalThrottle.Summary) {
+        try? exchange.record(TransferEvent(
+            time: s.until, actor: .system, action: .loginRefused, outcome: .refused,
+            reason: "login-flood: \(s.count) more refused logins from \(Timestamp.format(s.from)) to \(Timestamp.format(s.until)), counted, not recorded one by one",
+            transport: .sftp))
+    }
+
     /// Stops accepting, asks open sessions to end, and waits up to `timeout` seconds for them.
     public func stop(timeout: Double = 10) {
         let (b, open): (ssh_bind?, [SFTPSession]) = lock.withLock {
@@ -136,6 +160,7 @@ public final class SFTPServer: Service, @unchecked Sendable {
         open.forEach { $0.interrupt() }
         let deadline = Date().addingTimeInterval(timeout)
         while lock.withLock({ !sessions.isEmpty }), Date() < deadline { usleep(20_000) }
+        if let counted = lock.withLock({ loginRefusals.drain(at: Date()) }) { recordRefusals(counted) }
         logger.info("sftp stopped")
     }
 

@@ -61,7 +61,9 @@ final class SFTPSession: @unchecked Sendable {
         guard let channel = negotiate() else {
             if partner == nil {
                 let reason = lastRefusal?.reason.code ?? "no-key"
-                record(.loginRefused, outcome: .refused, reason: attemptedUser.map { "\(reason) (user '\($0.prefix(64))')" } ?? reason)
+                server.loginRefused(TransferEvent(time: Date(), actor: .system, action: .loginRefused, outcome: .refused,
+                                                  reason: attemptedUser.map { "\(reason) (user '\($0.prefix(64))')" } ?? reason,
+                                                  transport: .sftp, clientAddress: origin.clientAddress))
             }
             return
         }

@@ -102,6 +102,15 @@ import Testing
         #expect(throttle.due(at: t0.addingTimeInterval(-5))?.count == 1)
     }
 
+    @Test func drainingAtShutdownReturnsWhatWasOnlyCounted() {
+        var throttle = RefusalThrottle(window: 60, burst: 1)
+        _ = throttle.refusal(at: t0)
+        _ = throttle.refusal(at: t0.addingTimeInterval(1))
+        _ = throttle.refusal(at: t0.addingTimeInterval(2))
+        #expect(throttle.drain(at: t0.addingTimeInterval(10)) == .init(count: 2, from: t0, until: t0.addingTimeInterval(10)))
+        #expect(throttle.drain(at: t0.addingTimeInterval(11)) == nil)
+    }
+
     @Test func noRefusalsNoSummary() {
         var throttle = RefusalThrottle()
         #expect(throttle.due(at: t0) == nil)

@@ -52,6 +52,13 @@ public struct RefusalThrottle: Sendable {
         closeWindow(ifOverAt: now)
     }
 
+    /// Ends the window now (at shutdown): the summary of what was only counted, if anything.
+    public mutating func drain(at now: Date) -> Summary? {
+        guard let start = windowStart else { return nil }
+        defer { windowStart = nil; recorded = 0; suppressed = 0 }
+        return suppressed > 0 ? Summary(count: suppressed, from: start, until: max(now, start)) : nil
+    }
+
     private mutating func closeWindow(ifOverAt now: Date) -> Summary? {
         guard let start = windowStart else { return nil }
         let end = start.addingTimeInterval(window)
