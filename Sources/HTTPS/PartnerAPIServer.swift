@@ -86,9 +86,12 @@ public final class PartnerAPIServer: Service, @unchecked Sendable {
         do {
             try await app.runService(gracefulShutdownSignals: [])
         } catch {
+            try? await blocking.runIfActive { refusals.drain() }
             try? await blocking.shutdownGracefully()
             throw error
         }
+        // Refused handshakes only counted so far are recorded before the pool stops.
+        try? await blocking.runIfActive { refusals.drain() }
         try? await blocking.shutdownGracefully()
     }
 }
@@ -149,6 +152,11 @@ final class HandshakeRefusals: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// At shutdown: records what was only counted. Blocking: call on the blocking pool.
+    func drain() {
+        if let counted = lock.withLock({ throttle.drain(at: Date()) }) { record(counted) }
     }
 
     private func record(_ s: RefusalThrottle.Summary) {
