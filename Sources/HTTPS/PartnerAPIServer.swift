@@ -118,51 +118,36 @@ struct PartnerRequestContext: RequestContext {
 /// bound. The first 100 of each minute are recorded one by one, the rest as one entry with the
 /// count (reason `untrusted-client-certificate: N more …`), written when the minute is over.
 final class HandshakeRefusals: @unchecked Sendable {
-    private let exchange: any PartnerExchange
+    private let refusals: ThrottledRefusals
     private let blocking: NIOThreadPool
     private let logger: Logger
-    private let lock = NSLock()
-    private var throttle: RefusalThrottle
     static let reason = "untrusted-client-certificate"
 
     init(exchange: any PartnerExchange, blocking: NIOThreadPool, logger: Logger, throttle: RefusalThrottle = RefusalThrottle()) {
-        self.exchange = exchange
         self.blocking = blocking
         self.logger = logger
-        self.throttle = throttle
+        refusals = ThrottledRefusals(throttle: throttle, summary: { s in
+            TransferEvent(time: s.until, actor: .system, action: .loginRefused, outcome: .refused,
+                          reason: "\(Self.reason): \(s.count) more refused handshakes from \(Timestamp.format(s.from)) to \(Timestamp.format(s.until)), counted, not recorded one by one",
+                          transport: .https)
+        }, record: { event in
+            do { try exchange.record(event) } catch { logger.error("recording an event failed", metadata: ["action": "login-refused"]) }
+        })
     }
 
     /// A handshake was refused now. Blocking (a durable write): call on the blocking pool.
     func refused() {
         let now = Date()
-        let (decision, summary) = lock.withLock { throttle.refusal(at: now) }
-        if let summary { record(summary) }
-        switch decision {
-        case .record:
-            try? exchange.record(TransferEvent(time: now, actor: .system, action: .loginRefused, outcome: .refused,
-                                               reason: Self.reason, transport: .https))
-        case .counted(let first, let windowEnd):
-            guard first else { return }
-            logger.warning("many TLS handshakes refused for untrusted client certificates: counting the rest of this minute instead of recording each")
-            // Write the count when the window is over, even if no other refusal comes.
-            let delay = TimeAmount.nanoseconds(Int64(max(0, windowEnd.timeIntervalSince(now)) * 1e9) + 1_000_000)
-            MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: delay) { [self] in
-                blocking.submit { [self] _ in
-                    if let due = lock.withLock({ throttle.due(at: Date()) }) { record(due) }
-                }
-            }
+        guard let windowEnd = refusals.refused(TransferEvent(time: now, actor: .system, action: .loginRefused, outcome: .refused,
+                                                             reason: Self.reason, transport: .https)) else { return }
+        logger.warning("many TLS handshakes refused for untrusted client certificates: counting the rest of this minute instead of recording each")
+        // Write the count when the window is over, even if no other refusal comes.
+        let delay = TimeAmount.nanoseconds(Int64(max(0, windowEnd.timeIntervalSince(now)) * 1e9) + 1_000_000)
+        MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: delay) { [self] in
+            blocking.submit { [self] _ in refusals.recordDue() }
         }
     }
 
     /// At shutdown: records what was only counted. Blocking: call on the blocking pool.
-    func drain() {
-        if let counted = lock.withLock({ throttle.drain(at: Date()) }) { record(counted) }
-    }
-
-    private func record(_ s: RefusalThrottle.Summary) {
-        try? exchange.record(TransferEvent(
-            time: s.until, actor: .system, action: .loginRefused, outcome: .refused,
-            reason: "\(Self.reason): \(s.count) more refused handshakes from \(Timestamp.format(s.from)) to \(Timestamp.format(s.until)), counted, not recorded one by one",
-            transport: .https))
-    }
+    func drain() { refusals.drain() }
 }

@@ -392,8 +392,6 @@ final class PeerCertificates: @unchecked Sendable {
         channel.closeFuture.whenComplete { [self] _ in lock.withLock { _ = byConnection.removeValue(forKey: key) } }
         return der
     }
-
-    var count: Int { lock.withLock { byConnection.count } }
 }
 
 /// An upload to a partner's inbox directory: written to a private `.upload-<uuid>` file, fsynced,

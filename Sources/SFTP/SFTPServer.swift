@@ -40,7 +40,7 @@ public final class SFTPServer: Service, @unchecked Sendable {
     private let lock = NSCondition()
     /// Refused logins: recorded one by one up to a burst per minute, then only counted, so a
     /// flood of failed logins cannot fill the disk or the commit queue.
-    private var loginRefusals = RefusalThrottle()
+    private let loginRefusals: ThrottledRefusals
     private var bind: ssh_bind?
     private var listener: Thread?
     private var stopping = false
@@ -54,6 +54,13 @@ public final class SFTPServer: Service, @unchecked Sendable {
         self.configuration = configuration
         self.exchange = exchange
         self.logger = logger
+        loginRefusals = ThrottledRefusals(summary: { s in
+            TransferEvent(time: s.until, actor: .system, action: .loginRefused, outcome: .refused,
+                          reason: "login-flood: \(s.count) more refused logins from \(Timestamp.format(s.from)) to \(Timestamp.format(s.until)), counted, not recorded one by one",
+                          transport: .sftp)
+        }, record: { event in
+            do { try exchange.record(event) } catch { logger.error("recording an event failed", metadata: ["action": "login-refused"]) }
+        })
     }
 
     /// The port the server listens on, once started.
@@ -97,7 +104,7 @@ public final class SFTPServer: Service, @unchecked Sendable {
         guard let b = lock.withLock({ bind }) else { return }
         let fd = ssh_bind_get_fd(b)
         while !lock.withLock({ stopping }) {
-            if let due = lock.withLock({ loginRefusals.due(at: Date()) }) { recordRefusals(due) }
+            loginRefusals.recordDue()
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard poll(&p, 1, 200) > 0 else { continue }
             guard let session = ssh_new() else { continue }
@@ -130,21 +137,9 @@ public final class SFTPServer: Service, @unchecked Sendable {
     /// A login was refused: `event` is recorded, or only counted while refusals flood in (the
     /// count is recorded when the minute is over, or at stop). Blocking: a durable write.
     func loginRefused(_ event: TransferEvent) {
-        let (decision, summary) = lock.withLock { loginRefusals.refusal(at: event.time) }
-        if let summary { recordRefusals(summary) }
-        switch decision {
-        case .record:
-            do { try exchange.record(event) } catch { logger.error("recording an event failed", metadata: ["action": "login-refused"]) }
-        case .counted(let first, _):
-            if first { logger.warning("many SFTP logins refused: counting the rest of this minute instead of recording each") }
+        if loginRefusals.refused(event) != nil {
+            logger.warning("many SFTP logins refused: counting the rest of this minute instead of recording each")
         }
-    }
-
-    private func recordRefusals(_ s: RefusalThrottle.Summary) {
-        try? exchange.record(TransferEvent(
-            time: s.until, actor: .system, action: .loginRefused, outcome: .refused,
-            reason: "login-flood: \(s.count) more refused logins from \(Timestamp.format(s.from)) to \(Timestamp.format(s.until)), counted, not recorded one by one",
-            transport: .sftp))
     }
 
     /// Stops accepting, asks open sessions to end, and waits up to `timeout` seconds for them.
@@ -160,7 +155,7 @@ public final class SFTPServer: Service, @unchecked Sendable {
         open.forEach { $0.interrupt() }
         let deadline = Date().addingTimeInterval(timeout)
         while lock.withLock({ !sessions.isEmpty }), Date() < deadline { usleep(20_000) }
-        if let counted = lock.withLock({ loginRefusals.drain(at: Date()) }) { recordRefusals(counted) }
+        loginRefusals.drain()
         logger.info("sftp stopped")
     }
 

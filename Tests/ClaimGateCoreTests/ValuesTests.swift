@@ -1,6 +1,7 @@
 import ClaimGateCore
 import ClaimGateTesting
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct ValuesTests {
@@ -109,6 +110,27 @@ import Testing
         _ = throttle.refusal(at: t0.addingTimeInterval(2))
         #expect(throttle.drain(at: t0.addingTimeInterval(10)) == .init(count: 2, from: t0, until: t0.addingTimeInterval(10)))
         #expect(throttle.drain(at: t0.addingTimeInterval(11)) == nil)
+    }
+
+    @Test func throttledRefusalsRecordTheBurstThenOneCountedEntry() {
+        let recorded = Mutex<[TransferEvent]>([])
+        let refusals = ThrottledRefusals(throttle: RefusalThrottle(window: 60, burst: 2), summary: { s in
+            TransferEvent(time: s.until, actor: .system, action: .loginRefused, outcome: .refused, bytes: Int64(s.count), transport: .sftp)
+        }, record: { e in recorded.withLock { $0.append(e) } })
+        func refusal(_ t: TimeInterval) -> TransferEvent {
+            TransferEvent(time: t0.addingTimeInterval(t), actor: .system, action: .loginRefused, outcome: .refused, reason: "no-key", transport: .sftp)
+        }
+        #expect(refusals.refused(refusal(0)) == nil)
+        #expect(refusals.refused(refusal(1)) == nil)
+        #expect(refusals.refused(refusal(2)) == t0.addingTimeInterval(60), "the first one counted says when the count is owed")
+        #expect(refusals.refused(refusal(3)) == nil)
+        refusals.recordDue(at: t0.addingTimeInterval(30))
+        #expect(recorded.withLock { $0.count } == 2)
+        refusals.recordDue(at: t0.addingTimeInterval(60))
+        #expect(recorded.withLock { $0.map(\.reason) } == ["no-key", "no-key", nil])
+        #expect(recorded.withLock { $0.last?.bytes } == 2)
+        refusals.drain(at: t0.addingTimeInterval(61))
+        #expect(recorded.withLock { $0.count } == 3, "nothing more owed")
     }
 
     @Test func noRefusalsNoSummary() {

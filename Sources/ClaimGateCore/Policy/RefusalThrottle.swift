@@ -68,3 +68,48 @@ public struct RefusalThrottle: Sendable {
         return suppressed > 0 ? Summary(count: suppressed, from: start, until: min(max(now, start), end)) : nil
     }
 }
+
+/// Records refusals made before anyone is identified (refused TLS handshakes, refused SFTP
+/// logins) through a `RefusalThrottle`: one by one up to the burst, then one counted entry per
+/// window. Blocking: a call may make a durable write.
+public final class ThrottledRefusals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var throttle: RefusalThrottle
+    private let record: (TransferEvent) -> Void
+    private let summary: (RefusalThrottle.Summary) -> TransferEvent
+
+    /// - Parameters:
+    ///   - summary: the entry that stands for refusals only counted.
+    ///   - record: writes an entry (a refusal is a refusal even when that fails: log it there).
+    public init(throttle: RefusalThrottle = RefusalThrottle(), summary: @escaping (RefusalThrottle.Summary) -> TransferEvent,
+                record: @escaping (TransferEvent) -> Void) {
+        self.throttle = throttle
+        self.summary = summary
+        self.record = record
+    }
+
+    /// Records `refusal`, or only counts it. Returns when the count will be owed if this was the
+    /// first refusal counted in its window (the caller logs it and calls `recordDue` then).
+    @discardableResult
+    public func refused(_ refusal: TransferEvent) -> Date? {
+        let (decision, owed) = lock.withLock { throttle.refusal(at: refusal.time) }
+        if let owed { record(summary(owed)) }
+        switch decision {
+        case .record:
+            record(refusal)
+            return nil
+        case .counted(let first, let windowEnd):
+            return first ? windowEnd : nil
+        }
+    }
+
+    /// Records the count of a window that is over, if one is owed.
+    public func recordDue(at now: Date = Date()) {
+        if let owed = lock.withLock({ throttle.due(at: now) }) { record(summary(owed)) }
+    }
+
+    /// At shutdown: records what was only counted so far.
+    public func drain(at now: Date = Date()) {
+        if let owed = lock.withLock({ throttle.drain(at: now) }) { record(summary(owed)) }
+    }
+}
