@@ -7,7 +7,9 @@ import Testing
 /// Agreements and bundles over time, with the clock injected: expiry at every access, recall,
 /// purge, partner versions and status.
 @Suite struct LifecycleTests {
-    static let start = Timestamp.parse("2026-11-22T08:00:00Z")!
+    /// Pinned relative to the real time: the test PKI is issued at the real time, so a clock
+    /// pinned to a calendar date would rot (certificates "not valid before" it, or expired).
+    static let start = Timestamp.wholeSeconds(Date())
 
     @Test func expiryIsInForceJustBeforeAtAndAfterForListingDownloadAndOpen() throws {
         let clock = ManualClock(Self.start)
