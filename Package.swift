@@ -53,15 +53,22 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
 
+        // The transport-neutral partner session: the one session rule, bundle access, download
+        // start, upload staging and receipts both transports talk to (and nothing else).
+        .target(name: "Exchange", dependencies: [
+            "ClaimGateCore", "Envelope", "Store",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         // Composition root and the command-line tool.
         .target(name: "ClaimGateApp", dependencies: [
-            "ClaimGateCore", "Envelope", "Packaging", "SFTP", "Store", "HTTPS", "Audit",
+            "ClaimGateCore", "Envelope", "Packaging", "SFTP", "Store", "HTTPS", "Audit", "Exchange",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "claimgate", dependencies: [
-            "ClaimGateApp", "ClaimGateCore", "HTTPS",
+            "ClaimGateApp", "ClaimGateCore", "HTTPS", "Exchange",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -75,7 +82,7 @@ let package = Package(
         .testTarget(name: "PackagingTests", dependencies: ["Packaging", "ClaimGateTesting"]),
         .testTarget(name: "SFTPTests", dependencies: ["SFTP", "ClaimGateCore", "ClaimGateTesting"]),
         .testTarget(name: "ClaimGateAppTests", dependencies: [
-            "ClaimGateApp", "Envelope", "Store", "ClaimGateTesting", .product(name: "Logging", package: "swift-log"),
+            "ClaimGateApp", "Envelope", "Store", "Exchange", "ClaimGateTesting", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Audit", "ClaimGateCore", "ClaimGateTesting"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ClaimGateTesting", "claimgate"]),

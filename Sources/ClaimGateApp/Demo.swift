@@ -1,5 +1,6 @@
 import ClaimGateCore
 import Envelope
+import Exchange
 import Foundation
 import Logging
 import SFTP

@@ -19,6 +19,7 @@ extension Gateway {
     /// - Parameter reason: what changed, for the audit entry.
     @discardableResult
     public func updatePartner(_ agreement: PartnerAgreement, source: String, reason: String) throws -> Partner {
+        try requireDistinctTrustAnchor(agreement)
         let p = try store.addAgreementVersion(agreement, source: source, at: clock.now, event: TransferEvent(
             time: clock.now, actor: .admin(Self.adminName), action: .partnerUpdated, outcome: .success,
             partnerID: agreement.id, reason: reason, transport: .cli))

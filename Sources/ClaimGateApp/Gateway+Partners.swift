@@ -31,12 +31,27 @@ extension Gateway {
 
     /// Stores an agreement already loaded and validated by `AgreementLoader`.
     func addPartner(_ agreement: PartnerAgreement, source: String) throws -> Partner {
+        try requireDistinctTrustAnchor(agreement)
         let now = clock.now
         let partner = try store.addPartner(agreement, source: source, at: now, event: TransferEvent(
             time: now, actor: .admin(Self.adminName), action: .partnerOnboarded, outcome: .success,
             partnerID: agreement.id, transport: .cli))
         logger.info("partner onboarded", metadata: ["partner.id": "\(agreement.id)"])
         return partner
+    }
+
+    /// A client certificate identifies at most one partner: an agreement may share a trust anchor
+    /// with another partner in force only when both agreements pin their client certificates
+    /// (`certificates.tls_client`), so the pins tell the partners apart.
+    func requireDistinctTrustAnchor(_ agreement: PartnerAgreement) throws {
+        let mine = Set(((try? Certificate.parseAll(pem: agreement.certificates.trustAnchorPEM)) ?? []).map(\.sha256Fingerprint))
+        for other in try store.partners() where other.id != agreement.id && other.status != .removed {
+            let theirs = ((try? Certificate.parseAll(pem: other.agreement.certificates.trustAnchorPEM)) ?? []).map(\.sha256Fingerprint)
+            guard theirs.contains(where: mine.contains) else { continue }
+            if agreement.certificates.pinsTLSClient && other.agreement.certificates.pinsTLSClient { continue }
+            throw ClaimGateError(.invalidAgreement,
+                "certificates.trust_anchor: the same CA is the trust anchor of partner \(other.id), so one client certificate would identify both. Pin each partner's client certificates in certificates.tls_client (in both agreements), or give each partner a CA of its own.")
+        }
     }
 
     /// The partner with this id, or a clear error.

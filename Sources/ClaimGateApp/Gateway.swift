@@ -1,5 +1,6 @@
 import ClaimGateCore
 import Envelope
+import Exchange
 import Foundation
 import Logging
 import Store
@@ -17,13 +18,12 @@ public final class Gateway: @unchecked Sendable {
 
     init(home: Home, store: GatewayStore, identity: GatewayIdentity, clock: any WallClock, logger: Logger) {
         self.home = home; self.store = store; self.identity = identity; self.clock = clock; self.logger = logger
+        fileDigests = BundleFileDigests(store: store)
         Self.opened.withLock { $0.append(self) }
     }
 
-    /// Bundle-file digests already read or computed. A sealed file never changes, so a digest
-    /// stays true; bounded, and emptied when full.
-    let fileDigests = Mutex<[UUID: String]>([:])
-    static let fileDigestsCapacity = 65_536
+    /// Bundle-file digests, computed once and kept (shared with the partner exchange).
+    public let fileDigests: BundleFileDigests
 
     private static let opened = Mutex<[Gateway]>([])
     /// Every gateway this process opened, so a command can seal their audit trails when it ends.
@@ -70,18 +70,19 @@ extension Gateway {
     /// SHA-256 (hex) of a bundle's sealed file, as partners see it (ETag, listings, receipts, push
     /// `Repr-Digest`, destruction entries): computed once, then kept in the store.
     func fileDigest(ofBundle id: UUID, at path: String) throws -> String {
-        if let known = fileDigests.withLock({ $0[id] }) { return known }
-        let digest: String
-        if let stored = try store.fileDigest(of: id) { digest = stored } else {
-            do { digest = try SHA256Hasher.hex(file: path) } catch let e as EnvelopeError {
-                throw ClaimGateError(.io, e.message)
-            }
-            try store.setFileDigest(digest, of: id)
-        }
-        fileDigests.withLock {
-            if $0.count >= Self.fileDigestsCapacity { $0.removeAll(keepingCapacity: true) }
-            $0[id] = digest
-        }
-        return digest
+        try fileDigests.digest(ofBundle: id, at: path)
+    }
+}
+
+/// Committed partner uploads are opened and checked as inbound reports by the gateway.
+extension Gateway: InboundProcessing {}
+
+extension GatewayExchange {
+    /// The partner exchange of `gateway`'s home: its store, clock, logger, outbox and inboxes.
+    public convenience init(gateway: Gateway, maxUploadBytes: Int64 = 512 << 20, directoryMaxAge: TimeInterval = 1) {
+        let home = gateway.home
+        self.init(store: gateway.store, clock: gateway.clock, logger: gateway.logger, outboxRoot: home.outbox,
+                  inboxDirectory: { home.inbound(for: $0) }, digests: gateway.fileDigests, inbound: gateway,
+                  maxUploadBytes: maxUploadBytes, directoryMaxAge: directoryMaxAge)
     }
 }

@@ -30,7 +30,7 @@ public struct UploadEntry: Sendable, Equatable {
 }
 
 /// Where a transport session comes from.
-public struct SessionOrigin: Sendable, Equatable {
+public struct SessionOrigin: Sendable, Hashable {
     public var transport: Transport
     /// `IP:port` of the client.
     public var clientAddress: String
@@ -39,72 +39,34 @@ public struct SessionOrigin: Sendable, Equatable {
     }
 }
 
-/// What every transport (SFTP, HTTPS) asks of the gateway. One implementation holds the policy,
-/// so no transport has its own copy of the rules; every decision is recorded through it.
-public protocol PartnerExchange: Sendable {
-    /// Decides whether `partner` may log in with this SSH public key (`TYPE BASE64`). Records
-    /// nothing: a client may probe several keys; the transport records the session's outcome.
-    func authorize(partner: String, sshKey: String) -> Result<PartnerID, Refusal>
+/// What a partner presents to open a session.
+public enum PartnerCredential: Sendable, Hashable {
+    /// An SSH public key (`TYPE BASE64`) offered for a user name (the partner id).
+    case sshKey(user: String, key: String)
+    /// A TLS client certificate (DER).
+    case clientCertificate(der: [UInt8])
+}
 
-    /// Decides which partner a TLS client certificate (DER) belongs to: it must chain to exactly
-    /// one partner's trust anchor, that partner must be allowed to act and list `https` under
-    /// `delivery.pull`. Records nothing.
-    func identify(clientCertificateDER: [UInt8]) -> Result<PartnerID, Refusal>
+/// One partner's session on one transport, opened from a credential. Every request revalidates
+/// it (`PartnerExchange.revalidate`): what the session may do is always what the agreement allows
+/// now, never what it allowed at login.
+public struct PartnerSession: Sendable, Hashable {
+    public let partner: PartnerID
+    public let credential: PartnerCredential
+    public let origin: SessionOrigin
 
-    /// Whether a TLS client's certificate chain (DER, leaf first) chains to some partner's trust
-    /// anchor as the agreements stand now: the handshake-time check, so an anchor added or removed
-    /// while the server runs takes effect without a restart.
-    func acceptsClientCertificate(chainDER: [[UInt8]]) -> Bool
+    public init(partner: PartnerID, credential: PartnerCredential, origin: SessionOrigin) {
+        self.partner = partner; self.credential = credential; self.origin = origin
+    }
+}
 
-    /// SHA-256 (hex) of a bundle's sealed file, as partners see it (ETag, receipts).
-    func fileDigest(of entry: OutboxEntry) throws -> String
-
-    /// A partner acknowledges a bundle by the SHA-256 of the file it received.
-    /// - Returns: false when the digest is not the bundle's (nothing changes).
-    func acknowledge(_ entry: OutboxEntry, partner: PartnerID, sha256: String, origin: SessionOrigin) throws -> Bool
-
-    /// Whether the partner may still act now (not suspended, agreement in force). Transports
-    /// call this before every operation of a session that stays open.
-    func mayAct(_ partner: PartnerID) -> Result<Void, Refusal>
-
-    /// The partner's bundles that are available now.
-    func outbox(of partner: PartnerID) throws -> [OutboxEntry]
-
-    /// One of the partner's bundles, if it is available now.
-    func bundle(_ id: UUID, of partner: PartnerID) throws -> OutboxEntry?
-
-    /// Where the partner's uploads go (created on demand).
-    func inboxDirectory(of partner: PartnerID) throws -> String
-
-    /// What the partner has uploaded so far, by the names it used. A name is never reused.
-    func uploads(of partner: PartnerID) throws -> [UploadEntry]
-
-    /// Records an event that happened on a transport.
-    func record(_ event: TransferEvent) throws
-
-    /// A download is about to start at byte `offset`: records it. Throws when the event cannot be
-    /// recorded, and then nothing may be served.
-    func downloadStarted(_ entry: OutboxEntry, partner: PartnerID, offset: Int64, origin: SessionOrigin) throws
-
-    /// Checks that bundle `id` is available to `partner` now and records the start of its
-    /// download, in one durable transaction, so nothing can recall or expire it in between.
-    /// `offset` picks where the download starts from the entry (nil: the requested range cannot
-    /// be served, and nothing is recorded). An unavailable bundle's refusal is recorded.
-    func startDownload(_ id: UUID, of partner: PartnerID, origin: SessionOrigin,
-                       offset: @escaping @Sendable (OutboxEntry) -> Int64?) throws -> DownloadStart
-
-    /// A download ended: records it and, when the whole file was read, marks the bundle
-    /// downloaded. Does not wait for the commit (its start is already on disk): the entry joins
-    /// the next transaction, within milliseconds; a failure to record it is logged.
-    func downloadEnded(_ entry: OutboxEntry, partner: PartnerID, bytes: Int64, complete: Bool, origin: SessionOrigin) throws
-
-    /// An upload was committed under `name` in the partner's inbox directory: it is recorded and
-    /// processed as an inbound report (accepted or quarantined).
-    @discardableResult
-    func uploadCompleted(name: String, path: String, bytes: Int64, partner: PartnerID, origin: SessionOrigin) throws -> InboundReport
-
-    /// The largest upload accepted, in bytes.
-    var maxUploadBytes: Int64 { get }
+/// What a receipt (`POST /v1/bundles/{id}/receipt`, SFTP `/inbox/<id>.receipt`) came to.
+public enum ReceiptOutcome: Sendable, Equatable {
+    /// The digest is the bundle file's: the bundle is acknowledged.
+    case acknowledged(OutboxEntry)
+    /// Recorded as refused: not a SHA-256 (`malformed-receipt`), not one of the partner's
+    /// available bundles (`bundle-unavailable`), or another file's digest (`digest-mismatch`).
+    case refused(Refusal)
 }
 
 /// What `PartnerExchange.startDownload` decided.
@@ -115,6 +77,106 @@ public enum DownloadStart: Sendable {
     case unsatisfiable(OutboxEntry)
     /// Recorded as started at `offset`: the bytes may be served.
     case started(OutboxEntry, offset: Int64)
+}
+
+/// An upload being written to a partner's inbox: an exclusive private file, made durable and
+/// visible under its name only by `commit`, so a report is never seen half-written. Blocking:
+/// call from a thread that may wait on the disk.
+public protocol StagedUpload: AnyObject, Sendable {
+    /// The name the partner uploads to.
+    var name: String { get }
+    /// The end of the furthest byte written so far.
+    var bytes: Int64 { get }
+    /// Writes `data` at `offset`. Throws a `Refusal` (`upload-too-large`, recorded once; every
+    /// later write fails too) past the exchange's limit, and a `ClaimGateError` on I/O failure.
+    func write(_ data: UnsafeRawBufferPointer, at offset: Int64) throws
+    /// Flushes what was written to the disk (`fsync@openssh.com`).
+    func sync() throws
+    /// Makes the upload durable and visible under its name (never replacing a file), records it
+    /// and processes it: an inbound report, accepted or quarantined, or a receipt. Throws when it
+    /// cannot be stored or recorded; then nothing of it is kept and the name may be used again.
+    func commit() throws -> InboundReport
+    /// Removes what was written, and records why when the partner did not simply give up on a
+    /// refused upload (`interrupted`: the connection or body ended before the upload was closed).
+    func discard(interrupted: Bool)
+}
+
+/// What every transport (SFTP, HTTPS) asks of the gateway. One implementation holds the rules, so
+/// no transport has its own copy of them; every decision is recorded through it. Transports only
+/// translate: a request to a call, a `Refusal` to their wire (one table each).
+public protocol PartnerExchange: Sendable {
+    /// Opens a session: who the credential belongs to, judged by the session rule as the
+    /// agreements stand now (`revalidate`). Records nothing: a client may probe several keys;
+    /// the transport records the refusal it ends up with.
+    func openSession(_ credential: PartnerCredential, origin: SessionOrigin) -> Result<PartnerSession, Refusal>
+
+    /// The one session rule, run before every request on every transport: the agreement is in
+    /// force, the partner is neither suspended nor removed, the credential is still one its
+    /// agreement lists and not revoked, and the transport is still under `delivery.pull`.
+    /// Records nothing (the transport records the refusal with the request it refuses).
+    func revalidate(_ session: PartnerSession) -> Result<Void, Refusal>
+
+    /// Whether a TLS client's certificate chain (DER, leaf first) chains to some partner's trust
+    /// anchor as the agreements stand now: the handshake-time check, so an anchor added or removed
+    /// while the server runs takes effect without a restart.
+    func acceptsClientCertificate(chainDER: [[UInt8]]) -> Bool
+
+    /// Records a session's login (SFTP). Throws when it cannot be recorded: then no session.
+    func recordLogin(_ session: PartnerSession) throws
+
+    /// The session's bundles that may be listed now: the partner's own, deliverable, not expired,
+    /// and within the agreement as it stands (purposes, document types). Records the listing,
+    /// and throws when it cannot (nothing is listed unrecorded).
+    func listOutbox(_ session: PartnerSession) throws -> [OutboxEntry]
+
+    /// One of the session's bundles, when it may be accessed now. Records nothing.
+    func bundle(_ id: UUID, for session: PartnerSession) throws -> OutboxEntry?
+
+    /// SHA-256 (hex) of a bundle's sealed file, as partners see it (ETag, receipts).
+    func fileDigest(of entry: OutboxEntry) throws -> String
+
+    /// Checks that bundle `id` may be accessed by the session now and records the start of its
+    /// download, in one durable transaction, so nothing can recall or expire it in between.
+    /// `offset` picks where the download starts from the entry (nil: the requested range cannot
+    /// be served, and nothing is recorded). An unavailable bundle's refusal is recorded.
+    func startDownload(_ id: UUID, for session: PartnerSession,
+                       offset: @escaping @Sendable (OutboxEntry) -> Int64?) throws -> DownloadStart
+
+    /// A download ended: records it and, when the whole file was read, marks the bundle
+    /// downloaded. Does not wait for the commit (its start is already on disk): the entry joins
+    /// the next transaction, within milliseconds; a failure to record it is logged.
+    func downloadEnded(_ entry: OutboxEntry, for session: PartnerSession, bytes: Int64, complete: Bool)
+
+    /// A partner acknowledges bundle `id` by the SHA-256 (hex) of the file it received. The one
+    /// receipt check for both transports; every outcome is recorded.
+    func acknowledge(_ id: UUID, sha256: String, for session: PartnerSession) throws -> ReceiptOutcome
+
+    /// What the partner has uploaded so far, by the names it used. A name is never reused.
+    func uploads(for session: PartnerSession) throws -> [UploadEntry]
+
+    /// Starts an upload to `/inbox/<name>`. Throws a `Refusal` (recorded) when the name is taken:
+    /// uploads never overwrite.
+    func beginUpload(named name: String, for session: PartnerSession) throws -> any StagedUpload
+
+    /// Records a request the transport refused: `reason`, and what was asked for (`subject`: a
+    /// path, an operation, a bundle id; never document content). Never throws: the request is
+    /// refused either way, and a failure to record it is logged.
+    func refused(_ reason: Refusal.Reason, subject: String?, action: TransferEvent.Action, session: PartnerSession?,
+                 origin: SessionOrigin)
+
+    /// Records an event the transport's refusal throttles summarise (login and handshake floods).
+    func record(_ event: TransferEvent) throws
+
+    /// The largest upload accepted, in bytes.
+    var maxUploadBytes: Int64 { get }
+}
+
+extension PartnerExchange {
+    /// A refusal of a request made in `session`.
+    public func refused(_ reason: Refusal.Reason, subject: String? = nil, action: TransferEvent.Action = .accessRefused,
+                        in session: PartnerSession) {
+        refused(reason, subject: subject, action: action, session: session, origin: session.origin)
+    }
 }
 
 /// Which parts of a file have been served, to tell a complete download from a partial one

@@ -34,26 +34,29 @@ struct PartnerRoutes: Sendable {
     private func failClosed(_ route: () async throws -> Response) async throws -> Response {
         do { return try await route() } catch let e as ClaimGateError where e.code == .auditUnavailable {
             logger.error("audit trail unavailable: request refused", metadata: ["error": "\(e.diagnostics ?? e.message)"])
-            var r = Self.problem(.serviceUnavailable, "The gateway cannot record this request right now, so it was not served. Try again later.")
-            r.headers[.retryAfter] = "30"
-            return r
+            return Self.problem(for: .auditUnavailable)
         }
     }
 
     // MARK: Caller
 
-    /// The partner the client certificate belongs to, or the response that refuses the request.
-    private enum Caller { case partner(PartnerID), refused(Response) }
+    /// The partner session the client certificate opens for this request, or the response that
+    /// refuses it. Every request is judged afresh by the exchange's session rule.
+    private enum Caller { case session(PartnerSession), refused(Response) }
 
     private func caller(_ request: Request, _ context: PartnerRequestContext) async -> Caller {
+        let origin = SessionOrigin(transport: .https, clientAddress: context.clientAddress)
         guard let der = await peerCertificates.der(of: context.channel) else {
             return .refused(Self.problem(.forbidden, "A client certificate is required."))
         }
-        switch exchange.identify(clientCertificateDER: der) {
-        case .success(let id): return .partner(id)
+        switch exchange.openSession(.clientCertificate(der: der), origin: origin) {
+        case .success(let session): return .session(session)
         case .failure(let refusal):
-            await record(.loginRefused, nil, context, outcome: .refused, reason: refusal.reason.code)
-            return .refused(Self.problem(.forbidden, "This client certificate is not allowed to use the API."))
+            // Recorded with its real reason (unknown, ambiguous, revoked, suspended…); the
+            // partner sees only the status this transport gives it.
+            let exchange = self.exchange
+            try? await durably { exchange.refused(refusal.reason, subject: nil, action: .loginRefused, session: nil, origin: origin) }
+            return .refused(Self.problem(for: refusal.reason))
         }
     }
 
@@ -65,18 +68,18 @@ struct PartnerRoutes: Sendable {
     }
 
     private func list(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
-        let partner: PartnerID
-        switch await caller(request, context) { case .partner(let p): partner = p; case .refused(let r): return r }
+        let session: PartnerSession
+        switch await caller(request, context) { case .session(let s): session = s; case .refused(let r): return r }
         let exchange = self.exchange
-        // A first listing may hash files and store their digests: off the concurrency pool.
+        // A first listing may hash files and store their digests: off the concurrency pool. The
+        // listing is recorded before it is answered.
         let listed = try await durably {
-            try exchange.outbox(of: partner).map {
+            try exchange.listOutbox(session).map {
                 Listed(id: $0.bundleID.uuidString.lowercased(), claim_id: $0.claimID, purpose: $0.purpose,
                        created: Timestamp.format($0.created), expires: Timestamp.format($0.expires),
                        sha256: try exchange.fileDigest(of: $0), size: $0.size)
             }
         }
-        try await recordOrThrow(.listing, partner, context, outcome: .success, bytes: Int64(listed.count))
         return try Self.json(listed)
     }
 
@@ -97,22 +100,19 @@ struct PartnerRoutes: Sendable {
     static let chunkLength = 256 << 10
 
     private func download(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
-        let partner: PartnerID
-        switch await caller(request, context) { case .partner(let p): partner = p; case .refused(let r): return r }
+        let session: PartnerSession
+        switch await caller(request, context) { case .session(let s): session = s; case .refused(let r): return r }
         let raw = context.parameters.get("id") ?? ""
         let rangeHeader = request.headers[.range]
-        let origin = SessionOrigin(transport: .https, clientAddress: context.clientAddress)
         let exchange = self.exchange
         let prepared: Prepared = try await durably {
             guard let id = UUID(uuidString: raw), raw == id.uuidString.lowercased() else {
-                try exchange.record(TransferEvent(time: Date(), actor: .partner(partner), action: .accessRefused, outcome: .refused,
-                                                  partnerID: partner, reason: "\(Refusal.Reason.bundleUnavailable.code): \(raw.prefix(80))",
-                                                  transport: .https, clientAddress: origin.clientAddress))
+                exchange.refused(.bundleUnavailable, subject: String(raw.prefix(80)), in: session)
                 return .unavailable
             }
             // The availability check and the `started` entry are one transaction: recorded
             // before the first byte is served; no entry, no bytes.
-            let start = try exchange.startDownload(id, of: partner, origin: origin) { entry in
+            let start = try exchange.startDownload(id, for: session) { entry in
                 guard let rangeHeader else { return 0 }
                 return Self.parseRange(rangeHeader, size: entry.size).map { Int64($0.lowerBound) }
             }
@@ -128,7 +128,7 @@ struct PartnerRoutes: Sendable {
                     let small = range.count <= Self.inlineLimit ? try Self.read(entry.filePath, range) : nil
                     return .ready(entry, etag: etag, range: range, partial: rangeHeader != nil, small: small)
                 } catch {
-                    try? exchange.downloadEnded(entry, partner: partner, bytes: 0, complete: false, origin: origin)
+                    exchange.downloadEnded(entry, for: session, bytes: 0, complete: false)
                     throw error
                 }
             }
@@ -136,7 +136,7 @@ struct PartnerRoutes: Sendable {
         let entry: OutboxEntry, etag: String, range: ClosedRange<Int>, partial: Bool, small: ByteBuffer?
         switch prepared {
         case .unavailable:
-            return Self.problem(.notFound, "No such bundle is available to you.")
+            return Self.problem(for: .bundleUnavailable)
         case .unsatisfiable(let size, let tag):
             return Response(status: .rangeNotSatisfiable, headers: [.eTag: tag, .acceptRanges: "bytes", .contentRange: "bytes */\(size)"])
         case .ready(let e, let t, let r, let p, let b):
@@ -152,7 +152,7 @@ struct PartnerRoutes: Sendable {
         let coversFile = range.lowerBound == 0 && Int64(range.upperBound) >= entry.size - 1
         let length = Int64(range.count)
         let recordEnd: @Sendable (Int64, Bool) -> Void = { bytes, complete in
-            try? exchange.downloadEnded(entry, partner: partner, bytes: bytes, complete: complete, origin: origin)
+            exchange.downloadEnded(entry, for: session, bytes: bytes, complete: complete)
         }
         let path = entry.filePath, eventLoop = context.channel.eventLoop
         let recorded = ResponseBody(contentLength: range.count) { writer in
@@ -236,63 +236,65 @@ struct PartnerRoutes: Sendable {
     private struct ReceiptBody: Decodable { let sha256: String }
 
     private func receipt(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
-        let partner: PartnerID
-        switch await caller(request, context) { case .partner(let p): partner = p; case .refused(let r): return r }
-        guard let entry = try await bundle(request, context, partner) else {
-            return Self.problem(.notFound, "No such bundle is available to you.")
-        }
+        let session: PartnerSession
+        switch await caller(request, context) { case .session(let s): session = s; case .refused(let r): return r }
+        let raw = context.parameters.get("id") ?? ""
         let data = try await request.body.collect(upTo: 64 << 10)
-        guard let body = try? JSONDecoder().decode(ReceiptBody.self, from: Data(buffer: data)),
-              body.sha256.count == 64, body.sha256.allSatisfy(\.isHexDigit) else {
-            return Self.problem(.badRequest, "Send {\"sha256\": \"<hex SHA-256 of the bundle file you received>\"}.")
+        let exchange = self.exchange
+        guard let id = UUID(uuidString: raw), raw == id.uuidString.lowercased() else {
+            try? await durably { exchange.refused(.bundleUnavailable, subject: String(raw.prefix(80)), in: session) }
+            return Self.problem(for: .bundleUnavailable)
         }
-        let origin = SessionOrigin(transport: .https, clientAddress: context.clientAddress)
-        let sha256 = body.sha256
-        guard try await durably({ try exchange.acknowledge(entry, partner: partner, sha256: sha256, origin: origin) }) else {
-            return Self.problem(.unprocessableContent, "That SHA-256 is not the bundle's: download it again and check it before acknowledging.")
+        // A body that is not {"sha256": "…"} is a malformed receipt, refused and recorded by the
+        // exchange like any other.
+        let sha256 = (try? JSONDecoder().decode(ReceiptBody.self, from: Data(buffer: data)))?.sha256 ?? ""
+        switch try await durably({ try exchange.acknowledge(id, sha256: sha256, for: session) }) {
+        case .acknowledged(let entry):
+            struct Acknowledged: Encodable { let id: String; let state: String }
+            return try Self.json(Acknowledged(id: entry.bundleID.uuidString.lowercased(), state: "acknowledged"))
+        case .refused(let r):
+            return Self.problem(for: r.reason, detail: r.message)
         }
-        struct Acknowledged: Encodable { let id: String; let state: String }
-        return try Self.json(Acknowledged(id: entry.bundleID.uuidString.lowercased(), state: "acknowledged"))
     }
 
     /// An inbound report sealed by the partner (`claimgate seal-report`), processed like an SFTP
     /// upload: `201` when accepted, `422` with the reason when quarantined.
     private func inbox(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
-        let partner: PartnerID
-        switch await caller(request, context) { case .partner(let p): partner = p; case .refused(let r): return r }
+        let session: PartnerSession
+        switch await caller(request, context) { case .session(let s): session = s; case .refused(let r): return r }
         let name = "https-" + UUID().uuidString.lowercased() + ".p7m"
         // File work (create, write, fsync, link) runs on the blocking pool, never on the Swift
         // concurrency pool; each received buffer is one trip.
         let exchange = self.exchange
-        let upload: InboxUpload
+        let upload: any StagedUpload
         do {
-            upload = try await durably { try InboxUpload(directory: try exchange.inboxDirectory(of: partner)) }
+            upload = try await durably { try exchange.beginUpload(named: name, for: session) }
         } catch {
             logger.error("an inbox upload could not be created", metadata: ["error": "\(error)"])
             return Self.problem(.internalServerError, "The upload could not be stored; try again later.")
         }
-        var bytes: Int64 = 0
+        let report: InboundReport
         do {
+            var offset: Int64 = 0
             for try await buffer in request.body {
-                bytes += Int64(buffer.readableBytes)
-                guard bytes <= exchange.maxUploadBytes else {
-                    try? await durably { upload.discard() }
-                    await record(.upload, partner, context, outcome: .refused, bytes: bytes, reason: "too-large: \(name)")
-                    return Self.problem(.contentTooLarge, "Reports may be at most \(exchange.maxUploadBytes) bytes.")
-                }
-                try await durably { try upload.write(buffer) }
+                let at = offset
+                offset += Int64(buffer.readableBytes)
+                try await durably { try buffer.withUnsafeReadableBytes { try upload.write($0, at: at) } }
             }
-            try await durably { try upload.commit(as: name) }
+            report = try await durably { try upload.commit() }
+        } catch let r as Refusal {
+            try? await durably { upload.discard(interrupted: false) }
+            return Self.problem(for: r.reason, detail: "Reports may be at most \(exchange.maxUploadBytes) bytes.")
+        } catch let e as ClaimGateError {
+            // Our own: the file could not be stored, or the upload not recorded (both recorded or
+            // logged by the exchange).
+            try? await durably { upload.discard(interrupted: false) }
+            throw e
         } catch {
-            try? await durably { upload.discard() }
-            // Our own file errors are ClaimGateErrors; anything else is the request body ending early.
-            await record(.upload, partner, context, outcome: .failed, bytes: bytes, reason: error is ClaimGateError ? "store-failed" : "interrupted")
+            // The request body ended early.
+            try? await durably { upload.discard(interrupted: true) }
             throw error
         }
-        let dir = upload.directory
-        let origin = SessionOrigin(transport: .https, clientAddress: context.clientAddress)
-        let path = dir + "/" + name, uploaded = bytes
-        let report = try await durably { try exchange.uploadCompleted(name: name, path: path, bytes: uploaded, partner: partner, origin: origin) }
         guard report.state == .accepted else {
             return Self.problem(.unprocessableContent,
                 "The report was quarantined (inbound \(report.id.uuidString.lowercased())): \(report.reason ?? "it could not be processed.")")
@@ -302,38 +304,31 @@ struct PartnerRoutes: Sendable {
                                       bundle_id: report.bundleID?.uuidString.lowercased()), status: .created)
     }
 
-    /// The partner's available bundle named in the path; records an attempt on anything else.
-    private func bundle(_ request: Request, _ context: PartnerRequestContext, _ partner: PartnerID) async throws -> OutboxEntry? {
-        let raw = context.parameters.get("id") ?? ""
-        if let id = UUID(uuidString: raw), raw == id.uuidString.lowercased(), let entry = try exchange.bundle(id, of: partner) {
-            return entry
-        }
-        await record(.accessRefused, partner, context, outcome: .refused, reason: "\(Refusal.Reason.bundleUnavailable.code): \(raw.prefix(80))")
-        return nil
-    }
-
     // MARK: Helpers
 
-    private func recordOrThrow(_ action: TransferEvent.Action, _ partner: PartnerID?, _ context: PartnerRequestContext,
-                               outcome: TransferEvent.Outcome, bytes: Int64? = nil, reason: String? = nil) async throws {
-        let event = TransferEvent(time: Date(), actor: partner.map { .partner($0) } ?? .system, action: action,
-                                  outcome: outcome, partnerID: partner, bytes: bytes, reason: reason,
-                                  transport: .https, clientAddress: context.clientAddress)
-        let exchange = self.exchange
-        try await durably { try exchange.record(event) }
-    }
-
-    /// Records a refusal or failure; the request is refused either way, so a failure to record
-    /// is logged rather than thrown.
-    private func record(_ action: TransferEvent.Action, _ partner: PartnerID?, _ context: PartnerRequestContext,
-                        outcome: TransferEvent.Outcome, bytes: Int64? = nil, reason: String? = nil) async {
-        do {
-            try await recordOrThrow(action, partner, context, outcome: outcome, bytes: bytes, reason: reason)
-        } catch {
-            logger.error("recording an event failed", metadata: ["action": "\(action.rawValue)"])
+    /// What a partner sees of a refusal over HTTPS: one table, for every route. The sentence says
+    /// what to do; details stay in the audit trail and the server log.
+    static func problem(for reason: Refusal.Reason, detail: String? = nil) -> Response {
+        switch reason {
+        case .bundleUnavailable, .bundleExpired:
+            return problem(.notFound, "No such bundle is available to you.")
+        case .malformedReceipt:
+            return problem(.badRequest, "Send {\"sha256\": \"<hex SHA-256 of the bundle file you received>\"}.")
+        case .digestMismatch:
+            return problem(.unprocessableContent, detail ?? "That SHA-256 is not the bundle's: download it again and check it before acknowledging.")
+        case .uploadTooLarge:
+            return problem(.contentTooLarge, detail ?? "The upload is larger than the gateway accepts.")
+        case .auditUnavailable:
+            var r = problem(.serviceUnavailable, "The gateway cannot record this request right now, so it was not served. Try again later.")
+            r.headers[.retryAfter] = "30"
+            return r
+        case .partnerSuspended, .partnerRemoved, .agreementEnded, .unknownPartner, .unknownKey, .transportNotAllowed,
+             .certificateAmbiguous, .certificateNotForClients, .certificateRevoked, .crlExpired, .crlUnusable:
+            return problem(.forbidden, "This client certificate is not allowed to use the API.")
+        default:
+            return problem(.forbidden, "This request is not allowed.")
         }
     }
-
     /// `bytes=a-b`, `bytes=a-` or `bytes=-n`, one range within the file.
     static func parseRange(_ header: String, size: Int64) -> ClosedRange<Int>? {
         guard header.hasPrefix("bytes="), size > 0 else { return nil }
@@ -392,51 +387,4 @@ final class PeerCertificates: @unchecked Sendable {
         channel.closeFuture.whenComplete { [self] _ in lock.withLock { _ = byConnection.removeValue(forKey: key) } }
         return der
     }
-}
-
-/// An upload to a partner's inbox directory: written to a private `.upload-<uuid>` file, fsynced,
-/// then linked under its final name (never overwriting), so a report is never seen half-written.
-/// Blocking: call from the blocking pool.
-final class InboxUpload: @unchecked Sendable {
-    let directory: String
-    private let temporary: String
-    private var fd: Int32
-
-    init(directory: String) throws {
-        self.directory = directory
-        temporary = directory + "/.upload-" + UUID().uuidString.lowercased()
-        fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw ClaimGateError(.io, "Cannot create an upload file in \(directory): \(String(cString: strerror(errno))).") }
-    }
-
-    func write(_ buffer: ByteBuffer) throws {
-        try buffer.withUnsafeReadableBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw ClaimGateError(.io, "Writing an upload failed: \(String(cString: strerror(errno))).") }
-                offset += n
-            }
-        }
-    }
-
-    /// Makes the upload durable and visible as `name`; fails rather than replace a file.
-    func commit(as name: String) throws {
-        guard fsync(fd) == 0 else { throw ClaimGateError(.io, "Cannot sync an upload: \(String(cString: strerror(errno))).") }
-        close(fd)
-        fd = -1
-        defer { unlink(temporary) }
-        guard link(temporary, directory + "/" + name) == 0 else {
-            throw ClaimGateError(.io, "Cannot store the upload as \(name): \(String(cString: strerror(errno))).")
-        }
-    }
-
-    /// Removes what was written (on refusal or failure).
-    func discard() {
-        if fd >= 0 { close(fd); fd = -1 }
-        unlink(temporary)
-    }
-
-    deinit { if fd >= 0 { close(fd); unlink(temporary) } }
 }

@@ -7,12 +7,13 @@ import Logging
 /// with the `sftp` subsystem, then the SFTP request loop over the partner's virtual tree.
 /// Runs on its own thread; owns its libssh handles.
 final class SFTPSession: @unchecked Sendable {
-    private let session: ssh_session
+    private let ssh: ssh_session
     private unowned let server: SFTPServer
     private var exchange: any PartnerExchange { server.exchange }
     private var logger: Logger
     private let origin: SessionOrigin
-    private var partner: PartnerID?
+    /// The partner's session, once logged in; every request revalidates it.
+    private var session: PartnerSession?
     private var lastRefusal: Refusal?
     /// The user name of the last login attempt, for the refusal record.
     private var attemptedUser: String?
@@ -22,44 +23,44 @@ final class SFTPSession: @unchecked Sendable {
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 64)
 
     init(session: ssh_session, server: SFTPServer) {
-        self.session = session
+        self.ssh = session
         self.server = server
         self.logger = server.logger
-        origin = SessionOrigin(transport: .sftp, clientAddress: Self.peerAddress(ssh_get_fd(session)))
+        origin = SessionOrigin(transport: .sftp, clientAddress: Self.peerAddress(ssh_get_fd(ssh)))
         logger[metadataKey: "client.address"] = "\(origin.clientAddress)"
     }
 
     deinit {
         buffer.deallocate()
-        ssh_free(session)
+        ssh_free(ssh)
     }
 
     /// The client's IP address (without the port).
     var clientIP: String { String(origin.clientAddress.prefix { $0 != ":" }) }
 
     /// Ends a session the server refuses to serve.
-    func close() { ssh_disconnect(session) }
+    func close() { ssh_disconnect(ssh) }
 
     /// Called from another thread at shutdown: breaks the blocking read so `run` returns.
-    func interrupt() { shutdown(ssh_get_fd(session), Int32(SHUT_RDWR)) }
+    func interrupt() { shutdown(ssh_get_fd(ssh), Int32(SHUT_RDWR)) }
 
     func run() {
         defer {
             closeAllHandles()
-            ssh_disconnect(session)
+            ssh_disconnect(ssh)
         }
         guard server.waitForLoginSlot(self) else { return }
         var one: Int32 = 1
-        ssh_options_set(session, SSH_OPTIONS_NODELAY, &one)
+        ssh_options_set(ssh, SSH_OPTIONS_NODELAY, &one)
         var grace = Int(server.configuration.loginGraceSeconds)
-        ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &grace)
-        guard ssh_handle_key_exchange(session) == SSH_OK else {
-            logger.info("sftp key exchange failed", metadata: ["error": "\(String(cString: ssh_get_error(UnsafeMutableRawPointer(session))))"])
+        ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT, &grace)
+        guard ssh_handle_key_exchange(ssh) == SSH_OK else {
+            logger.info("sftp key exchange failed", metadata: ["error": "\(String(cString: ssh_get_error(UnsafeMutableRawPointer(ssh))))"])
             return
         }
-        ssh_set_auth_methods(session, Int32(SSH_AUTH_METHOD_PUBLICKEY))
+        ssh_set_auth_methods(ssh, Int32(SSH_AUTH_METHOD_PUBLICKEY))
         guard let channel = negotiate() else {
-            if partner == nil {
+            if session == nil {
                 let reason = lastRefusal?.reason.code ?? "no-key"
                 server.loginRefused(TransferEvent(time: Date(), actor: .system, action: .loginRefused, outcome: .refused,
                                                   reason: attemptedUser.map { "\(reason) (user '\($0.prefix(64))')" } ?? reason,
@@ -68,7 +69,7 @@ final class SFTPSession: @unchecked Sendable {
             return
         }
         var noTimeout = 0
-        ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &noTimeout)
+        ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT, &noTimeout)
         serveSFTP(channel)
     }
 
@@ -79,10 +80,10 @@ final class SFTPSession: @unchecked Sendable {
     private func negotiate() -> ssh_channel? {
         var channel: ssh_channel?
         var attempts = 0
-        while let msg = ssh_message_get(session) {
+        while let msg = ssh_message_get(ssh) {
             defer { ssh_message_free(msg) }
             let type = ssh_message_type(msg), sub = ssh_message_subtype(msg)
-            switch (type, partner) {
+            switch (type, session) {
             case (Int32(SSH_REQUEST_AUTH.rawValue), nil):
                 attempts += 1
                 if attempts > 20 { return nil }
@@ -119,25 +120,25 @@ final class SFTPSession: @unchecked Sendable {
               let line = Self.keyLine(key) else { return false }
         let user = String(cString: userC)
         attemptedUser = user
-        switch exchange.authorize(partner: user, sshKey: line) {
+        switch exchange.openSession(.sshKey(user: user, key: line), origin: origin) {
         case .failure(let refusal):
             lastRefusal = refusal
             return false
-        case .success(let id):
+        case .success(let opened):
             switch ssh_message_auth_publickey_state(msg) {
             case SSH_PUBLICKEY_STATE_NONE:
                 ssh_message_auth_reply_pk_ok_simple(msg)
                 return true
             case SSH_PUBLICKEY_STATE_VALID:
-                partner = id
                 // No session without its entry: if the audit trail cannot be written, the login fails.
-                guard record(.login, outcome: .success) else {
-                    partner = nil
-                    lastRefusal = Refusal(.operationRefused, "the audit trail cannot be written")
+                do { try exchange.recordLogin(opened) } catch {
+                    logger.error("audit trail unavailable: login refused", metadata: ["error": "\(error)"])
+                    lastRefusal = Refusal(.auditUnavailable, "the audit trail cannot be written")
                     return false
                 }
+                session = opened
                 server.authenticated(self)
-                logger[metadataKey: "partner.id"] = "\(id)"
+                logger[metadataKey: "partner.id"] = "\(opened.partner)"
                 ssh_message_auth_reply_success(msg, 0)
                 return true
             default:
@@ -148,7 +149,7 @@ final class SFTPSession: @unchecked Sendable {
     }
 
     private func refuse(_ msg: ssh_message, _ what: String) {
-        record(.accessRefused, outcome: .refused, reason: "\(Refusal.Reason.operationRefused.code): \(what)")
+        if let session { exchange.refused(.operationRefused, subject: what, in: session) }
         ssh_message_reply_default(msg)
     }
 
@@ -165,9 +166,7 @@ final class SFTPSession: @unchecked Sendable {
     private enum OpenHandle {
         case directory([DirectoryEntry], sent: Bool)
         case download(fd: Int32, entry: OutboxEntry, coverage: ByteCoverage, bytes: Int64)
-        case upload(fd: Int32, temporary: String, name: String, directory: String, bytes: Int64)
-        /// An upload that went over the size limit: further writes fail, and it is discarded on close.
-        case rejectedUpload(fd: Int32, temporary: String, name: String)
+        case upload(any StagedUpload)
     }
 
     private struct DirectoryEntry {
@@ -178,7 +177,7 @@ final class SFTPSession: @unchecked Sendable {
     }
 
     private func serveSFTP(_ channel: ssh_channel) {
-        guard let sftp = sftp_server_new(session, channel) else { return }
+        guard let sftp = sftp_server_new(ssh, channel) else { return }
         defer { sftp_server_free(sftp) }
         guard sftp_server_init(sftp) == 0 else { return }
         while let m = sftp_get_client_message(sftp) {
@@ -189,13 +188,14 @@ final class SFTPSession: @unchecked Sendable {
 
     private func handle(_ m: sftp_client_message, _ sftp: sftp_session) {
         let type = Int32(m.pointee.type)
-        // A suspension or an ended agreement takes effect on open sessions too; checked at most
-        // once a second during a transfer, before every other request.
+        // The session rule (agreement in force, partner neither suspended nor removed, key still
+        // listed, sftp still under delivery.pull) runs before every request; during a transfer,
+        // reads and writes on an open handle are checked at most once a second.
         if type != SSH_FXP_READ && type != SSH_FXP_WRITE || Date().timeIntervalSince(lastPolicyCheck) >= 1 {
             lastPolicyCheck = Date()
-            if let partner, case .failure(let r) = exchange.mayAct(partner) {
-                record(.accessRefused, outcome: .refused, reason: r.reason.code)
-                sftp_reply_status(m, UInt32(SSH_FX_PERMISSION_DENIED), "access ended")
+            if let session, case .failure(let r) = exchange.revalidate(session) {
+                exchange.refused(r.reason, in: session)
+                reply(m, refusal: r.reason)
                 interrupt()
                 return
             }
@@ -219,26 +219,65 @@ final class SFTPSession: @unchecked Sendable {
         }
     }
 
-    private var filename: (sftp_client_message) -> String = { m in
-        m.pointee.filename.map { String(cString: $0) } ?? ""
+    /// The request's path as the client sent it, or nil when it holds a NUL byte: libssh hands
+    /// names over as C strings, so `X.p7m\0.txt` would silently become `X.p7m`. The packet's own
+    /// length (after the request id) says how long the name really is.
+    private func filename(_ m: sftp_client_message) -> String? {
+        guard let c = m.pointee.filename else { return "" }
+        let length = strlen(c)
+        if let whole = m.pointee.complete_message, let base = ssh_buffer_get(whole), ssh_buffer_get_len(whole) >= 8 {
+            let p = base.assumingMemoryBound(to: UInt8.self)
+            let declared = Int(p[4]) << 24 | Int(p[5]) << 16 | Int(p[6]) << 8 | Int(p[7])
+            if declared != length { return nil }
+        }
+        return String(cString: c)
     }
 
     /// Parses the message's path; refuses (and records) anything outside the tree.
     private func path(_ m: sftp_client_message, _ op: String) -> VirtualPath? {
-        let raw = filename(m)
+        guard let raw = filename(m) else {
+            refuse(m, .pathRefused, "\(op): a name with a NUL byte")
+            return nil
+        }
         switch VirtualPath.parse(raw) {
         case .success(let p): return p
         case .failure:
-            record(.accessRefused, outcome: .refused, reason: "\(Refusal.Reason.pathRefused.code): \(op) \(raw.prefix(160))")
-            sftp_reply_status(m, UInt32(SSH_FX_PERMISSION_DENIED), "permission denied")
+            refuse(m, .pathRefused, "\(op) \(raw)")
             return nil
         }
     }
 
+    /// Records a refused request and answers it with the status this transport gives `reason`.
+    private func refuse(_ m: sftp_client_message, _ reason: Refusal.Reason, _ subject: String?) {
+        if let session { exchange.refused(reason, subject: subject, in: session) }
+        reply(m, refusal: reason)
+    }
+
     private func denied(_ m: sftp_client_message, _ op: String) {
-        record(.accessRefused, outcome: .refused,
-               reason: "\(Refusal.Reason.operationRefused.code): \(op) \(filename(m).prefix(160))")
-        sftp_reply_status(m, UInt32(SSH_FX_PERMISSION_DENIED), "permission denied")
+        refuse(m, .operationRefused, "\(op) \((filename(m) ?? "").prefix(160))")
+    }
+
+    /// What a partner sees of a refusal over SFTP: one table, for every request. Details stay in
+    /// the audit trail and the server log.
+    static func status(for reason: Refusal.Reason) -> (code: Int32, message: String) {
+        switch reason {
+        case .bundleUnavailable, .bundleExpired:
+            return (SSH_FX_NO_SUCH_FILE, "no such file")
+        case .uploadTooLarge:
+            return (SSH_FX_FAILURE, "upload larger than the gateway accepts")
+        case .auditUnavailable:
+            return (SSH_FX_FAILURE, "the gateway cannot record this request now; try again later")
+        case .partnerSuspended, .partnerRemoved, .agreementEnded, .unknownPartner, .unknownKey, .transportNotAllowed,
+             .certificateAmbiguous, .certificateNotForClients, .certificateRevoked, .crlExpired, .crlUnusable:
+            return (SSH_FX_PERMISSION_DENIED, "access ended")
+        default:
+            return (SSH_FX_PERMISSION_DENIED, "permission denied")
+        }
+    }
+
+    private func reply(_ m: sftp_client_message, refusal reason: Refusal.Reason) {
+        let s = Self.status(for: reason)
+        sftp_reply_status(m, UInt32(s.code), s.message)
     }
 
     private func realpath(_ m: sftp_client_message) {
@@ -260,44 +299,41 @@ final class SFTPSession: @unchecked Sendable {
 
     /// What a path refers to now, if anything.
     private func lookup(_ p: VirtualPath) -> DirectoryEntry? {
-        guard let partner else { return nil }
+        guard let session else { return nil }
         switch p {
         case .root, .outbox, .inbox:
             return DirectoryEntry(name: p.description, isDirectory: true, size: 0, modified: Date())
         case .outboxFile(let name):
-            guard let e = outboxEntry(named: name, partner) else {
-                record(.accessRefused, outcome: .refused, reason: "\(Refusal.Reason.bundleUnavailable.code): \(name.prefix(80))")
+            guard let id = Self.bundleID(name), let e = try? exchange.bundle(id, for: session) else {
+                exchange.refused(.bundleUnavailable, subject: String(name.prefix(80)), in: session)
                 return nil
             }
             return DirectoryEntry(name: e.name, isDirectory: false, size: e.size, modified: e.created)
         case .inboxFile(let name):
-            guard let u = (try? exchange.uploads(of: partner))?.first(where: { $0.name == name }) else { return nil }
+            guard let u = (try? exchange.uploads(for: session))?.first(where: { $0.name == name }) else { return nil }
             return DirectoryEntry(name: name, isDirectory: false, size: u.size, modified: u.received)
         }
     }
 
-    private func outboxEntry(named name: String, _ partner: PartnerID) -> OutboxEntry? {
+    /// `<bundle-id>.p7m` (lowercase UUID).
+    static func bundleID(_ name: String) -> UUID? {
         guard name.hasSuffix(".p7m"), let id = UUID(uuidString: String(name.dropLast(4))),
               name == id.uuidString.lowercased() + ".p7m" else { return nil }
-        return try? exchange.bundle(id, of: partner)
+        return id
     }
 
     private func opendir(_ m: sftp_client_message, _ sftp: sftp_session) {
-        guard let p = path(m, "opendir"), let partner else { return }
+        guard let p = path(m, "opendir"), let session else { return }
         let entries: [DirectoryEntry]
         switch p {
         case .root:
             entries = ["outbox", "inbox"].map { DirectoryEntry(name: $0, isDirectory: true, size: 0, modified: Date()) }
         case .outbox:
-            guard let list = try? exchange.outbox(of: partner) else {
-                sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "outbox unavailable"); return
-            }
+            // Listed only once recorded: no entry, no listing.
+            guard let list = try? exchange.listOutbox(session) else { reply(m, refusal: .auditUnavailable); return }
             entries = list.map { DirectoryEntry(name: $0.name, isDirectory: false, size: $0.size, modified: $0.created) }
-            guard record(.listing, outcome: .success, bytes: Int64(list.count)) else {
-                sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "the gateway cannot record this listing now; try again later"); return
-            }
         case .inbox:
-            entries = ((try? exchange.uploads(of: partner)) ?? []).sorted { $0.name < $1.name }
+            entries = ((try? exchange.uploads(for: session)) ?? []).sorted { $0.name < $1.name }
                 .map { DirectoryEntry(name: $0.name, isDirectory: false, size: $0.size, modified: $0.received) }
         default:
             sftp_reply_status(m, UInt32(SSH_FX_NO_SUCH_FILE), "not a directory"); return
@@ -306,38 +342,37 @@ final class SFTPSession: @unchecked Sendable {
     }
 
     private func open(_ m: sftp_client_message, _ sftp: sftp_session) {
-        guard let p = path(m, "open"), let partner else { return }
+        guard let p = path(m, "open"), let session else { return }
         let flags = Int32(m.pointee.flags)
         let writing = flags & (SSH_FXF_WRITE | SSH_FXF_CREAT | SSH_FXF_TRUNC | SSH_FXF_APPEND) != 0
         switch p {
         case .outboxFile(let name) where !writing:
-            guard let entry = outboxEntry(named: name, partner) else {
-                record(.accessRefused, outcome: .refused, reason: "\(Refusal.Reason.bundleUnavailable.code): \(name.prefix(80))")
-                sftp_reply_status(m, UInt32(SSH_FX_NO_SUCH_FILE), "no such file")
-                return
-            }
-            // Recorded before any byte can be read; no entry, no bytes.
-            do { try exchange.downloadStarted(entry, partner: partner, offset: 0, origin: origin) } catch {
+            guard let id = Self.bundleID(name) else { refuse(m, .bundleUnavailable, String(name.prefix(80))); return }
+            // The availability check and the `started` entry are one transaction: recorded before
+            // any byte can be read; no entry, no bytes.
+            let start: DownloadStart
+            do { start = try exchange.startDownload(id, for: session) { _ in 0 } } catch {
                 logger.error("audit trail unavailable: download refused", metadata: ["error": "\(error)"])
-                sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "the gateway cannot record this download now; try again later")
+                reply(m, refusal: .auditUnavailable)
                 return
             }
+            guard case .started(let entry, _) = start else { reply(m, refusal: .bundleUnavailable); return }
             let fd = Glibc.open(entry.filePath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-            guard fd >= 0 else { sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "cannot open"); return }
+            guard fd >= 0 else {
+                exchange.downloadEnded(entry, for: session, bytes: 0, complete: false)
+                sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "cannot open")
+                return
+            }
             reply(handle: .download(fd: fd, entry: entry, coverage: ByteCoverage(), bytes: 0), m, sftp)
         case .inboxFile(let name) where writing && flags & SSH_FXF_APPEND == 0:
-            guard let dir = try? exchange.inboxDirectory(of: partner) else {
-                sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "inbox unavailable"); return
+            do {
+                reply(handle: .upload(try exchange.beginUpload(named: name, for: session)), m, sftp)
+            } catch let r as Refusal {
+                reply(m, refusal: r.reason)
+            } catch {
+                logger.error("an upload could not be created", metadata: ["error": "\(error)"])
+                sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "cannot create")
             }
-            if access(dir + "/" + name, F_OK) == 0 || lookup(.inboxFile(name)) != nil {
-                record(.accessRefused, outcome: .refused, reason: "\(Refusal.Reason.operationRefused.code): overwrite /inbox/\(name.prefix(80))")
-                sftp_reply_status(m, UInt32(SSH_FX_PERMISSION_DENIED), "exists: uploads never overwrite")
-                return
-            }
-            let temporary = dir + "/.upload-" + UUID().uuidString.lowercased()
-            let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "cannot create"); return }
-            reply(handle: .upload(fd: fd, temporary: temporary, name: name, directory: dir, bytes: 0), m, sftp)
         default:
             denied(m, writing ? "write \(p)" : "read \(p)")
         }
@@ -374,20 +409,17 @@ final class SFTPSession: @unchecked Sendable {
             } else {
                 sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "read error")
             }
-        case (SSH_FXP_WRITE, .upload(let fd, let temporary, let name, let dir, let bytes)):
+        case (SSH_FXP_WRITE, .upload(let upload)):
             guard let data = m.pointee.data else { sftp_reply_status(m, UInt32(SSH_FX_BAD_MESSAGE), "no data"); return }
-            let count = Int(ssh_string_len(data))
-            let end = Int64(m.pointee.offset) + Int64(count)
-            guard end <= server.configuration.maxUploadBytes else {
-                record(.upload, outcome: .refused, bytes: end, reason: "too-large: /inbox/\(name.prefix(80))")
-                handles[id] = .rejectedUpload(fd: fd, temporary: temporary, name: name)
-                sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "upload larger than \(server.configuration.maxUploadBytes) bytes")
-                return
+            do {
+                try upload.write(UnsafeRawBufferPointer(start: ssh_string_data(data), count: Int(ssh_string_len(data))),
+                                 at: Int64(m.pointee.offset))
+                sftp_reply_status(m, UInt32(SSH_FX_OK), nil)
+            } catch let r as Refusal {
+                reply(m, refusal: r.reason)
+            } catch {
+                sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "write failed")
             }
-            let written = pwrite(fd, ssh_string_data(data), count, off_t(m.pointee.offset))
-            guard written == count else { sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "write failed"); return }
-            handles[id] = .upload(fd: fd, temporary: temporary, name: name, directory: dir, bytes: max(bytes, end))
-            sftp_reply_status(m, UInt32(SSH_FX_OK), nil)
         case (SSH_FXP_READDIR, .directory(let entries, let sent)):
             if sent || entries.isEmpty {
                 sftp_reply_status(m, UInt32(SSH_FX_EOF), nil)
@@ -403,11 +435,9 @@ final class SFTPSession: @unchecked Sendable {
         case (SSH_FXP_FSTAT, .download(_, let entry, _, _)):
             var a = Self.attributes(directory: false, size: entry.size, modified: entry.created)
             sftp_reply_attr(m, &a)
-        case (SSH_FXP_FSTAT, .upload(_, _, _, _, let bytes)):
-            var a = Self.attributes(directory: false, size: bytes, modified: Date())
+        case (SSH_FXP_FSTAT, .upload(let upload)):
+            var a = Self.attributes(directory: false, size: upload.bytes, modified: Date())
             sftp_reply_attr(m, &a)
-        case (SSH_FXP_WRITE, .rejectedUpload):
-            sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "upload larger than \(server.configuration.maxUploadBytes) bytes")
         case (SSH_FXP_FSETSTAT, .upload):
             sftp_reply_status(m, UInt32(SSH_FX_OK), nil)   // times and modes are not kept
         case (SSH_FXP_CLOSE, _):
@@ -427,8 +457,8 @@ final class SFTPSession: @unchecked Sendable {
         let name = m.pointee.submessage.map { String(cString: $0) } ?? ""
         switch name {
         case "fsync@openssh.com":
-            if let info = sftp_handle(sftp, m.pointee.handle), case .upload(let fd, _, _, _, _)? = handles[Int(bitPattern: info)] {
-                sftp_reply_status(m, UInt32(fsync(fd) == 0 ? SSH_FX_OK : SSH_FX_FAILURE), nil)
+            if let info = sftp_handle(sftp, m.pointee.handle), case .upload(let upload)? = handles[Int(bitPattern: info)] {
+                sftp_reply_status(m, UInt32((try? upload.sync()) != nil ? SSH_FX_OK : SSH_FX_FAILURE), nil)
             } else {
                 sftp_reply_status(m, UInt32(SSH_FX_OK), nil)
             }
@@ -439,47 +469,28 @@ final class SFTPSession: @unchecked Sendable {
         }
     }
 
-    /// Closes a handle's file; records downloads and commits uploads.
+    /// Closes a handle: records downloads, commits uploads (or discards them when the session
+    /// ends first).
     /// - Returns: false when an upload could not be committed.
     @discardableResult
     private func release(_ h: OpenHandle, complete: Bool) -> Bool {
-        guard let partner else { return false }
+        guard let session else { return false }
         switch h {
         case .directory:
             return true
-        case .rejectedUpload(let fd, let temporary, _):
-            Glibc.close(fd)
-            unlink(temporary)
-            return false
         case .download(let fd, let entry, let coverage, let bytes):
             Glibc.close(fd)
-            do {
-                try exchange.downloadEnded(entry, partner: partner, bytes: bytes,
-                                           complete: coverage.covers(size: entry.size), origin: origin)
-            } catch {
-                logger.error("recording a download failed", metadata: ["bundle.id": "\(entry.bundleID.uuidString.lowercased())"])
-            }
+            exchange.downloadEnded(entry, for: session, bytes: bytes, complete: coverage.covers(size: entry.size))
             return true
-        case .upload(let fd, let temporary, let name, let dir, let bytes):
-            defer { Glibc.close(fd) }
-            guard complete, fsync(fd) == 0, link(temporary, dir + "/" + name) == 0 else {
-                unlink(temporary)
-                record(.upload, outcome: .failed, bytes: bytes, reason: complete ? "commit-failed" : "interrupted")
+        case .upload(let upload):
+            guard complete else { upload.discard(interrupted: true); return false }
+            do {
+                _ = try upload.commit()
+                return true
+            } catch {
+                logger.error("an upload could not be stored, recorded or processed: refused", metadata: ["error": "\(error)"])
                 return false
             }
-            unlink(temporary)
-            let dfd = Glibc.open(dir, O_RDONLY | O_DIRECTORY)
-            if dfd >= 0 { fsync(dfd); Glibc.close(dfd) }
-            do {
-                try exchange.uploadCompleted(name: name, path: dir + "/" + name, bytes: bytes, partner: partner, origin: origin)
-            } catch {
-                // Not recorded, so not accepted: the partner is told the upload failed and may send
-                // it again under the same name.
-                logger.error("an upload could not be recorded or processed: refused", metadata: ["error": "\(error)"])
-                unlink(dir + "/" + name)
-                return false
-            }
-            return true
         }
     }
 
@@ -489,21 +500,6 @@ final class SFTPSession: @unchecked Sendable {
     }
 
     // MARK: Helpers
-
-    /// Records an event; returns false (and logs) when it could not be recorded, so callers that
-    /// serve something can refuse instead.
-    @discardableResult
-    private func record(_ action: TransferEvent.Action, outcome: TransferEvent.Outcome, bytes: Int64? = nil, reason: String? = nil) -> Bool {
-        do {
-            try exchange.record(TransferEvent(time: Date(), actor: partner.map { .partner($0) } ?? .system, action: action,
-                                              outcome: outcome, partnerID: partner, bytes: bytes, reason: reason,
-                                              transport: .sftp, clientAddress: origin.clientAddress))
-            return true
-        } catch {
-            logger.error("recording an event failed", metadata: ["action": "\(action.rawValue)"])
-            return false
-        }
-    }
 
     static func attributes(directory: Bool, size: Int64, modified: Date) -> sftp_attributes_struct {
         var a = sftp_attributes_struct()

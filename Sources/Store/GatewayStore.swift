@@ -140,6 +140,16 @@ public final class GatewayStore: EventRecorder, Sendable {
             // Monthly reviews and exports by time read one month, not the whole trail.
             try db.execute(sql: "CREATE INDEX event_time ON event(time)")
         }
+        m.registerMigration("v8-bundle-document-types") { db in
+            // Purpose limitation at every access: each listing and download checks the bundle's
+            // media types against the agreement as it stands, without reading the manifest.
+            try db.alter(table: "bundle") { t in t.add(column: "document_types", .text).notNull().defaults(to: "") }
+            let rows = try Row.fetchAll(db, sql: "SELECT id, manifest_json FROM bundle")
+            for row in rows {
+                let types = BundleRecord.documentTypes(ofManifest: row[1]).joined(separator: " ")
+                try db.execute(sql: "UPDATE bundle SET document_types = ? WHERE id = ?", arguments: [types, row[0] as String])
+            }
+        }
         return m
     }
 
@@ -275,11 +285,11 @@ public final class GatewayStore: EventRecorder, Sendable {
         try commits.write { db in
             try db.execute(sql: """
                 INSERT INTO bundle(id, partner_id, claim_id, purpose, state, created_at, expires_at, manifest_json,
-                                   manifest_sha256, file_path, file_size, agreement_version)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                   manifest_sha256, file_path, file_size, agreement_version, document_types)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [b.id.uuidString.lowercased(), b.partnerID.rawValue, b.claimID, b.purpose, b.state.rawValue,
                                  StoredDate.text(b.created), StoredDate.text(b.expires), b.manifestJSON, b.manifestSHA256, b.filePath, b.fileSize,
-                                 b.agreementVersion])
+                                 b.agreementVersion, b.documentTypes.joined(separator: " ")])
             try Self.insert(event, db)
             if let delivery { try Self.insert(delivery, db) }
         }
@@ -397,7 +407,7 @@ public final class GatewayStore: EventRecorder, Sendable {
         // path; columns are read by position, not looked up by name.
         try Row.fetchAll(db.cachedStatement(sql: """
             SELECT id, partner_id, claim_id, purpose, state, created_at, expires_at, manifest_json, manifest_sha256,
-                   file_path, file_size, agreement_version
+                   file_path, file_size, agreement_version, document_types
             FROM bundle WHERE \(clause) ORDER BY created_at DESC, id
             """), arguments: StatementArguments(args)).map { row in
             guard let id = UUID(uuidString: row[0]) else {
@@ -406,7 +416,8 @@ public final class GatewayStore: EventRecorder, Sendable {
             return BundleRecord(id: id, partnerID: try PartnerID(row[1]), claimID: row[2], purpose: row[3],
                                 state: BundleState(rawValue: row[4]) ?? .sealed,
                                 created: try StoredDate.date(row[5]), expires: try StoredDate.date(row[6]), manifestJSON: row[7],
-                                manifestSHA256: row[8], filePath: row[9], fileSize: row[10], agreementVersion: row[11])
+                                manifestSHA256: row[8], filePath: row[9], fileSize: row[10], agreementVersion: row[11],
+                                documentTypes: (row[12] as String).split(separator: " ").map(String.init))
         }
     }
 

@@ -6,6 +6,7 @@ import Logging
 import ServiceLifecycle
 import HTTPS
 import SFTP
+import Exchange
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ClaimGateApp
 import ClaimGateCore
 import ClaimGateTesting
+import Exchange
 import Foundation
 import Testing
 
@@ -17,17 +18,17 @@ import Testing
         try f.onboard()
         let b = try f.gateway.seal(f.order(expiry: .ttl(3_600), documents: [try f.document("r.pdf")]), to: .outbox)
         let exchange = GatewayExchange(gateway: f.gateway)
-        let partner = b.partnerID
+        let partner = try f.session()
 
         clock.now = b.expires.addingTimeInterval(-0.001)
-        #expect(try exchange.outbox(of: partner).map(\.bundleID) == [b.id])
-        #expect(try exchange.bundle(b.id, of: partner) != nil)
+        #expect(try exchange.listOutbox(partner).map(\.bundleID) == [b.id])
+        #expect(try exchange.bundle(b.id, for: partner) != nil)
         #expect(throws: Never.self) { try f.open(b.filePath, as: "acme-assessors", out: f.dir.path + "/before", clock: clock) }
 
         for instant in [b.expires, b.expires.addingTimeInterval(1)] {
             clock.now = instant
-            #expect(try exchange.outbox(of: partner).isEmpty, "expired at \(instant)")
-            #expect(try exchange.bundle(b.id, of: partner) == nil)
+            #expect(try exchange.listOutbox(partner).isEmpty, "expired at \(instant)")
+            #expect(try exchange.bundle(b.id, for: partner) == nil)
             #expect(throws: ClaimGateError.self) {
                 try f.open(b.filePath, as: "acme-assessors", out: f.dir.path + "/after-\(instant.timeIntervalSince1970)", clock: clock)
             }
@@ -41,13 +42,13 @@ import Testing
         let keep = try f.gateway.seal(f.order(documents: [try f.document("keep.pdf")]), to: .outbox)
         let b = try f.gateway.seal(f.order(documents: [try f.document("r.pdf")]), to: .outbox)
         let exchange = GatewayExchange(gateway: f.gateway)
-        let entry = try #require(try exchange.bundle(b.id, of: b.partnerID))
+        let entry = try #require(try exchange.bundle(b.id, for: try f.session()))
         let digest = try exchange.fileDigest(of: entry)
 
         let recalled = try f.gateway.recall(bundle: b.id.uuidString.lowercased(), reason: "sent to the wrong assessor")
         #expect(recalled.state == .recalled)
-        #expect(try exchange.bundle(b.id, of: b.partnerID) == nil)
-        #expect(try exchange.outbox(of: b.partnerID).map(\.bundleID) == [keep.id])
+        #expect(try exchange.bundle(b.id, for: try f.session()) == nil)
+        #expect(try exchange.listOutbox(try f.session()).map(\.bundleID) == [keep.id])
         #expect(throws: ClaimGateError.self) { try f.gateway.recall(bundle: b.id.uuidString, reason: "again") }
 
         let result = try f.gateway.purge()
@@ -71,8 +72,9 @@ import Testing
     @Test func partnerVersionsStatusAndRemoval() throws {
         let clock = ManualClock(Self.start)
         let f = try GatewayFixture(clock: clock)
-        try f.onboard()
-        let updated = try f.gateway.updatePartner(agreementFile: try f.agreement(purposes: "[claim-assessment]"))
+        let pull = "delivery: {pull: [sftp]}"
+        try f.gateway.addPartner(agreementFile: try f.agreement(extra: pull))
+        let updated = try f.gateway.updatePartner(agreementFile: try f.agreement(purposes: "[claim-assessment]", extra: pull))
         #expect(updated.version == 2)
         #expect(updated.agreement.terms.purposes == ["claim-assessment"])
         let versions = try f.gateway.store.agreementVersions(updated.id)
@@ -84,18 +86,19 @@ import Testing
         }
 
         let exchange = GatewayExchange(gateway: f.gateway)
+        let session = try f.session()
         try f.gateway.suspendPartner("acme-assessors", reason: "incident INC-7")
-        if case .success = exchange.mayAct(updated.id) { Issue.record("a suspended partner may not act") }
+        if case .success = exchange.revalidate(session) { Issue.record("a suspended partner may not act") }
         #expect(throws: ClaimGateError.self) { try f.gateway.suspendPartner("acme-assessors", reason: nil) }
         try f.gateway.resumePartner("acme-assessors")
-        if case .failure(let r) = exchange.mayAct(updated.id) { Issue.record("resumed, yet refused: \(r)") }
+        if case .failure(let r) = exchange.revalidate(session) { Issue.record("resumed, yet refused: \(r)") }
 
         let b = try f.gateway.seal(f.order(documents: [try f.document("r.pdf")]), to: .outbox)
         let e = #expect(throws: ClaimGateError.self) { try f.gateway.removePartner("acme-assessors", force: false, reason: nil) }
         #expect(e?.message.contains("--force") == true)
         try f.gateway.removePartner("acme-assessors", force: true, reason: "contract ended")
         #expect(try f.gateway.partner("acme-assessors").status == .removed)
-        if case .success = exchange.mayAct(updated.id) { Issue.record("a removed partner may not act") }
+        if case .success = exchange.revalidate(session) { Issue.record("a removed partner may not act") }
         #expect(throws: ClaimGateError.self) { try f.gateway.resumePartner("acme-assessors") }
         let actions = try f.gateway.store.events(partner: updated.id).map(\.action)
         for a in ["partner-onboarded", "partner-updated", "partner-suspended", "partner-resumed", "partner-removed"] {

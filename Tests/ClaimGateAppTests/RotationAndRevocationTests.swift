@@ -1,6 +1,7 @@
 import ClaimGateApp
 import ClaimGateCore
 import ClaimGateTesting
+import Exchange
 import Envelope
 import Foundation
 import Testing

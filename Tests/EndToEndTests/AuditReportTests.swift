@@ -186,7 +186,7 @@ import Testing
                                  "login-refused/unknown-key/system as acme-assessors": 1,
                                  "seal-refused/purpose-not-allowed/admin": 1])
         // The HTTPS refusal names no partner: it is listed apart.
-        #expect((report["unattributed_refusals"] as? [[String: Any]])?.map(Self.refusalKey) == ["login-refused/operation-refused/system"])
+        #expect((report["unattributed_refusals"] as? [[String: Any]])?.map(Self.refusalKey) == ["login-refused/transport-not-allowed/system"])
     }
 
     @Test func theAccessReviewFlagsAttemptsAndDownloadsNeverReceipted() throws {
@@ -260,7 +260,7 @@ import Testing
         #expect(lines.contains("st-marys-hospital,refusals,receipt/digest-mismatch,1,partner"))
         #expect(lines.contains { $0.hasPrefix("st-marys-hospital,flag:foreign-bundle-attempt,\(s.c),1,") })
         #expect(lines.contains("acme-assessors,refusals,login-refused/unknown-key,1,system as user acme-assessors"))
-        #expect(lines.contains(",refusals,login-refused/operation-refused,1,system"))
+        #expect(lines.contains(",refusals,login-refused/transport-not-allowed,1,system"))
     }
 
     // MARK: impact

@@ -1,24 +1,52 @@
 /// Why a policy refused: a stable code for reports and metrics, and a sentence for people.
 public struct Refusal: Sendable, Hashable, Error, CustomStringConvertible {
-    public struct Reason: Hashable, Sendable, CustomStringConvertible {
-        public let code: String
-        public init(_ code: String) { self.code = code }
-        public var description: String { code }
+    /// The closed set of reasons a policy, a session rule or a transport refuses for. The code is
+    /// what the audit trail, reports and metrics carry; the sentence is for people.
+    public enum Reason: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+        // The partner and its agreement.
+        case partnerSuspended = "partner-suspended"
+        case partnerRemoved = "partner-removed"
+        case agreementEnded = "agreement-ended"
+        case unknownPartner = "unknown-partner"
+        // Sealing and access under the agreement.
+        case purposeNotAllowed = "purpose-not-allowed"
+        case documentTypeNotAllowed = "document-type-not-allowed"
+        case expiryInPast = "expiry-in-past"
+        case expiryBeyondRetention = "expiry-beyond-retention"
+        case expiryBeyondAgreement = "expiry-beyond-agreement"
+        case certificateNotValid = "certificate-not-valid"
+        // Credentials.
+        /// The SSH key or client certificate is not (or no longer) one the agreement lists.
+        case unknownKey = "unknown-key"
+        /// The client certificate chains to several partners' anchors and no pin tells them apart.
+        case certificateAmbiguous = "certificate-ambiguous"
+        /// The client certificate is not meant for TLS client authentication.
+        case certificateNotForClients = "certificate-not-for-clients"
+        /// The client or signer certificate is listed in its CA's CRL.
+        case certificateRevoked = "certificate-revoked"
+        /// The partner's CRL is past its nextUpdate: what it covers is refused until a current one
+        /// is loaded with `partner update` (fail closed).
+        case crlExpired = "crl-expired"
+        /// The partner's CRL cannot be used for this certificate (none for its CA, not yet valid).
+        case crlUnusable = "crl-unusable"
+        /// The agreement does not (or no longer) list this transport under `delivery.pull`.
+        case transportNotAllowed = "transport-not-allowed"
+        // Requests.
+        case pathRefused = "path-refused"
+        case operationRefused = "operation-refused"
+        case bundleUnavailable = "bundle-unavailable"
+        case bundleExpired = "bundle-expired"
+        /// An upload over the gateway's size limit.
+        case uploadTooLarge = "upload-too-large"
+        /// A receipt that does not hold a SHA-256 in hex.
+        case malformedReceipt = "malformed-receipt"
+        /// A receipt whose SHA-256 is not the bundle file's.
+        case digestMismatch = "digest-mismatch"
+        /// The gateway cannot record the request, so it is not served (fail closed).
+        case auditUnavailable = "audit-unavailable"
 
-        public static let partnerSuspended = Reason("partner-suspended")
-        public static let agreementEnded = Reason("agreement-ended")
-        public static let purposeNotAllowed = Reason("purpose-not-allowed")
-        public static let documentTypeNotAllowed = Reason("document-type-not-allowed")
-        public static let expiryInPast = Reason("expiry-in-past")
-        public static let expiryBeyondRetention = Reason("expiry-beyond-retention")
-        public static let expiryBeyondAgreement = Reason("expiry-beyond-agreement")
-        public static let certificateNotValid = Reason("certificate-not-valid")
-        public static let bundleExpired = Reason("bundle-expired")
-        public static let unknownPartner = Reason("unknown-partner")
-        public static let unknownKey = Reason("unknown-key")
-        public static let pathRefused = Reason("path-refused")
-        public static let operationRefused = Reason("operation-refused")
-        public static let bundleUnavailable = Reason("bundle-unavailable")
+        public var code: String { rawValue }
+        public var description: String { rawValue }
     }
 
     public let reason: Reason

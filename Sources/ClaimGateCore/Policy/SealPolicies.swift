@@ -32,7 +32,7 @@ public struct PartnerActive: Policy {
         case .active: return .meets
         case .suspended: return .fails(Refusal(.partnerSuspended,
             "Partner \(p.id) is suspended: nothing can be shared until an admin resumes it."))
-        case .removed: return .fails(Refusal(.partnerSuspended,
+        case .removed: return .fails(Refusal(.partnerRemoved,
             "Partner \(p.id) was removed: nothing can be shared with it any more."))
         }
     }
@@ -151,7 +151,7 @@ public struct BundleAvailable: Policy {
     public static let availableStates: Set<BundleState> = [.queued, .delivered, .downloaded, .acknowledged]
     public func evaluate(_ b: BundleRecord) -> PolicyResult {
         guard Self.availableStates.contains(b.state) else {
-            return .fails(Refusal(Refusal.Reason("bundle-\(b.state.rawValue)"), "Bundle \(b.id.uuidString.lowercased()) is \(b.state.rawValue)."))
+            return .fails(Refusal(.bundleUnavailable, "Bundle \(b.id.uuidString.lowercased()) is \(b.state.rawValue)."))
         }
         guard clock.now < b.expires else {
             return .fails(Refusal(.bundleExpired, "Bundle \(b.id.uuidString.lowercased()) expired at \(Timestamp.format(b.expires))."))

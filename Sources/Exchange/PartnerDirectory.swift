@@ -3,8 +3,9 @@ import Envelope
 import Foundation
 import Store
 
-/// The partners as the TLS layer needs them on every handshake and request: each with its trust
-/// anchors and revocation lists already parsed. A snapshot is reused for at most `maxAge`
+/// The partners in force as the TLS layer needs them on every handshake and request: each with its
+/// trust anchors and revocation lists already parsed. Removed partners are not in it: a removed
+/// partner's certificate never identifies anyone. A snapshot is reused for at most `maxAge`
 /// seconds, so an agreement change (a new CRL), suspension or new partner made by another
 /// `claimgate` process takes effect within that time without a restart; callers refresh at once
 /// on a miss.
@@ -46,7 +47,7 @@ final class PartnerDirectory: @unchecked Sendable {
         }
     }
 
-    /// Why a client certificate identifies no partner, when a partner's CRL is the cause.
+    /// Why a client certificate is refused when a partner's CRL is the cause.
     struct Revocation {
         let partner: PartnerID
         let error: EnvelopeError
@@ -105,9 +106,9 @@ final class PartnerDirectory: @unchecked Sendable {
             return i
         }
 
-        /// The partners whose anchor `cert` chains to, whose CRL does not revoke it and whose
-        /// agreement allows it (pins); and, when a partner's anchor matched but its CRL refused
-        /// the certificate (revoked, CRL expired or unusable), that refusal.
+        /// The partners whose anchor `cert` chains to and whose agreement allows it (pins); and,
+        /// when the CRL of any partner whose anchor it chains to refuses it (revoked, CRL expired
+        /// or unusable), that refusal, which refuses the certificate whoever else trusts it.
         func identities(of cert: Certificate, at now: Date) -> (partners: [Partner], revocation: Revocation?) {
             var matching: [Partner] = []
             var revocation: Revocation?
@@ -126,19 +127,22 @@ final class PartnerDirectory: @unchecked Sendable {
             return (matching, revocation)
         }
 
-        /// Whether `leaf` chains to any partner's anchor and is not revoked by that partner's CRL;
-        /// otherwise the CRL refusal, if one was the cause.
+        /// Whether `leaf` chains to some partner's anchor and no CRL of an agreement that trusts
+        /// its issuer refuses it; otherwise the CRL refusal, if one was the cause.
         func chains(_ leaf: Certificate, at now: Date) -> (accepted: Bool, revocation: Revocation?) {
-            var revocation: Revocation?
+            var trusted = false
             for (p, t) in zip(partners, trust) {
                 switch t.verdict(on: leaf, at: now) {
-                case .trusted: return (true, nil)
+                case .trusted: trusted = true
                 case .untrusted: continue
-                case .refusedByCRL(let e): if revocation == nil { revocation = Revocation(partner: p.id, error: e) }
+                case .refusedByCRL(let e): return (false, Revocation(partner: p.id, error: e))
                 }
             }
-            return (false, revocation)
+            return (trusted, nil)
         }
+
+        /// One partner as this snapshot holds it.
+        func partner(_ id: PartnerID) -> Partner? { partners.first { $0.id == id } }
     }
 
     private let lock = NSLock()
@@ -156,7 +160,7 @@ final class PartnerDirectory: @unchecked Sendable {
     }
 
     func refreshed(_ store: GatewayStore) -> Snapshot {
-        let partners = (try? store.partners()) ?? []
+        let partners = ((try? store.partners()) ?? []).filter { $0.status != .removed }
         let s = Snapshot(partners: partners, trust: partners.map { Trust($0.agreement.certificates) }, taken: Date())
         lock.lock()
         snapshot = s
@@ -166,14 +170,6 @@ final class PartnerDirectory: @unchecked Sendable {
 }
 
 extension Refusal.Reason {
-    /// The client or signer certificate is listed in its CA's CRL.
-    static let certificateRevoked = Refusal.Reason("certificate-revoked")
-    /// The partner's CRL is past its nextUpdate: what it covers is refused until a current one
-    /// is loaded with `partner update` (fail closed).
-    static let crlExpired = Refusal.Reason("crl-expired")
-    /// The partner's CRL cannot be used for this certificate (none for its CA, not yet valid).
-    static let crlUnusable = Refusal.Reason("crl-unusable")
-
     /// The refusal reason for a certificate refused by a partner's CRL.
     static func revocation(_ code: EnvelopeError.Code) -> Refusal.Reason {
         switch code {
