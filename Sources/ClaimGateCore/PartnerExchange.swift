@@ -161,7 +161,7 @@ public protocol PartnerExchange: Sendable {
     /// Records a request the transport refused: `reason`, and what was asked for (`subject`: a
     /// path, an operation, a bundle id; never document content). Never throws: the request is
     /// refused either way, and a failure to record it is logged.
-    func refused(_ reason: Refusal.Reason, subject: String?, action: TransferEvent.Action, session: PartnerSession?,
+    func refused(_ reason: Refusal.Reason, subject: String?, action: TransferEvent.Action, partner: PartnerID?,
                  origin: SessionOrigin)
 
     /// Records an event the transport's refusal throttles summarise (login and handshake floods).
@@ -175,7 +175,7 @@ extension PartnerExchange {
     /// A refusal of a request made in `session`.
     public func refused(_ reason: Refusal.Reason, subject: String? = nil, action: TransferEvent.Action = .accessRefused,
                         in session: PartnerSession) {
-        refused(reason, subject: subject, action: action, session: session, origin: session.origin)
+        refused(reason, subject: subject, action: action, partner: session.partner, origin: session.origin)
     }
 }
 

@@ -47,7 +47,7 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
         switch rule.judge(session.credential, transport: session.origin.transport) {
         case .failure(let r): return .failure(r)
         case .success(let p) where p.id != session.partner:
-            return .failure(Refusal(.unknownKey, "The credential no longer identifies \(session.partner)."))
+            return .failure(Refusal(.unknownKey, "The credential no longer identifies \(session.partner).", partner: session.partner))
         case .success: return .success(())
         }
     }
@@ -215,11 +215,11 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
 
     // MARK: Recording
 
-    public func refused(_ reason: Refusal.Reason, subject: String?, action: TransferEvent.Action, session: PartnerSession?,
+    public func refused(_ reason: Refusal.Reason, subject: String?, action: TransferEvent.Action, partner: PartnerID?,
                         origin: SessionOrigin) {
         let text = subject.map { "\(reason.code): \($0.prefix(160))" } ?? reason.code
-        let e = TransferEvent(time: clock.now, actor: session.map { .partner($0.partner) } ?? .system, action: action,
-                              outcome: .refused, partnerID: session?.partner, reason: text,
+        let e = TransferEvent(time: clock.now, actor: partner.map { .partner($0) } ?? .system, action: action,
+                              outcome: .refused, partnerID: partner, reason: text,
                               transport: origin.transport, clientAddress: origin.clientAddress)
         do { try store.record(e) } catch { logger.error("recording an event failed", metadata: ["action": "\(action.rawValue)"]) }
     }

@@ -65,12 +65,18 @@ final class PartnerDirectory: @unchecked Sendable {
         /// judgement is reused for one second of that clock at most.
         let judgedAt: Date
         let partners: [Partner]
+        /// Partners whose anchor the certificate chains to but whose agreement pins other client
+        /// certificates (`certificates.tls_client`): it is not (or no longer) one they list.
+        let pinnedOut: [PartnerID]
         let revocation: Revocation?
     }
 
     struct Snapshot {
         let partners: [Partner]
         let trust: [Trust]
+        /// Removed partners, kept only to say why a certificate of theirs is refused: they never
+        /// identify anyone.
+        let removed: [(Partner, Trust)]
         let taken: Date
         /// Identifications already made from this snapshot, by certificate DER: a partner's
         /// requests on a kept-alive connection then cost no parsing or signature checks. A
@@ -97,10 +103,11 @@ final class PartnerDirectory: @unchecked Sendable {
                now.timeIntervalSince(known.judgedAt) < 1 { return known }
             guard let cert = try? Certificate(der: der) else { return nil }
             let allows = cert.allowsTLSClientAuthentication
-            let found: (partners: [Partner], revocation: Revocation?) = allows ? identities(of: cert, at: now) : ([], nil)
+            let found: (partners: [Partner], pinnedOut: [PartnerID], revocation: Revocation?) = allows ? identities(of: cert, at: now) : ([], [], nil)
             let validity = cert.notBefore...max(cert.notBefore, cert.notAfter)
             let i = Identification(subject: cert.subject, fingerprint: cert.sha256Fingerprint, allowsClientAuthentication: allows,
-                                   validity: validity, judgedAt: now, partners: found.partners, revocation: found.revocation)
+                                   validity: validity, judgedAt: now, partners: found.partners, pinnedOut: found.pinnedOut,
+                                   revocation: found.revocation)
             // Only what was judged inside the certificate's validity is remembered.
             if validity.contains(now) { memo.put(der, i) }
             return i
@@ -109,8 +116,8 @@ final class PartnerDirectory: @unchecked Sendable {
         /// The partners whose anchor `cert` chains to and whose agreement allows it (pins); and,
         /// when the CRL of any partner whose anchor it chains to refuses it (revoked, CRL expired
         /// or unusable), that refusal, which refuses the certificate whoever else trusts it.
-        func identities(of cert: Certificate, at now: Date) -> (partners: [Partner], revocation: Revocation?) {
-            var matching: [Partner] = []
+        func identities(of cert: Certificate, at now: Date) -> (partners: [Partner], pinnedOut: [PartnerID], revocation: Revocation?) {
+            var matching: [Partner] = [], pinnedOut: [PartnerID] = []
             var revocation: Revocation?
             for (p, t) in zip(partners, trust) {
                 switch t.verdict(on: cert, at: now) {
@@ -122,9 +129,11 @@ final class PartnerDirectory: @unchecked Sendable {
                 }
                 if p.agreement.certificates.allowsTLSClient(fingerprint: cert.sha256Fingerprint, subject: cert.subject) {
                     matching.append(p)
+                } else {
+                    pinnedOut.append(p.id)
                 }
             }
-            return (matching, revocation)
+            return (matching, pinnedOut, revocation)
         }
 
         /// Whether `leaf` chains to some partner's anchor and no CRL of an agreement that trusts
@@ -139,6 +148,18 @@ final class PartnerDirectory: @unchecked Sendable {
                 }
             }
             return (trusted, nil)
+        }
+
+        /// The removed partner whose anchor and pins `der` would have matched, if any: only to
+        /// record a refusal with its real reason (`partner-removed`).
+        func removedPartner(ofDER der: [UInt8], at now: Date) -> PartnerID? {
+            guard !removed.isEmpty, let cert = try? Certificate(der: der) else { return nil }
+            return removed.first { p, t in
+                if case .trusted = t.verdict(on: cert, at: now) {
+                    return p.agreement.certificates.allowsTLSClient(fingerprint: cert.sha256Fingerprint, subject: cert.subject)
+                }
+                return false
+            }?.0.id
         }
 
         /// One partner as this snapshot holds it.
@@ -160,8 +181,10 @@ final class PartnerDirectory: @unchecked Sendable {
     }
 
     func refreshed(_ store: GatewayStore) -> Snapshot {
-        let partners = ((try? store.partners()) ?? []).filter { $0.status != .removed }
-        let s = Snapshot(partners: partners, trust: partners.map { Trust($0.agreement.certificates) }, taken: Date())
+        let all = (try? store.partners()) ?? []
+        let partners = all.filter { $0.status != .removed }
+        let s = Snapshot(partners: partners, trust: partners.map { Trust($0.agreement.certificates) },
+                         removed: all.filter { $0.status == .removed }.map { ($0, Trust($0.agreement.certificates)) }, taken: Date())
         lock.lock()
         snapshot = s
         lock.unlock()

@@ -24,11 +24,11 @@ struct SessionRule: Sendable {
         case .clientCertificate(let der): found = partner(clientCertificate: der)
         }
         return found.flatMap { p in
-            if case .fails(let r) = PartnerPolicy.mayAct(clock: clock).evaluate(p) { return .failure(r) }
+            if case .fails(let r) = PartnerPolicy.mayAct(clock: clock).evaluate(p) { return .failure(r.of(p.id)) }
             let pull: PullTransport? = transport == .sftp ? .sftp : transport == .https ? .https : nil
             guard let pull, p.agreement.delivery.pull.contains(pull) else {
                 return .failure(Refusal(.transportNotAllowed,
-                    "Agreement \(p.agreement.terms.reference) does not list \(transport.rawValue) under delivery.pull."))
+                    "Agreement \(p.agreement.terms.reference) does not list \(transport.rawValue) under delivery.pull.", partner: p.id))
             }
             return .success(p)
         }
@@ -40,7 +40,7 @@ struct SessionRule: Sendable {
             return .failure(Refusal(.unknownPartner, "No partner '\(user.prefix(64))'."))
         }
         guard p.agreement.sshAuthorizedKeys.contains(where: { Self.sameKey($0, sshKey) }) else {
-            return .failure(Refusal(.unknownKey, "This key is not in \(id)'s agreement."))
+            return .failure(Refusal(.unknownKey, "This key is not in \(id)'s agreement.", partner: id))
         }
         return .success(p)
     }
@@ -70,10 +70,18 @@ struct SessionRule: Sendable {
         // Revoked by the CRL of any agreement that trusts its issuer: refused, whoever else trusts it.
         if let r = found.revocation {
             logRevocation(r, subject: found.subject, fingerprint: found.fingerprint, "request")
-            return .failure(Refusal(.revocation(r.error.code), r.error.message))
+            return .failure(Refusal(.revocation(r.error.code), r.error.message, partner: r.partner))
         }
         switch found.partners.count {
+        case 0 where found.pinnedOut.count == 1:
+            return .failure(Refusal(.unknownKey,
+                "The client certificate '\(found.subject)' chains to \(found.pinnedOut[0])'s trust anchor but is not one its agreement pins (certificates.tls_client).",
+                partner: found.pinnedOut[0]))
         case 0:
+            if let removed = directory.current(store).removedPartner(ofDER: der, at: clock.now) {
+                return .failure(Refusal(.partnerRemoved, "Partner \(removed) was removed: its client certificates identify no one.",
+                                        partner: removed))
+            }
             return .failure(Refusal(.unknownPartner,
                 "The client certificate '\(found.subject)' does not chain to any partner's trust anchor, or is not one its agreement pins."))
         case 1:

@@ -55,7 +55,7 @@ struct PartnerRoutes: Sendable {
             // Recorded with its real reason (unknown, ambiguous, revoked, suspended…); the
             // partner sees only the status this transport gives it.
             let exchange = self.exchange
-            try? await durably { exchange.refused(refusal.reason, subject: nil, action: .loginRefused, session: nil, origin: origin) }
+            try? await durably { exchange.refused(refusal.reason, subject: nil, action: .loginRefused, partner: refusal.partner, origin: origin) }
             return .refused(Self.problem(for: refusal.reason))
         }
     }

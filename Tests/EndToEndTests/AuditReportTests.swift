@@ -90,7 +90,7 @@ import Testing
             let zeros = String(repeating: "0", count: 64)
             #expect(try curl(["-X", "POST", "-d", "{\"sha256\":\"\(zeros)\"}", "-o", "/dev/null", "-w", "%{http_code}", url("/\(b)/receipt")]).stdout == "422")
             #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", url("/\(c)")]).stdout == "404")
-            // acme-assessors may not pull over HTTPS: refused before it counts as identified.
+            // acme-assessors may not pull over HTTPS: refused with that reason, attributed to acme.
             #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", url("")], as: "acme-assessors").stdout == "403")
 
             // acme-assessors over SFTP.
@@ -184,9 +184,11 @@ import Testing
         #expect(expiredAttempts >= 3, "each refused get is recorded (OpenSSH may stat before it opens)")
         #expect(acmeRefusals == ["access-refused/bundle-unavailable/partner": expiredAttempts,
                                  "login-refused/unknown-key/system as acme-assessors": 1,
+                                 "login-refused/transport-not-allowed/partner": 1,
                                  "seal-refused/purpose-not-allowed/admin": 1])
-        // The HTTPS refusal names no partner: it is listed apart.
-        #expect((report["unattributed_refusals"] as? [[String: Any]])?.map(Self.refusalKey) == ["login-refused/transport-not-allowed/system"])
+        // The HTTPS refusal of acme's certificate (its agreement lists only sftp) is acme's own,
+        // with its real reason; nothing is left unattributed.
+        #expect((report["unattributed_refusals"] as? [[String: Any]])?.map(Self.refusalKey) == [])
     }
 
     @Test func theAccessReviewFlagsAttemptsAndDownloadsNeverReceipted() throws {
@@ -208,14 +210,16 @@ import Testing
         #expect(stm[1]["purpose"] as? String == "medical-review")
         #expect(stm[1]["count"] as? Int == 1)
 
-        // acme: the expired bundle asked for twice, a name that is no bundle and the refused login
-        // reach the threshold; C was downloaded over SFTP, which has no receipt.
+        // acme: the expired bundle asked for twice, a name that is no bundle and the two refused
+        // logins (SFTP: unknown key; HTTPS: transport not allowed) reach the threshold; C was
+        // downloaded over SFTP, which has no receipt.
         #expect(acme.map { $0["code"] as? String } == ["repeated-refusals", "expired-bundle-attempt", "unknown-bundle-attempt", "download-not-receipted"])
         let attempts = try #require(acme[1]["count"] as? Int)
         let unknown = try #require(acme[2]["count"] as? Int)
         #expect(attempts >= 2 && unknown >= 1)
-        #expect(acme[0]["count"] as? Int == attempts + unknown + 1, "the admin's refused seal is not the partner's")
-        #expect(acme[0]["reasons"] as? [String: Int] == ["access-refused/bundle-unavailable": attempts + unknown, "login-refused/unknown-key": 1])
+        #expect(acme[0]["count"] as? Int == attempts + unknown + 2, "the admin's refused seal is not the partner's")
+        #expect(acme[0]["reasons"] as? [String: Int] == ["access-refused/bundle-unavailable": attempts + unknown, "login-refused/unknown-key": 1,
+                                                          "login-refused/transport-not-allowed": 1])
         #expect(acme[1]["bundle_id"] as? String == s.d)
         #expect(acme[1]["reference"] as? String == "\(s.d).p7m")
         #expect(acme[1]["claim_id"] as? String == "CLM-C")
@@ -249,7 +253,7 @@ import Testing
         #expect(md.stdout.contains("- **download-not-receipted**: Bundle \(s.b) (claim CLM-B, medical-review) was downloaded completely once over https"))
         #expect(md.stdout.contains("- **foreign-bundle-attempt**: st-marys-hospital asked once over https for bundle \(s.c), sealed for acme-assessors (claim CLM-A)."))
         #expect(md.stdout.contains("| medical-review | 1 | 1 | 2 | 0 | 0 | 1 | 1 | \(s.sizes[s.b]! + 100) | 1 | 0 | 1 |"))
-        #expect(md.stdout.contains("\n## Refusals before a partner was identified\n"))
+        #expect(!md.stdout.contains("\n## Refusals before a partner was identified\n"), "every refusal here names its partner")
 
         let csv = try s.run(["report", "--month", s.month, "--format", "csv"])
         try s.ok(csv)
@@ -260,7 +264,7 @@ import Testing
         #expect(lines.contains("st-marys-hospital,refusals,receipt/digest-mismatch,1,partner"))
         #expect(lines.contains { $0.hasPrefix("st-marys-hospital,flag:foreign-bundle-attempt,\(s.c),1,") })
         #expect(lines.contains("acme-assessors,refusals,login-refused/unknown-key,1,system as user acme-assessors"))
-        #expect(lines.contains(",refusals,login-refused/transport-not-allowed,1,system"))
+        #expect(lines.contains("acme-assessors,refusals,login-refused/transport-not-allowed,1,partner"))
     }
 
     // MARK: impact

@@ -319,4 +319,32 @@ import Testing
         try g.ok(other)
         #expect(other.stdout.contains(g.bundles["st-marys-hospital"]!))
     }
+
+    /// libssh hands names over as C strings: a name with a NUL byte must be refused, never cut at
+    /// the NUL (`X.p7m\0.txt` must not open `X.p7m`).
+    @Test func aNameWithANulByteIsRefusedNotTruncated() throws {
+        let g = try Gateway()
+        let id = g.bundles["acme-assessors"]!
+        let before = try g.events().count
+        guard let r = try Paramiko.run(#"""
+            name = "/outbox/" + args[0] + ".p7m"
+            for probe in (name + "\x00.txt", name + "\x00"):
+                for op, call in (("open", lambda: sftp.open(probe).read()), ("stat", lambda: sftp.stat(probe))):
+                    try:
+                        call()
+                        print("SERVED", op, repr(probe))
+                    except (IOError, OSError) as e:
+                        print("REFUSED", op, type(e).__name__)
+            print("PLAIN", len(sftp.open(name).read()))
+            client.close()
+            """#, g, [id]) else { return }
+        try g.ok(r)
+        #expect(!r.stdout.contains("SERVED"), "\(r.stdout)")
+        #expect(r.stdout.components(separatedBy: "REFUSED").count - 1 == 4, "\(r.stdout)")
+        #expect(r.stdout.contains("PLAIN "), "the name without the NUL is still served: \(r.stdout)")
+        let new = try g.events(after: before) { $0.contains { $0.hasPrefix("download|success|") } }
+        let refused = new.filter { $0.hasPrefix("access-refused|refused|acme-assessors|") && $0.contains("|path-refused: ") }
+        #expect(refused.count == 4, "\(new)")
+        #expect(new.filter { $0.hasPrefix("download|started|") }.count == 1, "only the plain name was served: \(new)")
+    }
 }

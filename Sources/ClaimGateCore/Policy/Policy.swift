@@ -51,11 +51,18 @@ public struct Refusal: Sendable, Hashable, Error, CustomStringConvertible {
 
     public let reason: Reason
     public let message: String
+    /// The partner refused, when the refusal is of a known partner (suspended, removed, its key
+    /// withdrawn, its certificate revoked): the audit entry is then attributed to it.
+    public var partner: PartnerID?
 
-    public init(_ reason: Reason, _ message: String) {
+    public init(_ reason: Reason, _ message: String, partner: PartnerID? = nil) {
         self.reason = reason
         self.message = message
+        self.partner = partner
     }
+
+    /// The same refusal, attributed to `partner`.
+    public func of(_ partner: PartnerID?) -> Refusal { Refusal(reason, message, partner: partner) }
     public var description: String { message }
 }
 
