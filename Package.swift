@@ -67,22 +67,28 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Development tools: the dev PKI and the demo (never part of a gateway's own work).
+        .target(name: "DevTools", dependencies: [
+            "ClaimGateApp", "ClaimGateCore", "Envelope", "Exchange", "SFTP", "HTTPS",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "claimgate", dependencies: [
-            "ClaimGateApp", "ClaimGateCore", "HTTPS", "Exchange",
+            "ClaimGateApp", "ClaimGateCore", "HTTPS", "Exchange", "DevTools",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Tests: one target per module, plus end-to-end tests with real peers.
-        .target(name: "ClaimGateTesting", dependencies: ["ClaimGateCore", "ClaimGateApp"], path: "Tests/ClaimGateTesting"),
+        .target(name: "ClaimGateTesting", dependencies: ["ClaimGateCore", "ClaimGateApp", "DevTools"], path: "Tests/ClaimGateTesting"),
         .testTarget(name: "ClaimGateCoreTests", dependencies: ["ClaimGateCore", "ClaimGateTesting"]),
         .testTarget(name: "EnvelopeTests", dependencies: ["Envelope", "ClaimGateTesting"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Envelope", "ClaimGateTesting"]),
         .testTarget(name: "PackagingTests", dependencies: ["Packaging", "ClaimGateTesting"]),
         .testTarget(name: "SFTPTests", dependencies: ["SFTP", "ClaimGateCore", "ClaimGateTesting"]),
         .testTarget(name: "ClaimGateAppTests", dependencies: [
-            "ClaimGateApp", "Envelope", "Store", "Exchange", "ClaimGateTesting", .product(name: "Logging", package: "swift-log"),
+            "ClaimGateApp", "Envelope", "Store", "Exchange", "DevTools", "ClaimGateTesting", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Audit", "ClaimGateCore", "ClaimGateTesting"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ClaimGateTesting", "claimgate"]),

@@ -2,14 +2,14 @@ import ClaimGateCore
 import Foundation
 
 /// Durable file operations: write to a temporary name, fsync, rename, fsync the directory.
-enum FileSystem {
-    static func absolute(_ path: String) -> String {
+public enum FileSystem {
+    public static func absolute(_ path: String) -> String {
         let url = path.hasPrefix("/") ? URL(fileURLWithPath: path)
             : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(path)
         return url.standardizedFileURL.path
     }
 
-    static func makeDirectory(_ path: String, mode: Int = 0o755) throws {
+    public static func makeDirectory(_ path: String, mode: Int = 0o755) throws {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: mode])
@@ -19,12 +19,12 @@ enum FileSystem {
     }
 
     /// A fresh temporary path inside `directory`.
-    static func temporaryPath(in directory: String, suffix: String = ".tmp") -> String {
+    public static func temporaryPath(in directory: String, suffix: String = ".tmp") -> String {
         directory + "/.tmp-" + UUID().uuidString.lowercased() + suffix
     }
 
     /// Creates a new file for writing, failing if it exists.
-    static func createExclusive(_ path: String, mode: mode_t = 0o600) throws -> Int32 {
+    public static func createExclusive(_ path: String, mode: mode_t = 0o600) throws -> Int32 {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else {
             throw ClaimGateError(.io, "Cannot create \(path): \(String(cString: strerror(errno))).")
@@ -33,7 +33,7 @@ enum FileSystem {
     }
 
     /// Flushes a file descriptor's data to disk.
-    static func sync(_ fd: Int32, _ path: String) throws {
+    public static func sync(_ fd: Int32, _ path: String) throws {
         guard fsync(fd) == 0 else {
             throw ClaimGateError(.io, "Cannot flush \(path) to disk: \(String(cString: strerror(errno))).")
         }
@@ -41,7 +41,7 @@ enum FileSystem {
 
     /// Renames `from` to `to` (same file system) and makes the rename durable.
     /// - Parameter replace: when false, fails if `to` exists (no overwrite).
-    static func commit(_ from: String, to: String, replace: Bool = false) throws {
+    public static func commit(_ from: String, to: String, replace: Bool = false) throws {
         if replace {
             guard rename(from, to) == 0 else {
                 throw ClaimGateError(.io, "Cannot move \(from) to \(to): \(String(cString: strerror(errno))).")
@@ -57,14 +57,14 @@ enum FileSystem {
         syncDirectory(of: to)
     }
 
-    static func syncDirectory(of path: String) {
+    public static func syncDirectory(of path: String) {
         let dir = (path as NSString).deletingLastPathComponent
         let fd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY)
         if fd >= 0 { fsync(fd); close(fd) }
     }
 
     /// Writes `data` durably to `path` (temp file, fsync, rename).
-    static func writeAtomically(_ data: Data, to path: String, mode: mode_t = 0o644, replace: Bool = false) throws {
+    public static func writeAtomically(_ data: Data, to path: String, mode: mode_t = 0o644, replace: Bool = false) throws {
         let dir = (path as NSString).deletingLastPathComponent
         let tmp = temporaryPath(in: dir.isEmpty ? "." : dir)
         let fd = try createExclusive(tmp, mode: mode)
@@ -87,7 +87,7 @@ enum FileSystem {
         }
     }
 
-    static func read(_ path: String, what: String) throws -> String {
+    public static func read(_ path: String, what: String) throws -> String {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ClaimGateError(.io, "Cannot read \(what) at \(path): check the path.")
         }

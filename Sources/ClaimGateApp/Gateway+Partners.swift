@@ -30,7 +30,7 @@ extension Gateway {
     }
 
     /// Stores an agreement already loaded and validated by `AgreementLoader`.
-    func addPartner(_ agreement: PartnerAgreement, source: String) throws -> Partner {
+    public func addPartner(_ agreement: PartnerAgreement, source: String) throws -> Partner {
         try requireDistinctTrustAnchor(agreement)
         let now = clock.now
         let partner = try store.addPartner(agreement, source: source, at: now, event: TransferEvent(

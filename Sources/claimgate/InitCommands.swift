@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClaimGateApp
+import DevTools
 import ClaimGateCore
 import Foundation
 

@@ -1,4 +1,5 @@
 import ClaimGateApp
+import DevTools
 import ClaimGateCore
 import ClaimGateTesting
 import Envelope

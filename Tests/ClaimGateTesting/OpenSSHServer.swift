@@ -1,4 +1,5 @@
 import ClaimGateApp
+import DevTools
 import Foundation
 
 /// A stock OpenSSH sshd serving `internal-sftp` on a free 127.0.0.1 port, in its own folder,

@@ -1,3 +1,4 @@
+import ClaimGateApp
 import ClaimGateCore
 import Foundation
 import Logging
