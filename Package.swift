@@ -90,7 +90,9 @@ let package = Package(
         .testTarget(name: "ClaimGateAppTests", dependencies: [
             "ClaimGateApp", "Envelope", "Store", "Exchange", "DevTools", "ClaimGateTesting", .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Audit", "ClaimGateCore", "ClaimGateTesting"]),
+        .testTarget(name: "StoreTests", dependencies: [
+            "Store", "Audit", "ClaimGateCore", "ClaimGateTesting", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "EndToEndTests", dependencies: ["ClaimGateTesting", "claimgate"]),
     ],
     swiftLanguageModes: [.v6]

@@ -14,7 +14,7 @@ extension AuditEntry {
                   action: event.action.rawValue, outcome: event.outcome.rawValue,
                   partnerID: event.partnerID?.rawValue, claimID: event.claimID,
                   bundleID: event.bundleID?.uuidString.lowercased(), purpose: event.purpose,
-                  documentDigests: event.documentDigests, bytes: event.bytes, reason: event.reason,
+                  documentDigests: event.documentDigests, bytes: event.bytes, reason: event.reason?.text,
                   transport: event.transport.rawValue, clientAddress: event.clientAddress)
     }
 }

@@ -62,6 +62,12 @@ public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
         self.line = line
     }
 
+    /// An entry found edited by a check outside the chain (the store's columns beside the hashed
+    /// fields).
+    public static func entryEdited(sequence: Int64, _ message: String, file: String = #fileID, line: Int = #line) -> AuditError {
+        AuditError(.entryEdited, message, sequence: sequence, file: file, line: line)
+    }
+
     /// Whether this is a finding about the log's integrity (as opposed to a read or write failure).
     public var isTampering: Bool { sequence != nil }
 

@@ -137,7 +137,7 @@ public struct SessionCounts: Sendable, Encodable, Equatable {
 /// Refusals of one action and reason code.
 public struct RefusalRow: Sendable, Encodable, Equatable {
     public var action: String
-    /// The reason code (`bundle-unavailable`, `unknown-key`…), `free-text` for a sentence, or empty.
+    /// The reason code (`bundle-unavailable`, `unknown-key`…), or empty when there is none.
     public var reason: String
     /// `partner`, `admin` or `system`.
     public var actor: String

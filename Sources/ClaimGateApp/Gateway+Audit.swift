@@ -21,7 +21,7 @@ extension Gateway {
                 throw ClaimGateError(.io, "Cannot create the audit key: \(e.message)")
             }
             try store.record(TransferEvent(time: clock.now, actor: .system, action: .keyCreated, outcome: .success,
-                                           reason: "audit-key", transport: .cli))
+                                           reason: EventReason(.auditKey), transport: .cli))
         }
         let clock = self.clock
         return try store.checkpointAudit { sequence, head in
@@ -42,13 +42,23 @@ extension Gateway {
         var verifier = AuditVerifier(keys: trusted)
         for c in try store.auditCheckpoints() { verifier.add(c) }
         struct Stop: Error {}
+        var columns: AuditError?
         do {
-            try store.forEachAuditEntry { e in
+            try store.forEachAuditEntry(inconsistentReason: { seq in
+                // The reason's code and subject columns are what reports read; they must be the
+                // hashed reason text's own.
+                columns = .entryEdited(sequence: seq, "Entry \(seq)'s reason_code or subject column does not match its recorded reason: the columns were edited.")
+                throw Stop()
+            }) { e in
                 verifier.add(e)
                 if verifier.problem != nil { throw Stop() }
             }
         } catch is Stop {}
-        return verifier.finish()
+        let verdict = verifier.finish()
+        guard let columns, verdict.problem == nil else { return verdict }
+        return AuditVerification(problem: columns, entryCount: verdict.entryCount, lastSequence: verdict.lastSequence,
+                                 lastSealedSequence: verdict.lastSealedSequence, checkpointCount: verdict.checkpointCount,
+                                 signaturesChecked: verdict.signaturesChecked)
     }
 
     /// Writes entries (optionally only those timed in `[since, until)`) and the checkpoints
@@ -58,7 +68,7 @@ extension Gateway {
     public func exportAuditTrail(to path: String, since: Date? = nil, until: Date? = nil) throws -> Int {
         // Reading the trail out is itself an admin action on the trail, recorded and sealed first.
         try store.record(TransferEvent(time: clock.now, actor: .admin(Self.adminName), action: .auditExported, outcome: .success,
-                                       reason: "export", transport: .cli))
+                                       reason: EventReason(.export), transport: .cli))
         try sealAuditTrail()
         let pub = try identity.auditKey().publicKey
         let checkpoints = Dictionary(try store.auditCheckpoints().map { ($0.sequence, $0) }, uniquingKeysWith: { a, _ in a })

@@ -37,7 +37,8 @@ extension Gateway {
             d.lastError = "The bundle or its partner is no longer known to the gateway."
             try store.recordAttempt(d, event: TransferEvent(time: now, actor: .system, action: .delivery, outcome: .failed,
                                                             partnerID: d.partnerID, bundleID: d.bundleID,
-                                                            reason: d.lastErrorCode, transport: d.transport))
+                                                            reason: d.lastErrorCode.map { EventReason(EventReason.Code(rawValue: $0) ?? EventReason.Code(.unclassified)) },
+                                                            transport: d.transport))
             return d
         }
         // A bundle no longer available is not pushed.
@@ -45,7 +46,7 @@ extension Gateway {
             d.state = .cancelled
             d.lastErrorCode = r.reason.code
             d.lastError = r.message
-            try store.recordAttempt(d, event: event(d, bundle, .refused, reason: r.reason.code))
+            try store.recordAttempt(d, event: event(d, bundle, .refused, reason: EventReason(r.reason)))
             return d
         }
         // A suspended partner or an ended agreement gets nothing, not even what was queued before.
@@ -53,7 +54,7 @@ extension Gateway {
             d.state = r.reason == .agreementEnded ? .cancelled : .pending
             d.lastErrorCode = r.reason.code
             d.lastError = r.message
-            try store.recordAttempt(d, event: event(d, bundle, .refused, reason: r.reason.code))
+            try store.recordAttempt(d, event: event(d, bundle, .refused, reason: EventReason(r.reason)))
             return d
         }
         // Recorded before anything leaves: if the audit trail cannot be written, nothing is sent
@@ -74,7 +75,7 @@ extension Gateway {
             // there needs an admin, not a retry; everything else is retried.
             if !e.isRetryable || d.attempts >= retry.maxAttempts { d.state = .failed }
             if e.code == .noTarget { d.state = .cancelled }
-            try store.recordAttempt(d, event: event(d, bundle, .failed, reason: e.code.rawValue))
+            try store.recordAttempt(d, event: event(d, bundle, .failed, reason: EventReason(EventReason.Code(e.code))))
             logger.info("delivery failed", metadata: ["bundle.id": "\(bundle.id.uuidString.lowercased())", "reason": "\(e.code.rawValue)"])
         }
         return d
@@ -126,7 +127,7 @@ extension Gateway {
     }
 
     private func event(_ d: Delivery, _ b: BundleRecord, _ outcome: TransferEvent.Outcome, bytes: Int64? = nil,
-                       reason: String? = nil) -> TransferEvent {
+                       reason: EventReason? = nil) -> TransferEvent {
         TransferEvent(time: clock.now, actor: .system, action: .delivery, outcome: outcome, partnerID: d.partnerID,
                       claimID: b.claimID, bundleID: b.id, purpose: b.purpose, bytes: bytes, reason: reason,
                       transport: d.transport, clientAddress: d.target)

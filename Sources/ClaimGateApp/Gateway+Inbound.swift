@@ -104,7 +104,7 @@ extension Gateway {
         let digests = (r.manifestJSON.flatMap { try? BundleManifest.decode($0) })?.documents.map(\.sha256) ?? []
         return TransferEvent(time: clock.now, actor: .partner(r.partnerID), action: action, outcome: outcome,
                              partnerID: r.partnerID, claimID: r.claimID, bundleID: r.bundleID, purpose: r.purpose,
-                             documentDigests: digests, bytes: r.bytes, reason: r.reason.map { String($0.prefix(200)) },
+                             documentDigests: digests, bytes: r.bytes, reason: r.reason.map { EventReason(.reportRejected, $0) },
                              transport: r.transport, clientAddress: clientAddress)
     }
 

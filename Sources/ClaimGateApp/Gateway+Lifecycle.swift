@@ -22,7 +22,7 @@ extension Gateway {
         try requireDistinctTrustAnchor(agreement)
         let p = try store.addAgreementVersion(agreement, source: source, at: clock.now, event: TransferEvent(
             time: clock.now, actor: .admin(Self.adminName), action: .partnerUpdated, outcome: .success,
-            partnerID: agreement.id, reason: reason, transport: .cli))
+            partnerID: agreement.id, reason: EventReason(.agreementChanged, reason), transport: .cli))
         logger.info("partner updated", metadata: ["partner.id": "\(agreement.id)", "version": "\(p.version)"])
         return p
     }
@@ -45,7 +45,7 @@ extension Gateway {
         let p = try partner(raw)
         try store.setPartnerStatus(p.id, to: .suspended, from: [.active], event: TransferEvent(
             time: clock.now, actor: .admin(Self.adminName), action: .partnerSuspended, outcome: .success,
-            partnerID: p.id, reason: reason.map(Self.auditText), transport: .cli))
+            partnerID: p.id, reason: reason.map { EventReason(.operatorNote, Self.auditText($0)) }, transport: .cli))
     }
 
     /// Lifts a suspension.
@@ -66,7 +66,8 @@ extension Gateway {
         }
         try store.setPartnerStatus(p.id, to: .removed, from: [.active, .suspended], event: TransferEvent(
             time: clock.now, actor: .admin(Self.adminName), action: .partnerRemoved, outcome: .success,
-            partnerID: p.id, reason: reason.map(Self.auditText) ?? (waiting > 0 ? "forced: \(waiting) waiting" : nil), transport: .cli))
+            partnerID: p.id, reason: (reason.map(Self.auditText) ?? (waiting > 0 ? "forced: \(waiting) waiting" : nil)).map { EventReason(.operatorNote, $0) },
+            transport: .cli))
     }
 
     /// Recalls a bundle: from now on it is neither listed nor served, and a pending push is cancelled.
@@ -76,7 +77,7 @@ extension Gateway {
         }
         try store.recallBundle(id, event: TransferEvent(
             time: clock.now, actor: .admin(Self.adminName), action: .recall, outcome: .success, partnerID: b.partnerID,
-            claimID: b.claimID, bundleID: b.id, purpose: b.purpose, reason: Self.auditText(reason), transport: .cli))
+            claimID: b.claimID, bundleID: b.id, purpose: b.purpose, reason: EventReason(.operatorNote, Self.auditText(reason)), transport: .cli))
         logger.info("bundle recalled", metadata: ["bundle.id": "\(id.uuidString.lowercased())"])
         return try store.bundle(id) ?? b
     }
@@ -135,11 +136,11 @@ extension Gateway {
                 throw ClaimGateError(.io, "Cannot delete \(b.filePath): \(String(cString: strerror(errno))). Fix its permissions and run `claimgate purge` again.")
             }
             FileSystem.syncDirectory(of: b.filePath)
-            let why = b.state == .recalled ? "recalled" : "expired"
+            let why: EventReason.Code.Note = b.state == .recalled ? .recalled : .expired
             try store.markPurged(b.id, event: TransferEvent(
                 time: clock.now, actor: .system, action: .purge, outcome: .success, partnerID: b.partnerID, claimID: b.claimID,
                 bundleID: b.id, purpose: b.purpose, documentDigests: digest.map { [$0] } ?? [], bytes: b.fileSize,
-                reason: why, transport: .cli))
+                reason: EventReason(why), transport: .cli))
             result.bundles.append(b.id)
             result.bytes += b.fileSize
         }
@@ -156,7 +157,7 @@ extension Gateway {
             try store.markInboundPurged(r.id, event: TransferEvent(
                 time: clock.now, actor: .system, action: .purge, outcome: .success, partnerID: r.partnerID, claimID: r.claimID,
                 bundleID: r.bundleID, purpose: r.purpose, documentDigests: digest.map { [$0] } ?? [], bytes: r.bytes,
-                reason: "inbound-retention", transport: .cli))
+                reason: EventReason(.inboundRetention), transport: .cli))
             result.inboundReports.append(r.id)
         }
         result.scratch = sweepScratch(olderThan: now.addingTimeInterval(-3_600))

@@ -32,9 +32,8 @@ extension Gateway {
         family("claimgate_refusals_total", "Refused requests by reason code.")
         var refusals: [String: Int] = [:]
         for t in totals where t.outcome == "refused" {
-            // The code is the reason up to the first ':' or ' (' (the rest names a path or user).
-            let code = String((t.reason ?? "unspecified").prefix { $0 != ":" && $0 != " " })
-            refusals[code, default: 0] += t.count
+            // A closed code (the reason_code column); never the subject or a sentence.
+            refusals[t.reason ?? "unspecified", default: 0] += t.count
         }
         for (k, v) in refusals.sorted(by: { $0.key < $1.key }) { out.append("claimgate_refusals_total{reason=\"\(label(k))\"} \(v)") }
 

@@ -24,7 +24,7 @@ extension Gateway {
         let now = clock.now
         do { return try body() } catch let e as ClaimGateError {
             try store.record(TransferEvent(time: now, actor: .admin(Self.adminName), action: .partnerRefused,
-                                           outcome: .refused, partnerID: partner, reason: e.code.name, transport: .cli))
+                                           outcome: .refused, partnerID: partner, reason: EventReason(EventReason.Code(e.code)), transport: .cli))
             throw e
         }
     }

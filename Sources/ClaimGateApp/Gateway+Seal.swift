@@ -35,7 +35,7 @@ extension Gateway {
         let partner = try self.partner(order.partner)
         let created = Timestamp.wholeSeconds(clock.now)
         let bundleID = UUID()
-        func refuse(_ reason: String, _ error: ClaimGateError) throws -> Never {
+        func refuse(_ reason: EventReason, _ error: ClaimGateError) throws -> Never {
             try store.record(TransferEvent(time: clock.now, actor: .admin(Self.adminName), action: .sealRefused,
                                            outcome: .refused, partnerID: partner.id, claimID: validClaim(order.claimID),
                                            purpose: order.purpose, reason: reason, transport: .cli))
@@ -64,10 +64,10 @@ extension Gateway {
                 throw ClaimGateError(.invalidArgument, "Metadata key '\(key.prefix(40))' is not valid: use --meta name=value with a name without spaces.")
             }
         } catch let e as ClaimGateError {
-            try refuse("invalid-argument", e)
+            try refuse(EventReason(EventReason.Code(.invalidArgument)), e)
         }
         if case .file(let out) = destination, FileManager.default.fileExists(atPath: out) {
-            try refuse("invalid-argument", ClaimGateError(.invalidArgument, "\(out) already exists: choose another --out or remove it first."))
+            try refuse(EventReason(EventReason.Code(.invalidArgument)), ClaimGateError(.invalidArgument, "\(out) already exists: choose another --out or remove it first."))
         }
 
         // The agreement's policy.
@@ -78,10 +78,10 @@ extension Gateway {
                                   documents: documents.map { ($0.name, $0.mediaType) },
                                   encryptionCertificate: recipient.validity)
         if case .fails(let refusal) = SealPolicy.standard(clock: clock).evaluate(request) {
-            try refuse(refusal.reason.code, ClaimGateError(.policyRefused, refusal.message))
+            try refuse(EventReason(refusal.reason), ClaimGateError(.policyRefused, refusal.message))
         }
 
-        func recordFailure(_ reason: String) throws {
+        func recordFailure(_ reason: EventReason) throws {
             try store.record(TransferEvent(time: clock.now, actor: .admin(Self.adminName), action: destination.isOutbox ? .queue : .seal,
                                            outcome: .failed, partnerID: partner.id, claimID: order.claimID, bundleID: bundleID,
                                            purpose: order.purpose, reason: reason, transport: .cli))
@@ -111,9 +111,9 @@ extension Gateway {
                 ).encoded()
             }
         } catch {
-            let code = (error as? ClaimGateError)?.code.name ?? "io"
+            let code = (error as? ClaimGateError)?.code ?? .io
             logger.info("seal failed", metadata: ["bundle.id": "\(bundleID.uuidString.lowercased())", "reason": "\(code)"])
-            try recordFailure(code)
+            try recordFailure(EventReason(EventReason.Code(code)))
             throw error
         }
 

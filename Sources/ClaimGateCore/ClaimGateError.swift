@@ -4,23 +4,24 @@
 /// The `message` never holds document content, claimant personal data or key material.
 public struct ClaimGateError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Stable identifier of the kind of failure, safe to show to partners and scripts.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        public let name: String
-        public init(_ name: String) { self.name = name }
-        public var description: String { name }
-
-        public static let invalidAgreement = Code("invalid-agreement")
-        public static let invalidArgument = Code("invalid-argument")
-        public static let unknownPartner = Code("unknown-partner")
-        public static let partnerExists = Code("partner-exists")
-        public static let policyRefused = Code("policy-refused")
-        public static let notInitialised = Code("not-initialised")
-        public static let alreadyInitialised = Code("already-initialised")
-        public static let unknownBundle = Code("unknown-bundle")
-        public static let bundleRejected = Code("bundle-rejected")
-        public static let io = Code("io")
+    /// Stable identifier of the kind of failure, safe to show to partners and scripts. A closed
+    /// set: audit entries carry these codes.
+    public enum Code: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+        case invalidAgreement = "invalid-agreement"
+        case invalidArgument = "invalid-argument"
+        case unknownPartner = "unknown-partner"
+        case partnerExists = "partner-exists"
+        case policyRefused = "policy-refused"
+        case notInitialised = "not-initialised"
+        case alreadyInitialised = "already-initialised"
+        case unknownBundle = "unknown-bundle"
+        case bundleRejected = "bundle-rejected"
+        case io = "io"
         /// The database, and with it the audit trail, cannot be written: the operation was not done.
-        public static let auditUnavailable = Code("audit-unavailable")
+        case auditUnavailable = "audit-unavailable"
+
+        public var name: String { rawValue }
+        public var description: String { rawValue }
     }
 
     public let code: Code

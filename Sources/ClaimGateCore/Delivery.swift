@@ -66,7 +66,7 @@ public struct RetryPolicy: Sendable, Equatable {
 /// alike: `hostKeyMismatch`, `serverNotTrusted`, `verification` and `rejected` need an admin and
 /// are not retried; the others are.
 public struct PushError: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
+    public enum Code: String, Sendable, CaseIterable {
         case connect = "connect-failed"
         case hostKeyMismatch = "host-key-mismatch"
         /// The partner's HTTPS server certificate does not chain to its trust anchor or does not

@@ -100,12 +100,12 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
             // Judged at the moment of the transaction, as the start is recorded.
             guard let b, accessible(b, by: p) else {
                 return (.unavailable, event(.accessRefused, .refused, session,
-                                            reason: "\(Refusal.Reason.bundleUnavailable.code): \(id.uuidString.lowercased())"))
+                                            reason: EventReason(.bundleUnavailable, id.uuidString.lowercased())))
             }
             let entry = Self.entry(b)
             guard let at = offset(entry) else { return (.unsatisfiable(entry), nil) }
             return (.started(entry, offset: at), event(.download, .started, session, entry: entry, bytes: at > 0 ? at : nil,
-                                                        reason: at > 0 ? "resume" : nil))
+                                                        reason: at > 0 ? EventReason(.resume) : nil))
         }
     }
 
@@ -123,16 +123,16 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
     public func acknowledge(_ id: UUID, sha256 raw: String, for session: PartnerSession) throws -> ReceiptOutcome {
         let sha256 = raw.lowercased()
         guard sha256.utf8.count == 64, sha256.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
-            try store.record(event(.receipt, .refused, session, bundleID: id, reason: Refusal.Reason.malformedReceipt.code))
+            try store.record(event(.receipt, .refused, session, bundleID: id, reason: EventReason(.malformedReceipt)))
             return .refused(Refusal(.malformedReceipt, "A receipt holds the bundle file's SHA-256 in hex, as `sha256sum FILE.p7m` prints it."))
         }
         guard let entry = try bundle(id, for: session) else {
-            try store.record(event(.receipt, .refused, session, bundleID: id, reason: Refusal.Reason.bundleUnavailable.code))
+            try store.record(event(.receipt, .refused, session, bundleID: id, reason: EventReason(.bundleUnavailable, id.uuidString.lowercased())))
             return .refused(Refusal(.bundleUnavailable, "No such bundle is available to you."))
         }
         let matches = try sha256 == fileDigest(of: entry)
         var e = event(.receipt, matches ? .success : .refused, session, entry: entry,
-                      reason: matches ? nil : Refusal.Reason.digestMismatch.code)
+                      reason: matches ? nil : EventReason(.digestMismatch))
         e.documentDigests = [sha256]
         guard matches else {
             try store.record(e)
@@ -178,9 +178,9 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
 
     /// An upload refused (too large) or failed (`interrupted`, `store-failed`): recorded, logged
     /// if even that fails.
-    func uploadFailed(name: String, bytes: Int64, refusal: Refusal.Reason? = nil, failure: String? = nil, session: PartnerSession) {
+    func uploadFailed(name: String, bytes: Int64, refusal: Refusal.Reason? = nil, failure: EventReason.Code.Note? = nil, session: PartnerSession) {
         let e = event(.upload, refusal == nil ? .failed : .refused, session, bytes: bytes,
-                      reason: refusal.map { "\($0.code): /inbox/\(name.prefix(80))" } ?? failure)
+                      reason: refusal.map { EventReason($0, "/inbox/\(name.prefix(80))") } ?? failure.map { EventReason($0) })
         do { try store.record(e) } catch { logger.error("recording an event failed", metadata: ["action": "upload"]) }
     }
 
@@ -217,7 +217,7 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
 
     public func refused(_ reason: Refusal.Reason, subject: String?, action: TransferEvent.Action, partner: PartnerID?,
                         origin: SessionOrigin) {
-        let text = subject.map { "\(reason.code): \($0.prefix(160))" } ?? reason.code
+        let text = EventReason(reason, subject.map { String($0.prefix(160)) })
         let e = TransferEvent(time: clock.now, actor: partner.map { .partner($0) } ?? .system, action: action,
                               outcome: .refused, partnerID: partner, reason: text,
                               transport: origin.transport, clientAddress: origin.clientAddress)
@@ -228,7 +228,7 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
 
     /// An event of `session`, with the bundle's claim and purpose when there is one.
     private func event(_ action: TransferEvent.Action, _ outcome: TransferEvent.Outcome, _ session: PartnerSession,
-                       entry: OutboxEntry? = nil, bundleID: UUID? = nil, bytes: Int64? = nil, reason: String? = nil) -> TransferEvent {
+                       entry: OutboxEntry? = nil, bundleID: UUID? = nil, bytes: Int64? = nil, reason: EventReason? = nil) -> TransferEvent {
         TransferEvent(time: clock.now, actor: .partner(session.partner), action: action, outcome: outcome, partnerID: session.partner,
                       claimID: entry?.claimID, bundleID: entry?.bundleID ?? bundleID, purpose: entry?.purpose, bytes: bytes,
                       reason: reason, transport: session.origin.transport, clientAddress: session.origin.clientAddress)

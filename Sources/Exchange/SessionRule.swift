@@ -40,7 +40,8 @@ struct SessionRule: Sendable {
             return .failure(Refusal(.unknownPartner, "No partner '\(user.prefix(64))'."))
         }
         guard p.agreement.sshAuthorizedKeys.contains(where: { Self.sameKey($0, sshKey) }) else {
-            return .failure(Refusal(.unknownKey, "This key is not in \(id)'s agreement.", partner: id))
+            // Not attributed: an unknown key proves nothing about who tried.
+            return .failure(Refusal(.unknownKey, "This key is not in \(id)'s agreement."))
         }
         return .success(p)
     }

@@ -70,7 +70,7 @@ final class UploadStaging: StagedUpload, @unchecked Sendable {
             if dfd >= 0 { fsync(dfd); close(dfd) }
         } catch {
             discard(interrupted: false)
-            exchange.uploadFailed(name: name, bytes: bytes, failure: "store-failed", session: session)
+            exchange.uploadFailed(name: name, bytes: bytes, failure: .storeFailed, session: session)
             throw error
         }
         do {
@@ -86,6 +86,6 @@ final class UploadStaging: StagedUpload, @unchecked Sendable {
     func discard(interrupted: Bool) {
         if fd >= 0 { close(fd); fd = -1 }
         unlink(temporary)
-        if interrupted && !rejected { exchange.uploadFailed(name: name, bytes: bytes, failure: "interrupted", session: session) }
+        if interrupted && !rejected { exchange.uploadFailed(name: name, bytes: bytes, failure: .interrupted, session: session) }
     }
 }

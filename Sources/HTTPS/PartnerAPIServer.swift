@@ -121,14 +121,14 @@ final class HandshakeRefusals: @unchecked Sendable {
     private let refusals: ThrottledRefusals
     private let blocking: NIOThreadPool
     private let logger: Logger
-    static let reason = "untrusted-client-certificate"
+    static let reason = EventReason.Code.Note.untrustedClientCertificate
 
     init(exchange: any PartnerExchange, blocking: NIOThreadPool, logger: Logger, throttle: RefusalThrottle = RefusalThrottle()) {
         self.blocking = blocking
         self.logger = logger
         refusals = ThrottledRefusals(throttle: throttle, summary: { s in
             TransferEvent(time: s.until, actor: .system, action: .loginRefused, outcome: .refused,
-                          reason: "\(Self.reason): \(s.count) more refused handshakes from \(Timestamp.format(s.from)) to \(Timestamp.format(s.until)), counted, not recorded one by one",
+                          reason: EventReason(Self.reason, "\(s.count) more refused handshakes from \(Timestamp.format(s.from)) to \(Timestamp.format(s.until)), counted, not recorded one by one"),
                           transport: .https)
         }, record: { event in
             do { try exchange.record(event) } catch { logger.error("recording an event failed", metadata: ["action": "login-refused"]) }
@@ -139,7 +139,7 @@ final class HandshakeRefusals: @unchecked Sendable {
     func refused() {
         let now = Date()
         guard let windowEnd = refusals.refused(TransferEvent(time: now, actor: .system, action: .loginRefused, outcome: .refused,
-                                                             reason: Self.reason, transport: .https)) else { return }
+                                                             reason: EventReason(Self.reason), transport: .https)) else { return }
         logger.warning("many TLS handshakes refused for untrusted client certificates: counting the rest of this minute instead of recording each")
         // Write the count when the window is over, even if no other refusal comes.
         let delay = TimeAmount.nanoseconds(Int64(max(0, windowEnd.timeIntervalSince(now)) * 1e9) + 1_000_000)

@@ -56,7 +56,7 @@ public final class SFTPServer: Service, @unchecked Sendable {
         self.logger = logger
         loginRefusals = ThrottledRefusals(summary: { s in
             TransferEvent(time: s.until, actor: .system, action: .loginRefused, outcome: .refused,
-                          reason: "login-flood: \(s.count) more refused logins from \(Timestamp.format(s.from)) to \(Timestamp.format(s.until)), counted, not recorded one by one",
+                          reason: EventReason(.loginFlood, "\(s.count) more refused logins from \(Timestamp.format(s.from)) to \(Timestamp.format(s.until)), counted, not recorded one by one"),
                           transport: .sftp)
         }, record: { event in
             do { try exchange.record(event) } catch { logger.error("recording an event failed", metadata: ["action": "login-refused"]) }

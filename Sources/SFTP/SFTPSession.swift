@@ -61,9 +61,13 @@ final class SFTPSession: @unchecked Sendable {
         ssh_set_auth_methods(ssh, Int32(SSH_AUTH_METHOD_PUBLICKEY))
         guard let channel = negotiate() else {
             if session == nil {
-                let reason = lastRefusal?.reason.code ?? "no-key"
-                server.loginRefused(TransferEvent(time: Date(), actor: .system, action: .loginRefused, outcome: .refused,
-                                                  reason: attemptedUser.map { "\(reason) (user '\($0.prefix(64))')" } ?? reason,
+                // The user name tried is the subject; the refusal names a partner only when the
+                // key proved who it was (a suspended or removed partner, a withdrawn transport).
+                let code = lastRefusal.map { EventReason.Code($0.reason) } ?? EventReason.Code(.noKey)
+                let partner = lastRefusal?.partner
+                server.loginRefused(TransferEvent(time: Date(), actor: partner.map { .partner($0) } ?? .system, action: .loginRefused,
+                                                  outcome: .refused, partnerID: partner,
+                                                  reason: EventReason(code, attemptedUser.map { String($0.prefix(64)) }),
                                                   transport: .sftp, clientAddress: origin.clientAddress))
             }
             return

@@ -36,7 +36,9 @@ extension GatewayStore {
             """)
     }
 
-    static func appendAuditEntry(_ content: AuditEntry, _ db: Database) throws {
+    /// - Parameter reason: the entry's reason as a code and subject, stored beside the hashed
+    ///   text in their own columns (what reports and metrics read).
+    static func appendAuditEntry(_ content: AuditEntry, reason: EventReason?, _ db: Database) throws {
         // Cached statements: every transfer appends, so neither is parsed again per entry.
         let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash, time FROM event ORDER BY seq DESC LIMIT 1"))
         var e = content
@@ -49,11 +51,43 @@ extension GatewayStore {
         e.hash = AuditEntry.hash(of: e, previous: e.previousHash)
         try db.cachedStatement(sql: """
             INSERT INTO event(seq, time, actor, action, outcome, partner_id, claim_id, bundle_id, purpose, document_digests,
-                              bytes, reason, transport, client_address, prev_hash, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                              bytes, reason, transport, client_address, prev_hash, hash, reason_code, subject)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [e.sequence, e.time, e.actor, e.action, e.outcome, e.partnerID, e.claimID, e.bundleID, e.purpose,
                                      try digestsJSON(e.documentDigests), e.bytes, e.reason, e.transport, e.clientAddress,
-                                     Data(e.previousHash), Data(e.hash)])
+                                     Data(e.previousHash), Data(e.hash), reason?.code.rawValue, reason?.subject])
+    }
+
+    /// Adds `reason_code` and `subject` to the event table and fills them for the entries already
+    /// recorded, from their reason text (`EventReason.parse`). Only the new columns are written:
+    /// no hashed field changes, so every earlier entry still verifies. The append-only triggers
+    /// are lifted for this one statement per row and put back.
+    static func migrateToReasonColumns(_ db: Database) throws {
+        try db.execute(sql: "DROP TRIGGER IF EXISTS event_no_update")
+        try db.alter(table: "event") { t in
+            t.add(column: "reason_code", .text)
+            t.add(column: "subject", .text)
+        }
+        let rows = try Row.fetchAll(db, sql: "SELECT seq, action, reason FROM event WHERE reason IS NOT NULL")
+        let update = try db.makeStatement(sql: "UPDATE event SET reason_code = ?, subject = ? WHERE seq = ?")
+        for row in rows {
+            let r = EventReason.parse(recorded: row["reason"], action: row["action"])
+            try update.execute(arguments: [r.code.rawValue, r.subject, row["seq"] as Int64])
+        }
+        try db.execute(sql: """
+            CREATE TRIGGER event_no_update BEFORE UPDATE ON event
+            BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+            CREATE INDEX event_reason_code ON event(reason_code) WHERE reason_code IS NOT NULL;
+            """)
+    }
+
+    /// Whether a row's reason columns are what its hashed reason text says: the columns are
+    /// not covered by the entry hash, so `audit verify` checks that they are its projection.
+    static func reasonColumnsMatch(_ row: Row) -> Bool {
+        let text: String? = row["reason"], code: String? = row["reason_code"], subject: String? = row["subject"]
+        guard let text else { return code == nil && subject == nil }
+        let r = EventReason.parse(recorded: text, action: row["action"])
+        return r.code.rawValue == code && r.subject == subject
     }
 
     /// `["<hex>", …]`: digests are hex, so no escaping is needed; anything else goes through JSONEncoder.
@@ -105,7 +139,11 @@ extension GatewayStore {
 
     /// Calls `body` with every entry in sequence order (optionally only those with a time in
     /// `[since, until)`), streaming: memory does not grow with the log.
-    public func forEachAuditEntry(since: String? = nil, until: String? = nil, _ body: (AuditEntry) throws -> Void) throws {
+    /// - Parameter inconsistentReason: called with the sequence of an entry whose `reason_code`
+    ///   and `subject` columns (which the hash does not cover) are not what its hashed reason
+    ///   text says, before that entry is handed to `body`.
+    public func forEachAuditEntry(since: String? = nil, until: String? = nil,
+                                  inconsistentReason: ((Int64) throws -> Void)? = nil, _ body: (AuditEntry) throws -> Void) throws {
         var conditions: [String] = []
         var args: [any DatabaseValueConvertible] = []
         if let since { conditions.append("time >= ?"); args.append(since) }
@@ -113,7 +151,10 @@ extension GatewayStore {
         let whereSQL = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         try db.read { db in
             let rows = try Row.fetchCursor(db, sql: "SELECT * FROM event \(whereSQL) ORDER BY seq", arguments: StatementArguments(args))
-            while let row = try rows.next() { try body(Self.entry(row)) }
+            while let row = try rows.next() {
+                if let inconsistentReason, !Self.reasonColumnsMatch(row) { try inconsistentReason(row["seq"]) }
+                try body(Self.entry(row))
+            }
         }
     }
 

@@ -94,14 +94,13 @@ extension GatewayStore {
         /// The partner the event names; nil for refusals before a partner was identified
         /// (an HTTPS client certificate no agreement accepts, an SFTP login refused).
         public var partnerID: String?
-        /// For an SFTP `login-refused` without a partner: the user name the client tried
-        /// (recorded in the reason as `<code> (user '<name>')`), when it is an onboarded
-        /// partner's id; other names are not kept, so a scan of user names stays one row.
+        /// For an SFTP `login-refused` without a partner: the user name the client tried (the
+        /// event's subject), when it is an onboarded partner's id; other names are not kept, so
+        /// a scan of user names stays one row.
         public var claimedUser: String?
         public var action: String
-        /// The reason's code: its text up to the first `:` or space (`bundle-unavailable`,
-        /// `unknown-key`, `digest-mismatch`…); `free-text` when the reason is a sentence rather
-        /// than a code (inbound quarantine reasons); empty when there is no reason.
+        /// The reason's code (the `reason_code` column: `bundle-unavailable`, `unknown-key`,
+        /// `digest-mismatch`…); empty when there is no reason.
         public var reasonCode: String
         /// Who acted: `partner`, `admin` or `system`.
         public var actorKind: String
@@ -115,23 +114,18 @@ extension GatewayStore {
         var args: [any DatabaseValueConvertible] = [since, until]
         var who = ""
         if let partner {
-            who = "AND (partner_id = ? OR (partner_id IS NULL AND action = 'login-refused' AND reason LIKE ? ESCAPE '\\'))"
-            args += [partner, "% (user '" + Self.likeEscaped(partner) + "')"]
+            who = "AND (r.partner_id = ? OR (r.partner_id IS NULL AND r.action = 'login-refused' AND r.subject = ?))"
+            args += [partner, partner]
         }
         return try db.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT partner_id, claimed_user, action, code, actor_kind, COUNT(*) AS n FROM (
                   SELECT r.partner_id, r.action,
-                    CASE WHEN r.partner_id IS NULL AND r.action = 'login-refused' AND r.user_at > 0 AND substr(r.reason, -2) = ''')'
-                         THEN (SELECT p.id FROM partner p
-                               WHERE p.id = substr(r.reason, r.user_at + 8, length(r.reason) - r.user_at - 9)) END AS claimed_user,
-                    CASE WHEN r.reason IS NULL OR r.reason = '' THEN ''
-                         WHEN r.word = '' OR r.word GLOB '*[^a-z0-9-]*' THEN 'free-text'
-                         ELSE r.word END AS code,
+                    CASE WHEN r.partner_id IS NULL AND r.action = 'login-refused'
+                         THEN (SELECT p.id FROM partner p WHERE p.id = r.subject) END AS claimed_user,
+                    COALESCE(r.reason_code, '') AS code,
                     CASE WHEN r.actor LIKE 'partner:%' THEN 'partner' WHEN r.actor LIKE 'admin:%' THEN 'admin' ELSE 'system' END AS actor_kind
-                  FROM (SELECT partner_id, action, actor, reason, instr(reason, ' (user ''') AS user_at,
-                               substr(reason, 1, min(instr(reason || ':', ':'), instr(reason || ' ', ' ')) - 1) AS word
-                        FROM event WHERE time >= ? AND time < ? AND outcome = 'refused' \(who)) AS r
+                  FROM event r WHERE r.time >= ? AND r.time < ? AND r.outcome = 'refused' \(who)
                 )
                 GROUP BY partner_id, claimed_user, action, code, actor_kind
                 ORDER BY partner_id, claimed_user, action, code, actor_kind
@@ -143,8 +137,8 @@ extension GatewayStore {
     }
 
     /// Refused requests of one partner for one bundle (or name) it could not have: `access-refused`
-    /// events with reason `bundle-unavailable: <what it asked for>`, grouped and classified by
-    /// the bundle record that reference names.
+    /// events with reason code `bundle-unavailable` and what it asked for as their subject,
+    /// grouped and classified by the bundle record that reference names.
     public struct UnavailableBundleRequests: Sendable, Equatable {
         /// Why the bundle was not the partner's to have, judged from its record now.
         public enum Kind: String, Sendable, CaseIterable {
@@ -186,24 +180,23 @@ extension GatewayStore {
     public func forEachUnavailableBundleRequests(since: String, until: String, partner: String? = nil,
                                                  _ body: (UnavailableBundleRequests) throws -> Void) throws {
         let (filter, args) = Self.period(since, until, partner: partner, table: "e")
-        let prefix = Refusal.Reason.bundleUnavailable.code + ": "
-        let start = prefix.utf8.count + 1
+
         try db.read { db in
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT e.partner_id,
                        CASE WHEN b.id IS NULL THEN 'unknown' WHEN b.partner_id != e.partner_id THEN 'foreign'
                             WHEN e.time >= b.expires_at THEN 'expired' ELSE 'unavailable' END AS kind,
-                       substr(e.reason, \(start)) AS reference,
+                       e.subject AS reference,
                        b.id AS bundle_id, b.partner_id AS bundle_partner, b.claim_id AS bundle_claim, b.purpose AS bundle_purpose,
                        b.expires_at, b.state, COUNT(*) AS n, MIN(e.time) AS first_time, MAX(e.time) AS last_time,
                        MIN(e.seq) AS first_seq, GROUP_CONCAT(DISTINCT e.transport) AS transports,
                        GROUP_CONCAT(DISTINCT e.client_address) AS addresses
-                FROM event e LEFT JOIN bundle b ON b.id = lower(substr(e.reason, \(start), 36))
+                FROM event e LEFT JOIN bundle b ON b.id = lower(substr(e.subject, 1, 36))
                 WHERE \(filter) AND e.action = 'access-refused' AND +e.partner_id IS NOT NULL
-                  AND substr(e.reason, 1, \(prefix.utf8.count)) = ?
+                  AND e.reason_code = ? AND e.subject IS NOT NULL
                 GROUP BY e.partner_id, kind, reference
                 ORDER BY e.partner_id, kind, first_time, reference
-                """, arguments: args + [prefix])
+                """, arguments: args + [Refusal.Reason.bundleUnavailable.code])
             while let r = try rows.next() {
                 func list(_ column: String) -> [String] {
                     (r[column] as String? ?? "").split(separator: ",").map(String.init).sorted()
@@ -358,9 +351,4 @@ extension GatewayStore {
         return (sql, StatementArguments(args))
     }
 
-    /// `text` with LIKE's wildcards escaped by `\`.
-    private static func likeEscaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-            .replacingOccurrences(of: "_", with: "\\_")
-    }
 }

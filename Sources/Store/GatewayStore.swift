@@ -150,6 +150,8 @@ public final class GatewayStore: EventRecorder, Sendable {
                 try db.execute(sql: "UPDATE bundle SET document_types = ? WHERE id = ?", arguments: [types, row[0] as String])
             }
         }
+        // Reasons as columns: a closed code and a subject beside the hashed text.
+        m.registerMigration("v9-event-reason-columns") { db in try migrateToReasonColumns(db) }
         return m
     }
 
@@ -164,13 +166,14 @@ public final class GatewayStore: EventRecorder, Sendable {
 
     // MARK: Metrics
 
-    /// Event counts and byte sums by action, outcome, transport and reason code.
+    /// Event counts and byte sums by action, outcome, transport and reason code (the closed code,
+    /// from its column).
     public func eventTotals() throws -> [(action: String, outcome: String, transport: String, reason: String?, count: Int, bytes: Int64)] {
         try db.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT action, outcome, transport, reason, COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b
-                FROM event GROUP BY action, outcome, transport, reason
-                """).map { ($0["action"], $0["outcome"], $0["transport"], $0["reason"], $0["n"], $0["b"]) }
+                SELECT action, outcome, transport, reason_code, COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b
+                FROM event GROUP BY action, outcome, transport, reason_code
+                """).map { ($0["action"], $0["outcome"], $0["transport"], $0["reason_code"], $0["n"], $0["b"]) }
         }
     }
 
@@ -435,6 +438,7 @@ public final class GatewayStore: EventRecorder, Sendable {
                 StoredEvent(sequence: $0["seq"], time: try StoredDate.date($0["time"]), actor: $0["actor"], action: $0["action"],
                             outcome: $0["outcome"], partnerID: $0["partner_id"], claimID: $0["claim_id"],
                             bundleID: $0["bundle_id"], purpose: $0["purpose"], reason: $0["reason"],
+                            reasonCode: $0["reason_code"], subject: $0["subject"],
                             transport: $0["transport"], bytes: $0["bytes"])
             }
         }
@@ -451,7 +455,7 @@ public final class GatewayStore: EventRecorder, Sendable {
     /// sequence number and the previous entry's hash are read in the same transaction, so
     /// writers in several processes still form one chain.
     static func insert(_ e: TransferEvent, _ db: Database) throws {
-        try appendAuditEntry(AuditEntry(event: e), db)
+        try appendAuditEntry(AuditEntry(event: e), reason: e.reason, db)
     }
 
     static func agreementJSON(_ a: PartnerAgreement) throws -> String { try json(a) }
@@ -478,7 +482,10 @@ public struct StoredEvent: Sendable, Equatable, Codable {
     public let claimID: String?
     public let bundleID: String?
     public let purpose: String?
+    /// The reason as recorded (and hashed), and its code and subject (columns).
     public let reason: String?
+    public let reasonCode: String?
+    public let subject: String?
     public let transport: String
     public let bytes: Int64?
 }

@@ -140,7 +140,7 @@ import Testing
             var d = try #require(try store.deliveries(bundle: bundle).first)
             d.state = state; d.attempts += 1; d.lastAttemptAt = clock.now; d.lastErrorCode = code; d.lastError = "failed"
             try store.recordAttempt(d, event: TransferEvent(time: clock.now, actor: .system, action: .delivery, outcome: .failed,
-                                                            partnerID: d.partnerID, bundleID: bundle, reason: code, transport: .sftp))
+                                                            partnerID: d.partnerID, bundleID: bundle, reason: EventReason.Code(rawValue: code).map { EventReason($0) }, transport: .sftp))
         }
 
         // A fresh push is info; a failed one an error; a retrying one a warning.

@@ -118,7 +118,7 @@ import Testing
             TransferEvent(time: s.until, actor: .system, action: .loginRefused, outcome: .refused, bytes: Int64(s.count), transport: .sftp)
         }, record: { e in recorded.withLock { $0.append(e) } })
         func refusal(_ t: TimeInterval) -> TransferEvent {
-            TransferEvent(time: t0.addingTimeInterval(t), actor: .system, action: .loginRefused, outcome: .refused, reason: "no-key", transport: .sftp)
+            TransferEvent(time: t0.addingTimeInterval(t), actor: .system, action: .loginRefused, outcome: .refused, reason: EventReason(.noKey), transport: .sftp)
         }
         #expect(refusals.refused(refusal(0)) == nil)
         #expect(refusals.refused(refusal(1)) == nil)
@@ -127,7 +127,7 @@ import Testing
         refusals.recordDue(at: t0.addingTimeInterval(30))
         #expect(recorded.withLock { $0.count } == 2)
         refusals.recordDue(at: t0.addingTimeInterval(60))
-        #expect(recorded.withLock { $0.map(\.reason) } == ["no-key", "no-key", nil])
+        #expect(recorded.withLock { $0.map(\.reason?.text) } == ["no-key", "no-key", nil])
         #expect(recorded.withLock { $0.last?.bytes } == 2)
         refusals.drain(at: t0.addingTimeInterval(61))
         #expect(recorded.withLock { $0.count } == 3, "nothing more owed")

@@ -76,13 +76,14 @@ public struct TransferEvent: Sendable, Equatable {
     /// SHA-256 (hex) of each document involved.
     public var documentDigests: [String]
     public var bytes: Int64?
-    public var reason: String?
+    /// Why it came out as it did: a closed code and what it concerned (columns in the store).
+    public var reason: EventReason?
     public var transport: Transport
     public var clientAddress: String?
 
     public init(time: Date, actor: Actor, action: Action, outcome: Outcome, partnerID: PartnerID? = nil,
                 claimID: String? = nil, bundleID: UUID? = nil, purpose: String? = nil,
-                documentDigests: [String] = [], bytes: Int64? = nil, reason: String? = nil,
+                documentDigests: [String] = [], bytes: Int64? = nil, reason: EventReason? = nil,
                 transport: Transport, clientAddress: String? = nil) {
         self.time = time; self.actor = actor; self.action = action; self.outcome = outcome
         self.partnerID = partnerID; self.claimID = claimID; self.bundleID = bundleID
