@@ -88,7 +88,8 @@ let package = Package(
         .testTarget(name: "PackagingTests", dependencies: ["Packaging", "ClaimGateTesting"]),
         .testTarget(name: "SFTPTests", dependencies: ["SFTP", "ClaimGateCore", "ClaimGateTesting"]),
         .testTarget(name: "ClaimGateAppTests", dependencies: [
-            "ClaimGateApp", "Envelope", "Store", "Exchange", "DevTools", "ClaimGateTesting", .product(name: "Logging", package: "swift-log"),
+            "ClaimGateApp", "Envelope", "Store", "Exchange", "DevTools", "Audit", "ClaimGateTesting",
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "StoreTests", dependencies: [
             "Store", "Audit", "ClaimGateCore", "ClaimGateTesting", .product(name: "GRDB", package: "GRDB.swift"),

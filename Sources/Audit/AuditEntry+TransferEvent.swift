@@ -13,7 +13,7 @@ extension AuditEntry {
         self.init(time: AuditTime.format(event.time), actor: event.actor.description,
                   action: event.action.rawValue, outcome: event.outcome.rawValue,
                   partnerID: event.partnerID?.rawValue, claimID: event.claimID,
-                  bundleID: event.bundleID?.uuidString.lowercased(), purpose: event.purpose,
+                  bundleID: event.bundleID?.description, purpose: event.purpose,
                   documentDigests: event.documentDigests, bytes: event.bytes, reason: event.reason?.text,
                   transport: event.transport.rawValue, clientAddress: event.clientAddress)
     }

@@ -94,7 +94,7 @@ public struct PartnerReview: Sendable, Encodable {
     public var name: String?
     /// `active` or `suspended` now; nil for an id that was never onboarded.
     public var status: String?
-    /// Pull transports its current agreement allows (receipts exist only over HTTPS).
+    /// Pull transports its current agreement allows.
     public var pull: [String]
     public var byPurpose: [ActivityCounts]
     /// The sum over purposes (`claimsSealed` is omitted: a claim may be shared for several purposes).
@@ -290,13 +290,11 @@ extension Gateway {
 
         // Downloads never receipted.
         try store.forEachUnreceiptedDownload(since: since, until: until, partner: partner?.rawValue) { d in
-            let pullsOverHTTPS = review(d.partnerID).pull.contains(PullTransport.https.rawValue)
             raise(AccessFlag(
                 code: .downloadNotReceipted,
                 message: "Bundle \(d.bundleID) (claim \(d.claimID ?? "unknown"), \(d.purpose ?? "no purpose")) was downloaded completely "
                     + (d.downloads == 1 ? "once" : "\(d.downloads) times") + " over \(d.transports.joined(separator: ", ")), first at \(d.firstDownload), "
-                    + "and not receipted by the end of the month"
-                    + (pullsOverHTTPS ? "." : "; its agreement allows no HTTPS pull, the only transport with receipts."),
+                    + "and not receipted by the end of the month (over HTTPS: POST /v1/bundles/{id}/receipt; over SFTP: /inbox/<id>.receipt).",
                 count: d.downloads, bundleID: d.bundleID, claimID: d.claimID, purpose: d.purpose,
                 firstTime: d.firstDownload, lastTime: d.lastDownload, firstSequence: d.firstSequence, transports: d.transports), for: d.partnerID)
         }

@@ -7,7 +7,7 @@ import SFTP
 extension Gateway {
     /// The pending delivery to create for a bundle sealed into `partner`'s outbox, if the
     /// partner receives pushes.
-    func plannedDelivery(for bundleID: UUID, partner: Partner, at: Date) -> Delivery? {
+    func plannedDelivery(for bundleID: BundleID, partner: Partner, at: Date) -> Delivery? {
         if let t = partner.agreement.delivery.pushSFTP {
             return Delivery(bundleID: bundleID, partnerID: partner.id, transport: .sftp,
                             target: "sftp://\(t.user)@\(t.host):\(t.port)\(t.path)", created: at)
@@ -19,7 +19,7 @@ extension Gateway {
     }
 
     /// The delivery of a bundle, if it has one.
-    public func delivery(of bundleID: UUID) throws -> Delivery? {
+    public func delivery(of bundleID: BundleID) throws -> Delivery? {
         try store.deliveries(bundle: bundleID).first
     }
 
@@ -67,7 +67,7 @@ extension Gateway {
             d.lastErrorCode = nil
             d.lastError = nil
             try store.recordAttempt(d, event: event(d, bundle, .success, bytes: bytes))
-            logger.info("bundle delivered", metadata: ["bundle.id": "\(bundle.id.uuidString.lowercased())", "partner.id": "\(d.partnerID)"])
+            logger.info("bundle delivered", metadata: ["bundle.id": "\(bundle.id.description)", "partner.id": "\(d.partnerID)"])
         } catch let e as PushError {
             d.lastErrorCode = e.code.rawValue
             d.lastError = e.message
@@ -76,7 +76,7 @@ extension Gateway {
             if !e.isRetryable || d.attempts >= retry.maxAttempts { d.state = .failed }
             if e.code == .noTarget { d.state = .cancelled }
             try store.recordAttempt(d, event: event(d, bundle, .failed, reason: EventReason(EventReason.Code(e.code))))
-            logger.info("delivery failed", metadata: ["bundle.id": "\(bundle.id.uuidString.lowercased())", "reason": "\(e.code.rawValue)"])
+            logger.info("delivery failed", metadata: ["bundle.id": "\(bundle.id.description)", "reason": "\(e.code.rawValue)"])
         }
         return d
     }
@@ -93,7 +93,7 @@ extension Gateway {
     /// Pushes the bundle file over the delivery's transport, to the target the agreement names now.
     /// - Returns: the bytes sent.
     private func push(_ bundle: BundleRecord, to partner: Partner, over transport: Transport) throws -> Int64 {
-        let name = bundle.id.uuidString.lowercased() + ".p7m"
+        let name = bundle.id.description + ".p7m"
         switch transport {
         case .sftp:
             guard let target = partner.agreement.delivery.pushSFTP else {

@@ -291,7 +291,7 @@ extension Gateway {
         let watchedPartners = Set(partners.map(\.id))
         let bundles = Dictionary(try store.bundles().filter { watchedPartners.contains($0.partnerID) }.map { ($0.id, $0) },
                                  uniquingKeysWith: { a, _ in a })
-        func available(_ id: UUID) -> Bool {
+        func available(_ id: BundleID) -> Bool {
             guard let b = bundles[id] else { return false }
             return b.expires > now && ![.expired, .recalled, .purged, .acknowledged].contains(b.state)
         }

@@ -48,7 +48,7 @@ extension Gateway {
                 throw ClaimGateError(.bundleRejected, "Document '\(doc.name)' is \(doc.mediaType), which agreement \(partner.agreement.terms.reference) does not allow.")
             }
             if let earlier = try store.inboundReports(acceptedBundle: m.bundleID).first {
-                throw ClaimGateError(.bundleRejected, "Report \(m.bundleID.uuidString.lowercased()) was already accepted (inbound \(earlier.id.uuidString.lowercased())): a copy is not stored twice.")
+                throw ClaimGateError(.bundleRejected, "Report \(m.bundleID.description) was already accepted (inbound \(earlier.id.uuidString.lowercased())): a copy is not stored twice.")
             }
             try bundle.extract()
             // The declared media types must match the content.
@@ -76,7 +76,7 @@ extension Gateway {
                 if let e = error as? ClaimGateError, e.code == .auditUnavailable { throw e }
                 // Otherwise another session accepted the same report a moment earlier (the unique
                 // index): quarantine this copy.
-                throw ClaimGateError(.bundleRejected, "Report \(m.bundleID.uuidString.lowercased()) was already accepted: a copy is not stored twice.")
+                throw ClaimGateError(.bundleRejected, "Report \(m.bundleID.description) was already accepted: a copy is not stored twice.")
             }
             logger.info("inbound report accepted", metadata: ["partner.id": "\(id)", "inbound.id": "\(reportID.uuidString.lowercased())"])
         } catch {

@@ -72,13 +72,13 @@ extension Gateway {
 
     /// Recalls a bundle: from now on it is neither listed nor served, and a pending push is cancelled.
     public func recall(bundle raw: String, reason: String) throws -> BundleRecord {
-        guard let id = UUID(uuidString: raw), let b = try store.bundle(id) else {
+        guard let id = BundleID(lenient: raw), let b = try store.bundle(id) else {
             throw ClaimGateError(.unknownBundle, "No bundle '\(raw.prefix(40))': see `claimgate bundle list`.")
         }
         try store.recallBundle(id, event: TransferEvent(
             time: clock.now, actor: .admin(Self.adminName), action: .recall, outcome: .success, partnerID: b.partnerID,
             claimID: b.claimID, bundleID: b.id, purpose: b.purpose, reason: EventReason(.operatorNote, Self.auditText(reason)), transport: .cli))
-        logger.info("bundle recalled", metadata: ["bundle.id": "\(id.uuidString.lowercased())"])
+        logger.info("bundle recalled", metadata: ["bundle.id": "\(id.description)"])
         return try store.bundle(id) ?? b
     }
 
@@ -90,7 +90,7 @@ extension Gateway {
 
     /// What one purge pass destroyed.
     public struct PurgeResult: Sendable {
-        public var bundles: [UUID] = []
+        public var bundles: [BundleID] = []
         public var inboundReports: [UUID] = []
         public var bytes: Int64 = 0
         /// Scratch files left by an interrupted upload or inbound processing (a crash, a kill).
@@ -128,7 +128,7 @@ extension Gateway {
         for b in try store.bundlesToPurge(now: now) {
             // Only files in the gateway's own outbox are ever deleted.
             guard b.filePath.hasPrefix(home.outbox + "/") else {
-                logger.warning("purge skipped a bundle outside the outbox", metadata: ["bundle.id": "\(b.id.uuidString.lowercased())"])
+                logger.warning("purge skipped a bundle outside the outbox", metadata: ["bundle.id": "\(b.id.description)"])
                 continue
             }
             let digest = try? fileDigest(ofBundle: b.id, at: b.filePath)

@@ -34,7 +34,7 @@ extension Gateway {
     public func seal(_ order: SealOrder, to destination: SealDestination) throws -> BundleRecord {
         let partner = try self.partner(order.partner)
         let created = Timestamp.wholeSeconds(clock.now)
-        let bundleID = UUID()
+        let bundleID = BundleID.random()
         func refuse(_ reason: EventReason, _ error: ClaimGateError) throws -> Never {
             try store.record(TransferEvent(time: clock.now, actor: .admin(Self.adminName), action: .sealRefused,
                                            outcome: .refused, partnerID: partner.id, claimID: validClaim(order.claimID),
@@ -93,7 +93,7 @@ extension Gateway {
         case .file(let out): finalPath = FileSystem.absolute(out)
         case .outbox:
             try FileSystem.makeDirectory(home.outbox(for: partner.id), mode: 0o700)
-            finalPath = home.outbox(for: partner.id) + "/" + bundleID.uuidString.lowercased() + ".p7m"
+            finalPath = home.outbox(for: partner.id) + "/" + bundleID.description + ".p7m"
         }
         let manifestBytes: Data
         let size: Int64
@@ -112,7 +112,7 @@ extension Gateway {
             }
         } catch {
             let code = (error as? ClaimGateError)?.code ?? .io
-            logger.info("seal failed", metadata: ["bundle.id": "\(bundleID.uuidString.lowercased())", "reason": "\(code)"])
+            logger.info("seal failed", metadata: ["bundle.id": "\(bundleID.description)", "reason": "\(code)"])
             try recordFailure(EventReason(EventReason.Code(code)))
             throw error
         }
@@ -133,7 +133,7 @@ extension Gateway {
             unlink(finalPath)   // fail closed: no bundle exists without its record
             throw error
         }
-        logger.info("bundle sealed", metadata: ["bundle.id": "\(bundleID.uuidString.lowercased())", "partner.id": "\(partner.id)", "bytes": "\(size)"])
+        logger.info("bundle sealed", metadata: ["bundle.id": "\(bundleID.description)", "partner.id": "\(partner.id)", "bytes": "\(size)"])
         return record
     }
 

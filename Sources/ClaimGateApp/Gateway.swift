@@ -69,7 +69,7 @@ public final class Gateway: @unchecked Sendable {
 extension Gateway {
     /// SHA-256 (hex) of a bundle's sealed file, as partners see it (ETag, listings, receipts, push
     /// `Repr-Digest`, destruction entries): computed once, then kept in the store.
-    func fileDigest(ofBundle id: UUID, at path: String) throws -> String {
+    func fileDigest(ofBundle id: BundleID, at path: String) throws -> String {
         try fileDigests.digest(ofBundle: id, at: path)
     }
 }

@@ -23,7 +23,7 @@ public struct BundleView: Encodable {
     }
 
     public init(_ b: BundleRecord, withDocuments: Bool) {
-        id = b.id.uuidString.lowercased(); partner = b.partnerID.rawValue; claimID = b.claimID; purpose = b.purpose
+        id = b.id.description; partner = b.partnerID.rawValue; claimID = b.claimID; purpose = b.purpose
         state = b.state.rawValue; created = Timestamp.format(b.created); expires = Timestamp.format(b.expires)
         file = b.filePath; size = b.fileSize; manifestSHA256 = b.manifestSHA256
         documents = withDocuments ? (try? BundleManifest.decode(b.manifestJSON))?.documents : nil
@@ -123,7 +123,7 @@ public struct DeliveryView: Encodable {
     }
 
     public init(_ d: Delivery) {
-        bundle = d.bundleID.uuidString.lowercased(); partner = d.partnerID.rawValue; transport = d.transport.rawValue
+        bundle = d.bundleID.description; partner = d.partnerID.rawValue; transport = d.transport.rawValue
         target = d.target; state = d.state.rawValue; attempts = d.attempts
         lastAttempt = d.lastAttemptAt.map(Timestamp.format); lastErrorCode = d.lastErrorCode; lastError = d.lastError
         delivered = d.deliveredAt.map(Timestamp.format)
@@ -153,7 +153,7 @@ public struct InboundView: Encodable {
     public init(_ r: InboundReport) {
         id = r.id.uuidString.lowercased(); partner = r.partnerID.rawValue; fileName = r.fileName
         received = Timestamp.format(r.received); bytes = r.bytes; state = r.state.rawValue; reason = r.reason
-        transport = r.transport.rawValue; bundleID = r.bundleID?.uuidString.lowercased(); claimID = r.claimID; purpose = r.purpose
+        transport = r.transport.rawValue; bundleID = r.bundleID?.description; claimID = r.claimID; purpose = r.purpose
         documents = r.state == .accepted ? r.manifestJSON.flatMap { try? BundleManifest.decode($0) }?.documents : nil
     }
 }

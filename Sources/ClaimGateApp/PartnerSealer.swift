@@ -69,7 +69,7 @@ public enum PartnerSealer {
         let pipeline = SealPipeline(signer: signer, signerKey: key, chain: Array(chain.dropFirst()), recipient: gateway)
         let (bytes, _) = try pipeline.sealFile(documents, to: out, created: created) { entries in
             try BundleManifest(
-                bundleID: UUID(), claimID: r.claimID,
+                bundleID: .random(), claimID: r.claimID,
                 sender: .init(gatewayID: partner.rawValue, signingCertificateSHA256: signer.sha256Fingerprint),
                 recipient: .init(partnerID: "gateway", encryptionCertificateSHA256: gateway.sha256Fingerprint),
                 agreementReference: r.agreementReference ?? "", purpose: r.purpose, consentReference: r.consentReference,

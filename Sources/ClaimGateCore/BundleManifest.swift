@@ -52,7 +52,7 @@ public struct BundleManifest: Sendable, Codable, Equatable {
     }
 
     public var format: String
-    public var bundleID: UUID
+    public var bundleID: BundleID
     public var claimID: String
     public var sender: Sender
     public var recipient: Recipient
@@ -73,7 +73,7 @@ public struct BundleManifest: Sendable, Codable, Equatable {
         case consentReference = "consent_reference"
     }
 
-    public init(bundleID: UUID, claimID: String, sender: Sender, recipient: Recipient,
+    public init(bundleID: BundleID, claimID: String, sender: Sender, recipient: Recipient,
                 agreementReference: String, purpose: String, consentReference: String?,
                 created: Date, expires: Date, metadata: [String: String], documents: [Document]) {
         self.format = Self.currentFormat
@@ -86,7 +86,7 @@ public struct BundleManifest: Sendable, Codable, Equatable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         format = try c.decode(String.self, forKey: .format)
-        guard let id = UUID(uuidString: try c.decode(String.self, forKey: .bundleID)) else {
+        guard let id = BundleID(lenient: try c.decode(String.self, forKey: .bundleID)) else {
             throw DecodingError.dataCorruptedError(forKey: .bundleID, in: c, debugDescription: "not a UUID")
         }
         bundleID = id
@@ -105,7 +105,7 @@ public struct BundleManifest: Sendable, Codable, Equatable {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(format, forKey: .format)
-        try c.encode(bundleID.uuidString.lowercased(), forKey: .bundleID)
+        try c.encode(bundleID.description, forKey: .bundleID)
         try c.encode(claimID, forKey: .claimID)
         try c.encode(sender, forKey: .sender)
         try c.encode(recipient, forKey: .recipient)

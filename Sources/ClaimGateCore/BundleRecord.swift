@@ -16,7 +16,7 @@ public enum BundleState: String, Sendable, Codable, CaseIterable {
 
 /// What the gateway keeps about one sealed bundle.
 public struct BundleRecord: Sendable, Equatable {
-    public var id: UUID
+    public var id: BundleID
     public var partnerID: PartnerID
     public var claimID: String
     public var purpose: String
@@ -36,7 +36,7 @@ public struct BundleRecord: Sendable, Equatable {
     public var documentTypes: [String]
 
     /// - Parameter documentTypes: the documents' media types; nil reads them from `manifestJSON`.
-    public init(id: UUID, partnerID: PartnerID, claimID: String, purpose: String, state: BundleState,
+    public init(id: BundleID, partnerID: PartnerID, claimID: String, purpose: String, state: BundleState,
                 created: Date, expires: Date, manifestJSON: Data, manifestSHA256: String,
                 filePath: String, fileSize: Int64, agreementVersion: Int, documentTypes: [String]? = nil) {
         self.id = id; self.partnerID = partnerID; self.claimID = claimID; self.purpose = purpose

@@ -14,7 +14,7 @@ public enum DeliveryState: String, Sendable, Codable, CaseIterable {
 /// A bundle the gateway pushes to a partner's server. Persisted, so a restart resumes.
 public struct Delivery: Sendable, Equatable {
     public var id: Int64
-    public var bundleID: UUID
+    public var bundleID: BundleID
     public var partnerID: PartnerID
     /// `sftp` or `https`
     public var transport: Transport
@@ -28,7 +28,7 @@ public struct Delivery: Sendable, Equatable {
     public var deliveredAt: Date?
     public var created: Date
 
-    public init(id: Int64 = 0, bundleID: UUID, partnerID: PartnerID, transport: Transport, target: String,
+    public init(id: Int64 = 0, bundleID: BundleID, partnerID: PartnerID, transport: Transport, target: String,
                 state: DeliveryState = .pending, attempts: Int = 0, lastAttemptAt: Date? = nil, lastErrorCode: String? = nil,
                 lastError: String? = nil, deliveredAt: Date? = nil, created: Date) {
         self.id = id; self.bundleID = bundleID; self.partnerID = partnerID; self.transport = transport

@@ -22,7 +22,7 @@ public struct InboundReport: Sendable, Equatable {
     public var reason: String?
     public var transport: Transport
     /// From the manifest, when it could be read.
-    public var bundleID: UUID?
+    public var bundleID: BundleID?
     public var claimID: String?
     public var purpose: String?
     public var manifestJSON: Data?
@@ -31,7 +31,7 @@ public struct InboundReport: Sendable, Equatable {
     public var storedPath: String
 
     public init(id: UUID, partnerID: PartnerID, fileName: String, received: Date, bytes: Int64, state: State,
-                reason: String? = nil, transport: Transport, bundleID: UUID? = nil, claimID: String? = nil,
+                reason: String? = nil, transport: Transport, bundleID: BundleID? = nil, claimID: String? = nil,
                 purpose: String? = nil, manifestJSON: Data? = nil, storedPath: String) {
         self.id = id; self.partnerID = partnerID; self.fileName = fileName; self.received = received; self.bytes = bytes
         self.state = state; self.reason = reason; self.transport = transport; self.bundleID = bundleID

@@ -2,7 +2,7 @@ import Foundation
 
 /// A bundle as a partner sees it in its outbox.
 public struct OutboxEntry: Sendable, Equatable {
-    public var bundleID: UUID
+    public var bundleID: BundleID
     /// `<bundle-id>.p7m`
     public var name: String
     public var size: Int64
@@ -13,9 +13,9 @@ public struct OutboxEntry: Sendable, Equatable {
     /// Where the sealed file is on disk (never shown to the partner).
     public var filePath: String
 
-    public init(bundleID: UUID, size: Int64, created: Date, expires: Date, claimID: String, purpose: String, filePath: String) {
+    public init(bundleID: BundleID, size: Int64, created: Date, expires: Date, claimID: String, purpose: String, filePath: String) {
         self.bundleID = bundleID
-        self.name = bundleID.uuidString.lowercased() + ".p7m"
+        self.name = bundleID.description + ".p7m"
         self.size = size; self.created = created; self.expires = expires
         self.claimID = claimID; self.purpose = purpose; self.filePath = filePath
     }
@@ -130,7 +130,7 @@ public protocol PartnerExchange: Sendable {
     func listOutbox(_ session: PartnerSession) throws -> [OutboxEntry]
 
     /// One of the session's bundles, when it may be accessed now. Records nothing.
-    func bundle(_ id: UUID, for session: PartnerSession) throws -> OutboxEntry?
+    func bundle(_ id: BundleID, for session: PartnerSession) throws -> OutboxEntry?
 
     /// SHA-256 (hex) of a bundle's sealed file, as partners see it (ETag, receipts).
     func fileDigest(of entry: OutboxEntry) throws -> String
@@ -139,7 +139,7 @@ public protocol PartnerExchange: Sendable {
     /// download, in one durable transaction, so nothing can recall or expire it in between.
     /// `offset` picks where the download starts from the entry (nil: the requested range cannot
     /// be served, and nothing is recorded). An unavailable bundle's refusal is recorded.
-    func startDownload(_ id: UUID, for session: PartnerSession,
+    func startDownload(_ id: BundleID, for session: PartnerSession,
                        offset: @escaping @Sendable (OutboxEntry) -> Int64?) throws -> DownloadStart
 
     /// A download ended: records it and, when the whole file was read, marks the bundle
@@ -149,7 +149,7 @@ public protocol PartnerExchange: Sendable {
 
     /// A partner acknowledges bundle `id` by the SHA-256 (hex) of the file it received. The one
     /// receipt check for both transports; every outcome is recorded.
-    func acknowledge(_ id: UUID, sha256: String, for session: PartnerSession) throws -> ReceiptOutcome
+    func acknowledge(_ id: BundleID, sha256: String, for session: PartnerSession) throws -> ReceiptOutcome
 
     /// What the partner has uploaded so far, by the names it used. A name is never reused.
     func uploads(for session: PartnerSession) throws -> [UploadEntry]

@@ -92,7 +92,7 @@ public enum Demo {
                                   documents: allowed)
             let b = try gateway.seal(order, to: .outbox)
             sealed.append((p, b))
-            say("   bundle \(b.id.uuidString.lowercased()) for \(p.id): \(allowed.count) documents, \(b.fileSize) bytes, expires \(Timestamp.format(b.expires))")
+            say("   bundle \(b.id.description) for \(p.id): \(allowed.count) documents, \(b.fileSize) bytes, expires \(Timestamp.format(b.expires))")
         }
 
         say("6. A refused share: purpose 'marketing' for \(partners.first?.id.rawValue ?? "-")")
@@ -122,8 +122,8 @@ public enum Demo {
             for (p, b) in sftpPartners {
                 let folder = o.home.root + "/demo-partners/" + p.id.rawValue
                 try FileSystem.makeDirectory(folder, mode: 0o700)
-                let local = folder + "/pulled-" + b.id.uuidString.lowercased() + ".p7m"
-                let client = try DemoPeers.pull(name: b.id.uuidString.lowercased() + ".p7m", partner: p.id, port: server.boundPort,
+                let local = folder + "/pulled-" + b.id.description + ".p7m"
+                let client = try DemoPeers.pull(name: b.id.description + ".p7m", partner: p.id, port: server.boundPort,
                                                 hostKey: hostKey, hostKeyPin: hostKey.fingerprint,
                                                 partnerKey: pki + "/\(p.id)/ssh_ed25519", into: local, scratch: folder)
                 received[p.id] = local
@@ -138,9 +138,9 @@ public enum Demo {
             let d = try gateway.attempt(planned)
             pushed = true
             if d.state == .delivered {
-                say("   delivered \(b.id.uuidString.lowercased()).p7m to \(d.target)")
+                say("   delivered \(b.id.description).p7m to \(d.target)")
                 if received[p.id] == nil, let target = p.agreement.delivery.pushSFTP {
-                    received[p.id] = target.path + "/" + b.id.uuidString.lowercased() + ".p7m"
+                    received[p.id] = target.path + "/" + b.id.description + ".p7m"
                 }
             } else {
                 say("   delivery \(d.state.rawValue): \(d.lastError ?? "unknown") (`claimgate serve` retries pending ones)")
@@ -158,18 +158,18 @@ public enum Demo {
                 for (p, b) in httpsPartners {
                     let folder = o.home.root + "/demo-partners/" + p.id.rawValue
                     try FileSystem.makeDirectory(folder, mode: 0o700)
-                    let local = folder + "/https-" + b.id.uuidString.lowercased() + ".p7m"
+                    let local = folder + "/https-" + b.id.description + ".p7m"
                     let base = "https://127.0.0.1:\(serve.httpsPort)/v1/bundles"
                     let tls = [curl, "-sS", "--fail", "--cacert", trust, "--cert", pki + "/\(p.id)/tls-client.pem",
                                "--key", pki + "/\(p.id)/tls-client.key"]
                     let list = try DemoPeers.run(tls + [base])
-                    let got = try DemoPeers.run(tls + ["-o", local, base + "/" + b.id.uuidString.lowercased()])
+                    let got = try DemoPeers.run(tls + ["-o", local, base + "/" + b.id.description])
                     guard list.status == 0, got.status == 0, let data = FileManager.default.contents(atPath: local) else {
                         say("   \(p.id): the HTTPS pull failed (see \(o.home.root)/demo-serve.log)")
                         continue
                     }
                     let sha = SHA256Hasher.hex(data)
-                    let receipt = try DemoPeers.run(tls + ["-X", "POST", "-d", "{\"sha256\":\"\(sha)\"}", base + "/" + b.id.uuidString.lowercased() + "/receipt"])
+                    let receipt = try DemoPeers.run(tls + ["-X", "POST", "-d", "{\"sha256\":\"\(sha)\"}", base + "/" + b.id.description + "/receipt"])
                     received[p.id] = local
                     say("   \(p.id) listed its bundles, downloaded \(data.count) bytes and acknowledged them (receipt \(receipt.status == 0 ? "accepted" : "refused"))")
                 }

@@ -9,13 +9,13 @@ import Synchronization
 /// memory. A sealed file never changes, so a digest stays true.
 public final class BundleFileDigests: Sendable {
     private let store: GatewayStore
-    private let known = Mutex<[UUID: String]>([:])
+    private let known = Mutex<[BundleID: String]>([:])
     static let capacity = 65_536
 
     public init(store: GatewayStore) { self.store = store }
 
     /// The digest of bundle `id`'s file at `path`.
-    public func digest(ofBundle id: UUID, at path: String) throws -> String {
+    public func digest(ofBundle id: BundleID, at path: String) throws -> String {
         if let d = known.withLock({ $0[id] }) { return d }
         let digest: String
         if let stored = try store.fileDigest(of: id) { digest = stored } else {

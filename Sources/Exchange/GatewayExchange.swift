@@ -79,7 +79,7 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
         return list
     }
 
-    public func bundle(_ id: UUID, for session: PartnerSession) throws -> OutboxEntry? {
+    public func bundle(_ id: BundleID, for session: PartnerSession) throws -> OutboxEntry? {
         guard let b = try store.bundle(id), accessible(b, by: partner(session)) else { return nil }
         return Self.entry(b)
     }
@@ -93,14 +93,14 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
         try digests.digest(ofBundle: entry.bundleID, at: entry.filePath)
     }
 
-    public func startDownload(_ id: UUID, for session: PartnerSession,
+    public func startDownload(_ id: BundleID, for session: PartnerSession,
                               offset: @escaping @Sendable (OutboxEntry) -> Int64?) throws -> DownloadStart {
         let p = partner(session)
         return try store.judgingBundle(id) { [self] b in
             // Judged at the moment of the transaction, as the start is recorded.
             guard let b, accessible(b, by: p) else {
                 return (.unavailable, event(.accessRefused, .refused, session,
-                                            reason: EventReason(.bundleUnavailable, id.uuidString.lowercased())))
+                                            reason: EventReason(.bundleUnavailable, id.description)))
             }
             let entry = Self.entry(b)
             guard let at = offset(entry) else { return (.unsatisfiable(entry), nil) }
@@ -114,20 +114,20 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
         let logger = self.logger
         store.recordSoon(e, bundleState: complete ? (entry.bundleID, .downloaded, [.queued, .delivered]) : nil) { error in
             logger.error("recording the end of a download failed",
-                         metadata: ["bundle.id": "\(entry.bundleID.uuidString.lowercased())", "error": "\(error)"])
+                         metadata: ["bundle.id": "\(entry.bundleID.description)", "error": "\(error)"])
         }
     }
 
     // MARK: Receipts
 
-    public func acknowledge(_ id: UUID, sha256 raw: String, for session: PartnerSession) throws -> ReceiptOutcome {
+    public func acknowledge(_ id: BundleID, sha256 raw: String, for session: PartnerSession) throws -> ReceiptOutcome {
         let sha256 = raw.lowercased()
         guard sha256.utf8.count == 64, sha256.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
             try store.record(event(.receipt, .refused, session, bundleID: id, reason: EventReason(.malformedReceipt)))
             return .refused(Refusal(.malformedReceipt, "A receipt holds the bundle file's SHA-256 in hex, as `sha256sum FILE.p7m` prints it."))
         }
         guard let entry = try bundle(id, for: session) else {
-            try store.record(event(.receipt, .refused, session, bundleID: id, reason: EventReason(.bundleUnavailable, id.uuidString.lowercased())))
+            try store.record(event(.receipt, .refused, session, bundleID: id, reason: EventReason(.bundleUnavailable, id.description)))
             return .refused(Refusal(.bundleUnavailable, "No such bundle is available to you."))
         }
         let matches = try sha256 == fileDigest(of: entry)
@@ -185,17 +185,15 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
     }
 
     /// `<bundle-id>.receipt` (lowercase UUID): a receipt uploaded over SFTP.
-    static func receiptBundleID(_ name: String) -> UUID? {
-        guard name.hasSuffix(".receipt"), let id = UUID(uuidString: String(name.dropLast(8))),
-              name == id.uuidString.lowercased() + ".receipt" else { return nil }
-        return id
+    static func receiptBundleID(_ name: String) -> BundleID? {
+        name.hasSuffix(".receipt") ? BundleID(name.dropLast(8)) : nil
     }
 
     /// A receipt file holds the SHA-256 (hex) of the bundle file the partner received, as
     /// `sha256sum` prints it, and acknowledges through the same check as `POST
     /// /v1/bundles/{id}/receipt`. The file itself is not kept (its digest is in the audit entry),
     /// so a refused receipt's name can be used again.
-    private func receiptUploaded(_ bundleID: UUID, upload: UploadStaging, session: PartnerSession) throws -> InboundReport {
+    private func receiptUploaded(_ bundleID: BundleID, upload: UploadStaging, session: PartnerSession) throws -> InboundReport {
         defer { unlink(upload.path) }
         let text = upload.bytes <= 4096 ? ((try? String(contentsOfFile: upload.path, encoding: .utf8)) ?? "") : ""
         let digest = text.split(whereSeparator: { $0 == " " || $0.isNewline }).first.map(String.init) ?? ""
@@ -228,7 +226,7 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
 
     /// An event of `session`, with the bundle's claim and purpose when there is one.
     private func event(_ action: TransferEvent.Action, _ outcome: TransferEvent.Outcome, _ session: PartnerSession,
-                       entry: OutboxEntry? = nil, bundleID: UUID? = nil, bytes: Int64? = nil, reason: EventReason? = nil) -> TransferEvent {
+                       entry: OutboxEntry? = nil, bundleID: BundleID? = nil, bytes: Int64? = nil, reason: EventReason? = nil) -> TransferEvent {
         TransferEvent(time: clock.now, actor: .partner(session.partner), action: action, outcome: outcome, partnerID: session.partner,
                       claimID: entry?.claimID, bundleID: entry?.bundleID ?? bundleID, purpose: entry?.purpose, bytes: bytes,
                       reason: reason, transport: session.origin.transport, clientAddress: session.origin.clientAddress)

@@ -45,7 +45,7 @@ public struct HTTPSPushClient: Sendable {
     ///   - sha256Hex: the file's SHA-256, sent as `Repr-Digest`.
     /// - Returns: the number of bytes sent.
     /// - Throws: `PushError` saying what failed and whether retrying may help.
-    public func push(localPath: String, bundleID: UUID, sha256Hex: String) async throws -> Int64 {
+    public func push(localPath: String, bundleID: BundleID, sha256Hex: String) async throws -> Int64 {
         guard let url = URL(string: configuration.url), url.scheme == "https", let host = url.host else {
             throw PushError(.rejected, "delivery.push.https.url '\(configuration.url.prefix(80))' is not an https:// URL: fix the agreement.")
         }
@@ -82,12 +82,12 @@ public struct HTTPSPushClient: Sendable {
         }
     }
 
-    private func send(_ localPath: String, size: Int64, bundleID: UUID, sha256Hex: String, host: String,
+    private func send(_ localPath: String, size: Int64, bundleID: BundleID, sha256Hex: String, host: String,
                       with client: HTTPClient) async throws -> Int64 {
         var request = HTTPClientRequest(url: configuration.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/pkcs7-mime; smime-type=enveloped-data")
-        request.headers.add(name: "Bundle-Id", value: bundleID.uuidString.lowercased())
+        request.headers.add(name: "Bundle-Id", value: bundleID.description)
         if let b64 = Self.base64(hex: sha256Hex) { request.headers.add(name: "Repr-Digest", value: "sha-256=:\(b64):") }
         request.headers.add(name: "User-Agent", value: "ClaimGate")
         request.body = .stream(FileChunks(path: localPath), length: .known(size))

@@ -75,7 +75,7 @@ struct PartnerRoutes: Sendable {
         // listing is recorded before it is answered.
         let listed = try await durably {
             try exchange.listOutbox(session).map {
-                Listed(id: $0.bundleID.uuidString.lowercased(), claim_id: $0.claimID, purpose: $0.purpose,
+                Listed(id: $0.bundleID.description, claim_id: $0.claimID, purpose: $0.purpose,
                        created: Timestamp.format($0.created), expires: Timestamp.format($0.expires),
                        sha256: try exchange.fileDigest(of: $0), size: $0.size)
             }
@@ -106,7 +106,7 @@ struct PartnerRoutes: Sendable {
         let rangeHeader = request.headers[.range]
         let exchange = self.exchange
         let prepared: Prepared = try await durably {
-            guard let id = UUID(uuidString: raw), raw == id.uuidString.lowercased() else {
+            guard let id = BundleID(raw) else {
                 exchange.refused(.bundleUnavailable, subject: String(raw.prefix(80)), in: session)
                 return .unavailable
             }
@@ -241,7 +241,7 @@ struct PartnerRoutes: Sendable {
         let raw = context.parameters.get("id") ?? ""
         let data = try await request.body.collect(upTo: 64 << 10)
         let exchange = self.exchange
-        guard let id = UUID(uuidString: raw), raw == id.uuidString.lowercased() else {
+        guard let id = BundleID(raw) else {
             try? await durably { exchange.refused(.bundleUnavailable, subject: String(raw.prefix(80)), in: session) }
             return Self.problem(for: .bundleUnavailable)
         }
@@ -251,7 +251,7 @@ struct PartnerRoutes: Sendable {
         switch try await durably({ try exchange.acknowledge(id, sha256: sha256, for: session) }) {
         case .acknowledged(let entry):
             struct Acknowledged: Encodable { let id: String; let state: String }
-            return try Self.json(Acknowledged(id: entry.bundleID.uuidString.lowercased(), state: "acknowledged"))
+            return try Self.json(Acknowledged(id: entry.bundleID.description, state: "acknowledged"))
         case .refused(let r):
             return Self.problem(for: r.reason, detail: r.message)
         }
@@ -301,7 +301,7 @@ struct PartnerRoutes: Sendable {
         }
         struct Received: Encodable { let id: String; let state: String; let bundle_id: String? }
         return try Self.json(Received(id: report.id.uuidString.lowercased(), state: report.state.rawValue,
-                                      bundle_id: report.bundleID?.uuidString.lowercased()), status: .created)
+                                      bundle_id: report.bundleID?.description), status: .created)
     }
 
     // MARK: Helpers

@@ -319,12 +319,8 @@ final class SFTPSession: @unchecked Sendable {
         }
     }
 
-    /// `<bundle-id>.p7m` (lowercase UUID).
-    static func bundleID(_ name: String) -> UUID? {
-        guard name.hasSuffix(".p7m"), let id = UUID(uuidString: String(name.dropLast(4))),
-              name == id.uuidString.lowercased() + ".p7m" else { return nil }
-        return id
-    }
+    /// `<bundle-id>.p7m`, the id in its canonical (lowercase) spelling.
+    static func bundleID(_ name: String) -> BundleID? { BundleID(fileName: name) }
 
     private func opendir(_ m: sftp_client_message, _ sftp: sftp_session) {
         guard let p = path(m, "opendir"), let session else { return }

@@ -61,9 +61,9 @@ extension GatewayStore {
     }
 
     /// Marks a bundle recalled and cancels its pending delivery, with `event`, in one transaction.
-    public func recallBundle(_ id: UUID, event: TransferEvent) throws {
+    public func recallBundle(_ id: BundleID, event: TransferEvent) throws {
         try commits.write { db in
-            let key = id.uuidString.lowercased()
+            let key = id.description
             guard let state = try String.fetchOne(db, sql: "SELECT state FROM bundle WHERE id = ?", arguments: [key]) else {
                 throw ClaimGateError(.unknownBundle, "No bundle \(key): see `claimgate bundle list`.")
             }
@@ -90,13 +90,13 @@ extension GatewayStore {
     }
 
     /// Marks a bundle purged (its file destroyed) with its destruction entry.
-    public func markPurged(_ id: UUID, event: TransferEvent) throws {
+    public func markPurged(_ id: BundleID, event: TransferEvent) throws {
         try commits.write { db in
-            try db.execute(sql: "UPDATE bundle SET state = 'purged' WHERE id = ?", arguments: [id.uuidString.lowercased()])
+            try db.execute(sql: "UPDATE bundle SET state = 'purged' WHERE id = ?", arguments: [id.description])
             try db.execute(sql: """
                 UPDATE delivery SET state = 'cancelled', last_error_code = 'purged', last_error = 'The bundle was purged.'
                 WHERE bundle_id = ? AND state = 'pending'
-                """, arguments: [id.uuidString.lowercased()])
+                """, arguments: [id.description])
             try Self.insert(event, db)
         }
     }

@@ -156,12 +156,12 @@ public final class GatewayStore: EventRecorder, Sendable {
     }
 
     /// The cached SHA-256 of a bundle's sealed file, if computed.
-    public func fileDigest(of bundle: UUID) throws -> String? {
-        try db.unsafeRead { try String.fetchOne($0.cachedStatement(sql: "SELECT file_sha256 FROM bundle WHERE id = ?"), arguments: [bundle.uuidString.lowercased()]) }
+    public func fileDigest(of bundle: BundleID) throws -> String? {
+        try db.unsafeRead { try String.fetchOne($0.cachedStatement(sql: "SELECT file_sha256 FROM bundle WHERE id = ?"), arguments: [bundle.description]) }
     }
 
-    public func setFileDigest(_ digest: String, of bundle: UUID) throws {
-        try commits.write { try $0.execute(sql: "UPDATE bundle SET file_sha256 = ? WHERE id = ?", arguments: [digest, bundle.uuidString.lowercased()]) }
+    public func setFileDigest(_ digest: String, of bundle: BundleID) throws {
+        try commits.write { try $0.execute(sql: "UPDATE bundle SET file_sha256 = ? WHERE id = ?", arguments: [digest, bundle.description]) }
     }
 
     // MARK: Metrics
@@ -187,7 +187,7 @@ public final class GatewayStore: EventRecorder, Sendable {
                                            claim_id, purpose, manifest_json, stored_path)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [r.id.uuidString.lowercased(), r.partnerID.rawValue, r.fileName, StoredDate.text(r.received),
-                                 r.bytes, r.state.rawValue, r.reason, r.transport.rawValue, r.bundleID?.uuidString.lowercased(),
+                                 r.bytes, r.state.rawValue, r.reason, r.transport.rawValue, r.bundleID?.description,
                                  r.claimID, r.purpose, r.manifestJSON, r.storedPath])
             try Self.insert(event, db)
         }
@@ -195,11 +195,11 @@ public final class GatewayStore: EventRecorder, Sendable {
 
     /// Processed uploads, newest first, optionally of one partner, one id, or the accepted copy
     /// of one report (bundle id).
-    public func inboundReports(partner: PartnerID? = nil, id: UUID? = nil, acceptedBundle: UUID? = nil) throws -> [InboundReport] {
+    public func inboundReports(partner: PartnerID? = nil, id: UUID? = nil, acceptedBundle: BundleID? = nil) throws -> [InboundReport] {
         let (clause, args) = Self.filter([
             ("partner_id = ?", partner?.rawValue),
             ("id = ?", id?.uuidString.lowercased()),
-            ("bundle_id = ? AND state = 'accepted'", acceptedBundle?.uuidString.lowercased()),
+            ("bundle_id = ? AND state = 'accepted'", acceptedBundle?.description),
         ])
         return try db.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM inbound_report \(clause) ORDER BY received_at DESC, id",
@@ -208,7 +208,7 @@ public final class GatewayStore: EventRecorder, Sendable {
                               fileName: row["file_name"], received: try StoredDate.date(row["received_at"]), bytes: row["bytes"],
                               state: InboundReport.State(rawValue: row["state"]) ?? .quarantined, reason: row["reason"],
                               transport: Transport(rawValue: row["transport"]) ?? .sftp,
-                              bundleID: (row["bundle_id"] as String?).flatMap(UUID.init(uuidString:)),
+                              bundleID: (row["bundle_id"] as String?).flatMap { BundleID(lenient: $0) },
                               claimID: row["claim_id"], purpose: row["purpose"], manifestJSON: row["manifest_json"],
                               storedPath: row["stored_path"])
             }
@@ -290,7 +290,7 @@ public final class GatewayStore: EventRecorder, Sendable {
                 INSERT INTO bundle(id, partner_id, claim_id, purpose, state, created_at, expires_at, manifest_json,
                                    manifest_sha256, file_path, file_size, agreement_version, document_types)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [b.id.uuidString.lowercased(), b.partnerID.rawValue, b.claimID, b.purpose, b.state.rawValue,
+                """, arguments: [b.id.description, b.partnerID.rawValue, b.claimID, b.purpose, b.state.rawValue,
                                  StoredDate.text(b.created), StoredDate.text(b.expires), b.manifestJSON, b.manifestSHA256, b.filePath, b.fileSize,
                                  b.agreementVersion, b.documentTypes.joined(separator: " ")])
             try Self.insert(event, db)
@@ -304,13 +304,13 @@ public final class GatewayStore: EventRecorder, Sendable {
         try db.execute(sql: """
             INSERT INTO delivery(bundle_id, partner_id, transport, target, state, attempts, created_at)
             VALUES (?, ?, ?, ?, ?, 0, ?)
-            """, arguments: [d.bundleID.uuidString.lowercased(), d.partnerID.rawValue, d.transport.rawValue, d.target,
+            """, arguments: [d.bundleID.description, d.partnerID.rawValue, d.transport.rawValue, d.target,
                              d.state.rawValue, StoredDate.text(d.created)])
     }
 
     /// Deliveries, newest first; optionally only those in `states`, or that of one bundle.
-    public func deliveries(states: Set<DeliveryState>? = nil, bundle: UUID? = nil) throws -> [Delivery] {
-        var (clause, args) = Self.filter([("bundle_id = ?", bundle?.uuidString.lowercased())])
+    public func deliveries(states: Set<DeliveryState>? = nil, bundle: BundleID? = nil) throws -> [Delivery] {
+        var (clause, args) = Self.filter([("bundle_id = ?", bundle?.description)])
         if let states {
             clause += (clause.isEmpty ? "WHERE " : " AND ") + "state IN (" + states.map { _ in "?" }.joined(separator: ", ") + ")"
             args += StatementArguments(states.map(\.rawValue))
@@ -318,7 +318,7 @@ public final class GatewayStore: EventRecorder, Sendable {
         return try db.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM delivery \(clause) ORDER BY id DESC", arguments: args).map { row in
                 Delivery(
-                    id: row["id"], bundleID: UUID(uuidString: row["bundle_id"])!, partnerID: try PartnerID(row["partner_id"]),
+                    id: row["id"], bundleID: BundleID(lenient: row["bundle_id"])!, partnerID: try PartnerID(row["partner_id"]),
                     transport: Transport(rawValue: row["transport"]) ?? .sftp, target: row["target"],
                     state: DeliveryState(rawValue: row["state"]) ?? .failed, attempts: row["attempts"],
                     lastAttemptAt: try (row["last_attempt_at"] as String?).map(StoredDate.date),
@@ -340,7 +340,7 @@ public final class GatewayStore: EventRecorder, Sendable {
                                  d.lastError, d.deliveredAt.map(StoredDate.text), d.id])
             if d.state == .delivered {
                 try db.execute(sql: "UPDATE bundle SET state = ? WHERE id = ? AND state = ?",
-                               arguments: [BundleState.delivered.rawValue, d.bundleID.uuidString.lowercased(), BundleState.queued.rawValue])
+                               arguments: [BundleState.delivered.rawValue, d.bundleID.description, BundleState.queued.rawValue])
             }
             try Self.insert(event, db)
         }
@@ -348,18 +348,18 @@ public final class GatewayStore: EventRecorder, Sendable {
 
     /// Moves a bundle to `state` and records `event`, in one transaction.
     /// - Parameter from: only these states move (e.g. a download does not undo an acknowledgement).
-    public func updateBundleState(_ id: UUID, to state: BundleState, from: Set<BundleState>, event: TransferEvent) throws {
+    public func updateBundleState(_ id: BundleID, to state: BundleState, from: Set<BundleState>, event: TransferEvent) throws {
         try commits.write { db in
             try Self.updateState(id, to: state, from: from, db)
             try Self.insert(event, db)
         }
     }
 
-    private static func updateState(_ id: UUID, to state: BundleState, from: Set<BundleState>, _ db: Database) throws {
+    private static func updateState(_ id: BundleID, to state: BundleState, from: Set<BundleState>, _ db: Database) throws {
         // Sorted, so the same transition reuses one cached statement.
         let sources = from.map(\.rawValue).sorted()
         let placeholders = sources.map { _ in "?" }.joined(separator: ", ")
-        var args: [any DatabaseValueConvertible] = [state.rawValue, id.uuidString.lowercased()]
+        var args: [any DatabaseValueConvertible] = [state.rawValue, id.description]
         args += sources
         try db.cachedStatement(sql: "UPDATE bundle SET state = ? WHERE id = ? AND state IN (\(placeholders))")
             .execute(arguments: StatementArguments(args))
@@ -370,9 +370,9 @@ public final class GatewayStore: EventRecorder, Sendable {
     /// In one durable transaction: reads bundle `id` as it stands (nil when there is none),
     /// lets `decide` judge it, and appends the event `decide` returns. Nothing can recall,
     /// purge or expire the bundle between the judgement and its record.
-    public func judgingBundle<T>(_ id: UUID, _ decide: @escaping (BundleRecord?) throws -> (T, TransferEvent?)) throws -> T {
+    public func judgingBundle<T>(_ id: BundleID, _ decide: @escaping (BundleRecord?) throws -> (T, TransferEvent?)) throws -> T {
         try commits.write { db in
-            let (result, event) = try decide(try Self.fetchBundles(db, where: "id = ?", [id.uuidString.lowercased()]).first)
+            let (result, event) = try decide(try Self.fetchBundles(db, where: "id = ?", [id.description]).first)
             if let event { try Self.insert(event, db) }
             return result
         }
@@ -382,7 +382,7 @@ public final class GatewayStore: EventRecorder, Sendable {
     /// in the next transaction, without waiting for it: for what nothing depends on, such as
     /// the end of a download whose start is already recorded. Committed within a few
     /// milliseconds, or by `flush()`; a failure goes to `onFailure`.
-    public func recordSoon(_ event: TransferEvent, bundleState: (id: UUID, to: BundleState, from: Set<BundleState>)? = nil,
+    public func recordSoon(_ event: TransferEvent, bundleState: (id: BundleID, to: BundleState, from: Set<BundleState>)? = nil,
                            onFailure: @escaping @Sendable (any Error) -> Void) {
         commits.enqueue({ db in
             if let b = bundleState { try Self.updateState(b.id, to: b.to, from: b.from, db) }
@@ -393,8 +393,8 @@ public final class GatewayStore: EventRecorder, Sendable {
     /// Waits until every change written or queued before this call is committed.
     public func flush() throws { try commits.flush() }
 
-    public func bundle(_ id: UUID) throws -> BundleRecord? {
-        try db.unsafeRead { try Self.fetchBundles($0, where: "id = ?", [id.uuidString.lowercased()]).first }
+    public func bundle(_ id: BundleID) throws -> BundleRecord? {
+        try db.unsafeRead { try Self.fetchBundles($0, where: "id = ?", [id.description]).first }
     }
 
     /// Bundles, newest first, optionally of one partner.
@@ -413,7 +413,7 @@ public final class GatewayStore: EventRecorder, Sendable {
                    file_path, file_size, agreement_version, document_types
             FROM bundle WHERE \(clause) ORDER BY created_at DESC, id
             """), arguments: StatementArguments(args)).map { row in
-            guard let id = UUID(uuidString: row[0]) else {
+            guard let id = BundleID(lenient: row[0]) else {
                 throw ClaimGateError(.io, "The gateway database holds a malformed bundle id: restore it from a backup.")
             }
             return BundleRecord(id: id, partnerID: try PartnerID(row[1]), claimID: row[2], purpose: row[3],
@@ -431,8 +431,8 @@ public final class GatewayStore: EventRecorder, Sendable {
     }
 
     /// Events, oldest first.
-    public func events(bundle: UUID? = nil, partner: PartnerID? = nil) throws -> [StoredEvent] {
-        let (whereSQL, args) = Self.filter([("bundle_id = ?", bundle?.uuidString.lowercased()), ("partner_id = ?", partner?.rawValue)])
+    public func events(bundle: BundleID? = nil, partner: PartnerID? = nil) throws -> [StoredEvent] {
+        let (whereSQL, args) = Self.filter([("bundle_id = ?", bundle?.description), ("partner_id = ?", partner?.rawValue)])
         return try db.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM event \(whereSQL) ORDER BY seq", arguments: args).map {
                 StoredEvent(sequence: $0["seq"], time: try StoredDate.date($0["time"]), actor: $0["actor"], action: $0["action"],

@@ -43,7 +43,7 @@ struct AuditBenchmarkCommand: ParsableCommand {
                     do {
                         try gateway.store.record(TransferEvent(
                             time: Date(), actor: .partner(partner), action: .download, outcome: .started, partnerID: partner,
-                            claimID: "CLM-\(w)-\(i)", bundleID: UUID(), purpose: "claim-assessment",
+                            claimID: "CLM-\(w)-\(i)", bundleID: .random(), purpose: "claim-assessment",
                             transport: .https, clientAddress: "127.0.0.1:\(40000 + w)"))
                     } catch { failures.add() }
                 }

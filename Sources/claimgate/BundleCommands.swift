@@ -35,7 +35,7 @@ struct SealArguments: ParsableArguments {
 
     func report(_ b: BundleRecord) throws {
         if json { try printJSON(BundleView(b, withDocuments: true)); return }
-        print(b.id.uuidString.lowercased())
+        print(b.id.description)
     }
 }
 
@@ -72,7 +72,7 @@ struct SendCommand: ParsableCommand {
             struct Out: Encodable { let bundle: BundleView; let delivery: DeliveryView }
             try printJSON(Out(bundle: BundleView(bundle, withDocuments: true), delivery: DeliveryView(d)))
         } else {
-            print(bundle.id.uuidString.lowercased())
+            print(bundle.id.description)
         }
         switch d.state {
         case .delivered: FileHandle.standardError.write(Data("delivered to \(d.target)\n".utf8))
@@ -97,7 +97,7 @@ struct OpenCommand: ParsableCommand {
     func run() throws {
         let m = try PartnerOpener.open(.init(bundle: bundle, certificate: cert, key: key, trust: trust, output: out), clock: SystemClock())
         if json { print(String(decoding: try m.encoded(), as: UTF8.self)); return }
-        print("Opened bundle \(m.bundleID.uuidString.lowercased()) for claim \(m.claimID), purpose \(m.purpose), expires \(Timestamp.format(m.expires)):")
+        print("Opened bundle \(m.bundleID.description) for claim \(m.claimID), purpose \(m.purpose), expires \(Timestamp.format(m.expires)):")
         for d in m.documents { print("  documents/\(d.name)  \(d.mediaType)  \(d.size) bytes  sha256 \(d.sha256)") }
     }
 }
@@ -116,7 +116,7 @@ struct BundleCommand: ParsableCommand {
 
         func run() throws {
             let b = try home.gateway().recall(bundle: id, reason: reason)
-            print("Recalled \(b.id.uuidString.lowercased()) (claim \(b.claimID), partner \(b.partnerID)).")
+            print("Recalled \(b.id.description) (claim \(b.claimID), partner \(b.partnerID)).")
         }
     }
 
@@ -133,7 +133,7 @@ struct BundleCommand: ParsableCommand {
             if bundles.isEmpty { print("No bundles."); return }
             print("ID".padding(38) + "PARTNER".padding(20) + "CLAIM".padding(18) + "PURPOSE".padding(24) + "STATE".padding(10) + "EXPIRES")
             for b in bundles {
-                print(b.id.uuidString.lowercased().padding(38) + b.partnerID.rawValue.padding(20) + b.claimID.padding(18)
+                print(b.id.description.padding(38) + b.partnerID.rawValue.padding(20) + b.claimID.padding(18)
                       + b.purpose.padding(24) + b.state.rawValue.padding(10) + Timestamp.format(b.expires))
             }
         }
@@ -147,7 +147,7 @@ struct BundleCommand: ParsableCommand {
 
         func run() throws {
             let g = try home.gateway()
-            guard let uuid = UUID(uuidString: id), let b = try g.store.bundle(uuid) else {
+            guard let uuid = BundleID(lenient: id), let b = try g.store.bundle(uuid) else {
                 throw ClaimGateError(.unknownBundle, "No bundle '\(id.prefix(64))': see `claimgate bundle list`.")
             }
             var view = BundleView(b, withDocuments: true)
@@ -191,7 +191,7 @@ struct DeliveriesCommand: ParsableCommand {
         if list.isEmpty { print("No deliveries."); return }
         print("BUNDLE".padding(38) + "PARTNER".padding(20) + "STATE".padding(11) + "TRIES".padding(6) + "TARGET / LAST ERROR")
         for d in list {
-            print(d.bundleID.uuidString.lowercased().padding(38) + d.partnerID.rawValue.padding(20) + d.state.rawValue.padding(11)
+            print(d.bundleID.description.padding(38) + d.partnerID.rawValue.padding(20) + d.state.rawValue.padding(11)
                   + String(d.attempts).padding(6) + (d.lastError ?? d.target))
         }
     }

@@ -30,7 +30,7 @@ struct SealReportCommand: ParsableCommand {
         let m = try PartnerSealer.seal(.init(partnerID: partnerId, gatewayCertificate: gatewayCert, signerCertificate: signerCert,
                                              signerKey: signerKey, claimID: claim, purpose: purpose, expiry: expiry,
                                              agreementReference: agreement, documents: documents, output: out))
-        print(m.bundleID.uuidString.lowercased())
+        print(m.bundleID.description)
     }
 }
 

@@ -78,11 +78,11 @@ import Testing
     }
 
     @Test func transferEventsBecomeEntries() throws {
-        let bundle = UUID()
+        let bundle = BundleID.random()
         let event = TransferEventFixture.download(bundle: bundle)
         let e = AuditEntry(event: event)
         #expect(e.actor == "partner:acme-insurance" && e.action == "download" && e.outcome == "partial")
-        #expect(e.bundleID == bundle.uuidString.lowercased() && e.transport == "sftp" && e.time == "2026-11-22T01:02:03.456Z")
+        #expect(e.bundleID == bundle.description && e.transport == "sftp" && e.time == "2026-11-22T01:02:03.456Z")
         #expect(e.partnerID == "acme-insurance" && e.bytes == 10 && e.sequence == 0 && e.hash.isEmpty)
     }
 
@@ -265,7 +265,7 @@ import Testing
 }
 
 enum TransferEventFixture {
-    static func download(bundle: UUID) -> TransferEvent {
+    static func download(bundle: BundleID) -> TransferEvent {
         TransferEvent(time: Date(timeIntervalSince1970: 1_795_309_323.456_7), actor: .partner(try! PartnerID("acme-insurance")),
                       action: .download, outcome: .partial, partnerID: try! PartnerID("acme-insurance"),
                       bundleID: bundle, bytes: 10, transport: .sftp, clientAddress: "127.0.0.1")

@@ -124,8 +124,8 @@ import Testing
         let store = f.gateway.store
         let acme = try PartnerID("acme-assessors"), stm = try PartnerID("st-marys-hospital")
         func bundle(_ partner: PartnerID, _ state: BundleState, age: TimeInterval, expiresIn: TimeInterval = 7 * 86_400,
-                    delivery: Bool = false) throws -> UUID {
-            let id = UUID(), created = clock.now.addingTimeInterval(-age)
+                    delivery: Bool = false) throws -> BundleID {
+            let id = BundleID.random(), created = clock.now.addingTimeInterval(-age)
             let record = BundleRecord(id: id, partnerID: partner, claimID: "CLM-1", purpose: "claim-assessment", state: state,
                                       created: created, expires: clock.now.addingTimeInterval(expiresIn), manifestJSON: Data("{}".utf8),
                                       manifestSHA256: String(repeating: "0", count: 64), filePath: "/nonexistent/\(id).p7m",
@@ -136,7 +136,7 @@ import Testing
                                                         partnerID: partner, bundleID: id, transport: .cli))
             return id
         }
-        func attempt(_ bundle: UUID, _ state: DeliveryState, code: String) throws {
+        func attempt(_ bundle: BundleID, _ state: DeliveryState, code: String) throws {
             var d = try #require(try store.deliveries(bundle: bundle).first)
             d.state = state; d.attempts += 1; d.lastAttemptAt = clock.now; d.lastErrorCode = code; d.lastError = "failed"
             try store.recordAttempt(d, event: TransferEvent(time: clock.now, actor: .system, action: .delivery, outcome: .failed,

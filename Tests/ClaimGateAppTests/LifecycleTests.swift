@@ -45,11 +45,11 @@ import Testing
         let entry = try #require(try exchange.bundle(b.id, for: try f.session()))
         let digest = try exchange.fileDigest(of: entry)
 
-        let recalled = try f.gateway.recall(bundle: b.id.uuidString.lowercased(), reason: "sent to the wrong assessor")
+        let recalled = try f.gateway.recall(bundle: b.id.description, reason: "sent to the wrong assessor")
         #expect(recalled.state == .recalled)
         #expect(try exchange.bundle(b.id, for: try f.session()) == nil)
         #expect(try exchange.listOutbox(try f.session()).map(\.bundleID) == [keep.id])
-        #expect(throws: ClaimGateError.self) { try f.gateway.recall(bundle: b.id.uuidString, reason: "again") }
+        #expect(throws: ClaimGateError.self) { try f.gateway.recall(bundle: b.id.description, reason: "again") }
 
         let result = try f.gateway.purge()
         #expect(result.bundles == [b.id])

@@ -74,7 +74,7 @@ import Testing
     }
 
     @Test func bundleExpiryIsCheckedAgainstTheClock() throws {
-        let m = BundleManifest(bundleID: UUID(), claimID: "C1", sender: .init(gatewayID: "g", signingCertificateSHA256: "a"),
+        let m = BundleManifest(bundleID: .random(), claimID: "C1", sender: .init(gatewayID: "g", signingCertificateSHA256: "a"),
                                recipient: .init(partnerID: "p", encryptionCertificateSHA256: "b"), agreementReference: "R",
                                purpose: "p", consentReference: nil, created: Self.now, expires: Self.now.addingTimeInterval(60),
                                metadata: [:], documents: [])

@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func manifestRoundTripsCanonically() throws {
-        let id = UUID()
+        let id = BundleID.random()
         let m = BundleManifest(bundleID: id, claimID: "CLM-1", sender: .init(gatewayID: "g", signingCertificateSHA256: "aa"),
                                recipient: .init(partnerID: "p", encryptionCertificateSHA256: "bb"), agreementReference: "DSA",
                                purpose: "claim-assessment", consentReference: nil,
@@ -56,7 +56,7 @@ import Testing
                                metadata: ["a": "b"], documents: [.init(name: "x.pdf", mediaType: "application/pdf", size: 3, sha256: "cc")])
         let data = try m.encoded()
         let text = String(decoding: data, as: UTF8.self)
-        #expect(text.contains("\"bundle_id\" : \"\(id.uuidString.lowercased())\""))
+        #expect(text.contains("\"bundle_id\" : \"\(id.description)\""))
         #expect(text.contains("\"created\" : \"2026-11-21T12:00:00Z\""))
         #expect(try BundleManifest.decode(data) == m)
         #expect(try m.encoded() == data, "encoding is deterministic")

@@ -229,7 +229,7 @@ import Testing
         #expect(acme[2]["bundle_id"] == nil)
         #expect(acme[3]["bundle_id"] as? String == s.c)
         #expect(acme[3]["transports"] as? [String] == ["sftp"])
-        #expect((acme[3]["message"] as? String)?.contains("no HTTPS pull") == true)
+        #expect((acme[3]["message"] as? String)?.contains("over SFTP: /inbox/<id>.receipt") == true, "an SFTP partner can receipt too")
 
         // --partner narrows to one partner, with the same flags.
         let one = try s.json(["report", "--month", s.month, "--partner", "st-marys-hospital", "--format", "json"])

@@ -57,7 +57,7 @@ import Testing
         // Many concurrent writers share transactions; every third one fails after its read.
         DispatchQueue.concurrentPerform(iterations: 90) { n in
             do {
-                try store.judgingBundle(UUID()) { found -> (Void, TransferEvent?) in
+                try store.judgingBundle(.random()) { found -> (Void, TransferEvent?) in
                     #expect(found == nil)
                     if n % 3 == 0 { throw Refused() }
                     return ((), self.event(n + 1))

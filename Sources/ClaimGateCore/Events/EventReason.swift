@@ -78,7 +78,7 @@ public struct EventReason: Sendable, Hashable, CustomStringConvertible {
             case loginFlood = "login-flood"
             /// A TLS handshake whose client certificate no partner in force accepts.
             case untrustedClientCertificate = "untrusted-client-certificate"
-            /// `audit export`, `report`, `impact`.
+            /// `audit export`.
             case export
             /// The audit key was created.
             case auditKey = "audit-key"
@@ -91,6 +91,8 @@ public struct EventReason: Sendable, Hashable, CustomStringConvertible {
             case agreementChanged = "agreement-changed"
             /// An operator's own words (recall, suspend, resume, remove).
             case operatorNote = "operator-note"
+            /// A push whose bundle or partner no longer exists (the delivery is cancelled).
+            case unknownBundleOrPartner = "unknown-bundle-or-partner"
             /// A reason recorded before codes were columns that fits no known form.
             case unclassified
         }

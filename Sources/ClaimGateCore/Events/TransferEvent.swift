@@ -53,7 +53,7 @@ public struct TransferEvent: Sendable, Equatable {
         case purge
         /// A gateway key was created or replaced (`reason` names which: `audit-key`, …).
         case keyCreated = "key-created"
-        /// An admin read or exported the audit trail (`audit export`, `report`, `impact`).
+        /// An admin read or exported the audit trail (`audit export`).
         case auditExported = "audit-exported"
     }
     public enum Outcome: String, Sendable, Codable {
@@ -71,7 +71,7 @@ public struct TransferEvent: Sendable, Equatable {
     public var outcome: Outcome
     public var partnerID: PartnerID?
     public var claimID: String?
-    public var bundleID: UUID?
+    public var bundleID: BundleID?
     public var purpose: String?
     /// SHA-256 (hex) of each document involved.
     public var documentDigests: [String]
@@ -82,7 +82,7 @@ public struct TransferEvent: Sendable, Equatable {
     public var clientAddress: String?
 
     public init(time: Date, actor: Actor, action: Action, outcome: Outcome, partnerID: PartnerID? = nil,
-                claimID: String? = nil, bundleID: UUID? = nil, purpose: String? = nil,
+                claimID: String? = nil, bundleID: BundleID? = nil, purpose: String? = nil,
                 documentDigests: [String] = [], bytes: Int64? = nil, reason: EventReason? = nil,
                 transport: Transport, clientAddress: String? = nil) {
         self.time = time; self.actor = actor; self.action = action; self.outcome = outcome

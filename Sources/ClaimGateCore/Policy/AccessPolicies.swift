@@ -11,14 +11,14 @@ public struct BundleWithinAgreement: Policy {
     public func evaluate(_ b: BundleRecord) -> PolicyResult {
         guard terms.purposes.contains(b.purpose) else {
             return .fails(Refusal(.purposeNotAllowed,
-                "Agreement \(terms.reference) no longer allows purpose '\(b.purpose)': bundle \(b.id.uuidString.lowercased()) is withheld."))
+                "Agreement \(terms.reference) no longer allows purpose '\(b.purpose)': bundle \(b.id.description) is withheld."))
         }
         guard !b.documentTypes.isEmpty else {
-            return .fails(Refusal(.documentTypeNotAllowed, "Bundle \(b.id.uuidString.lowercased()) lists no readable document types."))
+            return .fails(Refusal(.documentTypeNotAllowed, "Bundle \(b.id.description) lists no readable document types."))
         }
         if let type = b.documentTypes.first(where: { !terms.documentTypes.contains($0) }) {
             return .fails(Refusal(.documentTypeNotAllowed,
-                "Agreement \(terms.reference) no longer allows \(type): bundle \(b.id.uuidString.lowercased()) is withheld."))
+                "Agreement \(terms.reference) no longer allows \(type): bundle \(b.id.description) is withheld."))
         }
         return .meets
     }
@@ -33,7 +33,7 @@ public struct BundleAccessible: Policy {
 
     public func evaluate(_ b: BundleRecord) -> PolicyResult {
         guard b.partnerID == partner.id else {
-            return .fails(Refusal(.bundleUnavailable, "Bundle \(b.id.uuidString.lowercased()) is not shared with \(partner.id)."))
+            return .fails(Refusal(.bundleUnavailable, "Bundle \(b.id.description) is not shared with \(partner.id)."))
         }
         return AllOf<BundleRecord>([BundleAvailable(clock: clock), BundleWithinAgreement(partner.agreement.terms)]).evaluate(b)
     }

@@ -140,7 +140,7 @@ public struct BundleNotExpired: Policy {
     public init(clock: any WallClock) { self.clock = clock }
     public func evaluate(_ manifest: BundleManifest) -> PolicyResult {
         clock.now < manifest.expires ? .meets : .fails(Refusal(.bundleExpired,
-            "Bundle \(manifest.bundleID.uuidString.lowercased()) expired at \(Timestamp.format(manifest.expires)): ask the sender to share it again if it is still needed."))
+            "Bundle \(manifest.bundleID.description) expired at \(Timestamp.format(manifest.expires)): ask the sender to share it again if it is still needed."))
     }
 }
 
@@ -151,10 +151,10 @@ public struct BundleAvailable: Policy {
     public static let availableStates: Set<BundleState> = [.queued, .delivered, .downloaded, .acknowledged]
     public func evaluate(_ b: BundleRecord) -> PolicyResult {
         guard Self.availableStates.contains(b.state) else {
-            return .fails(Refusal(.bundleUnavailable, "Bundle \(b.id.uuidString.lowercased()) is \(b.state.rawValue)."))
+            return .fails(Refusal(.bundleUnavailable, "Bundle \(b.id.description) is \(b.state.rawValue)."))
         }
         guard clock.now < b.expires else {
-            return .fails(Refusal(.bundleExpired, "Bundle \(b.id.uuidString.lowercased()) expired at \(Timestamp.format(b.expires))."))
+            return .fails(Refusal(.bundleExpired, "Bundle \(b.id.description) expired at \(Timestamp.format(b.expires))."))
         }
         return .meets
     }
