@@ -60,35 +60,41 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        // Composition root and the command-line tool.
-        .target(name: "ClaimGateApp", dependencies: [
+        // The gateway's use cases, which every front end (the CLI today) calls: sealing and
+        // sending, inbound processing, deliveries, partner lifecycle, purge, the audit trail,
+        // reports and doctor. No front end touches the store.
+        .target(name: "Operations", dependencies: [
             "ClaimGateCore", "Envelope", "Packaging", "SFTP", "Store", "HTTPS", "Audit", "Exchange",
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Composition root (the services `serve` runs, wired together) and the command-line tool.
+        .target(name: "ClaimGateApp", dependencies: [
+            "ClaimGateCore", "Operations", "SFTP", "HTTPS", "Exchange",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Development tools: the dev PKI and the demo (never part of a gateway's own work).
         .target(name: "DevTools", dependencies: [
-            "ClaimGateApp", "ClaimGateCore", "Envelope", "Exchange", "SFTP", "HTTPS",
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            "ClaimGateApp", "Operations", "ClaimGateCore", "Envelope", "Exchange", "SFTP", "Audit",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "claimgate", dependencies: [
-            "ClaimGateApp", "ClaimGateCore", "HTTPS", "Exchange", "DevTools",
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            "ClaimGateApp", "Operations", "ClaimGateCore", "Envelope", "Audit", "DevTools",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Tests: one target per module, plus end-to-end tests with real peers.
-        .target(name: "ClaimGateTesting", dependencies: ["ClaimGateCore", "ClaimGateApp", "DevTools"], path: "Tests/ClaimGateTesting"),
+        .target(name: "ClaimGateTesting", dependencies: ["ClaimGateCore", "ClaimGateApp", "Operations", "DevTools"], path: "Tests/ClaimGateTesting"),
         .testTarget(name: "ClaimGateCoreTests", dependencies: ["ClaimGateCore", "ClaimGateTesting"]),
         .testTarget(name: "EnvelopeTests", dependencies: ["Envelope", "ClaimGateTesting"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Envelope", "ClaimGateTesting"]),
         .testTarget(name: "PackagingTests", dependencies: ["Packaging", "ClaimGateTesting"]),
         .testTarget(name: "SFTPTests", dependencies: ["SFTP", "ClaimGateCore", "ClaimGateTesting"]),
         .testTarget(name: "ClaimGateAppTests", dependencies: [
-            "ClaimGateApp", "Envelope", "Store", "Exchange", "DevTools", "Audit", "ClaimGateTesting",
+            "ClaimGateApp", "Operations", "Envelope", "Store", "Exchange", "DevTools", "Audit", "ClaimGateTesting",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "StoreTests", dependencies: [

@@ -1,4 +1,5 @@
 import ClaimGateCore
+import Operations
 import Foundation
 import Logging
 import ServiceLifecycle

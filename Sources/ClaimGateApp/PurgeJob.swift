@@ -1,4 +1,5 @@
 import ClaimGateCore
+import Operations
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -21,7 +22,7 @@ public struct PurgeJob: Service {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let gateway = self.gateway, days = inboundRetentionDays
             await offload {
-                do { try gateway.purge(inboundRetentionDays: days) } catch {
+                do { try gateway.purge(inboundRetentionDays: days, by: .system) } catch {
                     gateway.logger.error("purge failed", metadata: ["error": "\(error)"])
                 }
             }

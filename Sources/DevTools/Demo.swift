@@ -1,4 +1,5 @@
 import ClaimGateApp
+import Operations
 import ClaimGateCore
 import Envelope
 import Exchange
@@ -14,8 +15,11 @@ public enum Demo {
         public var home: Home
         public var pkiDirectory: String
         public var partnersDirectory: String
-        public init(home: Home, pkiDirectory: String, partnersDirectory: String) {
+        /// Who runs the demo: its admin steps are recorded as theirs.
+        public var principal: Principal
+        public init(home: Home, pkiDirectory: String, partnersDirectory: String, principal: Principal) {
             self.home = home; self.pkiDirectory = pkiDirectory; self.partnersDirectory = partnersDirectory
+            self.principal = principal
         }
     }
 
@@ -46,7 +50,7 @@ public enum Demo {
         material.signingCert = pki + "/gateway/signing.pem"; material.signingKey = pki + "/gateway/signing.key"
         material.tlsCert = pki + "/gateway/tls.pem"; material.tlsKey = pki + "/gateway/tls.key"
         material.encryptionCert = pki + "/gateway/encryption.pem"; material.encryptionKey = pki + "/gateway/encryption.key"
-        let gateway = try Gateway.initialise(home: o.home, gatewayID: "claimgate-demo", material: material, clock: clock)
+        let gateway = try Gateway.initialise(home: o.home, gatewayID: "claimgate-demo", material: material, by: o.principal, clock: clock)
         try Data().write(to: URL(fileURLWithPath: o.home.root + "/" + marker))
         say("   signing certificate SHA-256 \(gateway.identity.signing.sha256Fingerprint)")
 
@@ -65,7 +69,7 @@ public enum Demo {
                     SFTPPushTarget(host: "127.0.0.1", port: $0.port, user: "root", path: $0.dir + "/inbound", hostKey: $0.pin)
                 }
             }
-            let p = try gateway.addPartner(agreement, source: source)
+            let p = try gateway.addPartner(agreement, source: source, by: o.principal)
             partners.append(p)
             say("   onboarded \(p.id) (\(p.agreement.role.rawValue), agreement \(p.agreement.terms.reference), purposes \(p.agreement.terms.purposes.joined(separator: ", ")))")
         }
@@ -90,7 +94,7 @@ public enum Demo {
                                   consentReference: "CONSENT-88812",
                                   metadata: ["claimant.national_id": "756.1234.5678.97", "loss.type": "water-damage"],
                                   documents: allowed)
-            let b = try gateway.seal(order, to: .outbox)
+            let b = try gateway.seal(order, to: .outbox, by: o.principal)
             sealed.append((p, b))
             say("   bundle \(b.id.description) for \(p.id): \(allowed.count) documents, \(b.fileSize) bytes, expires \(Timestamp.format(b.expires))")
         }
@@ -99,7 +103,7 @@ public enum Demo {
         if let p = partners.first {
             do {
                 _ = try gateway.seal(SealOrder(partner: p.id.rawValue, claimID: "CLM-2026-000123", purpose: "marketing",
-                                               expiry: .ttl(86_400), documents: docs), to: .outbox)
+                                               expiry: .ttl(86_400), documents: docs), to: .outbox, by: o.principal)
                 throw ClaimGateError(.policyRefused, "The demo expected a refusal for purpose 'marketing'.")
             } catch let e as ClaimGateError where e.code == .policyRefused {
                 say("   refused: \(e.message)")

@@ -1,4 +1,5 @@
 import ClaimGateApp
+import Operations
 import ClaimGateCore
 import Foundation
 import Logging

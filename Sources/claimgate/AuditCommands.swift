@@ -1,6 +1,7 @@
 import ArgumentParser
 import Audit
 import ClaimGateApp
+import Operations
 import ClaimGateCore
 import Envelope
 import Foundation
@@ -81,12 +82,12 @@ struct AuditCommand: ParsableCommand {
             let until = try self.until.map { try AuditTimeArgument.parse($0, option: "--until") }
             let gateway = try home.gateway()
             if let output {
-                let n = try gateway.exportAuditTrail(to: output, since: since, until: until)
+                let n = try gateway.exportAuditTrail(to: output, since: since, until: until, by: shellPrincipal)
                 FileHandle.standardError.write(Data("exported \(n) entries to \(output)\n".utf8))
             } else {
                 let temp = NSTemporaryDirectory() + "claimgate-audit-\(getpid()).jsonl"
                 defer { unlink(temp) }
-                try gateway.exportAuditTrail(to: temp, since: since, until: until)
+                try gateway.exportAuditTrail(to: temp, since: since, until: until, by: shellPrincipal)
                 guard let handle = FileHandle(forReadingAtPath: temp) else { throw ClaimGateError(.io, "Cannot read the export back.") }
                 while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { FileHandle.standardOutput.write(chunk) }
             }

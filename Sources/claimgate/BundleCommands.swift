@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClaimGateApp
+import Operations
 import ClaimGateCore
 import Foundation
 
@@ -48,7 +49,7 @@ struct SealCommand: ParsableCommand {
     @OptionGroup var args: SealArguments
 
     func run() throws {
-        try args.report(home.gateway().seal(args.order(), to: .file(out)))
+        try args.report(home.gateway().seal(args.order(), to: .file(out), by: shellPrincipal))
     }
 }
 
@@ -61,7 +62,7 @@ struct SendCommand: ParsableCommand {
 
     func run() throws {
         let gateway = try home.gateway()
-        let bundle = try gateway.seal(args.order(), to: .outbox)
+        let bundle = try gateway.seal(args.order(), to: .outbox, by: shellPrincipal)
         guard let planned = try gateway.delivery(of: bundle.id) else {
             try args.report(bundle)
             return
@@ -115,7 +116,7 @@ struct BundleCommand: ParsableCommand {
         @Option(help: "Why (kept in the audit trail; no personal data).") var reason: String
 
         func run() throws {
-            let b = try home.gateway().recall(bundle: id, reason: reason)
+            let b = try home.gateway().recall(bundle: id, reason: reason, by: shellPrincipal)
             print("Recalled \(b.id.description) (claim \(b.claimID), partner \(b.partnerID)).")
         }
     }
@@ -128,7 +129,7 @@ struct BundleCommand: ParsableCommand {
 
         func run() throws {
             let g = try home.gateway()
-            let bundles = try g.store.bundles(partner: partner.map { try g.partner($0).id })
+            let bundles = try g.bundles(partner: partner)
             if json { try printJSON(bundles.map { BundleView($0, withDocuments: false) }); return }
             if bundles.isEmpty { print("No bundles."); return }
             print("ID".padding(38) + "PARTNER".padding(20) + "CLAIM".padding(18) + "PURPOSE".padding(24) + "STATE".padding(10) + "EXPIRES")
@@ -147,13 +148,10 @@ struct BundleCommand: ParsableCommand {
 
         func run() throws {
             let g = try home.gateway()
-            guard let uuid = BundleID(lenient: id), let b = try g.store.bundle(uuid) else {
-                throw ClaimGateError(.unknownBundle, "No bundle '\(id.prefix(64))': see `claimgate bundle list`.")
-            }
+            let (b, expired, history) = try g.bundleWithHistory(id)
             var view = BundleView(b, withDocuments: true)
             // Past its expiry a bundle is expired, whatever state it reached before.
-            if [.queued, .delivered, .downloaded, .acknowledged, .sealed].contains(b.state), b.expires <= g.clock.now { view.state = "expired" }
-            let history = try g.store.events(bundle: uuid)
+            if expired { view.state = "expired" }
             if json {
                 struct Out: Encodable { let bundle: BundleView; let history: [StoredEventView] }
                 try printJSON(Out(bundle: view, history: history.map(StoredEventView.init)))
@@ -186,7 +184,7 @@ struct DeliveriesCommand: ParsableCommand {
 
     func run() throws {
         let g = try home.gateway()
-        let list = try g.store.deliveries(states: state.map { [$0] })
+        let list = try g.deliveries(state: state)
         if json { try printJSON(list.map(DeliveryView.init)); return }
         if list.isEmpty { print("No deliveries."); return }
         print("BUNDLE".padding(38) + "PARTNER".padding(20) + "STATE".padding(11) + "TRIES".padding(6) + "TARGET / LAST ERROR")

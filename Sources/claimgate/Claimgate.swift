@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClaimGateApp
+import Operations
 import ClaimGateCore
 import Foundation
 import Logging
@@ -87,3 +88,7 @@ func printJSON(_ value: some Encodable) throws {
 func useUTF8CharacterType() {
     for name in ["C.UTF-8", "C.utf8", "en_US.UTF-8"] where setlocale(LC_CTYPE, name) != nil { return }
 }
+
+/// Who runs a command at the shell: the local administrator, named by the operating-system user.
+/// Every operation the command calls acts as this principal.
+var shellPrincipal: Principal { .localAdministrator(ProcessInfo.processInfo.environment["USER"] ?? "local") }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClaimGateApp
+import Operations
 import ClaimGateCore
 import Foundation
 
@@ -45,7 +46,7 @@ struct InboxCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let reports = try home.gateway().store.inboundReports()
+            let reports = try home.gateway().inboundReports()
             if json { try printJSON(reports.map { InboundView($0) }); return }
             if reports.isEmpty { print("No inbound reports."); return }
             print("ID".padding(38) + "PARTNER".padding(20) + "STATE".padding(12) + "CLAIM".padding(18) + "RECEIVED".padding(22) + "REASON")
@@ -84,7 +85,7 @@ struct InboxCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Output folder.", valueName: "DIR")) var out: String
 
         func run() throws {
-            let names = try home.gateway().exportInbound(id, to: out)
+            let names = try home.gateway().exportInbound(id, to: out, by: shellPrincipal)
             names.forEach { print("\(out)/\($0)") }
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClaimGateApp
+import Operations
 import DevTools
 import ClaimGateCore
 import Foundation
@@ -25,7 +26,7 @@ struct InitCommand: ParsableCommand {
         var m = GatewayIdentity.Import()
         m.caCert = caCert; m.caKey = caKey; m.signingCert = signingCert; m.signingKey = signingKey
         m.tlsCert = tlsCert; m.tlsKey = tlsKey; m.encryptionCert = encryptionCert; m.encryptionKey = encryptionKey
-        let g = try Gateway.initialise(home: home.resolved, gatewayID: gatewayID, material: m)
+        let g = try Gateway.initialise(home: home.resolved, gatewayID: gatewayID, material: m, by: shellPrincipal)
         print("Initialised gateway '\(g.identity.gatewayID)' in \(g.home.root)")
         print("  signing certificate SHA-256: \(g.identity.signing.sha256Fingerprint)")
         print("  SSH host key: \(try g.identity.sshHost().fingerprint)")
@@ -97,6 +98,6 @@ struct DemoCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Folder of partner agreement files.", valueName: "DIR")) var partners = "partners"
 
     func run() throws {
-        try Demo.run(.init(home: Home.resolve(option: home), pkiDirectory: pki, partnersDirectory: partners)) { print($0) }
+        try Demo.run(.init(home: Home.resolve(option: home), pkiDirectory: pki, partnersDirectory: partners, principal: shellPrincipal)) { print($0) }
     }
 }

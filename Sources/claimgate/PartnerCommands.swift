@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClaimGateApp
+import Operations
 import ClaimGateCore
 import Foundation
 
@@ -18,7 +19,7 @@ struct PartnerCommand: ParsableCommand {
 
         func run() throws {
             let g = try home.gateway()
-            let p = try g.updatePartner(agreementFile: file)
+            let p = try g.updatePartner(agreementFile: file, by: shellPrincipal)
             if json { try printJSON(g.view(p)); return }
             print("Updated \(p.id): agreement \(p.agreement.terms.reference) version \(p.version), valid until \(p.agreement.terms.validUntil).")
         }
@@ -32,7 +33,7 @@ struct PartnerCommand: ParsableCommand {
         @Option(help: "Why (kept in the audit trail; no personal data).") var reason: String?
 
         func run() throws {
-            try home.gateway().suspendPartner(id, reason: reason)
+            try home.gateway().suspendPartner(id, reason: reason, by: shellPrincipal)
             print("Suspended \(id): it can list, download, upload and receive nothing; pushes wait until `claimgate partner resume \(id)`.")
         }
     }
@@ -43,7 +44,7 @@ struct PartnerCommand: ParsableCommand {
         @Argument(help: "Partner id.") var id: String
 
         func run() throws {
-            try home.gateway().resumePartner(id)
+            try home.gateway().resumePartner(id, by: shellPrincipal)
             print("Resumed \(id).")
         }
     }
@@ -58,7 +59,7 @@ struct PartnerCommand: ParsableCommand {
         @Option(help: "Why (kept in the audit trail; no personal data).") var reason: String?
 
         func run() throws {
-            try home.gateway().removePartner(id, force: force, reason: reason)
+            try home.gateway().removePartner(id, force: force, reason: reason, by: shellPrincipal)
             print("Removed \(id).")
         }
     }
@@ -73,7 +74,7 @@ struct PartnerCommand: ParsableCommand {
 
         func run() throws {
             let g = try home.gateway()
-            let p = try g.addPartner(agreementFile: file)
+            let p = try g.addPartner(agreementFile: file, by: shellPrincipal)
             if json { try printJSON(g.view(p)); return }
             print("Onboarded \(p.id) (\(p.agreement.name)), agreement \(p.agreement.terms.reference) valid until \(p.agreement.terms.validUntil).")
         }
@@ -86,7 +87,7 @@ struct PartnerCommand: ParsableCommand {
 
         func run() throws {
             let g = try home.gateway()
-            let partners = try g.store.partners()
+            let partners = try g.partners()
             if json { try printJSON(partners.map(g.view)); return }
             if partners.isEmpty { print("No partners yet: `claimgate partner add partners/FILE.yaml`."); return }
             print("ID".padding(24) + "ROLE".padding(12) + "STATUS".padding(10) + "AGREEMENT".padding(16) + "VALID UNTIL")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClaimGateApp
+import Operations
 import ClaimGateCore
 import Envelope
 import Foundation
@@ -35,14 +36,14 @@ struct PartnerRotateCommand: ParsableCommand {
         let g = try home.gateway()
         let current = try g.partner(id)
         // A refused rotation (wrong key usage, revoked, after the agreement ends…) is recorded.
-        let rotated = try g.recordingRefusal(of: current.id) {
+        let rotated = try g.recordingRefusal(of: current.id, by: shellPrincipal) {
             try AgreementLoader.rotated(current.agreement, encryptionFile: encryption, from: day, clock: g.clock)
         }
         let c = rotated.certificates
         let scheduled = c.nextEncryptionFrom
         let fingerprint = try Certificate(pem: c.nextEncryptionPEM ?? c.encryptionPEM).sha256Fingerprint
         let note = "rotate: encryption \(fingerprint) from \(scheduled?.description ?? "now")"
-        let p = try g.updatePartner(rotated, source: "# claimgate partner rotate\n" + note + "\n", reason: note)
+        let p = try g.updatePartner(rotated, source: "# claimgate partner rotate\n" + note + "\n", reason: note, by: shellPrincipal)
         if json { try printJSON(g.view(p)); return }
         if let scheduled {
             print("Rotated \(p.id) (agreement version \(p.version)): bundles sealed from \(scheduled) (UTC) on are encrypted to SHA-256 \(fingerprint); until then, to the current certificate.")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClaimGateApp
+import Operations
 import ClaimGateCore
 import Foundation
 
@@ -21,7 +22,7 @@ struct PurgeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let r = try home.gateway().purge(inboundRetentionDays: inboundRetentionDays)
+        let r = try home.gateway().purge(inboundRetentionDays: inboundRetentionDays, by: shellPrincipal)
         print("Purged \(r.bundles.count) bundle(s) (\(r.bytes) bytes) and \(r.inboundReports.count) inbound report(s).")
     }
 }

@@ -3,10 +3,7 @@ import ClaimGateApp
 import ClaimGateCore
 import Foundation
 import Logging
-import ServiceLifecycle
-import HTTPS
-import SFTP
-import Exchange
+import Operations
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,7 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
     var inboundRetentionDays = 90
 
     func validate() throws {
-        for (name, value) in [("--sftp", sftp), ("--https", https), ("--admin", admin)] where ListenAddress(value) == nil {
+        for (name, value) in [("--sftp", sftp), ("--https", https), ("--admin", admin)] where ServeConfiguration.Address(value) == nil {
             throw ValidationError("\(name) '\(value)' is not HOST:PORT (e.g. 127.0.0.1:2222).")
         }
         guard purgeInterval > 0, inboundRetentionDays > 0 else { throw ValidationError("--purge-interval and --inbound-retention-days must be more than 0.") }
@@ -43,82 +40,29 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...86_400).contains(httpsIdleTimeout) else { throw ValidationError("--https-idle-timeout must be 1 to 86400 seconds.") }
     }
 
+    /// The flags as the server's configuration.
+    var serveConfiguration: ServeConfiguration {
+        var c = ServeConfiguration()
+        c.sftp = ServeConfiguration.Address(sftp)!
+        c.https = ServeConfiguration.Address(https)!
+        c.admin = ServeConfiguration.Address(admin)!
+        c.maxUploadBytes = Int64(maxUploadMib) << 20
+        c.retryBase = retryBase
+        c.auditInterval = auditInterval
+        c.purgeInterval = purgeInterval
+        c.httpsIdleTimeout = httpsIdleTimeout
+        c.inboundRetentionDays = inboundRetentionDays
+        return c
+    }
+
     func run() async throws {
         var logger = Logger(label: "claimgate.serve")
         logger.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["CLAIMGATE_LOG"] ?? "") ?? .info
-        let gateway = try home.gateway()
-        let address = ListenAddress(sftp)!
-        var config = SFTPServer.Configuration(hostKeyPath: gateway.home.identity + "/ssh_host_ed25519")
-        config.host = address.host
-        config.port = address.port
-        config.maxUploadBytes = Int64(maxUploadMib) << 20
-        let exchange = GatewayExchange(gateway: gateway, maxUploadBytes: config.maxUploadBytes)
-        let server = SFTPServer(configuration: config, exchange: exchange, logger: logger)
-        do { try server.start() } catch let e as SFTPServerError {
-            throw ClaimGateError(.io, e.message)
-        }
-        print("sftp: listening on \(address.host):\(server.boundPort) (host key \(try gateway.identity.sshHost().fingerprint))")
-        let httpsAddress = ListenAddress(https)!
-        var apiConfig = PartnerAPIServer.Configuration(
-            certificateChainDER: [try gateway.identity.tls().der, gateway.identity.ca.der],
-            privateKeyPEM: Array(try Data(contentsOf: URL(fileURLWithPath: gateway.home.identity + "/" + GatewayIdentity.File.tlsKey))))
-        apiConfig.host = httpsAddress.host
-        apiConfig.port = httpsAddress.port
-        apiConfig.idleTimeoutSeconds = httpsIdleTimeout
-        let api = PartnerAPIServer(configuration: apiConfig, exchange: exchange, logger: logger) { port in
-            print("https: listening on \(httpsAddress.host):\(port) (client certificate required)")
+        let server = GatewayServer(configuration: serveConfiguration, gateway: try home.gateway(), logger: logger)
+        try await server.run { line in
+            print(line)
             fflush(nil)
         }
-        let adminAddress = ListenAddress(admin)!
-        let adminServer: AdminServer
-        do {
-            adminServer = try AdminServer(host: adminAddress.host, port: adminAddress.port, logger: logger,
-                                          metrics: { try gateway.prometheusMetrics() }) { port in
-                print("admin: listening on http://\(adminAddress.host):\(port) (/healthz, /metrics)")
-                fflush(nil)
-            }
-        } catch let e as AdminServerError {
-            server.stop()
-            throw ClaimGateError(.invalidArgument, e.message)
-        }
-        let deliveries = DeliveryWorker(gateway: gateway, retry: RetryPolicy(base: retryBase), interval: min(2, retryBase))
-        let group = ServiceGroup(configuration: .init(
-            // Stopped in reverse order: the checkpointer goes last, so its final checkpoint seals
-            // every entry the others wrote while stopping.
-            services: [.init(service: AuditCheckpointer(gateway: gateway, interval: .seconds(auditInterval))),
-                       .init(service: CertificateWatch(gateway: gateway, logger: logger)),
-                       .init(service: StartedService(server)), .init(service: api), .init(service: adminServer),
-                       .init(service: deliveries),
-                       .init(service: PurgeJob(gateway: gateway, interval: .seconds(purgeInterval), inboundRetentionDays: inboundRetentionDays))],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            server.stop()
-            throw ClaimGateError(.io, "serve stopped: \(error). Check that --https \(https) and --admin \(admin) are free (port 0 picks one).")
-        }
         print("stopped")
-    }
-}
-
-/// Wraps a server that was started before the group (to report its port): the group only waits
-/// for shutdown and stops it.
-struct StartedService: Service {
-    let server: SFTPServer
-    init(_ server: SFTPServer) { self.server = server }
-    func run() async throws {
-        try? await gracefulShutdown()
-        server.stop()
-    }
-}
-
-struct ListenAddress {
-    let host: String
-    let port: Int
-    init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-              (0...65535).contains(port), colon != text.startIndex else { return nil }
-        host = String(text[..<colon])
-        self.port = port
     }
 }

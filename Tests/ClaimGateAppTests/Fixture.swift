@@ -1,4 +1,5 @@
 import ClaimGateApp
+import Operations
 import DevTools
 import ClaimGateCore
 import ClaimGateTesting
@@ -41,7 +42,7 @@ final class GatewayFixture: @unchecked Sendable {
     init(clock: any WallClock = SystemClock()) throws {
         var logger = Logger(label: "claimgate-test")
         logger.logLevel = .warning
-        gateway = try Gateway.initialise(home: Home(root: dir.path + "/home"), gatewayID: "test-gateway", clock: clock, logger: logger)
+        gateway = try Gateway.initialise(home: Home(root: dir.path + "/home"), gatewayID: "test-gateway", by: .localAdministrator("test"), clock: clock, logger: logger)
     }
 
     /// Writes an agreement file; `overrides` replaces whole lines by key prefix.
@@ -76,7 +77,7 @@ final class GatewayFixture: @unchecked Sendable {
 
     @discardableResult
     func onboard(_ id: String = "acme-assessors") throws -> Partner {
-        try gateway.addPartner(agreementFile: agreement(id: id))
+        try gateway.addPartner(agreementFile: agreement(id: id), by: .localAdministrator("test"))
     }
 
     func document(_ name: String, _ data: Data = pdf) throws -> String { try dir.write("docs/" + name, data) }

@@ -1,5 +1,6 @@
 import Audit
 import ClaimGateApp
+import Operations
 import ClaimGateCore
 import ClaimGateTesting
 import Foundation
@@ -12,10 +13,10 @@ import Testing
         let f = try GatewayFixture()
         try f.onboard()
         #expect(throws: ClaimGateError.self) {
-            try f.gateway.seal(f.order(purpose: "marketing", documents: [try f.document("r.pdf")]), to: .outbox)
+            try f.gateway.seal(f.order(purpose: "marketing", documents: [try f.document("r.pdf")]), to: .outbox, by: .localAdministrator("test"))
         }
         _ = try f.gateway.sealAuditTrail()
-        _ = try f.gateway.seal(f.order(documents: [try f.document("s.pdf")]), to: .outbox)
+        _ = try f.gateway.seal(f.order(documents: [try f.document("s.pdf")]), to: .outbox, by: .localAdministrator("test"))
         _ = try f.gateway.sealAuditTrail()
         #expect(try f.gateway.verifyAuditTrail().isIntact)
 

@@ -1,4 +1,5 @@
 import ClaimGateApp
+import Operations
 import DevTools
 import Foundation
 

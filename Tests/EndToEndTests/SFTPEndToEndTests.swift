@@ -215,6 +215,8 @@ extension SFTPEndToEndTests {
         let events = try g.events()
         #expect(events.contains { $0.hasPrefix("inbound-accepted|success|acme-assessors|") })
         #expect(events.filter { $0.hasPrefix("inbound-quarantined|refused|acme-assessors|") }.count >= 2)
+        // Copying a partner's documents out of the gateway is recorded, once, for the accepted report.
+        #expect(events.filter { $0.hasPrefix("inbound-exported|success|acme-assessors|") }.count == 1, "\(events)")
     }
 }
 

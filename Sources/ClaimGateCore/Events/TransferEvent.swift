@@ -44,6 +44,8 @@ public struct TransferEvent: Sendable, Equatable {
         case receipt
         /// A partner's upload was verified and its documents stored, or quarantined.
         case inboundAccepted = "inbound-accepted", inboundQuarantined = "inbound-quarantined"
+        /// An operator copied an accepted report's documents out of the gateway (`inbox export`).
+        case inboundExported = "inbound-exported"
         /// Partner lifecycle, by an admin (`reason` holds the admin's reason, if given).
         case partnerSuspended = "partner-suspended", partnerResumed = "partner-resumed", partnerRemoved = "partner-removed"
         /// An admin withdrew a bundle: it is neither listed nor served from then on.

@@ -31,12 +31,12 @@ public enum SealDestination: Sendable {
 extension Gateway {
     /// Checks the order against the partner's agreement and seals it. A refusal is recorded and
     /// leaves no file and no outbox entry.
-    public func seal(_ order: SealOrder, to destination: SealDestination) throws -> BundleRecord {
+    public func seal(_ order: SealOrder, to destination: SealDestination, by principal: Principal) throws -> BundleRecord {
         let partner = try self.partner(order.partner)
         let created = Timestamp.wholeSeconds(clock.now)
         let bundleID = BundleID.random()
         func refuse(_ reason: EventReason, _ error: ClaimGateError) throws -> Never {
-            try store.record(TransferEvent(time: clock.now, actor: .admin(Self.adminName), action: .sealRefused,
+            try store.record(TransferEvent(time: clock.now, actor: principal.actor, action: .sealRefused,
                                            outcome: .refused, partnerID: partner.id, claimID: validClaim(order.claimID),
                                            purpose: order.purpose, reason: reason, transport: .cli))
             logger.info("seal refused", metadata: ["partner.id": "\(partner.id)", "reason": "\(reason)"])
@@ -82,7 +82,7 @@ extension Gateway {
         }
 
         func recordFailure(_ reason: EventReason) throws {
-            try store.record(TransferEvent(time: clock.now, actor: .admin(Self.adminName), action: destination.isOutbox ? .queue : .seal,
+            try store.record(TransferEvent(time: clock.now, actor: principal.actor, action: destination.isOutbox ? .queue : .seal,
                                            outcome: .failed, partnerID: partner.id, claimID: order.claimID, bundleID: bundleID,
                                            purpose: order.purpose, reason: reason, transport: .cli))
         }
@@ -126,7 +126,7 @@ extension Gateway {
         do {
             let delivery = destination.isOutbox ? plannedDelivery(for: bundleID, partner: partner, at: created) : nil
             try store.insertBundle(record, delivery: delivery, event: TransferEvent(
-                time: clock.now, actor: .admin(Self.adminName), action: destination.isOutbox ? .queue : .seal,
+                time: clock.now, actor: principal.actor, action: destination.isOutbox ? .queue : .seal,
                 outcome: .success, partnerID: partner.id, claimID: order.claimID, bundleID: bundleID,
                 purpose: order.purpose, documentDigests: manifest.documents.map(\.sha256), bytes: size, transport: .cli))
         } catch {

@@ -6,7 +6,8 @@ import Logging
 import Store
 import Synchronization
 
-/// The composition root: one gateway home with its store, identity and clock.
+/// One gateway home with its store, identity, clock and logger: the operations every front end
+/// calls are its methods, each taking the acting `Principal` where it changes something.
 public final class Gateway: @unchecked Sendable {
     public let home: Home
     public let store: GatewayStore
@@ -43,8 +44,9 @@ public final class Gateway: @unchecked Sendable {
     /// - Parameters:
     ///   - gatewayID: the name partners see as the sender, `[a-z0-9-]{2,64}`.
     ///   - material: certificates and keys to import instead of generating them.
+    ///   - principal: who initialises it (named in the first audit entry).
     public static func initialise(home: Home, gatewayID: String, material: GatewayIdentity.Import = .init(),
-                                  clock: any WallClock = SystemClock(),
+                                  by principal: Principal, clock: any WallClock = SystemClock(),
                                   logger: Logger = Logger(label: "claimgate")) throws -> Gateway {
         guard PartnerID.isValid(gatewayID) else {
             throw ClaimGateError(.invalidArgument, "Gateway id '\(gatewayID.prefix(64))' is not valid: use 2 to 64 characters from a-z, 0-9 and '-'.")
@@ -56,14 +58,11 @@ public final class Gateway: @unchecked Sendable {
         try GatewayIdentity.create(in: home, gatewayID: gatewayID, material: material, now: clock.now)
         let store = try GatewayStore(path: home.database)
         try store.setSetting(gatewayIDSetting, gatewayID)
-        try store.record(TransferEvent(time: clock.now, actor: .admin(Self.adminName), action: .gatewayInitialised,
+        try store.record(TransferEvent(time: clock.now, actor: principal.actor, action: .gatewayInitialised,
                                        outcome: .success, transport: .cli))
         let identity = try GatewayIdentity.load(home, gatewayID: gatewayID)
         return Gateway(home: home, store: store, identity: identity, clock: clock, logger: logger)
     }
-
-    /// The operating-system user running an admin command, for the event log.
-    static var adminName: String { ProcessInfo.processInfo.environment["USER"] ?? "local" }
 }
 
 extension Gateway {
@@ -77,12 +76,3 @@ extension Gateway {
 /// Committed partner uploads are opened and checked as inbound reports by the gateway.
 extension Gateway: InboundProcessing {}
 
-extension GatewayExchange {
-    /// The partner exchange of `gateway`'s home: its store, clock, logger, outbox and inboxes.
-    public convenience init(gateway: Gateway, maxUploadBytes: Int64 = 512 << 20, directoryMaxAge: TimeInterval = 1) {
-        let home = gateway.home
-        self.init(store: gateway.store, clock: gateway.clock, logger: gateway.logger, outboxRoot: home.outbox,
-                  inboxDirectory: { home.inbound(for: $0) }, digests: gateway.fileDigests, inbound: gateway,
-                  maxUploadBytes: maxUploadBytes, directoryMaxAge: directoryMaxAge)
-    }
-}

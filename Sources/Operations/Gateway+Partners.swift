@@ -5,36 +5,36 @@ extension Gateway {
     /// Validates and onboards the agreement file at `path`. Nothing is stored when any check fails;
     /// the refusal is recorded.
     @discardableResult
-    public func addPartner(agreementFile path: String) throws -> Partner {
-        try recordingRefusal(ofAgreementFile: path) {
+    public func addPartner(agreementFile path: String, by principal: Principal) throws -> Partner {
+        try recordingRefusal(ofAgreementFile: path, by: principal) {
             let (agreement, source) = try AgreementLoader.load(path: path, clock: clock)
-            return try addPartner(agreement, source: source)
+            return try addPartner(agreement, source: source, by: principal)
         }
     }
 
     /// Runs `body` (which reads the agreement file at `path`); a refusal is recorded, with the
     /// partner id the file names if it can be read, and rethrown.
-    func recordingRefusal<T>(ofAgreementFile path: String, _ body: () throws -> T) throws -> T {
-        try recordingRefusal(of: AgreementLoader.peekPartnerID(path: path), body)
+    func recordingRefusal<T>(ofAgreementFile path: String, by principal: Principal, _ body: () throws -> T) throws -> T {
+        try recordingRefusal(of: AgreementLoader.peekPartnerID(path: path), by: principal, body)
     }
 
     /// Runs an admin change to `partner`'s agreement; a refusal is recorded
     /// (`partner-refused` with the error code) and rethrown.
-    public func recordingRefusal<T>(of partner: PartnerID?, _ body: () throws -> T) throws -> T {
+    public func recordingRefusal<T>(of partner: PartnerID?, by principal: Principal, _ body: () throws -> T) throws -> T {
         let now = clock.now
         do { return try body() } catch let e as ClaimGateError {
-            try store.record(TransferEvent(time: now, actor: .admin(Self.adminName), action: .partnerRefused,
+            try store.record(TransferEvent(time: now, actor: principal.actor, action: .partnerRefused,
                                            outcome: .refused, partnerID: partner, reason: EventReason(EventReason.Code(e.code)), transport: .cli))
             throw e
         }
     }
 
     /// Stores an agreement already loaded and validated by `AgreementLoader`.
-    public func addPartner(_ agreement: PartnerAgreement, source: String) throws -> Partner {
+    public func addPartner(_ agreement: PartnerAgreement, source: String, by principal: Principal) throws -> Partner {
         try requireDistinctTrustAnchor(agreement)
         let now = clock.now
         let partner = try store.addPartner(agreement, source: source, at: now, event: TransferEvent(
-            time: now, actor: .admin(Self.adminName), action: .partnerOnboarded, outcome: .success,
+            time: now, actor: principal.actor, action: .partnerOnboarded, outcome: .success,
             partnerID: agreement.id, transport: .cli))
         logger.info("partner onboarded", metadata: ["partner.id": "\(agreement.id)"])
         return partner

@@ -7,21 +7,21 @@ extension Gateway {
     /// Validates the agreement file at `path` and stores it as the partner's next version.
     /// The partner keeps its status; nothing is stored when a check fails (the refusal is recorded).
     @discardableResult
-    public func updatePartner(agreementFile path: String) throws -> Partner {
-        try recordingRefusal(ofAgreementFile: path) {
+    public func updatePartner(agreementFile path: String, by principal: Principal) throws -> Partner {
+        try recordingRefusal(ofAgreementFile: path, by: principal) {
             let (agreement, source) = try AgreementLoader.load(path: path, clock: clock)
             let current = try partner(agreement.id.rawValue)
-            return try updatePartner(agreement, source: source, reason: Self.changes(from: current.agreement, to: agreement))
+            return try updatePartner(agreement, source: source, reason: Self.changes(from: current.agreement, to: agreement), by: principal)
         }
     }
 
     /// Stores an agreement already loaded and validated as the partner's next version.
     /// - Parameter reason: what changed, for the audit entry.
     @discardableResult
-    public func updatePartner(_ agreement: PartnerAgreement, source: String, reason: String) throws -> Partner {
+    public func updatePartner(_ agreement: PartnerAgreement, source: String, reason: String, by principal: Principal) throws -> Partner {
         try requireDistinctTrustAnchor(agreement)
         let p = try store.addAgreementVersion(agreement, source: source, at: clock.now, event: TransferEvent(
-            time: clock.now, actor: .admin(Self.adminName), action: .partnerUpdated, outcome: .success,
+            time: clock.now, actor: principal.actor, action: .partnerUpdated, outcome: .success,
             partnerID: agreement.id, reason: EventReason(.agreementChanged, reason), transport: .cli))
         logger.info("partner updated", metadata: ["partner.id": "\(agreement.id)", "version": "\(p.version)"])
         return p
@@ -41,42 +41,42 @@ extension Gateway {
 
     /// Suspends a partner: from the next request on (within a second on open SFTP sessions and
     /// HTTPS connections) it can list, download, upload and receive nothing; pushes wait.
-    public func suspendPartner(_ raw: String, reason: String?) throws {
+    public func suspendPartner(_ raw: String, reason: String?, by principal: Principal) throws {
         let p = try partner(raw)
         try store.setPartnerStatus(p.id, to: .suspended, from: [.active], event: TransferEvent(
-            time: clock.now, actor: .admin(Self.adminName), action: .partnerSuspended, outcome: .success,
+            time: clock.now, actor: principal.actor, action: .partnerSuspended, outcome: .success,
             partnerID: p.id, reason: reason.map { EventReason(.operatorNote, Self.auditText($0)) }, transport: .cli))
     }
 
     /// Lifts a suspension.
-    public func resumePartner(_ raw: String) throws {
+    public func resumePartner(_ raw: String, by principal: Principal) throws {
         let p = try partner(raw)
         try store.setPartnerStatus(p.id, to: .active, from: [.suspended], event: TransferEvent(
-            time: clock.now, actor: .admin(Self.adminName), action: .partnerResumed, outcome: .success,
+            time: clock.now, actor: principal.actor, action: .partnerResumed, outcome: .success,
             partnerID: p.id, transport: .cli))
     }
 
     /// Removes a partner for good (its history stays). Refused while it still has bundles waiting
     /// to be delivered or pulled, unless `force`; pending pushes are cancelled.
-    public func removePartner(_ raw: String, force: Bool, reason: String?) throws {
+    public func removePartner(_ raw: String, force: Bool, reason: String?, by principal: Principal) throws {
         let p = try partner(raw)
         let waiting = try store.pendingBundleCount(of: p.id, now: clock.now)
         if waiting > 0, !force {
             throw ClaimGateError(.invalidArgument, "Partner \(p.id) still has \(waiting) bundle(s) waiting to be delivered or pulled: wait, recall them, or use --force.")
         }
         try store.setPartnerStatus(p.id, to: .removed, from: [.active, .suspended], event: TransferEvent(
-            time: clock.now, actor: .admin(Self.adminName), action: .partnerRemoved, outcome: .success,
+            time: clock.now, actor: principal.actor, action: .partnerRemoved, outcome: .success,
             partnerID: p.id, reason: (reason.map(Self.auditText) ?? (waiting > 0 ? "forced: \(waiting) waiting" : nil)).map { EventReason(.operatorNote, $0) },
             transport: .cli))
     }
 
     /// Recalls a bundle: from now on it is neither listed nor served, and a pending push is cancelled.
-    public func recall(bundle raw: String, reason: String) throws -> BundleRecord {
+    public func recall(bundle raw: String, reason: String, by principal: Principal) throws -> BundleRecord {
         guard let id = BundleID(lenient: raw), let b = try store.bundle(id) else {
             throw ClaimGateError(.unknownBundle, "No bundle '\(raw.prefix(40))': see `claimgate bundle list`.")
         }
         try store.recallBundle(id, event: TransferEvent(
-            time: clock.now, actor: .admin(Self.adminName), action: .recall, outcome: .success, partnerID: b.partnerID,
+            time: clock.now, actor: principal.actor, action: .recall, outcome: .success, partnerID: b.partnerID,
             claimID: b.claimID, bundleID: b.id, purpose: b.purpose, reason: EventReason(.operatorNote, Self.auditText(reason)), transport: .cli))
         logger.info("bundle recalled", metadata: ["bundle.id": "\(id.description)"])
         return try store.bundle(id) ?? b
@@ -122,7 +122,7 @@ extension Gateway {
     /// received more than `inboundRetentionDays` ago. Each destruction is recorded with the
     /// SHA-256 of what was destroyed, and the record is marked purged.
     @discardableResult
-    public func purge(inboundRetentionDays: Int = 90) throws -> PurgeResult {
+    public func purge(inboundRetentionDays: Int = 90, by principal: Principal) throws -> PurgeResult {
         var result = PurgeResult()
         let now = clock.now
         for b in try store.bundlesToPurge(now: now) {
@@ -138,7 +138,7 @@ extension Gateway {
             FileSystem.syncDirectory(of: b.filePath)
             let why: EventReason.Code.Note = b.state == .recalled ? .recalled : .expired
             try store.markPurged(b.id, event: TransferEvent(
-                time: clock.now, actor: .system, action: .purge, outcome: .success, partnerID: b.partnerID, claimID: b.claimID,
+                time: clock.now, actor: principal.actor, action: .purge, outcome: .success, partnerID: b.partnerID, claimID: b.claimID,
                 bundleID: b.id, purpose: b.purpose, documentDigests: digest.map { [$0] } ?? [], bytes: b.fileSize,
                 reason: EventReason(why), transport: .cli))
             result.bundles.append(b.id)
@@ -155,7 +155,7 @@ extension Gateway {
             }
             FileSystem.syncDirectory(of: r.storedPath)
             try store.markInboundPurged(r.id, event: TransferEvent(
-                time: clock.now, actor: .system, action: .purge, outcome: .success, partnerID: r.partnerID, claimID: r.claimID,
+                time: clock.now, actor: principal.actor, action: .purge, outcome: .success, partnerID: r.partnerID, claimID: r.claimID,
                 bundleID: r.bundleID, purpose: r.purpose, documentDigests: digest.map { [$0] } ?? [], bytes: r.bytes,
                 reason: EventReason(.inboundRetention), transport: .cli))
             result.inboundReports.append(r.id)

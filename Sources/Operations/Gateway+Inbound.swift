@@ -117,7 +117,9 @@ extension Gateway {
     }
 
     /// Copies an accepted report's documents (and manifest) to `directory`, never overwriting.
-    public func exportInbound(_ raw: String, to directory: String) throws -> [String] {
+    /// Recorded first (`inbound-exported`, with the documents' digests and who exported them):
+    /// when the audit trail cannot be written, nothing is copied.
+    public func exportInbound(_ raw: String, to directory: String, by principal: Principal) throws -> [String] {
         let r = try inboundReport(raw)
         switch r.state {
         case .accepted: break
@@ -132,6 +134,12 @@ extension Gateway {
         for n in names + ["manifest.json"] where FileManager.default.fileExists(atPath: out + "/" + n) {
             throw ClaimGateError(.invalidArgument, "\(out)/\(n) already exists: export into an empty folder.")
         }
+        var recorded = event(r, .inboundExported, .success, "")
+        recorded.actor = principal.actor
+        recorded.transport = .cli
+        recorded.clientAddress = nil
+        recorded.reason = nil
+        try store.record(recorded)
         for n in names {
             try FileManager.default.copyItem(atPath: r.storedPath + "/documents/" + n, toPath: out + "/" + n)
         }

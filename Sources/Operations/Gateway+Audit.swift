@@ -67,9 +67,9 @@ extension Gateway {
     /// among them to `path` as JSON lines (docs/audit-format.md), atomically.
     /// - Returns: the number of entries written.
     @discardableResult
-    public func exportAuditTrail(to path: String, since: Date? = nil, until: Date? = nil) throws -> Int {
+    public func exportAuditTrail(to path: String, since: Date? = nil, until: Date? = nil, by principal: Principal) throws -> Int {
         // Reading the trail out is itself an admin action on the trail, recorded and sealed first.
-        try store.record(TransferEvent(time: clock.now, actor: .admin(Self.adminName), action: .auditExported, outcome: .success,
+        try store.record(TransferEvent(time: clock.now, actor: principal.actor, action: .auditExported, outcome: .success,
                                        reason: EventReason(.export), transport: .cli))
         try sealAuditTrail()
         let pub = try identity.auditKey().publicKey

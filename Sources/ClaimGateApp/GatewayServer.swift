@@ -1,0 +1,89 @@
+import ClaimGateCore
+import Exchange
+import Foundation
+import HTTPS
+import Logging
+import Operations
+import SFTP
+import ServiceLifecycle
+
+/// `claimgate serve` composed: one partner exchange for the SFTP server and the HTTPS API, the
+/// admin listener, push retries, purge, the certificate watch and audit checkpoints, run as one
+/// service group until SIGTERM or SIGINT.
+public struct GatewayServer: Sendable {
+    public let configuration: ServeConfiguration
+    public let gateway: Gateway
+    public let logger: Logger
+
+    public init(configuration: ServeConfiguration, gateway: Gateway, logger: Logger) {
+        self.configuration = configuration; self.gateway = gateway; self.logger = logger
+    }
+
+    /// Starts every listener and runs the group until a shutdown signal, then stops them in
+    /// reverse order. `announce` gets one line per listener once it listens (tests and operators
+    /// read the ports from them).
+    public func run(announce: @escaping @Sendable (String) -> Void) async throws {
+        let c = configuration
+        var sftpConfig = SFTPServer.Configuration(hostKeyPath: gateway.home.identity + "/ssh_host_ed25519")
+        sftpConfig.host = c.sftp.host
+        sftpConfig.port = c.sftp.port
+        sftpConfig.maxUploadBytes = c.maxUploadBytes
+        let exchange = GatewayExchange(gateway: gateway, maxUploadBytes: c.maxUploadBytes)
+        let server = SFTPServer(configuration: sftpConfig, exchange: exchange, logger: logger)
+        do { try server.start() } catch let e as SFTPServerError {
+            throw ClaimGateError(.io, e.message)
+        }
+        // Announced once the group runs, with its signal handlers in place: a SIGTERM sent as
+        // soon as the line is read then stops the gateway gracefully.
+        let sftpLine = "sftp: listening on \(c.sftp.host):\(server.boundPort) (host key \(try gateway.identity.sshHost().fingerprint))"
+        var apiConfig = PartnerAPIServer.Configuration(
+            certificateChainDER: [try gateway.identity.tls().der, gateway.identity.ca.der],
+            privateKeyPEM: Array(try Data(contentsOf: URL(fileURLWithPath: gateway.home.identity + "/" + GatewayIdentity.File.tlsKey))))
+        apiConfig.host = c.https.host
+        apiConfig.port = c.https.port
+        apiConfig.idleTimeoutSeconds = c.httpsIdleTimeout
+        let api = PartnerAPIServer(configuration: apiConfig, exchange: exchange, logger: logger) { port in
+            announce("https: listening on \(c.https.host):\(port) (client certificate required)")
+        }
+        let adminServer: AdminServer
+        let gateway = self.gateway
+        do {
+            adminServer = try AdminServer(host: c.admin.host, port: c.admin.port, logger: logger,
+                                          metrics: { try gateway.prometheusMetrics() }) { port in
+                announce("admin: listening on http://\(c.admin.host):\(port) (/healthz, /metrics)")
+            }
+        } catch let e as AdminServerError {
+            server.stop()
+            throw ClaimGateError(.invalidArgument, e.message)
+        }
+        let deliveries = DeliveryWorker(gateway: gateway, retry: RetryPolicy(base: c.retryBase), interval: min(2, c.retryBase))
+        let group = ServiceGroup(configuration: .init(
+            // Stopped in reverse order: the checkpointer goes last, so its final checkpoint seals
+            // every entry the others wrote while stopping.
+            services: [.init(service: AuditCheckpointer(gateway: gateway, interval: .seconds(c.auditInterval))),
+                       .init(service: CertificateWatch(gateway: gateway, logger: logger)),
+                       .init(service: StartedService(server) { announce(sftpLine) }), .init(service: api), .init(service: adminServer),
+                       .init(service: deliveries),
+                       .init(service: PurgeJob(gateway: gateway, interval: .seconds(c.purgeInterval), inboundRetentionDays: c.inboundRetentionDays))],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            server.stop()
+            throw ClaimGateError(.io, "serve stopped: \(error). Check that --https \(c.https) and --admin \(c.admin) are free (port 0 picks one).")
+        }
+    }
+}
+
+/// Wraps a server that was started before the group (to report its port): the group only waits
+/// for shutdown and stops it.
+struct StartedService: Service {
+    let server: SFTPServer
+    let running: @Sendable () -> Void
+    init(_ server: SFTPServer, running: @escaping @Sendable () -> Void) { self.server = server; self.running = running }
+    func run() async throws {
+        running()
+        try? await gracefulShutdown()
+        server.stop()
+    }
+}
