@@ -33,7 +33,7 @@ extension Gateway {
         d.lastAttemptAt = now
         guard let bundle = try store.bundle(d.bundleID), let partner = try? self.partner(d.partnerID.rawValue) else {
             d.state = .cancelled
-            d.lastErrorCode = "unknown-bundle-or-partner"
+            d.lastErrorCode = EventReason.Code.Note.unknownBundleOrPartner.rawValue
             d.lastError = "The bundle or its partner is no longer known to the gateway."
             try store.recordAttempt(d, event: TransferEvent(time: now, actor: .system, action: .delivery, outcome: .failed,
                                                             partnerID: d.partnerID, bundleID: d.bundleID,
@@ -52,6 +52,15 @@ extension Gateway {
         // A suspended partner or an ended agreement gets nothing, not even what was queued before.
         if case .fails(let r) = PartnerPolicy.mayAct(clock: clock).evaluate(partner) {
             d.state = r.reason == .agreementEnded ? .cancelled : .pending
+            d.lastErrorCode = r.reason.code
+            d.lastError = r.message
+            try store.recordAttempt(d, event: event(d, bundle, .refused, reason: EventReason(r.reason)))
+            return d
+        }
+        // Purpose limitation holds for pushes too: a bundle whose purpose or one of whose document
+        // types the agreement no longer allows is not pushed.
+        if case .fails(let r) = BundleWithinAgreement(partner.agreement.terms).evaluate(bundle) {
+            d.state = .cancelled
             d.lastErrorCode = r.reason.code
             d.lastError = r.message
             try store.recordAttempt(d, event: event(d, bundle, .refused, reason: EventReason(r.reason)))
