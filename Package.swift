@@ -81,7 +81,7 @@ let package = Package(
         ]),
 
         // Tests: one target per module, plus end-to-end tests with real peers.
-        .target(name: "ClaimGateTesting", dependencies: ["ClaimGateCore", "ClaimGateApp", "DevTools"], path: "Tests/ClaimGateTesting"),
+        .target(name: "ClaimGateTesting", dependencies: ["ClaimGateCore", "ClaimGateApp", "DevTools", "Envelope"], path: "Tests/ClaimGateTesting"),
         .testTarget(name: "ClaimGateCoreTests", dependencies: ["ClaimGateCore", "ClaimGateTesting"]),
         .testTarget(name: "EnvelopeTests", dependencies: ["Envelope", "ClaimGateTesting"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Envelope", "ClaimGateTesting"]),
