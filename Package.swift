@@ -86,7 +86,9 @@ let package = Package(
         .testTarget(name: "EnvelopeTests", dependencies: ["Envelope", "ClaimGateTesting"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Envelope", "ClaimGateTesting"]),
         .testTarget(name: "PackagingTests", dependencies: ["Packaging", "ClaimGateTesting"]),
-        .testTarget(name: "SFTPTests", dependencies: ["SFTP", "ClaimGateCore", "ClaimGateTesting"]),
+        .testTarget(name: "SFTPTests", dependencies: [
+            "SFTP", "ClaimGateCore", "ClaimGateTesting", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "ClaimGateAppTests", dependencies: [
             "ClaimGateApp", "Envelope", "Store", "Exchange", "DevTools", "Audit", "ClaimGateTesting",
             .product(name: "Logging", package: "swift-log"),
