@@ -89,6 +89,11 @@ let package = Package(
         .testTarget(name: "SFTPTests", dependencies: [
             "SFTP", "ClaimGateCore", "ClaimGateTesting", .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "HTTPSTests", dependencies: [
+            "HTTPS", "ClaimGateCore", "ClaimGateTesting", "Envelope",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .testTarget(name: "ClaimGateAppTests", dependencies: [
             "ClaimGateApp", "Envelope", "Store", "Exchange", "DevTools", "Audit", "ClaimGateTesting",
             .product(name: "Logging", package: "swift-log"),
