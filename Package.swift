@@ -87,12 +87,20 @@ let package = Package(
         ]),
 
         // Tests: one target per module, plus end-to-end tests with real peers.
-        .target(name: "ClaimGateTesting", dependencies: ["ClaimGateCore", "ClaimGateApp", "Operations", "DevTools"], path: "Tests/ClaimGateTesting"),
+        .target(name: "ClaimGateTesting", dependencies: ["ClaimGateCore", "ClaimGateApp", "Operations", "DevTools", "Envelope"],
+                path: "Tests/ClaimGateTesting"),
         .testTarget(name: "ClaimGateCoreTests", dependencies: ["ClaimGateCore", "ClaimGateTesting"]),
         .testTarget(name: "EnvelopeTests", dependencies: ["Envelope", "ClaimGateTesting"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Envelope", "ClaimGateTesting"]),
         .testTarget(name: "PackagingTests", dependencies: ["Packaging", "ClaimGateTesting"]),
-        .testTarget(name: "SFTPTests", dependencies: ["SFTP", "ClaimGateCore", "ClaimGateTesting"]),
+        .testTarget(name: "SFTPTests", dependencies: [
+            "SFTP", "ClaimGateCore", "ClaimGateTesting", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "HTTPSTests", dependencies: [
+            "HTTPS", "ClaimGateCore", "ClaimGateTesting", "Envelope",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .testTarget(name: "ClaimGateAppTests", dependencies: [
             "ClaimGateApp", "Operations", "Envelope", "Store", "Exchange", "DevTools", "Audit", "ClaimGateTesting",
             .product(name: "Logging", package: "swift-log"),

@@ -76,3 +76,15 @@ public enum ClaimgateBinary {
         try Shell.run([path] + arguments, environment: environment, directory: directory)
     }
 }
+
+extension Shell {
+    /// `run`, on a thread of its own: an async test (or a server it runs in-process, such as
+    /// Hummingbird's) must not have a Swift concurrency thread blocked waiting for a client.
+    public static func runDetached(_ arguments: [String], stdin: Data? = nil, directory: String? = nil) async throws -> Result {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Result, any Error>) in
+            let t = Thread { c.resume(with: Swift.Result { try run(arguments, stdin: stdin, directory: directory) }) }
+            t.name = "claimgate-test-client"
+            t.start()
+        }
+    }
+}
