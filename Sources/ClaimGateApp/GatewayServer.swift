@@ -27,7 +27,6 @@ public struct GatewayServer: Sendable {
         var sftpConfig = SFTPServer.Configuration(hostKeyPath: gateway.home.identity + "/ssh_host_ed25519")
         sftpConfig.host = c.sftp.host
         sftpConfig.port = c.sftp.port
-        sftpConfig.maxUploadBytes = c.maxUploadBytes
         let exchange = GatewayExchange(gateway: gateway, maxUploadBytes: c.maxUploadBytes)
         let server = SFTPServer(configuration: sftpConfig, exchange: exchange, logger: logger)
         do { try server.start() } catch let e as SFTPServerError {

@@ -113,6 +113,8 @@ public protocol PartnerExchange: Sendable {
     /// The one session rule, run before every request on every transport: the agreement is in
     /// force, the partner is neither suspended nor removed, the credential is still one its
     /// agreement lists and not revoked, and the transport is still under `delivery.pull`.
+    /// A transport whose sessions span requests (SFTP) calls it before each; a stateless one
+    /// (HTTPS) opens a session per request with `openSession`, which judges by the same rule.
     /// Records nothing (the transport records the refusal with the request it refuses).
     func revalidate(_ session: PartnerSession) -> Result<Void, Refusal>
 

@@ -121,14 +121,17 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
     // MARK: Receipts
 
     public func acknowledge(_ id: BundleID, sha256 raw: String, for session: PartnerSession) throws -> ReceiptOutcome {
+        // A bundle that is not the session's to have is refused first, and recorded as every
+        // request for one is (`access-refused`, the id as subject), so the access review sees a
+        // probe through receipts like one through downloads.
+        guard let entry = try bundle(id, for: session) else {
+            try store.record(event(.accessRefused, .refused, session, reason: EventReason(.bundleUnavailable, id.description)))
+            return .refused(Refusal(.bundleUnavailable, "No such bundle is available to you."))
+        }
         let sha256 = raw.lowercased()
         guard sha256.utf8.count == 64, sha256.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
-            try store.record(event(.receipt, .refused, session, bundleID: id, reason: EventReason(.malformedReceipt)))
+            try store.record(event(.receipt, .refused, session, entry: entry, reason: EventReason(.malformedReceipt)))
             return .refused(Refusal(.malformedReceipt, "A receipt holds the bundle file's SHA-256 in hex, as `sha256sum FILE.p7m` prints it."))
-        }
-        guard let entry = try bundle(id, for: session) else {
-            try store.record(event(.receipt, .refused, session, bundleID: id, reason: EventReason(.bundleUnavailable, id.description)))
-            return .refused(Refusal(.bundleUnavailable, "No such bundle is available to you."))
         }
         let matches = try sha256 == fileDigest(of: entry)
         var e = event(.receipt, matches ? .success : .refused, session, entry: entry,
@@ -157,7 +160,7 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
             throw ClaimGateError(.io, "Cannot create the inbox folder \(dir): check that the gateway home is writable.")
         }
         // A name is used once: neither a file waiting to be processed nor an earlier upload's.
-        let taken = try uploads(for: session).contains { $0.name == name }
+        let taken = try store.hasInboundReport(partner: session.partner, fileName: name)
         if taken || access(dir + "/" + name, F_OK) == 0 {
             refused(.operationRefused, subject: "overwrite /inbox/\(name.prefix(80))", in: session)
             throw Refusal(.operationRefused, "/inbox/\(name.prefix(80)) exists: uploads never overwrite; use another name.")

@@ -49,8 +49,13 @@ final class PartnerDirectory: @unchecked Sendable {
 
     /// Why a client certificate is refused when a partner's CRL is the cause.
     struct Revocation {
+        /// The partner whose CRL refused it (for the log).
         let partner: PartnerID
         let error: EnvelopeError
+        /// Whether that partner's agreement lists the certificate (no pins, or a matching pin):
+        /// only then is the refusal that partner's. Another partner sharing the CA may revoke
+        /// a certificate that is not its own.
+        let owned: Bool
     }
 
     /// Who a client certificate is, as one snapshot judged it.
@@ -124,7 +129,10 @@ final class PartnerDirectory: @unchecked Sendable {
                 case .trusted: break
                 case .untrusted: continue
                 case .refusedByCRL(let e):
-                    if revocation == nil { revocation = Revocation(partner: p.id, error: e) }
+                    let owned = p.agreement.certificates.allowsTLSClient(fingerprint: cert.sha256Fingerprint, subject: cert.subject)
+                    if revocation == nil || (owned && revocation?.owned == false) {
+                        revocation = Revocation(partner: p.id, error: e, owned: owned)
+                    }
                     continue
                 }
                 if p.agreement.certificates.allowsTLSClient(fingerprint: cert.sha256Fingerprint, subject: cert.subject) {
@@ -144,7 +152,9 @@ final class PartnerDirectory: @unchecked Sendable {
                 switch t.verdict(on: leaf, at: now) {
                 case .trusted: trusted = true
                 case .untrusted: continue
-                case .refusedByCRL(let e): return (false, Revocation(partner: p.id, error: e))
+                case .refusedByCRL(let e):
+                    let owned = p.agreement.certificates.allowsTLSClient(fingerprint: leaf.sha256Fingerprint, subject: leaf.subject)
+                    return (false, Revocation(partner: p.id, error: e, owned: owned))
                 }
             }
             return (trusted, nil)
@@ -181,14 +191,18 @@ final class PartnerDirectory: @unchecked Sendable {
     }
 
     func refreshed(_ store: GatewayStore) -> Snapshot {
+        // Stamped before the read: a snapshot is never newer than what it read. Two threads may
+        // refresh at once; the one that read later wins, never an older read installed last.
+        let started = Date()
         let all = (try? store.partners()) ?? []
         let partners = all.filter { $0.status != .removed }
         let s = Snapshot(partners: partners, trust: partners.map { Trust($0.agreement.certificates) },
-                         removed: all.filter { $0.status == .removed }.map { ($0, Trust($0.agreement.certificates)) }, taken: Date())
-        lock.lock()
-        snapshot = s
-        lock.unlock()
-        return s
+                         removed: all.filter { $0.status == .removed }.map { ($0, Trust($0.agreement.certificates)) }, taken: started)
+        return lock.withLock {
+            if let current = snapshot, current.taken > s.taken { return current }
+            snapshot = s
+            return s
+        }
     }
 }
 

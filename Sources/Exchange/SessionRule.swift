@@ -71,7 +71,7 @@ struct SessionRule: Sendable {
         // Revoked by the CRL of any agreement that trusts its issuer: refused, whoever else trusts it.
         if let r = found.revocation {
             logRevocation(r, subject: found.subject, fingerprint: found.fingerprint, "request")
-            return .failure(Refusal(.revocation(r.error.code), r.error.message, partner: r.partner))
+            return .failure(Refusal(.revocation(r.error.code), r.error.message, partner: r.owned ? r.partner : nil))
         }
         switch found.partners.count {
         case 0 where found.pinnedOut.count == 1:

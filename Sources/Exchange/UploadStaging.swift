@@ -4,7 +4,9 @@ import Foundation
 /// An upload to a partner's inbox directory, for both transports: written to a private
 /// `.upload-<uuid>` file (created exclusively, 0600), fsynced, then linked under its final name
 /// (never replacing a file) and the directory fsynced, so a report is never seen half-written and
-/// never lost once acknowledged. Blocking: call from a thread that may wait on the disk.
+/// never lost once acknowledged. Blocking: call from a thread that may wait on the disk. Not for
+/// concurrent use: one upload's calls come one at a time (one SFTP session thread, or one HTTPS
+/// request awaiting each step).
 final class UploadStaging: StagedUpload, @unchecked Sendable {
     let name: String
     private(set) var bytes: Int64 = 0
@@ -34,7 +36,8 @@ final class UploadStaging: StagedUpload, @unchecked Sendable {
 
     func write(_ data: UnsafeRawBufferPointer, at offset: Int64) throws {
         let limit = exchange.maxUploadBytes
-        let end = offset + Int64(data.count)
+        let (sum, overflow) = offset.addingReportingOverflow(Int64(data.count))
+        let end = overflow ? Int64.max : sum
         guard !rejected, offset >= 0, end <= limit else {
             if !rejected {
                 rejected = true

@@ -9,7 +9,7 @@ import NIOSSL
 import ServiceLifecycle
 
 /// The partners' HTTPS API: TLS 1.2+ with a client certificate required on every connection.
-/// Who the caller is comes only from that certificate (`PartnerExchange.identify`), never from a
+/// Who the caller is comes only from that certificate (`PartnerExchange.openSession`, per request), never from a
 /// header, path or query parameter. Every decision goes through the same `PartnerExchange` as SFTP.
 public final class PartnerAPIServer: Service, @unchecked Sendable {
     public struct Configuration: Sendable {
@@ -51,7 +51,7 @@ public final class PartnerAPIServer: Service, @unchecked Sendable {
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: configuration.privateKeyPEM, format: .pem)))
         tls.minimumTLSVersion = .tlsv12
         // Require a client certificate chaining to some partner's anchor as the agreements stand
-        // at each handshake (no restart to onboard or remove a partner); `identify` then decides,
+        // at each handshake (no restart to onboard or remove a partner); `openSession` then decides,
         // per request, which partner it is (exactly one, or refused).
         tls.certificateVerification = .noHostnameVerification
         tls.trustRoots = .certificates([])

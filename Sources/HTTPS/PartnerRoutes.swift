@@ -269,6 +269,9 @@ struct PartnerRoutes: Sendable {
         let upload: any StagedUpload
         do {
             upload = try await durably { try exchange.beginUpload(named: name, for: session) }
+        } catch let r as Refusal {
+            // Refused (and recorded) by the exchange: the one table says what the partner sees.
+            return Self.problem(for: r.reason)
         } catch {
             logger.error("an inbox upload could not be created", metadata: ["error": "\(error)"])
             return Self.problem(.internalServerError, "The upload could not be stored; try again later.")
@@ -372,7 +375,7 @@ final class ByteCounter: @unchecked Sendable {
 
 /// The client certificate of each open connection, read from the TLS handler once per
 /// connection: a kept-alive connection's later requests need no trip to its event loop.
-/// Who the certificate belongs to is still decided on every request (`identify`).
+/// Who the certificate belongs to is still decided on every request (`openSession`).
 final class PeerCertificates: @unchecked Sendable {
     private let lock = NSLock()
     private var byConnection: [ObjectIdentifier: [UInt8]] = [:]

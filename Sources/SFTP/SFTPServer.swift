@@ -25,8 +25,6 @@ public final class SFTPServer: Service, @unchecked Sendable {
         public var maxUnauthenticated: Int = 32
         /// The same, per client IP address: one address cannot hold the others out. Default 8.
         public var maxUnauthenticatedPerAddress: Int = 8
-        /// Largest accepted upload. Default 512 MiB.
-        public var maxUploadBytes: Int64 = 512 << 20
         /// A session that has not authenticated by then is closed. Default 30 s.
         public var loginGraceSeconds: Int = 30
 

@@ -126,7 +126,21 @@ final class SFTPSession: @unchecked Sendable {
         attemptedUser = user
         switch exchange.openSession(.sshKey(user: user, key: line), origin: origin) {
         case .failure(let refusal):
-            lastRefusal = refusal
+            // A refusal names the partner (suspended, removed, transport withdrawn) only once the
+            // client proved it holds the key: public keys are not secret, so a probe or a bad
+            // signature with a partner's key proves nothing about who tried. The probe is
+            // answered "key acceptable" so that the client signs, and the signed request is the
+            // one refused and attributed.
+            switch (ssh_message_auth_publickey_state(msg), refusal.partner) {
+            case (SSH_PUBLICKEY_STATE_NONE, .some):
+                lastRefusal = refusal.of(nil)
+                ssh_message_auth_reply_pk_ok_simple(msg)
+                return true
+            case (SSH_PUBLICKEY_STATE_VALID, _):
+                lastRefusal = refusal
+            default:
+                lastRefusal = refusal.of(nil)
+            }
             return false
         case .success(let opened):
             switch ssh_message_auth_publickey_state(msg) {
@@ -229,11 +243,13 @@ final class SFTPSession: @unchecked Sendable {
     private func filename(_ m: sftp_client_message) -> String? {
         guard let c = m.pointee.filename else { return "" }
         let length = strlen(c)
-        if let whole = m.pointee.complete_message, let base = ssh_buffer_get(whole), ssh_buffer_get_len(whole) >= 8 {
-            let p = base.assumingMemoryBound(to: UInt8.self)
-            let declared = Int(p[4]) << 24 | Int(p[5]) << 16 | Int(p[6]) << 8 | Int(p[7])
-            if declared != length { return nil }
+        // Fail closed: a name whose real length cannot be read is refused like one with a NUL.
+        guard let whole = m.pointee.complete_message, let base = ssh_buffer_get(whole), ssh_buffer_get_len(whole) >= 8 else {
+            return nil
         }
+        let p = base.assumingMemoryBound(to: UInt8.self)
+        let declared = Int(p[4]) << 24 | Int(p[5]) << 16 | Int(p[6]) << 8 | Int(p[7])
+        guard declared == length else { return nil }
         return String(cString: c)
     }
 
@@ -257,8 +273,11 @@ final class SFTPSession: @unchecked Sendable {
         reply(m, refusal: reason)
     }
 
+    /// Refuses an operation on the request's path: the subject is the operation and the path
+    /// (just the operation for requests that carry none, such as extended ones).
     private func denied(_ m: sftp_client_message, _ op: String) {
-        refuse(m, .operationRefused, "\(op) \((filename(m) ?? "").prefix(160))")
+        let path = filename(m) ?? ""
+        refuse(m, .operationRefused, path.isEmpty ? op : "\(op) \(path.prefix(160))")
     }
 
     /// What a partner sees of a refusal over SFTP: one table, for every request. Details stay in
@@ -333,7 +352,11 @@ final class SFTPSession: @unchecked Sendable {
             guard let list = try? exchange.listOutbox(session) else { reply(m, refusal: .auditUnavailable); return }
             entries = list.map { DirectoryEntry(name: $0.name, isDirectory: false, size: $0.size, modified: $0.created) }
         case .inbox:
-            entries = ((try? exchange.uploads(for: session)) ?? []).sorted { $0.name < $1.name }
+            // An inbox that cannot be read is a failure, not an empty folder.
+            guard let uploads = try? exchange.uploads(for: session) else {
+                sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "inbox unavailable; try again later"); return
+            }
+            entries = uploads.sorted { $0.name < $1.name }
                 .map { DirectoryEntry(name: $0.name, isDirectory: false, size: $0.size, modified: $0.received) }
         default:
             sftp_reply_status(m, UInt32(SSH_FX_NO_SUCH_FILE), "not a directory"); return
@@ -374,7 +397,8 @@ final class SFTPSession: @unchecked Sendable {
                 sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "cannot create")
             }
         default:
-            denied(m, writing ? "write \(p)" : "read \(p)")
+            // The path is already the parsed one: recorded once, as the operation's object.
+            refuse(m, .operationRefused, writing ? "write \(p)" : "read \(p)")
         }
     }
 
@@ -398,11 +422,13 @@ final class SFTPSession: @unchecked Sendable {
         }
         switch (type, h) {
         case (SSH_FXP_READ, .download(let fd, let entry, var coverage, let bytes)):
+            // An offset past what a file offset can hold is no read of this file (not a crash).
+            guard let offset = Int64(exactly: m.pointee.offset) else { sftp_reply_status(m, UInt32(SSH_FX_EOF), "eof"); return }
             let want = min(Int(m.pointee.len), buffer.count)
-            let n = pread(fd, buffer.baseAddress, want, off_t(m.pointee.offset))
+            let n = pread(fd, buffer.baseAddress, want, off_t(offset))
             if n > 0 {
                 sftp_reply_data(m, buffer.baseAddress, Int32(n))
-                coverage.add(Int64(m.pointee.offset)..<Int64(m.pointee.offset) + Int64(n))
+                coverage.add(offset..<offset + Int64(n))
                 handles[id] = .download(fd: fd, entry: entry, coverage: coverage, bytes: bytes + Int64(n))
             } else if n == 0 {
                 sftp_reply_status(m, UInt32(SSH_FX_EOF), "eof")
@@ -412,8 +438,9 @@ final class SFTPSession: @unchecked Sendable {
         case (SSH_FXP_WRITE, .upload(let upload)):
             guard let data = m.pointee.data else { sftp_reply_status(m, UInt32(SSH_FX_BAD_MESSAGE), "no data"); return }
             do {
+                // An offset no file can have is past any limit: the upload refuses it.
                 try upload.write(UnsafeRawBufferPointer(start: ssh_string_data(data), count: Int(ssh_string_len(data))),
-                                 at: Int64(m.pointee.offset))
+                                 at: Int64(exactly: m.pointee.offset) ?? .max)
                 sftp_reply_status(m, UInt32(SSH_FX_OK), nil)
             } catch let r as Refusal {
                 reply(m, refusal: r.reason)

@@ -60,8 +60,9 @@ extension GatewayStore {
 
     /// Adds `reason_code` and `subject` to the event table and fills them for the entries already
     /// recorded, from their reason text (`EventReason.parse`). Only the new columns are written:
-    /// no hashed field changes, so every earlier entry still verifies. The append-only triggers
-    /// are lifted for this one statement per row and put back.
+    /// no hashed field changes, so every earlier entry still verifies. The append-only update
+    /// trigger is lifted for this migration and put back in the same transaction (GRDB runs each
+    /// migration in one), so no other connection ever sees the table without it.
     static func migrateToReasonColumns(_ db: Database) throws {
         try db.execute(sql: "DROP TRIGGER IF EXISTS event_no_update")
         try db.alter(table: "event") { t in
@@ -86,6 +87,9 @@ extension GatewayStore {
     static func reasonColumnsMatch(_ row: Row) -> Bool {
         let text: String? = row["reason"], code: String? = row["reason_code"], subject: String? = row["subject"]
         guard let text else { return code == nil && subject == nil }
+        // Written without the columns (by a gateway older than migration v9 still running on a
+        // migrated database): nothing was edited, and the hashed text is intact.
+        if code == nil && subject == nil { return true }
         let r = EventReason.parse(recorded: text, action: row["action"])
         return r.code.rawValue == code && r.subject == subject
     }

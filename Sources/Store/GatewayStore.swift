@@ -32,6 +32,16 @@ public final class GatewayStore: EventRecorder, Sendable {
             // for the writer's fsync.
             db = try DatabasePool(path: path, configuration: config)
             commits = GroupCommit(db)
+        } catch {
+            throw ClaimGateError(.io, "Cannot open the gateway database at \(path): check the --home folder and its permissions.",
+                                 diagnostics: "\(error)")
+        }
+        // A database a newer ClaimGate has migrated is not written by an older one: it would
+        // write rows the newer schema does not expect (e.g. events without their reason columns).
+        if (try? db.read { try Self.migrator.hasBeenSuperseded($0) }) == true {
+            throw ClaimGateError(.io, "The gateway database at \(path) was upgraded by a newer ClaimGate: run that version (or newer) on this home.")
+        }
+        do {
             try Self.migrator.migrate(db)
         } catch {
             throw ClaimGateError(.io, "Cannot open the gateway database at \(path): check the --home folder and its permissions.",
@@ -195,6 +205,14 @@ public final class GatewayStore: EventRecorder, Sendable {
 
     /// Processed uploads, newest first, optionally of one partner, one id, or the accepted copy
     /// of one report (bundle id).
+    /// Whether `partner` already uploaded a file named `fileName` (names are used once).
+    public func hasInboundReport(partner: PartnerID, fileName: String) throws -> Bool {
+        try db.read { db in
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM inbound_report WHERE partner_id = ? AND file_name = ?)"),
+                              arguments: [partner.rawValue, fileName]) ?? false
+        }
+    }
+
     public func inboundReports(partner: PartnerID? = nil, id: UUID? = nil, acceptedBundle: BundleID? = nil) throws -> [InboundReport] {
         let (clause, args) = Self.filter([
             ("partner_id = ?", partner?.rawValue),

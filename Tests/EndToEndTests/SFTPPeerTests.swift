@@ -347,4 +347,30 @@ import Testing
         #expect(refused.count == 4, "\(new)")
         #expect(new.filter { $0.hasPrefix("download|started|") }.count == 1, "only the plain name was served: \(new)")
     }
+
+    /// Public keys are not secret: a client that offers a suspended partner's public key but
+    /// cannot sign with it (stock `sftp` in batch mode, the key under a passphrase) is refused, and the refusal is
+    /// not attributed to the partner; the partner itself, signing, is refused as that partner.
+    @Test func aProbeWithAPartnersPublicKeyIsNotRecordedAsThePartner() throws {
+        let g = try Gateway()
+        try g.ok(ClaimgateBinary.run(["partner", "suspend", "acme-assessors", "--home", g.home]))
+        let before = try g.events().count
+        // The key under a passphrase the batch client cannot ask for: OpenSSH offers the public
+        // half, and cannot sign when the gateway answers that the key is acceptable.
+        let probe = g.dir.path + "/probe"
+        try FileManager.default.copyItem(atPath: g.key("acme-assessors"), toPath: probe)
+        try FileManager.default.copyItem(atPath: g.key("acme-assessors") + ".pub", toPath: probe + ".pub")
+        try g.ok(Shell.run(["ssh-keygen", "-q", "-p", "-P", "", "-N", "not-typed-in-batch-mode", "-f", probe]))
+        let r = try g.sftp("ls /outbox", key: probe)
+        #expect(!r.succeeded)
+        let refused = try g.events(after: before) { $0.contains { $0.hasPrefix("login-refused|") } }.filter { $0.hasPrefix("login-refused|") }
+        #expect(refused.count == 1, "\(refused)")
+        #expect(refused.first?.hasPrefix("login-refused|refused|||") == true, "a probe names no partner: \(refused)")
+        #expect(refused.first?.contains("|partner-suspended: acme-assessors|") == true, "\(refused)")
+
+        let signed = try g.events().count
+        #expect(!(try g.sftp("ls /outbox")).succeeded)
+        let proven = try g.events(after: signed) { $0.contains { $0.hasPrefix("login-refused|") } }.filter { $0.hasPrefix("login-refused|") }
+        #expect(proven.first?.hasPrefix("login-refused|refused|acme-assessors||") == true, "a signed login names its partner: \(proven)")
+    }
 }

@@ -64,3 +64,17 @@ import Testing
         #expect(inconsistent == [2])
     }
 }
+
+/// A database a newer ClaimGate migrated is refused by an older one, with what to do.
+@Suite struct SupersededDatabaseTests {
+    let dir = TemporaryDirectory("claimgate-superseded")
+
+    @Test func aDatabaseWithAnUnknownMigrationIsRefused() throws {
+        let path = dir.file("db.sqlite")
+        _ = try GatewayStore(path: path)
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations(identifier) VALUES ('v99-from-the-future')") }
+        let e = #expect(throws: ClaimGateError.self) { _ = try GatewayStore(path: path) }
+        #expect(e?.message.contains("newer ClaimGate") == true, "\(e?.message ?? "")")
+    }
+}
