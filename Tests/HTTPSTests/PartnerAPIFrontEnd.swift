@@ -60,7 +60,13 @@ final class PartnerAPIFrontEnd: Sendable {
     }
 
     /// Runs the server for the length of `body` (given its port), then shuts it down gracefully.
+    /// Server and body run on a dedicated executor: the cooperative pool is shared with the
+    /// synchronous tests of other suites, which block its threads while their peers run.
     func serve(_ body: (Int) async throws -> Void) async throws {
+        try await withTaskExecutorPreference(DedicatedExecutor.shared) { try await serveHere(body) }
+    }
+
+    private func serveHere(_ body: (Int) async throws -> Void) async throws {
         var logger = Logger(label: "claimgate.test.https")
         logger.logLevel = .warning
         let (ports, listening) = AsyncStream.makeStream(of: Int.self)
