@@ -70,6 +70,10 @@ final class PartnerDirectory: @unchecked Sendable {
         /// judgement is reused for one second of that clock at most.
         let judgedAt: Date
         let partners: [Partner]
+        /// Partners the certificate would identify but whose agreement does not list `https`
+        /// under `delivery.pull`: a certificate identifies only a partner that may use it, and
+        /// these only say why it is refused (`transport-not-allowed`).
+        let otherTransports: [PartnerID]
         /// Partners whose anchor the certificate chains to but whose agreement pins other client
         /// certificates (`certificates.tls_client`): it is not (or no longer) one they list.
         let pinnedOut: [PartnerID]
@@ -108,10 +112,12 @@ final class PartnerDirectory: @unchecked Sendable {
                now.timeIntervalSince(known.judgedAt) < 1 { return known }
             guard let cert = try? Certificate(der: der) else { return nil }
             let allows = cert.allowsTLSClientAuthentication
-            let found: (partners: [Partner], pinnedOut: [PartnerID], revocation: Revocation?) = allows ? identities(of: cert, at: now) : ([], [], nil)
+            let found: (partners: [Partner], otherTransports: [PartnerID], pinnedOut: [PartnerID], revocation: Revocation?) =
+                allows ? identities(of: cert, at: now) : ([], [], [], nil)
             let validity = cert.notBefore...max(cert.notBefore, cert.notAfter)
             let i = Identification(subject: cert.subject, fingerprint: cert.sha256Fingerprint, allowsClientAuthentication: allows,
-                                   validity: validity, judgedAt: now, partners: found.partners, pinnedOut: found.pinnedOut,
+                                   validity: validity, judgedAt: now, partners: found.partners, otherTransports: found.otherTransports,
+                                   pinnedOut: found.pinnedOut,
                                    revocation: found.revocation)
             // Only what was judged inside the certificate's validity is remembered.
             if validity.contains(now) { memo.put(der, i) }
@@ -121,8 +127,9 @@ final class PartnerDirectory: @unchecked Sendable {
         /// The partners whose anchor `cert` chains to and whose agreement allows it (pins); and,
         /// when the CRL of any partner whose anchor it chains to refuses it (revoked, CRL expired
         /// or unusable), that refusal, which refuses the certificate whoever else trusts it.
-        func identities(of cert: Certificate, at now: Date) -> (partners: [Partner], pinnedOut: [PartnerID], revocation: Revocation?) {
-            var matching: [Partner] = [], pinnedOut: [PartnerID] = []
+        func identities(of cert: Certificate, at now: Date)
+            -> (partners: [Partner], otherTransports: [PartnerID], pinnedOut: [PartnerID], revocation: Revocation?) {
+            var matching: [Partner] = [], otherTransports: [PartnerID] = [], pinnedOut: [PartnerID] = []
             var revocation: Revocation?
             for (p, t) in zip(partners, trust) {
                 switch t.verdict(on: cert, at: now) {
@@ -135,13 +142,15 @@ final class PartnerDirectory: @unchecked Sendable {
                     }
                     continue
                 }
-                if p.agreement.certificates.allowsTLSClient(fingerprint: cert.sha256Fingerprint, subject: cert.subject) {
+                if !p.agreement.certificates.allowsTLSClient(fingerprint: cert.sha256Fingerprint, subject: cert.subject) {
+                    pinnedOut.append(p.id)
+                } else if p.agreement.delivery.pull.contains(.https) {
                     matching.append(p)
                 } else {
-                    pinnedOut.append(p.id)
+                    otherTransports.append(p.id)
                 }
             }
-            return (matching, pinnedOut, revocation)
+            return (matching, otherTransports, pinnedOut, revocation)
         }
 
         /// Whether `leaf` chains to some partner's anchor and no CRL of an agreement that trusts

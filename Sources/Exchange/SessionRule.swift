@@ -74,6 +74,12 @@ struct SessionRule: Sendable {
             return .failure(Refusal(.revocation(r.error.code), r.error.message, partner: r.owned ? r.partner : nil))
         }
         switch found.partners.count {
+        case 0 where !found.otherTransports.isEmpty:
+            // A partner the certificate would identify, but whose agreement does not (or no
+            // longer) lists https under delivery.pull.
+            return .failure(Refusal(.transportNotAllowed,
+                "The client certificate belongs to a partner whose agreement does not list https under delivery.pull.",
+                partner: found.otherTransports.count == 1 ? found.otherTransports[0] : nil))
         case 0 where found.pinnedOut.count == 1:
             return .failure(Refusal(.unknownKey,
                 "The client certificate '\(found.subject)' chains to \(found.pinnedOut[0])'s trust anchor but is not one its agreement pins (certificates.tls_client).",

@@ -40,12 +40,16 @@ extension Gateway {
         return partner
     }
 
-    /// A client certificate identifies at most one partner: an agreement may share a trust anchor
-    /// with another partner in force only when both agreements pin their client certificates
-    /// (`certificates.tls_client`), so the pins tell the partners apart.
+    /// A client certificate identifies at most one partner, among those that pull over HTTPS: an
+    /// agreement that lists https under delivery.pull may share a trust anchor with another such
+    /// partner in force only when both agreements pin their client certificates
+    /// (`certificates.tls_client`), so the pins tell the partners apart. Partners that do not
+    /// pull over HTTPS may share a CA (it then only verifies their signatures or push servers).
     func requireDistinctTrustAnchor(_ agreement: PartnerAgreement) throws {
+        guard agreement.delivery.pull.contains(.https) else { return }
         let mine = Set(((try? Certificate.parseAll(pem: agreement.certificates.trustAnchorPEM)) ?? []).map(\.sha256Fingerprint))
-        for other in try store.partners() where other.id != agreement.id && other.status != .removed {
+        for other in try store.partners() where other.id != agreement.id && other.status != .removed
+            && other.agreement.delivery.pull.contains(.https) {
             let theirs = ((try? Certificate.parseAll(pem: other.agreement.certificates.trustAnchorPEM)) ?? []).map(\.sha256Fingerprint)
             guard theirs.contains(where: mine.contains) else { continue }
             if agreement.certificates.pinsTLSClient && other.agreement.certificates.pinsTLSClient { continue }

@@ -104,4 +104,24 @@ import Testing
         #expect(r?.reason == .unknownKey && r?.partner?.rawValue == "acme-assessors", "\(String(describing: r))")
         #expect(try exchange.identify(clientCertificateDER: new.der).get().rawValue == "acme-assessors")
     }
+
+    /// A partner that does not pull over HTTPS may share the CA (it then verifies its report
+    /// signatures or its push server): its certificates identify no one, and it takes nothing
+    /// from the partner that does pull over HTTPS.
+    @Test func aPartnerThatDoesNotPullOverHTTPSMaySharetheAnchorAndIdentifiesNoOne() throws {
+        let f = try GatewayFixture()
+        let me = Principal.localAdministrator("test")
+        let head = try clientCertificate(f, "acme head office")
+        try f.gateway.addPartner(agreementFile: try agreement(f), by: me)
+        let anchor = f.pki.partner("acme-assessors", "ca.pem")
+        try f.gateway.addPartner(agreementFile: try f.agreement(id: Self.branch, pkiID: "acme-assessors", anchor: anchor,
+                                                                extra: "delivery: {pull: [sftp]}"), by: me)
+        let exchange = GatewayExchange(gateway: f.gateway)
+        #expect(try exchange.identify(clientCertificateDER: head.der).get().rawValue == "acme-assessors")
+        // Adding https to the branch's pulls would make certificates ambiguous: refused.
+        #expect(throws: ClaimGateError.self) {
+            try f.gateway.updatePartner(agreementFile: try f.agreement(id: Self.branch, pkiID: "acme-assessors", anchor: anchor,
+                                                                       extra: "delivery: {pull: [sftp, https]}"), by: me)
+        }
+    }
 }
