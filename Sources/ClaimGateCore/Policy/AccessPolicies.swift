@@ -35,6 +35,8 @@ public struct BundleAccessible: Policy {
         guard b.partnerID == partner.id else {
             return .fails(Refusal(.bundleUnavailable, "Bundle \(b.id.description) is not shared with \(partner.id)."))
         }
-        return AllOf<BundleRecord>([BundleAvailable(clock: clock), BundleWithinAgreement(partner.agreement.terms)]).evaluate(b)
+        // In order, without building a policy list per access (this runs on every download).
+        if case .fails(let r) = BundleAvailable(clock: clock).evaluate(b) { return .fails(r) }
+        return BundleWithinAgreement(partner.agreement.terms).evaluate(b)
     }
 }
