@@ -90,6 +90,9 @@ import Testing
         let exchange = GatewayExchange(gateway: f.gateway)
         let r = refusal(exchange.identify(clientCertificateDER: head.der))
         #expect(r?.reason == .certificateRevoked, "\(String(describing: r))")
+        // The branch's CRL revoked a certificate its agreement does not list (its pin is another):
+        // the refusal is not the branch's, and not the head office's either.
+        #expect(r?.partner == nil, "\(String(describing: r))")
         #expect(!exchange.acceptsClientCertificate(chainDER: [head.der]))
         #expect(try exchange.identify(clientCertificateDER: branch.der).get().rawValue == Self.branch)
     }

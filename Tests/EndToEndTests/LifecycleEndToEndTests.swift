@@ -48,6 +48,9 @@ import Testing
         try s.dir.write("foreign.receipt", "\(digest)\n")
         try s.ok(s.sftp("put foreign.receipt /inbox/\(other).receipt"))
         #expect(try s.state(other) == "queued")
+        // Recorded like a download of another partner's bundle, so the access review flags it.
+        #expect(try s.sql("SELECT action || ' ' || reason_code || ' ' || subject FROM event WHERE partner_id = 'acme-assessors' AND outcome = 'refused'")
+            .contains("access-refused bundle-unavailable \(other)"))
     }
 
     @Test func suspensionCutsOffAKeptAliveHTTPSConnectionWithinASecond() throws {
