@@ -119,6 +119,18 @@ public struct BundleManifest: Sendable, Codable, Equatable {
     }
 
     /// Canonical JSON: sorted keys, UTC second-precision timestamps, no escaped slashes.
+    /// What a purged bundle's record keeps of its manifest: ids, digests, purpose, dates,
+    /// references and document names and types stay (the audit trail and breach response need
+    /// them); every metadata value becomes `[purged]` (the keys stay, to show what was shared).
+    public func purged() -> BundleManifest {
+        var m = self
+        m.metadata = metadata.mapValues { _ in Self.purgedValue }
+        return m
+    }
+
+    /// A metadata value a purge removed.
+    public static let purgedValue = "[purged]"
+
     public func encoded() throws -> Data {
         try Self.encoder.encode(self)
     }
@@ -166,11 +178,42 @@ public struct BundleManifest: Sendable, Codable, Equatable {
 public enum Masking {
     public static let maskedValue = "[masked]"
 
-    /// Returns the metadata with every listed field's value replaced by `[masked]`.
+    /// Returns the metadata with every listed field's value replaced by `[masked]`. Field names
+    /// match by `canonical` form: `claimant.NATIONAL_ID`, `Claimant.National_Id` and a
+    /// full-width `ｃｌａｉｍａｎｔ．national_id` are all `claimant.national_id`.
     public static func apply(_ fields: [String], to metadata: [String: String]) -> [String: String] {
-        let masked = Set(fields)
+        let masked = Set(fields.map(canonical))
         return metadata.reduce(into: [:]) { out, kv in
-            out[kv.key] = masked.contains(kv.key) ? maskedValue : kv.value
+            out[kv.key] = masked.contains(canonical(kv.key)) ? maskedValue : kv.value
+        }
+    }
+
+    /// A metadata field name as masking compares it: Unicode compatibility normalisation (NFKC),
+    /// then lower case.
+    public static func canonical(_ name: String) -> String {
+        name.precomposedStringWithCompatibilityMapping.lowercased()
+    }
+
+    /// Checks the field names of one bundle's metadata: each is a name without spaces, `=`,
+    /// control or invisible formatting characters (which could hide a masked name from the
+    /// comparison), and no two are the same name by `canonical` form (which one would the
+    /// partner read?).
+    /// - Parameter usage: how to give a name, for the error sentence.
+    public static func validateNames(_ names: some Sequence<String>, usage: String = "use --meta name=value with") throws {
+        var seen: [String: String] = [:]
+        for name in names {
+            let bad = name.isEmpty || name.utf8.count > 128 || name.unicodeScalars.contains {
+                $0 == "=" || $0.properties.isWhitespace || $0.properties.generalCategory == .control
+                    || $0.properties.generalCategory == .format || DocumentName.isControl($0)
+            }
+            if bad {
+                throw ClaimGateError(.invalidArgument,
+                    "Metadata key '\(EventReason.bounded(String(name.prefix(40))))' is not valid: \(usage) a name of at most 128 bytes without spaces, '=' or control characters.")
+            }
+            if let other = seen.updateValue(name, forKey: canonical(name)) {
+                throw ClaimGateError(.invalidArgument,
+                    "Metadata keys '\(EventReason.bounded(String(other.prefix(40))))' and '\(EventReason.bounded(String(name.prefix(40))))' are the same name in another case or form: give it once.")
+            }
         }
     }
 }

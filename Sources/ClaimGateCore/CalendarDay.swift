@@ -21,6 +21,7 @@ public struct CalendarDay: Sendable, Codable, Hashable, Comparable, CustomString
     public init(parsing text: String) throws {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }),
               let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else {
             throw ClaimGateError(.invalidArgument, "'\(text.prefix(40))' is not a date: use YYYY-MM-DD.")
         }

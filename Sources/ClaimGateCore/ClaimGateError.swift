@@ -16,6 +16,9 @@ public struct ClaimGateError: Error, Hashable, Sendable, CustomStringConvertible
         case alreadyInitialised = "already-initialised"
         case unknownBundle = "unknown-bundle"
         case bundleRejected = "bundle-rejected"
+        /// An input file named on the command line does not exist, cannot be read, or is not a
+        /// regular file (a folder, a named pipe, a device, a socket).
+        case unreadableInput = "unreadable-input"
         case io = "io"
         /// The database, and with it the audit trail, cannot be written: the operation was not done.
         case auditUnavailable = "audit-unavailable"

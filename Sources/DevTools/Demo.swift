@@ -61,8 +61,22 @@ public enum Demo {
         say("3. Partners from \(o.partnersDirectory)")
         let files = try fm.contentsOfDirectory(atPath: o.partnersDirectory).filter { $0.hasSuffix(".yaml") }.sorted()
         var partners: [Partner] = []
+        // The sample agreements name the dev PKI at ../certs/dev; with --pki elsewhere, load
+        // copies that name it instead.
+        var agreementsDirectory = o.partnersDirectory
+        let samplePKI = FileSystem.absolute(o.partnersDirectory + "/../certs/dev")
+        if (samplePKI as NSString).standardizingPath != (pki as NSString).standardizingPath {
+            agreementsDirectory = o.home.root + "/demo-partners"
+            try FileSystem.makeDirectory(agreementsDirectory, mode: 0o700)
+            for f in files {
+                let text = try FileSystem.readInput(o.partnersDirectory + "/" + f, what: "agreement file")
+                try FileSystem.writeAtomically(Data(text.replacingOccurrences(of: "../certs/dev/", with: pki + "/").utf8),
+                                               to: agreementsDirectory + "/" + f, mode: 0o600)
+            }
+            say("   (their certificate paths pointed at \(pki), in \(agreementsDirectory))")
+        }
         for f in files {
-            var (agreement, source) = try AgreementLoader.load(path: o.partnersDirectory + "/" + f, clock: clock)
+            var (agreement, source) = try AgreementLoader.load(path: agreementsDirectory + "/" + f, clock: clock)
             // The sample push target is fictional: point it at the local sshd, or drop it.
             if agreement.delivery.pushSFTP != nil {
                 agreement.delivery.pushSFTP = sshd.map {

@@ -79,9 +79,12 @@ struct AgreementFile: Decodable {
 
 /// Reads, resolves and validates agreement files.
 public enum AgreementLoader {
+    /// An agreement file is a page of YAML; anything larger is not one.
+    public static let maxAgreementFileSize = 1 << 20
+
     /// The `id` of an agreement file if it can be read at all, for recording a refusal.
     static func peekPartnerID(path: String) -> PartnerID? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+        guard let text = try? FileSystem.readInput(path, what: "agreement file"),
               let node = try? Yams.compose(yaml: text), let id = node["id"]?.string else { return nil }
         return try? PartnerID(id)
     }
@@ -89,7 +92,7 @@ public enum AgreementLoader {
     /// Loads the agreement file at `path` and validates everything onboarding requires.
     /// - Returns: the resolved agreement and the file's text (kept with the agreement version).
     public static func load(path: String, clock: any WallClock) throws -> (PartnerAgreement, String) {
-        let text = try FileSystem.read(path, what: "the agreement file")
+        let text = try FileSystem.readInput(path, what: "agreement file", limit: maxAgreementFileSize)
         let baseDir = (FileSystem.absolute(path) as NSString).deletingLastPathComponent
         func fail(_ field: String, _ message: String) -> ClaimGateError {
             ClaimGateError(.invalidAgreement, "\(path): \(field.isEmpty ? "" : field + ": ")\(message)")
@@ -111,7 +114,7 @@ public enum AgreementLoader {
         }
 
         guard PartnerID.isValid(file.id) else {
-            throw fail("id", "'\(file.id.prefix(80))' is not valid: use 2 to 64 characters from a-z, 0-9 and '-'.")
+            throw fail("id", "'\(file.id.prefix(80))' is not valid: use 2 to 64 characters from a-z, 0-9 and '-', starting with a letter or digit.")
         }
         let id = try PartnerID(file.id)
         guard !file.name.trimmingCharacters(in: .whitespaces).isEmpty else { throw fail("name", "must not be empty.") }
@@ -143,9 +146,11 @@ public enum AgreementLoader {
 
         // Certificates.
         func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : baseDir + "/" + p }
-        func certificates(_ field: String, _ p: String) throws -> [Certificate] {
-            do { return try Certificate.load(pemFile: resolve(p)) } catch let e as EnvelopeError {
-                throw fail(field, e.message)
+        func certificates(_ field: String, _ p: String, chain: Bool = false) throws -> [Certificate] {
+            do {
+                return chain ? try CertificateFile.loadChain(resolve(p), what: field) : try CertificateFile.load(resolve(p), what: field)
+            } catch let e as ClaimGateError {
+                throw e.code == .unreadableInput ? ClaimGateError(.unreadableInput, "\(path): \(field): \(e.message)") : fail(field, e.message)
             }
         }
         let anchors = try certificates("certificates.trust_anchor", file.certificates.trust_anchor)
@@ -155,7 +160,11 @@ public enum AgreementLoader {
         }
         var crls: [CertificateRevocationList] = []
         if let p = file.certificates.crl {
-            do { crls = try CertificateRevocationList.load(file: resolve(p)) } catch let e as EnvelopeError {
+            let bytes: [UInt8]
+            do { bytes = try FileSystem.readInputBytes(resolve(p), what: "certificates.crl file", limit: 16 << 20) } catch let e as ClaimGateError {
+                throw e.code == .unreadableInput ? ClaimGateError(.unreadableInput, "\(path): certificates.crl: \(e.message)") : fail("certificates.crl", e.message)
+            }
+            do { crls = try CertificateRevocationList.parse(bytes) } catch let e as EnvelopeError {
                 throw fail("certificates.crl", e.message)
             }
             for c in crls {
@@ -166,7 +175,7 @@ public enum AgreementLoader {
         }
         // Encryption, and a rotation announced in advance. A rotation whose day has begun is
         // folded in: the next certificate is the encryption certificate, the old one is retired.
-        let encChain = try certificates("certificates.encryption", file.certificates.encryption)
+        let encChain = try certificates("certificates.encryption", file.certificates.encryption, chain: true)
         var enc = encChain[0]
         var next: (certificate: Certificate, from: CalendarDay)?
         if let n = file.certificates.next_encryption {
@@ -177,7 +186,7 @@ public enum AgreementLoader {
             guard from <= validUntil else {
                 throw fail("certificates.next_encryption.from", "\(from) is after the agreement ends (\(validUntil)): the new certificate would never be used.")
             }
-            let nextChain = try certificates("certificates.next_encryption.certificate", n.certificate)
+            let nextChain = try certificates("certificates.next_encryption.certificate", n.certificate, chain: true)
             guard nextChain[0].sha256Fingerprint != enc.sha256Fingerprint else {
                 throw fail("certificates.next_encryption.certificate", "is the same certificate as certificates.encryption: give the partner's new one.")
             }
@@ -197,7 +206,7 @@ public enum AgreementLoader {
         // SSH keys.
         var keyLines = file.ssh?.authorized_keys ?? []
         if let f = file.ssh?.authorized_keys_file {
-            let content = try FileSystem.read(resolve(f), what: "ssh.authorized_keys_file")
+            let content = try FileSystem.readInput(resolve(f), what: "ssh.authorized_keys_file")
             keyLines += content.split(whereSeparator: \.isNewline).map(String.init)
                 .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty && !$0.hasPrefix("#") }
         }
@@ -255,8 +264,8 @@ public enum AgreementLoader {
             throw fail("certificates.tls_client", "lists no fingerprints and no subjects: remove it, or pin the partner's client certificates.")
         }
         let masking = file.masking ?? []
-        for m in masking where m.isEmpty || m.contains(" ") {
-            throw fail("masking", "'\(m.prefix(60))' is not a metadata field name such as claimant.national_id.")
+        do { try Masking.validateNames(masking, usage: "give metadata field names such as claimant.national_id, each") } catch let e as ClaimGateError {
+            throw fail("masking", e.message)
         }
 
         let agreement = PartnerAgreement(
@@ -289,7 +298,9 @@ public enum AgreementLoader {
             ClaimGateError(.invalidArgument, "\(field): \(message)")
         }
         let chain: [Certificate]
-        do { chain = try Certificate.load(pemFile: encryptionFile) } catch let e as EnvelopeError { throw fail("--encryption", e.message) }
+        do { chain = try CertificateFile.loadChain(encryptionFile, what: "--encryption") } catch let e as ClaimGateError {
+            throw ClaimGateError(e.code == .unreadableInput ? .unreadableInput : .invalidArgument, "--encryption: \(e.message)")
+        }
         let anchors: [Certificate], crls: [CertificateRevocationList]
         do {
             anchors = try Certificate.parseAll(pem: current.certificates.trustAnchorPEM)

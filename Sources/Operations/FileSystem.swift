@@ -93,4 +93,70 @@ public enum FileSystem {
         }
         return text
     }
+
+    /// Opens an input file someone named (a document, an agreement file) for reading. It must be
+    /// a regular file: a named pipe, a device, a socket or a folder is refused at once (opening
+    /// a FIFO would otherwise wait for a writer forever).
+    /// - Returns: a descriptor open for reading, blocking.
+    /// - Throws: `unreadableInput` saying what is wrong with the file.
+    public static func openInput(_ path: String, what: String) throws -> Int32 {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else {
+            let why = errno == ENOENT ? "it does not exist" : errno == EACCES ? "permission denied" : String(cString: strerror(errno))
+            throw ClaimGateError(.unreadableInput, "Cannot read \(what) \(path) (\(why)): check the path and its permissions.")
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            close(fd)
+            throw ClaimGateError(.unreadableInput, "Cannot read \(what) \(path): check the path and its permissions.")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            let kind: String
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: kind = "a folder"
+            case S_IFIFO: kind = "a named pipe"
+            case S_IFSOCK: kind = "a socket"
+            case S_IFCHR, S_IFBLK: kind = "a device"
+            default: kind = "not a regular file"
+            }
+            throw ClaimGateError(.unreadableInput, "The \(what) \(path) is \(kind): give a regular file.")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return fd
+    }
+
+    /// Reads a small input file someone named (an agreement file, a certificate file) as UTF-8,
+    /// refusing what is not a regular file and anything over `limit` bytes.
+    public static func readInput(_ path: String, what: String, limit: Int = 1 << 20) throws -> String {
+        let bytes = try readInputBytes(path, what: what, limit: limit)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ClaimGateError(.invalidArgument, "The \(what) \(path) is not UTF-8 text: is it the right file?")
+        }
+        return text
+    }
+
+    /// As `readInput`, the bytes as they are.
+    public static func readInputBytes(_ path: String, what: String, limit: Int = 1 << 20) throws -> [UInt8] {
+        let fd = try openInput(path, what: what)
+        defer { close(fd) }
+        var st = stat()
+        _ = fstat(fd, &st)
+        guard st.st_size <= limit else {
+            throw ClaimGateError(.invalidArgument, "The \(what) \(path) is \(st.st_size) bytes: it can be at most \(limit / 1024) KiB; is it the right file?")
+        }
+        var bytes = [UInt8](repeating: 0, count: limit + 1)
+        var total = 0
+        while total <= limit {
+            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + total, limit + 1 - total) }
+            if n < 0, errno == EINTR { continue }
+            guard n >= 0 else { throw ClaimGateError(.unreadableInput, "Cannot read \(what) \(path): \(String(cString: strerror(errno))).") }
+            if n == 0 { break }
+            total += n
+        }
+        guard total <= limit else {
+            throw ClaimGateError(.invalidArgument, "The \(what) \(path) is over \(limit / 1024) KiB: is it the right file?")
+        }
+        return Array(bytes[0..<total])
+    }
 }

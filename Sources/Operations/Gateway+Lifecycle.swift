@@ -95,6 +95,8 @@ extension Gateway {
         public var bytes: Int64 = 0
         /// Scratch files left by an interrupted upload or inbound processing (a crash, a kill).
         public var scratch = 0
+        /// Manifests of records purged before purges scrubbed them, scrubbed now.
+        public var scrubbedManifests = 0
     }
 
     /// Removes what an interrupted upload (`inbound/<partner>/.upload-*`) or inbound processing
@@ -137,7 +139,7 @@ extension Gateway {
             }
             FileSystem.syncDirectory(of: b.filePath)
             let why: EventReason.Code.Note = b.state == .recalled ? .recalled : .expired
-            try store.markPurged(b.id, event: TransferEvent(
+            try store.markPurged(b.id, manifest: Self.purgedManifest(b.manifestJSON), event: TransferEvent(
                 time: clock.now, actor: principal.actor, action: .purge, outcome: .success, partnerID: b.partnerID, claimID: b.claimID,
                 bundleID: b.id, purpose: b.purpose, documentDigests: digest.map { [$0] } ?? [], bytes: b.fileSize,
                 reason: EventReason(why), transport: .cli))
@@ -154,16 +156,30 @@ extension Gateway {
                 }
             }
             FileSystem.syncDirectory(of: r.storedPath)
-            try store.markInboundPurged(r.id, event: TransferEvent(
+            try store.markInboundPurged(r.id, manifest: r.manifestJSON.flatMap(Self.purgedManifest), event: TransferEvent(
                 time: clock.now, actor: principal.actor, action: .purge, outcome: .success, partnerID: r.partnerID, claimID: r.claimID,
                 bundleID: r.bundleID, purpose: r.purpose, documentDigests: digest.map { [$0] } ?? [], bytes: r.bytes,
                 reason: EventReason(.inboundRetention), transport: .cli))
             result.inboundReports.append(r.id)
         }
+        // Records purged before purges scrubbed manifests.
+        for old in try store.purgedManifestsWithMetadata() {
+            guard let scrubbed = Self.purgedManifest(old.manifest) else { continue }
+            try store.replacePurgedManifest(old.table, id: old.id, with: scrubbed)
+            result.scrubbedManifests += 1
+        }
         result.scratch = sweepScratch(olderThan: now.addingTimeInterval(-3_600))
         if !result.bundles.isEmpty || !result.inboundReports.isEmpty {
-            logger.info("purged", metadata: ["bundles": "\(result.bundles.count)", "inbound": "\(result.inboundReports.count)"])
+            logger.info("purged", metadata: ["bundles": "\(result.bundles.count)", "inbound": "\(result.inboundReports.count)",
+                                             "bytes": "\(result.bytes)"])
         }
         return result
+    }
+
+    /// A stored manifest with its metadata values removed (`BundleManifest.purged`); nil when
+    /// it cannot be read (then it is left as it is: it cannot be scrubbed without its format).
+    static func purgedManifest(_ json: Data) -> Data? {
+        guard let m = try? BundleManifest.decode(json) else { return nil }
+        return try? m.purged().encoded()
     }
 }

@@ -60,9 +60,7 @@ extension Gateway {
             for d in documents where !names.insert(d.name).inserted {
                 throw ClaimGateError(.invalidArgument, "Two documents are named '\(d.name)': rename one, names must be unique in a bundle.")
             }
-            for key in order.metadata.keys where key.isEmpty || key.contains(where: { $0.isWhitespace || $0 == "=" }) {
-                throw ClaimGateError(.invalidArgument, "Metadata key '\(key.prefix(40))' is not valid: use --meta name=value with a name without spaces.")
-            }
+            try Masking.validateNames(order.metadata.keys.sorted())
         } catch let e as ClaimGateError {
             try refuse(EventReason(EventReason.Code(.invalidArgument)), e)
         }

@@ -23,14 +23,14 @@ public enum PartnerOpener {
     /// stock `openssl cms | tar -x` pipeline would produce.
     public static func open(_ r: Request, clock: any WallClock) throws -> BundleManifest {
         func option(_ name: String, _ e: EnvelopeError) -> ClaimGateError {
-            ClaimGateError(.invalidArgument, "\(name): \(e.message)", diagnostics: e.diagnostics)
+            ClaimGateError(e.code == .unreadable ? .unreadableInput : .invalidArgument, "\(name): \(e.message)", diagnostics: e.diagnostics)
         }
         let cert: Certificate, key: PrivateKey, trust: [Certificate]
         do { cert = try Certificate.load(pemFile: r.certificate)[0] } catch let e as EnvelopeError { throw option("--cert", e) }
         do { key = try PrivateKey(pemFile: r.key) } catch let e as EnvelopeError { throw option("--key", e) }
         do { trust = try Certificate.load(pemFile: r.trust) } catch let e as EnvelopeError { throw option("--trust", e) }
         guard FileManager.default.fileExists(atPath: r.bundle) else {
-            throw ClaimGateError(.invalidArgument, "Bundle \(r.bundle) does not exist: check the path.")
+            throw ClaimGateError(.unreadableInput, "Bundle \(r.bundle) does not exist: check the path.")
         }
 
         let out = FileSystem.absolute(r.output)

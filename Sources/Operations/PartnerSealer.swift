@@ -36,7 +36,7 @@ public enum PartnerSealer {
     /// Seals the report to `request.output` (which must not exist) and returns its manifest.
     public static func seal(_ r: Request, clock: any WallClock = SystemClock()) throws -> BundleManifest {
         func option(_ name: String, _ e: EnvelopeError) -> ClaimGateError {
-            ClaimGateError(.invalidArgument, "\(name): \(e.message)", diagnostics: e.diagnostics)
+            ClaimGateError(e.code == .unreadable ? .unreadableInput : .invalidArgument, "\(name): \(e.message)", diagnostics: e.diagnostics)
         }
         let partner = try PartnerID(r.partnerID)
         let gateway: Certificate, chain: [Certificate], key: PrivateKey

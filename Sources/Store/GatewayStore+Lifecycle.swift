@@ -89,10 +89,14 @@ extension GatewayStore {
         }
     }
 
-    /// Marks a bundle purged (its file destroyed) with its destruction entry.
-    public func markPurged(_ id: BundleID, event: TransferEvent) throws {
+    /// Marks a bundle purged (its file destroyed) with its destruction entry, and replaces its
+    /// stored manifest with the purged one (no metadata values).
+    public func markPurged(_ id: BundleID, manifest: Data?, event: TransferEvent) throws {
         try commits.write { db in
             try db.execute(sql: "UPDATE bundle SET state = 'purged' WHERE id = ?", arguments: [id.description])
+            if let manifest {
+                try db.execute(sql: "UPDATE bundle SET manifest_json = ? WHERE id = ?", arguments: [manifest, id.description])
+            }
             try db.execute(sql: """
                 UPDATE delivery SET state = 'cancelled', last_error_code = 'purged', last_error = 'The bundle was purged.'
                 WHERE bundle_id = ? AND state = 'pending'
@@ -106,11 +110,45 @@ extension GatewayStore {
         try inboundReports().filter { $0.received < cutoff && $0.state != .purged }
     }
 
-    /// Marks an inbound report's documents destroyed, with its entry.
-    public func markInboundPurged(_ id: UUID, event: TransferEvent) throws {
+    /// Marks an inbound report's documents destroyed, with its entry, and replaces its stored
+    /// manifest with the purged one.
+    public func markInboundPurged(_ id: UUID, manifest: Data?, event: TransferEvent) throws {
         try commits.write { db in
             try db.execute(sql: "UPDATE inbound_report SET state = 'purged' WHERE id = ?", arguments: [id.uuidString.lowercased()])
+            if let manifest {
+                try db.execute(sql: "UPDATE inbound_report SET manifest_json = ? WHERE id = ?", arguments: [manifest, id.uuidString.lowercased()])
+            }
             try Self.insert(event, db)
         }
+    }
+
+    /// Purged bundles and inbound reports whose stored manifest still holds a metadata value
+    /// other than `[purged]` (purged before purges scrubbed manifests): `(table, id, manifest)`.
+    public func purgedManifestsWithMetadata() throws -> [(table: PurgedRecord, id: String, manifest: Data)] {
+        try db.read { db in
+            var out: [(table: PurgedRecord, id: String, manifest: Data)] = []
+            for table in PurgedRecord.allCases {
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT id, manifest_json FROM \(table.rawValue) WHERE state = 'purged' AND manifest_json IS NOT NULL
+                    AND json_valid(CAST(manifest_json AS TEXT)) AND EXISTS (
+                        SELECT 1 FROM json_each(CAST(manifest_json AS TEXT), '$.metadata') WHERE value IS NOT '[purged]')
+                    """)
+                out += rows.map { (table, $0["id"], $0["manifest_json"]) }
+            }
+            return out
+        }
+    }
+
+    /// Replaces a purged record's stored manifest with its scrubbed form.
+    public func replacePurgedManifest(_ table: PurgedRecord, id: String, with manifest: Data) throws {
+        try commits.write { db in
+            try db.execute(sql: "UPDATE \(table.rawValue) SET manifest_json = ? WHERE id = ? AND state = 'purged'", arguments: [manifest, id])
+        }
+    }
+
+    /// The tables whose rows a purge scrubs.
+    public enum PurgedRecord: String, CaseIterable, Sendable {
+        case bundle
+        case inboundReport = "inbound_report"
     }
 }

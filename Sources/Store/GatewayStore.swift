@@ -222,7 +222,7 @@ public final class GatewayStore: EventRecorder, Sendable {
         return try db.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM inbound_report \(clause) ORDER BY received_at DESC, id",
                              arguments: args).map { row in
-                InboundReport(id: UUID(uuidString: row["id"])!, partnerID: try PartnerID(row["partner_id"]),
+                InboundReport(id: UUID(uuidString: row["id"])!, partnerID: try PartnerID(stored: row["partner_id"]),
                               fileName: row["file_name"], received: try StoredDate.date(row["received_at"]), bytes: row["bytes"],
                               state: InboundReport.State(rawValue: row["state"]) ?? .quarantined, reason: row["reason"],
                               transport: Transport(rawValue: row["transport"]) ?? .sftp,
@@ -336,7 +336,7 @@ public final class GatewayStore: EventRecorder, Sendable {
         return try db.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM delivery \(clause) ORDER BY id DESC", arguments: args).map { row in
                 Delivery(
-                    id: row["id"], bundleID: BundleID(lenient: row["bundle_id"])!, partnerID: try PartnerID(row["partner_id"]),
+                    id: row["id"], bundleID: BundleID(lenient: row["bundle_id"])!, partnerID: try PartnerID(stored: row["partner_id"]),
                     transport: Transport(rawValue: row["transport"]) ?? .sftp, target: row["target"],
                     state: DeliveryState(rawValue: row["state"]) ?? .failed, attempts: row["attempts"],
                     lastAttemptAt: try (row["last_attempt_at"] as String?).map(StoredDate.date),
@@ -434,7 +434,7 @@ public final class GatewayStore: EventRecorder, Sendable {
             guard let id = BundleID(lenient: row[0]) else {
                 throw ClaimGateError(.io, "The gateway database holds a malformed bundle id: restore it from a backup.")
             }
-            return BundleRecord(id: id, partnerID: try PartnerID(row[1]), claimID: row[2], purpose: row[3],
+            return BundleRecord(id: id, partnerID: try PartnerID(stored: row[1]), claimID: row[2], purpose: row[3],
                                 state: BundleState(rawValue: row[4]) ?? .sealed,
                                 created: try StoredDate.date(row[5]), expires: try StoredDate.date(row[6]), manifestJSON: row[7],
                                 manifestSHA256: row[8], filePath: row[9], fileSize: row[10], agreementVersion: row[11],

@@ -28,7 +28,9 @@ struct SealArguments: ParsableArguments {
         var metadata: [String: String] = [:]
         for m in meta {
             let parts = m.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            metadata[String(parts[0])] = String(parts[1])
+            guard metadata.updateValue(String(parts[1]), forKey: String(parts[0])) == nil else {
+                throw ValidationError("--meta \(parts[0].prefix(40)) is given twice: give each key once.")
+            }
         }
         return SealOrder(partner: partner, claimID: claim, purpose: purpose, expiry: expiry,
                          consentReference: consent, metadata: metadata, documents: documents)
@@ -37,6 +39,23 @@ struct SealArguments: ParsableArguments {
     func report(_ b: BundleRecord) throws {
         if json { try printJSON(BundleView(b, withDocuments: true)); return }
         print(b.id.description)
+    }
+
+    /// `send`'s result: one shape whether or not a push was planned (`delivery` is null when the
+    /// partner pulls).
+    func report(_ b: BundleRecord, delivery: Delivery?) throws {
+        guard json else { print(b.id.description); return }
+        struct Out: Encodable {
+            let bundle: BundleView
+            let delivery: DeliveryView?
+            func encode(to encoder: Encoder) throws {
+                var c = encoder.container(keyedBy: Keys.self)
+                try c.encode(bundle, forKey: .bundle)
+                try c.encode(delivery, forKey: .delivery)   // null, not absent
+            }
+            enum Keys: String, CodingKey { case bundle, delivery }
+        }
+        try printJSON(Out(bundle: BundleView(b, withDocuments: true), delivery: delivery.map(DeliveryView.init)))
     }
 }
 
@@ -64,17 +83,12 @@ struct SendCommand: ParsableCommand {
         let gateway = try home.gateway()
         let bundle = try gateway.seal(args.order(), to: .outbox, by: shellPrincipal)
         guard let planned = try gateway.delivery(of: bundle.id) else {
-            try args.report(bundle)
+            try args.report(bundle, delivery: nil)
             return
         }
         // First push attempt now; `claimgate serve` retries failures.
         let d = try gateway.attempt(planned)
-        if args.json {
-            struct Out: Encodable { let bundle: BundleView; let delivery: DeliveryView }
-            try printJSON(Out(bundle: BundleView(bundle, withDocuments: true), delivery: DeliveryView(d)))
-        } else {
-            print(bundle.id.description)
-        }
+        try args.report(bundle, delivery: d)
         switch d.state {
         case .delivered: FileHandle.standardError.write(Data("delivered to \(d.target)\n".utf8))
         case .pending: FileHandle.standardError.write(Data("queued: delivery attempt \(d.attempts) failed (\(d.lastError ?? "unknown")); `claimgate serve` retries it.\n".utf8))

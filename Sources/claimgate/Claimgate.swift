@@ -45,13 +45,14 @@ struct Claimgate: AsyncParsableCommand {
 }
 
 /// Exit statuses: 0 success, 64 bad usage, 65 refused by policy or a rejected bundle,
-/// 66 unknown partner/bundle or missing input, 73 cannot create, 74 I/O, 78 not initialised.
+/// 66 unknown partner/bundle or an input file that cannot be read, 73 cannot create, 74 I/O,
+/// 78 not initialised.
 enum ExitStatus {
     static func `for`(_ code: ClaimGateError.Code) -> Int32 {
         switch code {
         case .invalidArgument, .invalidAgreement: return 64
         case .policyRefused, .bundleRejected: return 65
-        case .unknownPartner, .unknownBundle: return 66
+        case .unknownPartner, .unknownBundle, .unreadableInput: return 66
         case .partnerExists, .alreadyInitialised: return 73
         case .notInitialised: return 78
         default: return 74

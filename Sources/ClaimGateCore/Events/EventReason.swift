@@ -15,7 +15,7 @@ public struct EventReason: Sendable, Hashable, CustomStringConvertible {
 
     /// A new reason; its text is the canonical form.
     public init(_ code: Code, _ subject: String? = nil) {
-        let s = subject.map { String($0.prefix(Self.maxSubject)) }
+        let s = subject.map(Self.bounded)
         self.code = code
         self.subject = s
         if let s, code.labelsWords { text = s } else { text = s.map { "\(code.rawValue): \($0)" } ?? code.rawValue }
@@ -33,6 +33,29 @@ public struct EventReason: Sendable, Hashable, CustomStringConvertible {
 
     /// Subjects are cut to this many characters.
     public static let maxSubject = 200
+
+    /// A subject as the audit trail keeps it. Subjects are often a partner's words (a path it
+    /// asked for, a user name it tried), so control characters, DEL, C1 controls and the
+    /// invisible text-direction marks are written as `\u{XX}` (a crafted path cannot forge a
+    /// line in a terminal or a report, or reorder what a reviewer reads), a backslash as `\\`,
+    /// and the result is cut to `maxSubject` characters without splitting an escape.
+    public static func bounded(_ subject: String) -> String {
+        var out = ""
+        var count = 0
+        for scalar in subject.unicodeScalars {
+            let piece: String
+            switch scalar.value {
+            case 0x5C: piece = "\\\\"
+            case 0..<0x20, 0x7F...0x9F, 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x2069, 0xFEFF:
+                piece = "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            default: piece = String(scalar)
+            }
+            guard count + piece.count <= maxSubject else { break }
+            out += piece
+            count += piece.count
+        }
+        return out
+    }
 
     /// The code and subject of a reason text recorded before they were columns, by the forms the
     /// gateway wrote: `code`, `code: subject`, `code (user 'name')`, and free text for an

@@ -11,7 +11,7 @@ public enum Principal: Sendable, Hashable, CustomStringConvertible {
     /// How the audit trail names the principal.
     public var actor: Actor {
         switch self {
-        case .localAdministrator(let user): return .admin(user)
+        case .localAdministrator(let user): return .admin(EventReason.bounded(user))   // from the environment: escaped
         case .system: return .system
         }
     }

@@ -15,15 +15,9 @@ final class SourceDocument {
     init(path: String) throws {
         self.path = path
         name = try DocumentName.validate((path as NSString).lastPathComponent)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw ClaimGateError(.invalidArgument, "Cannot read document \(path): check the path and its permissions.")
-        }
+        let fd = try FileSystem.openInput(path, what: "document")
         var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-            close(fd)
-            throw ClaimGateError(.invalidArgument, "Document \(path) is not a regular file: pass files, not folders or devices.")
-        }
+        guard fstat(fd, &st) == 0 else { close(fd); throw ClaimGateError(.unreadableInput, "Cannot read document \(path): check the path and its permissions.") }
         self.fd = fd
         size = Int64(st.st_size)
         var prefix = [UInt8](repeating: 0, count: MediaTypeSniffer.prefixLength)
