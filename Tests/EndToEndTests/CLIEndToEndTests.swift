@@ -271,6 +271,19 @@ import Testing
         // Runs again on the same folder.
         try Setup.ok(try ClaimgateBinary.run(["demo"], directory: work.path + "/repo"))
     }
+
+    /// `demo --pki DIR` with the sample agreements, which name ../certs/dev: the demo points them
+    /// at DIR instead of failing on certificates that are not there (or using stale ones).
+    @Test func demoRunsWithAPKIFolderOfItsOwn() throws {
+        let work = TemporaryDirectory()
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let demo = try ClaimgateBinary.run(["demo", "--pki", work.path + "/my-pki", "--home", work.path + "/demo-home",
+                                            "--partners", repo + "/partners"], directory: work.path)
+        try Setup.ok(demo)
+        #expect(FileManager.default.fileExists(atPath: work.path + "/my-pki/acme-assessors/encryption.pem"))
+        #expect(demo.stdout.contains("acme-assessors opened 3 documents"), "\(demo.stdout)")
+        #expect(demo.stdout.contains("st-marys-hospital opened 2 documents"))
+    }
 }
 
 extension CLIEndToEndTests {
