@@ -48,7 +48,7 @@ public struct GatewayServer: Sendable {
         let gateway = self.gateway
         do {
             adminServer = try AdminServer(host: c.admin.host, port: c.admin.port, logger: logger,
-                                          metrics: { try gateway.prometheusMetrics() }) { port in
+                                          metrics: { try gateway.prometheusMetrics() + exchange.durations.prometheusText() }) { port in
                 announce("admin: listening on http://\(c.admin.host):\(port) (/healthz, /metrics)")
             }
         } catch let e as AdminServerError {
@@ -61,6 +61,7 @@ public struct GatewayServer: Sendable {
             // every entry the others wrote while stopping.
             services: [.init(service: AuditCheckpointer(gateway: gateway, interval: .seconds(c.auditInterval))),
                        .init(service: CertificateWatch(gateway: gateway, logger: logger)),
+                       .init(service: PartnerWatch(exchange: exchange)),
                        .init(service: StartedService(server) { announce(sftpLine) }), .init(service: api), .init(service: adminServer),
                        .init(service: deliveries),
                        .init(service: PurgeJob(gateway: gateway, interval: .seconds(c.purgeInterval), inboundRetentionDays: c.inboundRetentionDays))],

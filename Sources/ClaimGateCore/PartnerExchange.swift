@@ -169,6 +169,10 @@ public protocol PartnerExchange: Sendable {
     /// Records an event the transport's refusal throttles summarise (login and handshake floods).
     func record(_ event: TransferEvent) throws
 
+    /// One request served or refused, for the access log and the latency histogram (not the
+    /// audit trail, which the other calls record).
+    func accessed(_ record: AccessRecord)
+
     /// The largest upload accepted, in bytes.
     var maxUploadBytes: Int64 { get }
 }

@@ -21,6 +21,10 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
     /// Partners in force with their parsed trust anchors and CRLs, re-read at most `maxAge` late.
     let directory: PartnerDirectory
     let rule: SessionRule
+    /// Partner request durations since this exchange was made, for `/metrics`.
+    public let durations = RequestDurations()
+    /// Where access lines go: one per request, at info.
+    let accessLogger: Logger
 
     /// - Parameters:
     ///   - outboxRoot: the folder below which every servable bundle file lies.
@@ -33,8 +37,29 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
         self.outboxRoot = outboxRoot.hasSuffix("/") ? outboxRoot : outboxRoot + "/"
         self.inboxDirectory = inboxDirectory; self.digests = digests; self.inbound = inbound
         self.maxUploadBytes = maxUploadBytes
-        directory = PartnerDirectory(maxAge: directoryMaxAge)
+        directory = PartnerDirectory(maxAge: directoryMaxAge, logger: logger)
         rule = SessionRule(store: store, directory: directory, clock: clock, logger: logger)
+        var access = logger
+        access[metadataKey: "log"] = "access"
+        accessLogger = access
+    }
+
+    /// Re-reads the partners now (`serve` does every second): changes are logged, and in force
+    /// for the next request.
+    public func refreshPartners() { _ = directory.refreshed(store) }
+
+    // MARK: Access log
+
+    public func accessed(_ r: AccessRecord) {
+        durations.observe(r)
+        var metadata: Logger.Metadata = [
+            "transport": "\(r.transport.rawValue)", "client.address": "\(r.clientAddress)",
+            "operation": "\(r.operation.rawValue)", "request": "\(r.request)",
+            "bytes": "\(r.bytes)", "status": "\(r.status)", "duration_ms": "\(String(format: "%.1f", r.seconds * 1000))",
+        ]
+        if let p = r.partner { metadata["partner.id"] = "\(p.rawValue)" }
+        if let b = r.bundleID { metadata["bundle.id"] = "\(b.description)" }
+        accessLogger.info("access", metadata: metadata)
     }
 
     // MARK: Sessions

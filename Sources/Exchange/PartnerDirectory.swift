@@ -1,6 +1,7 @@
 import ClaimGateCore
 import Envelope
 import Foundation
+import Logging
 import Store
 
 /// The partners in force as the TLS layer needs them on every handshake and request: each with its
@@ -187,9 +188,12 @@ final class PartnerDirectory: @unchecked Sendable {
 
     private let lock = NSLock()
     private var snapshot: Snapshot?
+    /// Each partner's agreement version and status as last seen, to log what changed.
+    private var seen: [PartnerID: (version: Int, status: PartnerStatus)]?
     let maxAge: TimeInterval
+    let logger: Logger?
 
-    init(maxAge: TimeInterval = 1) { self.maxAge = maxAge }
+    init(maxAge: TimeInterval = 1, logger: Logger? = nil) { self.maxAge = maxAge; self.logger = logger }
 
     func current(_ store: GatewayStore) -> Snapshot {
         lock.lock()
@@ -207,11 +211,25 @@ final class PartnerDirectory: @unchecked Sendable {
         let partners = all.filter { $0.status != .removed }
         let s = Snapshot(partners: partners, trust: partners.map { Trust($0.agreement.certificates) },
                          removed: all.filter { $0.status == .removed }.map { ($0, Trust($0.agreement.certificates)) }, taken: started)
-        return lock.withLock {
-            if let current = snapshot, current.taken > s.taken { return current }
+        let (installed, changes): (Snapshot, [(PartnerID, String, Int)]) = lock.withLock {
+            if let current = snapshot, current.taken > s.taken { return (current, []) }
             snapshot = s
-            return s
+            let now = Dictionary(all.map { ($0.id, (version: $0.version, status: $0.status)) }, uniquingKeysWith: { a, _ in a })
+            var changes: [(PartnerID, String, Int)] = []
+            if let before = seen {
+                for (id, p) in now.sorted(by: { $0.key < $1.key }) {
+                    guard let b = before[id] else { changes.append((id, "onboarded", p.version)); continue }
+                    if b.status != p.status { changes.append((id, p.status.rawValue, p.version)) }
+                    else if b.version != p.version { changes.append((id, "agreement updated", p.version)) }
+                }
+            }
+            seen = now
+            return (s, changes)
         }
+        for (id, what, version) in changes {
+            logger?.info("partner changed", metadata: ["partner.id": "\(id)", "change": "\(what)", "agreement.version": "\(version)"])
+        }
+        return installed
     }
 }
 

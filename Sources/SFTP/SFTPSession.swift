@@ -19,6 +19,10 @@ final class SFTPSession: @unchecked Sendable {
     private var attemptedUser: String?
     private var lastPolicyCheck = Date.distantPast
     private var handles: [Int: OpenHandle] = [:]
+    /// When each handle was opened, for its access line.
+    private var opened: [Int: ContinuousClock.Instant] = [:]
+    /// When the request being handled arrived.
+    private var requestStarted = ContinuousClock.now
     private var nextHandle = 1
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 64)
 
@@ -157,6 +161,8 @@ final class SFTPSession: @unchecked Sendable {
                 session = opened
                 server.authenticated(self)
                 logger[metadataKey: "partner.id"] = "\(opened.partner)"
+                exchange.accessed(AccessRecord(transport: .sftp, partner: opened.partner, clientAddress: origin.clientAddress,
+                                               operation: .login, request: "publickey", status: "ok", duration: .zero))
                 ssh_message_auth_reply_success(msg, 0)
                 return true
             default:
@@ -205,6 +211,7 @@ final class SFTPSession: @unchecked Sendable {
     }
 
     private func handle(_ m: sftp_client_message, _ sftp: sftp_session) {
+        requestStarted = .now
         let type = Int32(m.pointee.type)
         // The session rule (agreement in force, partner neither suspended nor removed, key still
         // listed, sftp still under delivery.pull) runs before every request; during a transfer,
@@ -301,6 +308,42 @@ final class SFTPSession: @unchecked Sendable {
     private func reply(_ m: sftp_client_message, refusal reason: Refusal.Reason) {
         let s = Self.status(for: reason)
         sftp_reply_status(m, UInt32(s.code), s.message)
+        access(m, status: reason.rawValue)
+    }
+
+    /// Reports one SFTP file operation to the access log: a listing, a download or an upload
+    /// (from open to close), or a refused request.
+    private func access(_ operation: AccessRecord.Operation, _ request: String, bundle: BundleID? = nil, bytes: Int64 = 0,
+                        status: String, since start: ContinuousClock.Instant) {
+        exchange.accessed(AccessRecord(transport: .sftp, partner: session?.partner, clientAddress: origin.clientAddress,
+                                       operation: operation, request: request, bundleID: bundle, bytes: bytes, status: status,
+                                       duration: ContinuousClock.now - start))
+    }
+
+    /// A request answered at once (a refusal), named by its SFTP type.
+    private func access(_ m: sftp_client_message, status: String) {
+        let type = Int32(m.pointee.type)
+        let writing = Int32(m.pointee.flags) & (SSH_FXF_WRITE | SSH_FXF_CREAT | SSH_FXF_TRUNC | SSH_FXF_APPEND) != 0
+        let (operation, name): (AccessRecord.Operation, String)
+        switch type {
+        case SSH_FXP_OPEN: (operation, name) = writing ? (.upload, "open") : (.download, "open")
+        case SSH_FXP_OPENDIR: (operation, name) = (.list, "opendir")
+        case SSH_FXP_READ: (operation, name) = (.download, "read")
+        case SSH_FXP_WRITE: (operation, name) = (.upload, "write")
+        case SSH_FXP_CLOSE: (operation, name) = (.upload, "close")
+        case SSH_FXP_REMOVE: (operation, name) = (.other, "remove")
+        case SSH_FXP_RENAME: (operation, name) = (.other, "rename")
+        case SSH_FXP_MKDIR: (operation, name) = (.other, "mkdir")
+        case SSH_FXP_RMDIR: (operation, name) = (.other, "rmdir")
+        case SSH_FXP_SETSTAT: (operation, name) = (.other, "setstat")
+        case SSH_FXP_FSETSTAT: (operation, name) = (.other, "fsetstat")
+        case SSH_FXP_SYMLINK: (operation, name) = (.other, "symlink")
+        case SSH_FXP_READLINK: (operation, name) = (.other, "readlink")
+        case SSH_FXP_STAT, SSH_FXP_LSTAT, SSH_FXP_FSTAT: (operation, name) = (.other, "stat")
+        case SSH_FXP_EXTENDED: (operation, name) = (.other, "extended")
+        default: (operation, name) = (.other, "type-\(type)")
+        }
+        access(operation, name, status: status, since: requestStarted)
     }
 
     private func realpath(_ m: sftp_client_message) {
@@ -362,6 +405,7 @@ final class SFTPSession: @unchecked Sendable {
             sftp_reply_status(m, UInt32(SSH_FX_NO_SUCH_FILE), "not a directory"); return
         }
         reply(handle: .directory(entries, sent: false), m, sftp)
+        if p != .root { access(.list, "opendir", bytes: 0, status: "ok", since: requestStarted) }
     }
 
     private func open(_ m: sftp_client_message, _ sftp: sftp_session) {
@@ -411,6 +455,7 @@ final class SFTPSession: @unchecked Sendable {
             return
         }
         handles[id] = h
+        opened[id] = requestStarted
         sftp_reply_handle(m, s)
         ssh_string_free(s)
     }
@@ -470,7 +515,7 @@ final class SFTPSession: @unchecked Sendable {
         case (SSH_FXP_CLOSE, _):
             handles[id] = nil
             sftp_handle_remove(sftp, info)
-            if release(h, complete: true) {
+            if release(h, complete: true, openedAt: opened.removeValue(forKey: id)) {
                 sftp_reply_status(m, UInt32(SSH_FX_OK), nil)
             } else {
                 sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "the upload could not be stored")
@@ -500,30 +545,41 @@ final class SFTPSession: @unchecked Sendable {
     /// ends first).
     /// - Returns: false when an upload could not be committed.
     @discardableResult
-    private func release(_ h: OpenHandle, complete: Bool) -> Bool {
+    private func release(_ h: OpenHandle, complete: Bool, openedAt: ContinuousClock.Instant? = nil) -> Bool {
         guard let session else { return false }
+        let start = openedAt ?? requestStarted
         switch h {
         case .directory:
             return true
         case .download(let fd, let entry, let coverage, let bytes):
             Glibc.close(fd)
-            exchange.downloadEnded(entry, for: session, bytes: bytes, complete: coverage.covers(size: entry.size))
+            let whole = coverage.covers(size: entry.size)
+            exchange.downloadEnded(entry, for: session, bytes: bytes, complete: whole)
+            access(.download, "open-read-close", bundle: entry.bundleID, bytes: bytes, status: whole ? "ok" : "partial", since: start)
             return true
         case .upload(let upload):
-            guard complete else { upload.discard(interrupted: true); return false }
+            guard complete else {
+                let bytes = upload.bytes
+                upload.discard(interrupted: true)
+                access(.upload, "open-write-close", bytes: bytes, status: "interrupted", since: start)
+                return false
+            }
             do {
                 _ = try upload.commit()
+                access(.upload, "open-write-close", bytes: upload.bytes, status: "ok", since: start)
                 return true
             } catch {
                 logger.error("an upload could not be stored, recorded or processed: refused", metadata: ["error": "\(error)"])
+                access(.upload, "open-write-close", bytes: upload.bytes, status: "failed", since: start)
                 return false
             }
         }
     }
 
     private func closeAllHandles() {
-        for h in handles.values { release(h, complete: false) }
+        for (id, h) in handles { release(h, complete: false, openedAt: opened[id]) }
         handles.removeAll()
+        opened.removeAll()
     }
 
     // MARK: Helpers

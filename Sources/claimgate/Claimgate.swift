@@ -19,13 +19,15 @@ struct Claimgate: AsyncParsableCommand {
 
     static func main() async {
         useUTF8CharacterType()
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["CLAIMGATE_LOG"] ?? "") ?? .warning
-            return h
-        }
         do {
             var command = try parseAsRoot()
+            // `serve` logs the gateway's events and one access line per request at info; other
+            // commands print their result and log only warnings.
+            if let serve = command as? ServeCommand {
+                LogOutput.bootstrap(format: serve.logFormat, level: .info)
+            } else {
+                LogOutput.bootstrap(format: .text, level: .warning)
+            }
             defer { sealAuditTrails() }
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()

@@ -29,6 +29,8 @@ struct ServeCommand: AsyncParsableCommand {
     var httpsIdleTimeout = 60
     @Option(help: ArgumentHelp("Keep inbound reports' documents this many days.", valueName: "DAYS"))
     var inboundRetentionDays = 90
+    @Option(help: ArgumentHelp("Log lines on standard error as text or as JSON Lines (level: info, or CLAIMGATE_LOG).", valueName: "text|json"))
+    var logFormat: LogOutput.Format = .text
 
     func validate() throws {
         for (name, value) in [("--sftp", sftp), ("--https", https), ("--admin", admin)] where ServeConfiguration.Address(value) == nil {
@@ -56,8 +58,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "claimgate.serve")
-        logger.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["CLAIMGATE_LOG"] ?? "") ?? .info
+        let logger = Logger(label: "claimgate.serve")
         let server = GatewayServer(configuration: serveConfiguration, gateway: try home.gateway(), logger: logger)
         try await server.run { line in
             print(line)
@@ -66,3 +67,5 @@ struct ServeCommand: AsyncParsableCommand {
         print("stopped")
     }
 }
+
+extension LogOutput.Format: ExpressibleByArgument {}

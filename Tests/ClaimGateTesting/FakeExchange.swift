@@ -32,6 +32,7 @@ public final class FakeExchange: PartnerExchange, @unchecked Sendable {
     private var _calls: [Call] = []
     private var _sessions: [PartnerSession] = []
     private var _events: [TransferEvent] = []
+    private var _accesses: [AccessRecord] = []
     private var _sessionRefusal: Refusal?
     private var _revalidationRefusal: Refusal?
     private var _recordingFails = false
@@ -134,6 +135,20 @@ public final class FakeExchange: PartnerExchange, @unchecked Sendable {
 
     /// The events given to `record(_:)` (refused logins and handshakes), in order.
     public var events: [TransferEvent] { lock.withLock { _events } }
+
+    /// The access records the front end reported, in order.
+    public var accesses: [AccessRecord] { lock.withLock { _accesses } }
+
+    /// Waits until the front end has reported an access record that satisfies `condition`.
+    public func waitForAccess(timeout: Double = 5, _ condition: (AccessRecord) -> Bool) -> AccessRecord? {
+        let deadline = Date().addingTimeInterval(timeout)
+        lock.lock()
+        defer { lock.unlock() }
+        while true {
+            if let r = _accesses.first(where: condition) { return r }
+            if !lock.wait(until: deadline) { return _accesses.first(where: condition) }
+        }
+    }
 
     /// The refusals the front end recorded through `refused(...)`, in order.
     public var refusals: [Refused] {
@@ -376,6 +391,13 @@ public final class FakeExchange: PartnerExchange, @unchecked Sendable {
             append(.record(event.action, event.reason?.code, transport: event.transport))
             try failIfRecordingFails()
             _events.append(event)
+        }
+    }
+
+    public func accessed(_ record: AccessRecord) {
+        lock.withLock {
+            _accesses.append(record)
+            lock.broadcast()
         }
     }
 
