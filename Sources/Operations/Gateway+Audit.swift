@@ -11,7 +11,7 @@ extension Gateway {
     /// - Returns: the new checkpoint, if one was written.
     @discardableResult
     public func sealAuditTrail() throws -> AuditCheckpoint? {
-        guard !store.isReadOnly else { return nil }
+        guard !store.isReadOnly, !tamperingFound.withLock({ $0 }) else { return nil }
         // Entries queued to ride in a later transaction (ends of downloads) are sealed too.
         try store.flush()
         let key = try auditSigningKey()
@@ -136,7 +136,10 @@ extension Gateway {
     public func exportAuditTrail(to path: String, since: Date? = nil, until: Date? = nil, by principal: Principal) throws -> AuditExportSummary {
         if !store.isReadOnly { try store.flush() }
         let verdict = try verifyAuditTrail()
-        guard verdict.isIntact else { throw AuditTrailTampered(verification: verdict) }
+        guard verdict.isIntact else {
+            tamperingFound.withLock { $0 = true }
+            throw AuditTrailTampered(verification: verdict)
+        }
         let sinceText = since.map(AuditTime.format), untilText = until.map(AuditTime.format)
         if !store.isReadOnly {
             // Reading the trail out is itself an admin action on the trail, recorded and sealed first.

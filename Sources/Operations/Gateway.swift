@@ -25,6 +25,10 @@ public final class Gateway: @unchecked Sendable {
         if !store.isReadOnly { Self.opened.withLock { $0.append(self) } }
     }
 
+    /// Set when the trail was found tampered (by an export): from then on this gateway signs no
+    /// checkpoint, so that a command ending does not seal over what it found.
+    let tamperingFound = Mutex(false)
+
     /// Whether this gateway was opened with `openReadOnly`: it records and seals nothing.
     public var isReadOnly: Bool { store.isReadOnly }
 

@@ -65,7 +65,7 @@ import Testing
         try upgraded.sealAuditTrail()
         let v = try upgraded.verifyAuditTrail()
         #expect(v.isIntact, "\(v)")
-        #expect(v.warnings.contains { $0.contains("before the genesis entry") }, "\(v.warnings)")
+        #expect(v.warnings.contains { $0.contains("before ClaimGate wrote a genesis entry") }, "\(v.warnings)")
         #expect(try upgraded.store.auditOrigin() == .legacy(entries: Int64(rechained.count)))
 
         // Such a home is still checked against what it held when it was upgraded.
