@@ -31,6 +31,17 @@ public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let truncated = Code("truncated")
         /// A checkpoint comes after later entries, so it cannot be checked in one pass.
         public static let checkpointMisplaced = Code("checkpoint-misplaced")
+        /// The gateway's trail does not start with its genesis entry (written by `init`, naming the
+        /// home's audit key): the store was emptied, re-created, or lost its first entries.
+        public static let genesisMissing = Code("genesis-missing")
+        /// A bundle is in the gateway's store but the trail has no `seal` or `queue` entry for it:
+        /// the row was inserted behind the gateway's back, or its entries were removed.
+        public static let unrecordedBundle = Code("unrecorded-bundle")
+        /// An export's last entries are not sealed by a checkpoint in it: an export always ends
+        /// with the checkpoint of its last entry, so its end was cut off.
+        public static let unsealedEnd = Code("unsealed-end")
+        /// An export holds no entry at all (a header alone proves nothing).
+        public static let emptyExport = Code("empty-export")
 
         // Reading and writing exports.
 
@@ -68,8 +79,19 @@ public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
         AuditError(.entryEdited, message, sequence: sequence, file: file, line: line)
     }
 
+    /// A finding about the gateway's trail made outside the chain (its genesis entry, its
+    /// bundles' entries).
+    /// - Parameters:
+    ///   - code: `genesisMissing`, `unrecordedBundle` or `truncated`.
+    ///   - sequence: the entry concerned, if there is one.
+    ///   - message: one sentence: what is wrong.
+    public static func finding(_ code: Code, sequence: Int64?, _ message: String,
+                               file: String = #fileID, line: Int = #line) -> AuditError {
+        AuditError(code, message, sequence: sequence, file: file, line: line)
+    }
+
     /// Whether this is a finding about the log's integrity (as opposed to a read or write failure).
-    public var isTampering: Bool { sequence != nil }
+    public var isTampering: Bool { ![Code.malformedExport, .unsupportedVersion, .io].contains(code) }
 
     public var description: String { message }
     public static func == (a: Self, b: Self) -> Bool {

@@ -127,6 +127,8 @@ extension AuditVerifier {
     ///   - keys: trusted audit public keys; the key in the export's header is never trusted.
     ///   - checkpoints: checkpoints kept outside the export (such as the latest one, sent off the
     ///     gateway when it was made); they find entries removed together with their checkpoints.
+    /// The verdict fails when the export holds no entry, or does not end with a checkpoint
+    /// that seals its last entry (`unsealedEnd`, `emptyExport`).
     /// - Throws: `AuditError` when the file cannot be read or a line is malformed.
     ///   - allowPartial: accept an export that starts after entry 1 (made with `--since`); the
     ///     verdict then covers only what follows, and its warnings say so.
@@ -147,6 +149,8 @@ extension AuditVerifier {
         while verifier.problem == nil, let record = try reader.next() {
             verifier.add(record)
         }
-        return verifier.finish()
+        // An export always ends with the checkpoint of its last entry (`audit export` seals it
+        // first, or stops at the last checkpoint): anything else was cut short.
+        return verifier.finish().requiringSealedEnd()
     }
 }

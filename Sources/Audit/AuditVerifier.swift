@@ -224,11 +224,39 @@ public struct AuditVerification: Sendable, Equatable, CustomStringConvertible {
     /// `--since` starts later; entries before it were not checked.
     public let resumedAfter: Int64
 
+    /// What else limits the verdict, one sentence each (such as a trail that predates the
+    /// genesis entry); listed first among `warnings`.
+    public let notes: [String]
+
     public init(problem: AuditError?, entryCount: Int64, lastSequence: Int64, lastSealedSequence: Int64,
-                checkpointCount: Int, signaturesChecked: Bool, resumedAfter: Int64 = 0) {
+                checkpointCount: Int, signaturesChecked: Bool, resumedAfter: Int64 = 0, notes: [String] = []) {
         self.problem = problem; self.entryCount = entryCount; self.lastSequence = lastSequence
         self.lastSealedSequence = lastSealedSequence; self.checkpointCount = checkpointCount
-        self.signaturesChecked = signaturesChecked; self.resumedAfter = resumedAfter
+        self.signaturesChecked = signaturesChecked; self.resumedAfter = resumedAfter; self.notes = notes
+    }
+
+    /// The same verdict with `problem` as its finding (and `notes` added).
+    public func with(problem: AuditError?, notes more: [String] = []) -> AuditVerification {
+        AuditVerification(problem: problem, entryCount: entryCount, lastSequence: lastSequence,
+                          lastSealedSequence: lastSealedSequence, checkpointCount: checkpointCount,
+                          signaturesChecked: signaturesChecked, resumedAfter: resumedAfter, notes: notes + more)
+    }
+
+    /// For an export: the verdict, failed when the export holds no entry or does not end with a
+    /// checkpoint of its last entry. The writer always ends an export so; an export cut short
+    /// (its last lines removed) would otherwise pass, its remaining entries being intact.
+    public func requiringSealedEnd() -> AuditVerification {
+        guard problem == nil else { return self }
+        if entryCount == 0 {
+            return with(problem: AuditError(.emptyExport,
+                "The export holds no entries: a header alone proves nothing, so the entries were removed or the export is not complete."))
+        }
+        guard lastSealedSequence < lastSequence else { return self }
+        let which = lastSequence == lastSealedSequence + 1 ? "entry \(lastSequence) is" : "entries \(lastSealedSequence + 1)…\(lastSequence) are"
+        let since = lastSealedSequence > resumedAfter ? "the last checkpoint is for entry \(lastSealedSequence)" : "it holds no checkpoint"
+        return with(problem: AuditError(.unsealedEnd,
+            "The export does not end with a checkpoint: \(which) not sealed by a checkpoint (\(since)), so its end was cut off; export the trail again.",
+            sequence: lastSealedSequence + 1))
     }
 
     public var isIntact: Bool { problem == nil }
@@ -239,7 +267,7 @@ public struct AuditVerification: Sendable, Equatable, CustomStringConvertible {
 
     /// Things that are not failures but limit what the verdict proves.
     public var warnings: [String] {
-        var out: [String] = []
+        var out: [String] = notes
         if resumedAfter > 0 {
             out.append("The check starts after entry \(resumedAfter) (a partial export): entries up to it, and what links to them, were not checked.")
         }

@@ -7,26 +7,30 @@ import Store
 extension Gateway {
     /// Signs a checkpoint of the audit trail's head with the audit key, unless nothing was
     /// appended since the last one. Homes created before the audit key existed get one first
-    /// (recorded as a key change).
+    /// (recorded as a key change). A read-only gateway seals nothing.
     /// - Returns: the new checkpoint, if one was written.
     @discardableResult
     public func sealAuditTrail() throws -> AuditCheckpoint? {
+        guard !store.isReadOnly, !tamperingFound.withLock({ $0 }) else { return nil }
         // Entries queued to ride in a later transaction (ends of downloads) are sealed too.
         try store.flush()
-        let key: MessageSigningKey
-        if identity.hasAuditKey {
-            key = try identity.auditKey()
-        } else {
-            do { key = try GatewayIdentity.createAuditKey(in: home.identity) } catch let e as EnvelopeError {
-                throw ClaimGateError(.io, "Cannot create the audit key: \(e.message)")
-            }
-            try store.record(TransferEvent(time: clock.now, actor: .system, action: .keyCreated, outcome: .success,
-                                           reason: EventReason(.auditKey), transport: .cli))
-        }
+        let key = try auditSigningKey()
         let clock = self.clock
         return try store.checkpointAudit { sequence, head in
             try AuditCheckpoint.sign(sequence: sequence, headHash: head, time: AuditTime.format(clock.now), with: key)
         }
+    }
+
+    /// The audit key; created (and recorded as `key-created`) for a home made before it existed.
+    private func auditSigningKey() throws -> MessageSigningKey {
+        if identity.hasAuditKey { return try identity.auditKey() }
+        let key: MessageSigningKey
+        do { key = try GatewayIdentity.createAuditKey(in: home.identity) } catch let e as EnvelopeError {
+            throw ClaimGateError(.io, "Cannot create the audit key: \(e.message)")
+        }
+        try store.record(TransferEvent(time: clock.now, actor: .system, action: .keyCreated, outcome: .success,
+                                       reason: EventReason(.auditKey), transport: .cli))
+        return key
     }
 
     /// The audit public key (SPKI PEM) verifiers should be given.
@@ -36,13 +40,17 @@ extension Gateway {
     }
 
     /// Verifies the whole trail from the database: every link and hash, every checkpoint against
-    /// `keys` (the gateway's own audit key when none are given).
+    /// `keys` (the gateway's own audit key when none are given), then what the chain alone cannot
+    /// show: that the trail starts with this home's genesis entry (or, for a trail older than
+    /// the genesis entry, still holds what it held when it was upgraded), that each entry's
+    /// reason columns are its reason's, and that every bundle in the store has its entry.
     public func verifyAuditTrail(keys: [MessageVerifyingKey]? = nil) throws -> AuditVerification {
         let trusted = try keys ?? (identity.hasAuditKey ? [identity.auditKey().publicKey] : [])
         var verifier = AuditVerifier(keys: trusted)
         for c in try store.auditCheckpoints() { verifier.add(c) }
         struct Stop: Error {}
         var columns: AuditError?
+        var first: AuditEntry?
         do {
             try store.forEachAuditEntry(inconsistentReason: { seq in
                 // The reason's code and subject columns are what reports read; they must be the
@@ -52,26 +60,109 @@ extension Gateway {
                     columns = .entryEdited(sequence: seq, "Entry \(seq)'s reason_code or subject column does not match its recorded reason: the columns were edited.")
                 }
             }) { e in
+                if first == nil { first = e }
                 verifier.add(e)
                 if verifier.problem != nil { throw Stop() }
             }
         } catch is Stop {}
         let verdict = verifier.finish()
-        guard let columns, verdict.problem == nil else { return verdict }
-        return AuditVerification(problem: columns, entryCount: verdict.entryCount, lastSequence: verdict.lastSequence,
-                                 lastSealedSequence: verdict.lastSealedSequence, checkpointCount: verdict.checkpointCount,
-                                 signaturesChecked: verdict.signaturesChecked)
+        try requireUnchanged()
+        guard verdict.problem == nil else { return verdict }
+        let (origin, notes) = try originFinding(first: first, verdict: verdict)
+        if let origin { return verdict.with(problem: origin, notes: notes) }
+        if let columns { return verdict.with(problem: columns, notes: notes) }
+        if let id = try store.firstBundleWithoutSealEntry() {
+            return verdict.with(problem: .finding(.unrecordedBundle, sequence: nil,
+                "Bundle \(id) is in the gateway's store but the audit trail has no seal or queue entry for it: the row was added behind the gateway's back, or its entries were removed."),
+                notes: notes)
+        }
+        try requireUnchanged()
+        return verdict.with(problem: nil, notes: notes)
     }
 
-    /// Writes entries (optionally only those timed in `[since, until)`) and the checkpoints
-    /// among them to `path` as JSON lines (docs/audit-format.md), atomically.
-    /// - Returns: the number of entries written.
+    /// Whether the trail begins as the store says it must: with this home's genesis entry,
+    /// sealed; or, for a trail older than the genesis entry, with at least the entries it held
+    /// when it was upgraded. Returns the finding, or the notes that limit the verdict.
+    private func originFinding(first: AuditEntry?, verdict: AuditVerification) throws -> (AuditError?, [String]) {
+        let origin = try store.auditOrigin()
+        if case .legacy(let n) = origin {
+            if verdict.lastSequence < n {
+                return (.finding(.truncated, sequence: verdict.lastSequence + 1,
+                    "The trail held \(n) entries when this ClaimGate upgraded it but ends at entry \(verdict.lastSequence): entries were removed."), [])
+            }
+            return (nil, ["This trail began before ClaimGate wrote a genesis entry (migration v10-audit-origin found \(n) entries): it has none, so only its length since then, its chain and its checkpoints show it was not re-created."])
+        }
+        let unknown = origin == .unknown ? " (and the store keeps no record of how its trail began)" : ""
+        guard let first, first.sequence == 1, first.action == GatewayStore.genesisAction else {
+            let message = verdict.entryCount == 0
+                ? "The audit trail is empty, but every trail starts with the genesis entry written by `claimgate init`\(unknown): the store was emptied or re-created."
+                : "Entry 1 is not the genesis entry written by `claimgate init`\(unknown): the store was re-created or its first entries were replaced."
+            return (.finding(.genesisMissing, sequence: 1, message), [])
+        }
+        let genesisReason = identity.hasAuditKey ? EventReason(.auditKey, try identity.auditKey().publicKey.keyID).text : nil
+        if let genesisReason, first.reason != genesisReason {
+            return (.finding(.genesisMissing, sequence: 1,
+                "Entry 1 is the genesis entry of another audit key than this home's identity/audit.key: the store was re-created or replaced."), [])
+        }
+        if verdict.lastSealedSequence < 1 {
+            return (.finding(.genesisMissing, sequence: 1,
+                "No checkpoint seals the genesis entry, which `claimgate init` seals at once: the store's checkpoints were removed."), [])
+        }
+        if origin == .unknown {
+            return (.finding(.genesisMissing, sequence: 1,
+                "The store keeps no record of how its trail began (setting audit_origin): it was re-created or edited."), [])
+        }
+        return (nil, [])
+    }
+
+    /// A read-only store opened immutable must not have been written while it was read.
+    private func requireUnchanged() throws {
+        guard store.isUnchangedSinceOpened else {
+            throw ClaimGateError(.io, "The gateway database changed while it was read (a gateway process started using it): run the command again.")
+        }
+    }
+
+    /// Writes the entries timed in `[since, until)` and the checkpoints among them to `path` as
+    /// JSON lines (docs/audit-format.md), atomically, once the whole trail has verified. The
+    /// export always ends with the checkpoint of its last entry.
+    ///
+    /// A writable gateway records the export (`audit-exported`) and seals the trail first, and
+    /// seals the last entry of a window that ends earlier. A read-only one records and seals
+    /// nothing: its export ends at the last checkpoint in the window, and the entries after it are
+    /// left out (`leftOut`).
+    /// - Throws: `AuditTrailTampered` when the trail does not verify: nothing is recorded, sealed
+    ///   or written then.
     @discardableResult
-    public func exportAuditTrail(to path: String, since: Date? = nil, until: Date? = nil, by principal: Principal) throws -> Int {
-        // Reading the trail out is itself an admin action on the trail, recorded and sealed first.
-        try store.record(TransferEvent(time: clock.now, actor: principal.actor, action: .auditExported, outcome: .success,
-                                       reason: EventReason(.export), transport: .cli))
-        try sealAuditTrail()
+    public func exportAuditTrail(to path: String, since: Date? = nil, until: Date? = nil, by principal: Principal) throws -> AuditExportSummary {
+        if !store.isReadOnly { try store.flush() }
+        let verdict = try verifyAuditTrail()
+        guard verdict.isIntact else {
+            tamperingFound.withLock { $0 = true }
+            throw AuditTrailTampered(verification: verdict)
+        }
+        let sinceText = since.map(AuditTime.format), untilText = until.map(AuditTime.format)
+        if !store.isReadOnly {
+            // Reading the trail out is itself an admin action on the trail, recorded and sealed first.
+            try store.record(TransferEvent(time: clock.now, actor: principal.actor, action: .auditExported, outcome: .success,
+                                           reason: EventReason(.export), transport: .cli))
+            try sealAuditTrail()
+        }
+        guard let range = try store.auditSequenceRange(since: sinceText, until: untilText) else {
+            throw ClaimGateError(.invalidArgument, "No audit entry was recorded in the time window given: there is nothing to export.")
+        }
+        var cutoff = range.last
+        if store.isReadOnly {
+            cutoff = try store.auditCheckpoints().map(\.sequence).filter { $0 <= range.last }.max() ?? 0
+            guard cutoff >= range.first else {
+                throw ClaimGateError(.io, "No entry in the window is sealed by a checkpoint yet, and this home is read-only, so the export cannot seal them: export on the gateway's own writable home.")
+            }
+        } else {
+            let key = try auditSigningKey()
+            let clock = self.clock
+            try store.checkpointAuditEntry(cutoff) { sequence, head in
+                try AuditCheckpoint.sign(sequence: sequence, headHash: head, time: AuditTime.format(clock.now), with: key)
+            }
+        }
         let pub = try identity.auditKey().publicKey
         let checkpoints = Dictionary(try store.auditCheckpoints().map { ($0.sequence, $0) }, uniquingKeysWith: { a, _ in a })
         let temp = path + ".partial-\(getpid())"
@@ -79,18 +170,39 @@ extension Gateway {
         do {
             let writer = try AuditExportWriter(path: temp, header: AuditExportHeader(exported: AuditTime.format(clock.now),
                                                                                      keyID: pub.keyID, publicKeyPEM: pub.pem))
-            try store.forEachAuditEntry(since: since.map(AuditTime.format), until: until.map(AuditTime.format)) { e in
+            try store.forEachAuditEntry(since: sinceText, until: untilText, through: cutoff) { e in
                 try writer.write(e)
                 if let c = checkpoints[e.sequence] { try writer.write(c) }
                 count += 1
             }
             try writer.close()
+            try requireUnchanged()
             guard rename(temp, path) == 0 else { throw ClaimGateError(.io, "Cannot write \(path): \(String(cString: strerror(errno))).") }
         } catch {
             unlink(temp)
             if let e = error as? AuditError { throw ClaimGateError(.io, "Cannot write the export: \(e.message)") }
             throw error
         }
-        return count
+        return AuditExportSummary(entries: count, lastSequence: cutoff, leftOut: range.last - cutoff, recorded: !store.isReadOnly)
     }
+}
+
+/// What `exportAuditTrail` wrote.
+public struct AuditExportSummary: Sendable, Equatable {
+    /// Entries written.
+    public let entries: Int
+    /// The last entry written; the export ends with its checkpoint.
+    public let lastSequence: Int64
+    /// Entries of the window after the last checkpoint, left out by a read-only gateway, which
+    /// cannot seal them.
+    public let leftOut: Int64
+    /// Whether the export was recorded in the trail (`audit-exported`): not by a read-only gateway.
+    public let recorded: Bool
+}
+
+/// The trail did not verify, so it was not exported: `verification` holds the first finding.
+public struct AuditTrailTampered: Error, Sendable {
+    public let verification: AuditVerification
+    /// The verdict as `audit verify` prints it: `TAMPERED: …`.
+    public var message: String { verification.description }
 }

@@ -36,6 +36,7 @@ public struct DoctorFinding: Sendable, Hashable, Encodable {
         public static let keyPermissions = Code("key-permissions")
         public static let identityPermissions = Code("identity-permissions")
         public static let auditKeyMissing = Code("audit-key-missing")
+        public static let databasePermissions = Code("database-permissions")
         public static let sftpPullWithoutKeys = Code("sftp-pull-without-keys")
         public static let pushURLNotHTTPS = Code("push-url-not-https")
         public static let noDeliveryRoute = Code("no-delivery-route")
@@ -324,6 +325,7 @@ extension Gateway {
         }
 
         findings += identityFindings()
+        findings += databaseFindings()
         findings.sort { a, b in
             if a.severity != b.severity { return a.severity > b.severity }
             if a.subject != b.subject { return a.subject < b.subject }
@@ -367,6 +369,21 @@ extension Gateway {
                 message: "The audit checkpoint key identity/\(F.auditKey) is missing: the next command that writes the audit trail creates a new one; restore the old key from a backup if you have it, and give auditors the new public key (`claimgate identity --audit-pem`)."))
         }
         return out
+    }
+
+    /// The database and its write-ahead log hold the audit trail, claim ids and partner
+    /// addresses: they must be the owner's only (0600, as ClaimGate creates them).
+    func databaseFindings() -> [DoctorFinding] {
+        let wide: [(path: String, mode: mode_t)] = ["", "-wal", "-shm"].compactMap { suffix in
+            var st = stat()
+            let path = home.database + suffix
+            guard stat(path, &st) == 0, st.st_mode & 0o077 != 0 else { return nil }
+            return (path, st.st_mode & 0o777)
+        }
+        guard let first = wide.first else { return [] }
+        let names = wide.map { ($0.path as NSString).lastPathComponent }.joined(separator: ", ")
+        return [DoctorFinding(.warning, .databasePermissions, subject: "claimgate.sqlite",
+            message: "The gateway database \(names) is open to other users (mode 0\(String(first.mode, radix: 8))), and it holds the audit trail, claim ids and partner addresses: run `chmod 600 \(wide.map(\.path).joined(separator: " "))`.")]
     }
 
     /// A CRL past its nextUpdate makes the partner's client and signer certificates refused.

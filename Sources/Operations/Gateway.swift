@@ -1,3 +1,4 @@
+import Audit
 import ClaimGateCore
 import Envelope
 import Exchange
@@ -20,8 +21,16 @@ public final class Gateway: @unchecked Sendable {
     init(home: Home, store: GatewayStore, identity: GatewayIdentity, clock: any WallClock, logger: Logger) {
         self.home = home; self.store = store; self.identity = identity; self.clock = clock; self.logger = logger
         fileDigests = BundleFileDigests(store: store)
-        Self.opened.withLock { $0.append(self) }
+        // A read-only gateway writes nothing, so there is nothing for a command to seal.
+        if !store.isReadOnly { Self.opened.withLock { $0.append(self) } }
     }
+
+    /// Set when the trail was found tampered (by an export): from then on this gateway signs no
+    /// checkpoint, so that a command ending does not seal over what it found.
+    let tamperingFound = Mutex(false)
+
+    /// Whether this gateway was opened with `openReadOnly`: it records and seals nothing.
+    public var isReadOnly: Bool { store.isReadOnly }
 
     /// Bundle-file digests, computed once and kept (shared with the partner exchange).
     public let fileDigests: BundleFileDigests
@@ -38,6 +47,24 @@ public final class Gateway: @unchecked Sendable {
         let gatewayID = try store.setting(gatewayIDSetting) ?? "claimgate"
         let identity = try GatewayIdentity.load(home, gatewayID: gatewayID)
         return Gateway(home: home, store: store, identity: identity, clock: clock, logger: logger)
+    }
+
+    /// Opens an initialised home for reading only (`audit verify`, `bundle list`, `doctor`): its
+    /// database is opened read-only, nothing is recorded, sealed, created or migrated, and its
+    /// files are left exactly as they were, so a read-only copy of a home can be inspected.
+    public static func openReadOnly(home: Home, clock: any WallClock = SystemClock(),
+                                    logger: Logger = Logger(label: "claimgate")) throws -> Gateway {
+        try home.requireInitialised()
+        let store = try GatewayStore(readingAt: home.database)
+        let gatewayID = try store.setting(gatewayIDSetting) ?? "claimgate"
+        let identity = try GatewayIdentity.load(home, gatewayID: gatewayID)
+        return Gateway(home: home, store: store, identity: identity, clock: clock, logger: logger)
+    }
+
+    /// One sentence for an error SQLite reported about the gateway database (damaged, not a
+    /// database, read-only, locked, full), with what to do; nil for any other error.
+    public static func explainStoreError(_ error: any Error) -> ClaimGateError? {
+        GatewayStore.explainIfDatabaseError(error)
     }
 
     /// Creates the store and the gateway identity in `home`.
@@ -58,10 +85,15 @@ public final class Gateway: @unchecked Sendable {
         try GatewayIdentity.create(in: home, gatewayID: gatewayID, material: material, now: clock.now)
         let store = try GatewayStore(path: home.database)
         try store.setSetting(gatewayIDSetting, gatewayID)
+        let identity = try GatewayIdentity.load(home, gatewayID: gatewayID)
+        // Entry 1 names the audit key, and a checkpoint seals it at once: a store emptied or
+        // re-created later lacks it, and `audit verify` says so.
+        try store.appendGenesis(keyID: try identity.auditKey().publicKey.keyID, time: AuditTime.format(clock.now))
         try store.record(TransferEvent(time: clock.now, actor: principal.actor, action: .gatewayInitialised,
                                        outcome: .success, transport: .cli))
-        let identity = try GatewayIdentity.load(home, gatewayID: gatewayID)
-        return Gateway(home: home, store: store, identity: identity, clock: clock, logger: logger)
+        let gateway = Gateway(home: home, store: store, identity: identity, clock: clock, logger: logger)
+        try gateway.sealAuditTrail()
+        return gateway
     }
 }
 

@@ -31,6 +31,19 @@ public struct Home: Sendable {
 
     public var isInitialised: Bool { FileManager.default.fileExists(atPath: database) && FileManager.default.fileExists(atPath: identity + "/signing.pem") }
 
+    /// Whether the home may be written: its folder and database have a write permission bit and
+    /// this process may write them. A home made read-only with `chmod -R a-w` is read-only here
+    /// even for root, who could write it anyway: `audit export` then exports what is sealed and
+    /// records nothing.
+    public var isWritable: Bool {
+        func writable(_ path: String) -> Bool {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return false }
+            return st.st_mode & 0o222 != 0 && access(path, W_OK) == 0
+        }
+        return writable(root) && writable(database)
+    }
+
     /// Fails with a clear message when `claimgate init` has not run on this home.
     public func requireInitialised() throws {
         guard isInitialised else {

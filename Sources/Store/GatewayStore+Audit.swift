@@ -94,6 +94,88 @@ extension GatewayStore {
         return r.code.rawValue == code && r.subject == subject
     }
 
+    /// Records how the trail began, in the setting `audit_origin`: `genesis` for a new store
+    /// (its first entry will be the genesis entry `init` writes), or `legacy:<N>` for a store
+    /// whose trail already held entries 1…N, recorded before there was a genesis entry. No
+    /// history is invented for such a trail: it keeps no genesis entry, and is held to having at
+    /// least those N entries.
+    static func migrateToAuditOrigin(_ db: Database) throws {
+        let last = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM event") ?? 0
+        try db.execute(sql: """
+            INSERT INTO gateway_setting(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value
+            """, arguments: [auditOriginSetting, last == 0 ? "genesis" : "legacy:\(last)"])
+    }
+
+    static let auditOriginSetting = "audit_origin"
+
+    /// The action of the genesis entry, entry 1 of every trail `init` starts.
+    public static let genesisAction = "audit-genesis"
+
+    /// Writes the genesis entry: entry 1 of a new trail, actor `system`, reason
+    /// `audit-key: <key id>` naming the audit key whose checkpoints seal the trail from its
+    /// start. Only into an empty trail; the caller seals it with a checkpoint at once.
+    /// - Parameters:
+    ///   - keyID: the audit key's id (hex SHA-256 of its SubjectPublicKeyInfo).
+    ///   - time: now, in the `AuditTime` format.
+    public func appendGenesis(keyID: String, time: String) throws {
+        try commits.write { db in
+            guard try Int64.fetchOne(db, sql: "SELECT count(*) FROM event") == 0 else {
+                throw ClaimGateError(.alreadyInitialised, "The audit trail has already begun: it has no place for a genesis entry.")
+            }
+            let reason = EventReason(.auditKey, keyID)
+            try Self.appendAuditEntry(AuditEntry(time: time, actor: "system", action: Self.genesisAction, outcome: "success",
+                                                 reason: reason.text, transport: "cli"), reason: reason, db)
+        }
+    }
+
+    /// How a store's trail began (migration `v10-audit-origin`).
+    public enum AuditOrigin: Sendable, Equatable {
+        /// A store created with a genesis entry as its entry 1.
+        case genesis
+        /// A store whose trail predates the genesis entry: it held entries 1…`entries` when it
+        /// was migrated.
+        case legacy(entries: Int64)
+        /// No record (or one that does not parse): the store was re-created or edited.
+        case unknown
+    }
+
+    /// How this store's trail began.
+    public func auditOrigin() throws -> AuditOrigin {
+        guard let text = try setting(Self.auditOriginSetting) else { return .unknown }
+        if text == "genesis" { return .genesis }
+        if text.hasPrefix("legacy:"), let n = Int64(text.dropFirst(7)), n > 0 { return .legacy(entries: n) }
+        return .unknown
+    }
+
+    /// The first bundle (oldest first) that has no `seal` or `queue` entry in the trail: every
+    /// bundle the gateway stored was recorded in the same transaction, so such a row was added
+    /// behind its back, or its entries were removed. Nil when every bundle has its entry.
+    public func firstBundleWithoutSealEntry() throws -> String? {
+        try db.read { db in
+            try String.fetchOne(db, sql: """
+                SELECT b.id FROM bundle b
+                WHERE NOT EXISTS (SELECT 1 FROM event e WHERE e.bundle_id = b.id AND e.action IN ('seal', 'queue'))
+                ORDER BY b.created_at, b.id LIMIT 1
+                """)
+        }
+    }
+
+    /// The first and last sequence numbers of the entries timed in `[since, until)`; nil when
+    /// there are none.
+    public func auditSequenceRange(since: String? = nil, until: String? = nil) throws -> (first: Int64, last: Int64)? {
+        var conditions: [String] = []
+        var args: [any DatabaseValueConvertible] = []
+        if let since { conditions.append("time >= ?"); args.append(since) }
+        if let until { conditions.append("time < ?"); args.append(until) }
+        let whereSQL = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        return try db.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT min(seq) AS a, max(seq) AS b FROM event \(whereSQL)",
+                                             arguments: StatementArguments(args)),
+                  let first: Int64 = row["a"], let last: Int64 = row["b"] else { return nil }
+            return (first, last)
+        }
+    }
+
     /// `["<hex>", …]`: digests are hex, so no escaping is needed; anything else goes through JSONEncoder.
     static func digestsJSON(_ digests: [String]) throws -> String {
         guard digests.allSatisfy({ $0.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46) } }) else {
@@ -146,12 +228,14 @@ extension GatewayStore {
     /// - Parameter inconsistentReason: called with the sequence of an entry whose `reason_code`
     ///   and `subject` columns (which the hash does not cover) are not what its hashed reason
     ///   text says, before that entry is handed to `body`.
-    public func forEachAuditEntry(since: String? = nil, until: String? = nil,
+    /// - Parameter through: only entries up to this sequence number.
+    public func forEachAuditEntry(since: String? = nil, until: String? = nil, through: Int64? = nil,
                                   inconsistentReason: ((Int64) throws -> Void)? = nil, _ body: (AuditEntry) throws -> Void) throws {
         var conditions: [String] = []
         var args: [any DatabaseValueConvertible] = []
         if let since { conditions.append("time >= ?"); args.append(since) }
         if let until { conditions.append("time < ?"); args.append(until) }
+        if let through { conditions.append("seq <= ?"); args.append(through) }
         let whereSQL = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         try db.read { db in
             let rows = try Row.fetchCursor(db, sql: "SELECT * FROM event \(whereSQL) ORDER BY seq", arguments: StatementArguments(args))
@@ -169,6 +253,23 @@ extension GatewayStore {
                 AuditCheckpoint(sequence: $0["seq"], headHash: [UInt8]($0["head_hash"] as Data), time: $0["time"],
                                 keyID: $0["key_id"], signature: [UInt8]($0["signature"] as Data))
             }
+        }
+    }
+
+    /// Signs and stores a checkpoint of entry `sequence` (an entry before the head, such as the
+    /// last one of an export's time window), unless it has one.
+    /// - Parameter sign: signs (sequence, head hash); called inside the write.
+    /// - Returns: the new checkpoint, or nil when the entry already had one or does not exist.
+    @discardableResult
+    public func checkpointAuditEntry(_ sequence: Int64, sign: @escaping (_ sequence: Int64, _ headHash: [UInt8]) throws -> AuditCheckpoint) throws -> AuditCheckpoint? {
+        try commits.write { db in
+            guard let hash = try Data.fetchOne(db, sql: "SELECT hash FROM event WHERE seq = ?", arguments: [sequence]),
+                  try Bool.fetchOne(db, sql: "SELECT 1 FROM audit_checkpoint WHERE seq = ?", arguments: [sequence]) != true
+            else { return nil }
+            let c = try sign(sequence, [UInt8](hash))
+            try db.execute(sql: "INSERT INTO audit_checkpoint(seq, head_hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [c.sequence, Data(c.headHash), c.time, c.keyID, Data(c.signature)])
+            return c
         }
     }
 

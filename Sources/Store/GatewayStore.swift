@@ -2,6 +2,7 @@ import Audit
 import ClaimGateCore
 import Foundation
 import GRDB
+import Synchronization
 
 /// The gateway's embedded database (SQLite through GRDB): partners with every agreement version,
 /// bundles and the event log. All writes are transactions; a bundle and its seal event are
@@ -10,9 +11,22 @@ public final class GatewayStore: EventRecorder, Sendable {
     let db: DatabasePool
     /// Every write goes through here: durable, group-committed, with its audit entry.
     let commits: GroupCommit
+    /// Opened with `init(readingAt:)`: nothing is ever written, created or migrated.
+    public let isReadOnly: Bool
+    /// For a read-only store opened immutable: the database file as it was when opened.
+    private let snapshot: FileState?
 
-    /// Opens (creating and migrating if needed) the database at `path`.
+    /// Opens (creating and migrating if needed) the database at `path`. A new database file is
+    /// created with mode 0600, and SQLite gives its `-wal` and `-shm` files the same mode.
     public init(path: String) throws {
+        isReadOnly = false
+        snapshot = nil
+        GatewayStore.noteOpened(path)
+        if !FileManager.default.fileExists(atPath: path) {
+            // An empty file is an empty database: created here so that it is the owner's only.
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if fd >= 0 { close(fd) }
+        }
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(10)
@@ -33,20 +47,121 @@ public final class GatewayStore: EventRecorder, Sendable {
             db = try DatabasePool(path: path, configuration: config)
             commits = GroupCommit(db)
         } catch {
-            throw ClaimGateError(.io, "Cannot open the gateway database at \(path): check the --home folder and its permissions.",
-                                 diagnostics: "\(error)")
+            throw GatewayStore.explain(error, path: path)
         }
         // A database a newer ClaimGate has migrated is not written by an older one: it would
         // write rows the newer schema does not expect (e.g. events without their reason columns).
-        if (try? db.read { try Self.migrator.hasBeenSuperseded($0) }) == true {
+        let superseded: Bool
+        do { superseded = try db.read { try GatewayStore.migrator.hasBeenSuperseded($0) } } catch { throw GatewayStore.explain(error, path: path) }
+        if superseded {
             throw ClaimGateError(.io, "The gateway database at \(path) was upgraded by a newer ClaimGate: run that version (or newer) on this home.")
         }
         do {
-            try Self.migrator.migrate(db)
+            try GatewayStore.migrator.migrate(db)
         } catch {
-            throw ClaimGateError(.io, "Cannot open the gateway database at \(path): check the --home folder and its permissions.",
-                                 diagnostics: "\(error)")
+            throw GatewayStore.explain(error, path: path)
         }
+    }
+
+    /// Opens the database at `path` for reading only: no file is created or written, no
+    /// migration runs, and every write fails. For commands that only read (`audit verify`,
+    /// `bundle list`, `doctor`), so that they work on a read-only copy of a home and leave its
+    /// files exactly as they were.
+    ///
+    /// When the database has no `-wal` file, no gateway process has it open and the file holds
+    /// everything: it is opened immutable, so SQLite creates no `-wal` or `-shm` file (which a
+    /// read-only folder could not hold anyway). `isUnchangedSinceOpened` then tells whether a
+    /// gateway process wrote it meanwhile. With a `-wal` file (a gateway running, or stopped
+    /// abruptly), it is opened read-only through the write-ahead log like any reader.
+    public init(readingAt path: String) throws {
+        isReadOnly = true
+        GatewayStore.noteOpened(path)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ClaimGateError(.io, "The gateway database at \(path) is missing: restore claimgate.sqlite from a backup.")
+        }
+        let immutable = !FileManager.default.fileExists(atPath: path + "-wal")
+        snapshot = immutable ? FileState(path) : nil
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(10)
+        config.maximumReaderCount = 2
+        // In a URI, only these three characters of a path need escaping.
+        let escaped = path.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "?", with: "%3f")
+            .replacingOccurrences(of: "#", with: "%23")
+        do {
+            db = try DatabasePool(path: immutable ? "file:\(escaped)?immutable=1" : path, configuration: config)
+            commits = GroupCommit(db)
+            let (superseded, complete) = try db.read { db in
+                (try GatewayStore.migrator.hasBeenSuperseded(db), try GatewayStore.migrator.hasCompletedMigrations(db))
+            }
+            if superseded {
+                throw ClaimGateError(.io, "The gateway database at \(path) was upgraded by a newer ClaimGate: run that version (or newer) on this home.")
+            }
+            if !complete {
+                throw ClaimGateError(.io, "The gateway database at \(path) was written by an older ClaimGate and this command only reads it: run `claimgate serve` or any command that writes on the home once to upgrade it, then run this one again.")
+            }
+        } catch let e as ClaimGateError {
+            throw e
+        } catch {
+            throw GatewayStore.explain(error, path: path)
+        }
+    }
+
+    /// For a store opened read-only and immutable: whether the database file is still as it was
+    /// when opened (no gateway process has opened or written it since). Always true otherwise.
+    public var isUnchangedSinceOpened: Bool {
+        guard let snapshot else { return true }
+        let path = snapshot.path
+        return FileState(path) == snapshot && !FileManager.default.fileExists(atPath: path + "-wal")
+    }
+
+    /// A file's identity, size and modification time.
+    struct FileState: Equatable, Sendable {
+        let path: String, device: UInt64, inode: UInt64, size: Int64, seconds: Int, nanoseconds: Int
+        init?(_ path: String) {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return nil }
+            self.path = path
+            device = UInt64(st.st_dev); inode = UInt64(st.st_ino); size = Int64(st.st_size)
+            seconds = st.st_mtim.tv_sec; nanoseconds = st.st_mtim.tv_nsec
+        }
+    }
+
+    private static let lastOpened = Mutex<String?>(nil)
+    private static func noteOpened(_ path: String) { lastOpened.withLock { $0 = path } }
+
+    /// One sentence for an error SQLite reported about the gateway database (damaged, not a
+    /// database, read-only, locked, full), with what to do; nil for any other error. The SQLite
+    /// message and statement go to `diagnostics` only.
+    /// - Parameters:
+    ///   - error: any error; only GRDB's `DatabaseError` is explained.
+    ///   - path: the database; by default the one this process opened last.
+    public static func explainIfDatabaseError(_ error: any Error, path: String? = nil) -> ClaimGateError? {
+        guard let e = error as? DatabaseError else { return nil }
+        let path = path ?? lastOpened.withLock { $0 } ?? "claimgate.sqlite"
+        let what: String
+        switch e.resultCode {
+        case .SQLITE_NOTADB:
+            what = "is damaged: it is not an SQLite database. Stop the gateway and restore claimgate.sqlite (with its -wal and -shm files, if any) from a backup"
+        case .SQLITE_CORRUPT:
+            what = "is damaged: SQLite reports that its pages are malformed. Stop the gateway and restore claimgate.sqlite (with its -wal and -shm files, if any) from a backup"
+        case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_CANTOPEN, .SQLITE_AUTH:
+            what = "cannot be opened or written by this user: check that it owns the --home folder and may write it (commands that only read, such as `audit verify`, also work on a read-only home)"
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            what = "is locked by another process for more than 10 s: try again when it is done"
+        case .SQLITE_FULL:
+            what = "cannot be written because the disk is full: free space, then try again"
+        default:
+            what = "cannot be read or written (SQLite result \(e.resultCode.rawValue)): check the disk and the --home folder"
+        }
+        return ClaimGateError(.io, "The gateway database at \(path) \(what).", diagnostics: "\(e)")
+    }
+
+    static func explain(_ error: any Error, path: String) -> ClaimGateError {
+        if let e = error as? ClaimGateError { return e }
+        return explainIfDatabaseError(error, path: path)
+            ?? ClaimGateError(.io, "Cannot open the gateway database at \(path): check the --home folder and its permissions.",
+                              diagnostics: "\(error)")
     }
 
     static var migrator: DatabaseMigrator {
@@ -162,6 +277,8 @@ public final class GatewayStore: EventRecorder, Sendable {
         }
         // Reasons as columns: a closed code and a subject beside the hashed text.
         m.registerMigration("v9-event-reason-columns") { db in try migrateToReasonColumns(db) }
+        // How the trail began: with a genesis entry (a new store), or before there was one.
+        m.registerMigration("v10-audit-origin") { db in try migrateToAuditOrigin(db) }
         return m
     }
 

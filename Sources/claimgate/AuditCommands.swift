@@ -42,7 +42,8 @@ struct AuditCommand: ParsableCommand {
                     throw ClaimGateError(.invalidArgument, "--from-export \(export): \(e.message)")
                 }
             } else {
-                result = try home.gateway().verifyAuditTrail(keys: keys.isEmpty ? nil : keys)
+                // Verifying only reads: the database is opened read-only and left as it was.
+                result = try home.readOnlyGateway().verifyAuditTrail(keys: keys.isEmpty ? nil : keys)
             }
             if json {
                 struct Out: Encodable {
@@ -65,7 +66,14 @@ struct AuditCommand: ParsableCommand {
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write entries and checkpoints as JSON lines (docs/audit-format.md).")
+            abstract: "Write entries and checkpoints as JSON lines (docs/audit-format.md), once the trail verifies.",
+            discussion: """
+            The whole trail is verified first: when it does not verify, the finding is printed as `audit verify` prints \
+            it, nothing is recorded or sealed, and the exit status is 1. On a writable home the export is recorded \
+            (audit-exported) and sealed with a checkpoint first. On a read-only home nothing is recorded: the export \
+            ends at the last checkpoint, and later entries are left out (a warning says how many). An export always \
+            ends with the checkpoint of its last entry.
+            """)
         @OptionGroup var home: HomeOption
         @Option(name: .long, help: ArgumentHelp("Only entries at or after this time (YYYY-MM-DD or ISO-8601, UTC).", valueName: "TIME"))
         var since: String?
@@ -80,17 +88,35 @@ struct AuditCommand: ParsableCommand {
             guard format == "jsonl" else { throw ValidationError("--format \(format) is not supported: use jsonl.") }
             let since = try self.since.map { try AuditTimeArgument.parse($0, option: "--since") }
             let until = try self.until.map { try AuditTimeArgument.parse($0, option: "--until") }
-            let gateway = try home.gateway()
-            if let output {
-                let n = try gateway.exportAuditTrail(to: output, since: since, until: until, by: shellPrincipal)
-                FileHandle.standardError.write(Data("exported \(n) entries to \(output)\n".utf8))
-            } else {
-                let temp = NSTemporaryDirectory() + "claimgate-audit-\(getpid()).jsonl"
-                defer { unlink(temp) }
-                try gateway.exportAuditTrail(to: temp, since: since, until: until, by: shellPrincipal)
-                guard let handle = FileHandle(forReadingAtPath: temp) else { throw ClaimGateError(.io, "Cannot read the export back.") }
-                while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { FileHandle.standardOutput.write(chunk) }
+            // A read-only home (chmod a-w) is exported without writing to it.
+            let gateway = try home.resolved.isWritable ? home.gateway() : home.readOnlyGateway()
+            do {
+                if let output {
+                    let summary = try gateway.exportAuditTrail(to: output, since: since, until: until, by: shellPrincipal)
+                    Self.report(summary, gateway: gateway)
+                    FileHandle.standardError.write(Data("exported \(summary.entries) entries to \(output)\n".utf8))
+                } else {
+                    let temp = NSTemporaryDirectory() + "claimgate-audit-\(getpid()).jsonl"
+                    defer { unlink(temp) }
+                    let summary = try gateway.exportAuditTrail(to: temp, since: since, until: until, by: shellPrincipal)
+                    Self.report(summary, gateway: gateway)
+                    guard let handle = FileHandle(forReadingAtPath: temp) else { throw ClaimGateError(.io, "Cannot read the export back.") }
+                    while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { FileHandle.standardOutput.write(chunk) }
+                }
+            } catch let e as AuditTrailTampered {
+                // The same sentence `audit verify` prints; nothing was recorded, sealed or written.
+                FileHandle.standardError.write(Data("\(e.message)\nerror: the audit trail does not verify, so it was not exported: run `claimgate audit verify` and investigate before exporting.\n".utf8))
+                throw ExitCode(1)
             }
+        }
+
+        static func report(_ summary: AuditExportSummary, gateway: Gateway) {
+            guard gateway.isReadOnly else { return }
+            var text = "warning: this home is read-only, so the export was not recorded in the audit trail"
+            if summary.leftOut > 0 {
+                text += "; it ends at entry \(summary.lastSequence), the last one sealed by a checkpoint, and leaves out \(summary.leftOut) later entr\(summary.leftOut == 1 ? "y" : "ies") that only the gateway's writable home can seal"
+            }
+            FileHandle.standardError.write(Data((text + ".\n").utf8))
         }
     }
 }

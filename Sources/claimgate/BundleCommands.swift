@@ -142,7 +142,7 @@ struct BundleCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let g = try home.gateway()
+            let g = try home.readOnlyGateway()
             let bundles = try g.bundles(partner: partner)
             if json { try printJSON(bundles.map { BundleView($0, withDocuments: false) }); return }
             if bundles.isEmpty { print("No bundles."); return }

@@ -41,6 +41,11 @@ struct Claimgate: AsyncParsableCommand {
             }
             Foundation.exit(ExitStatus.for(e.code))
         } catch {
+            // SQLite's own report (damaged, not a database, read-only…) as one sentence and 74.
+            if let e = Gateway.explainStoreError(error) {
+                FileHandle.standardError.write(Data("error: \(e.message)\n".utf8))
+                Foundation.exit(ExitStatus.for(e.code))
+            }
             exit(withError: error)
         }
     }
@@ -68,7 +73,8 @@ enum ExitStatus {
 func sealAuditTrails() {
     for gateway in Gateway.openedInThisProcess {
         do { try gateway.sealAuditTrail() } catch {
-            FileHandle.standardError.write(Data("warning: the audit trail could not be sealed with a checkpoint (\(error)); the next command or `claimgate serve` will seal it.\n".utf8))
+            let why = (error as? ClaimGateError)?.message ?? Gateway.explainStoreError(error)?.message ?? "\(error)"
+            FileHandle.standardError.write(Data("warning: the audit trail could not be sealed with a checkpoint (\(why)); the next command or `claimgate serve` will seal it.\n".utf8))
         }
     }
 }
@@ -79,6 +85,9 @@ struct HomeOption: ParsableArguments {
 
     var resolved: Home { Home.resolve(option: home) }
     func gateway() throws -> Gateway { try Gateway.open(home: resolved, logger: Logger(label: "claimgate")) }
+    /// The home opened for reading only, for commands that write nothing: its files are left as
+    /// they were, and a read-only copy of a home works.
+    func readOnlyGateway() throws -> Gateway { try Gateway.openReadOnly(home: resolved, logger: Logger(label: "claimgate")) }
 }
 
 func printJSON(_ value: some Encodable) throws {

@@ -25,7 +25,8 @@ struct DoctorCommand: ParsableCommand {
     }
 
     func run() throws {
-        let report = try home.gateway().doctor(withinDays: days)
+        // The doctor only reads: the database is opened read-only and left as it was.
+        let report = try home.readOnlyGateway().doctor(withinDays: days)
         if json {
             try printJSON(report)
         } else {

@@ -97,8 +97,12 @@ import Testing
         let (h, records) = try readAll(path)
         #expect(h == header)
         #expect(records == log.records)
+        // The sample log leaves 46…50 unsealed: an export never ends so, so it reads as cut short.
         let r = try AuditVerifier.verify(exportAt: path, keys: [log.key.publicKey])
-        #expect(r.isIntact && r.entryCount == 50 && r.lastSealedSequence == 45, "\(r)")
+        #expect(r.entryCount == 50 && r.lastSealedSequence == 45, "\(r)")
+        #expect(r.problem?.code == .unsealedEnd && r.problem?.sequence == 46, "\(r)")
+        let sealed = try export(log.records.filter { if case .entry(let e) = $0 { return e.sequence <= 45 }; return true }, to: dir, name: "sealed.jsonl")
+        #expect(try AuditVerifier.verify(exportAt: sealed, keys: [log.key.publicKey]).isIntact)
         // The file is private to its owner, and never overwritten.
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
@@ -113,7 +117,10 @@ import Testing
             return true
         }
         let path = try export(records, to: dir)
-        #expect(try AuditVerifier.verify(exportAt: path, keys: [log.key.publicKey]).isIntact)
+        // Its end no longer has a checkpoint (the last one left is entry 30's)…
+        let alone = try AuditVerifier.verify(exportAt: path, keys: [log.key.publicKey])
+        #expect(alone.problem?.code == .unsealedEnd && alone.problem?.sequence == 31, "\(alone)")
+        // …and the checkpoint kept elsewhere says what was removed.
         let kept = log.checkpoints.last!
         let r = try AuditVerifier.verify(exportAt: path, keys: [log.key.publicKey], checkpoints: [kept])
         #expect(r.problem?.code == .truncated && r.problem?.sequence == 39)
