@@ -15,6 +15,23 @@ extension Gateway {
         }
     }
 
+    /// Rolls a partner's encryption certificate over to the one in `encryptionFile`, from the
+    /// start of `from` (UTC) or now, as the partner's next agreement version. Any refusal (the
+    /// certificate's checks, the shared-anchor rule) is recorded.
+    /// - Returns: the partner as stored, and the fingerprint of the certificate rotated to.
+    public func rotateEncryption(of id: String, encryptionFile: String, from: CalendarDay?,
+                                 by principal: Principal) throws -> (partner: Partner, fingerprint: String) {
+        let current = try partner(id)
+        return try recordingRefusal(of: current.id, by: principal) {
+            let rotated = try AgreementLoader.rotated(current.agreement, encryptionFile: encryptionFile, from: from, clock: clock)
+            let c = rotated.certificates
+            let fingerprint = try Certificate(pem: c.nextEncryptionPEM ?? c.encryptionPEM).sha256Fingerprint
+            let note = "rotate: encryption \(fingerprint) from \(c.nextEncryptionFrom?.description ?? "now")"
+            let p = try updatePartner(rotated, source: "# claimgate partner rotate\n" + note + "\n", reason: note, by: principal)
+            return (p, fingerprint)
+        }
+    }
+
     /// Stores an agreement already loaded and validated as the partner's next version.
     /// - Parameter reason: what changed, for the audit entry.
     @discardableResult

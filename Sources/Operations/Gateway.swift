@@ -76,7 +76,7 @@ public final class Gateway: @unchecked Sendable {
                                   by principal: Principal, clock: any WallClock = SystemClock(),
                                   logger: Logger = Logger(label: "claimgate")) throws -> Gateway {
         guard PartnerID.isValid(gatewayID) else {
-            throw ClaimGateError(.invalidArgument, "Gateway id '\(gatewayID.prefix(64))' is not valid: use 2 to 64 characters from a-z, 0-9 and '-'.")
+            throw ClaimGateError(.invalidArgument, "Gateway id '\(gatewayID.prefix(64))' is not valid: use 2 to 64 characters from a-z, 0-9 and '-', starting with a letter or digit.")
         }
         if home.isInitialised || FileManager.default.fileExists(atPath: home.identity + "/signing.pem") {
             throw ClaimGateError(.alreadyInitialised, "A gateway already exists at \(home.root): use it, or choose another --home.")

@@ -34,16 +34,10 @@ struct PartnerRotateCommand: ParsableCommand {
             throw ValidationError("--from '\(from ?? "")' is not a date: use YYYY-MM-DD (a UTC day).")
         }
         let g = try home.gateway()
-        let current = try g.partner(id)
-        // A refused rotation (wrong key usage, revoked, after the agreement ends…) is recorded.
-        let rotated = try g.recordingRefusal(of: current.id, by: shellPrincipal) {
-            try AgreementLoader.rotated(current.agreement, encryptionFile: encryption, from: day, clock: g.clock)
-        }
-        let c = rotated.certificates
-        let scheduled = c.nextEncryptionFrom
-        let fingerprint = try Certificate(pem: c.nextEncryptionPEM ?? c.encryptionPEM).sha256Fingerprint
-        let note = "rotate: encryption \(fingerprint) from \(scheduled?.description ?? "now")"
-        let p = try g.updatePartner(rotated, source: "# claimgate partner rotate\n" + note + "\n", reason: note, by: shellPrincipal)
+        // A refused rotation (wrong key usage, revoked, after the agreement ends, a shared
+        // trust anchor…) is recorded.
+        let (p, fingerprint) = try g.rotateEncryption(of: id, encryptionFile: encryption, from: day, by: shellPrincipal)
+        let scheduled = p.agreement.certificates.nextEncryptionFrom
         if json { try printJSON(g.view(p)); return }
         if let scheduled {
             print("Rotated \(p.id) (agreement version \(p.version)): bundles sealed from \(scheduled) (UTC) on are encrypted to SHA-256 \(fingerprint); until then, to the current certificate.")
