@@ -48,8 +48,9 @@ public struct GatewayServer: Sendable {
         let gateway = self.gateway
         do {
             adminServer = try AdminServer(host: c.admin.host, port: c.admin.port, logger: logger,
-                                          metrics: { try gateway.prometheusMetrics() + exchange.durations.prometheusText() }) { port in
-                announce("admin: listening on http://\(c.admin.host):\(port) (/healthz, /metrics)")
+                                          metrics: { try gateway.prometheusMetrics() + exchange.durations.prometheusText() },
+                                          ready: { try gateway.checkReady() }) { port in
+                announce("admin: listening on http://\(c.admin.host):\(port) (/healthz, /readyz, /metrics)")
             }
         } catch let e as AdminServerError {
             server.stop()

@@ -22,11 +22,64 @@ struct PartnerRoutes: Sendable {
         try await blocking.runIfActive(body)
     }
 
+    /// What the API serves: the table `register` adds, what `404` and `405` are judged by
+    /// (`PartnerProblemMiddleware`), and what docs/openapi.yaml describes (tested).
+    static let endpoints: [Endpoint] = [
+        Endpoint(path: "/v1/bundles", method: .get, operation: .list),
+        Endpoint(path: "/v1/bundles/:id", method: .get, operation: .download),
+        Endpoint(path: "/v1/bundles/:id/receipt", method: .post, operation: .receipt),
+        Endpoint(path: "/v1/inbox", method: .post, operation: .inbox),
+    ]
+
+    struct Endpoint: Sendable {
+        enum Operation: Sendable { case list, download, receipt, inbox }
+        /// Hummingbird's spelling: `:id` is any one path segment.
+        let path: String
+        let method: HTTPRequest.Method
+        let operation: Operation
+
+        func matches(_ segments: [Substring]) -> Bool {
+            let pattern = path.split(separator: "/")
+            return pattern.count == segments.count && zip(pattern, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+        }
+    }
+
+    /// The methods the API serves at a request path, in the table's order (empty: no such path).
+    static func methods(servedAt path: String) -> [HTTPRequest.Method] {
+        let segments = path.split(separator: "/")
+        return endpoints.filter { $0.matches(segments) }.map(\.method)
+    }
+
     func register(on router: Router<PartnerRequestContext>) {
-        router.get("/v1/bundles") { request, context in try await failClosed { try await list(request, context) } }
-        router.get("/v1/bundles/:id") { request, context in try await failClosed { try await download(request, context) } }
-        router.post("/v1/bundles/:id/receipt") { request, context in try await failClosed { try await receipt(request, context) } }
-        router.post("/v1/inbox") { request, context in try await failClosed { try await inbox(request, context) } }
+        // Before the routes: it wraps them, and answers for what none of them serves.
+        router.add(middleware: PartnerProblemMiddleware(routes: self))
+        for endpoint in Self.endpoints {
+            router.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
+                try await failClosed {
+                    switch endpoint.operation {
+                    case .list: try await list(request, context)
+                    case .download: try await download(request, context)
+                    case .receipt: try await receipt(request, context)
+                    case .inbox: try await inbox(request, context)
+                    }
+                }
+            }
+        }
+    }
+
+    /// A request for a path the API does not serve (`allow` empty: `404`) or with a method its
+    /// path does not serve (`405`, `Allow: <allow>`). The session rule is applied first, as on
+    /// every route: a caller it refuses gets `403` and a recorded refusal, and learns nothing of
+    /// which paths exist.
+    func notServed(_ request: Request, _ context: PartnerRequestContext, allow: [HTTPRequest.Method]) async -> Response {
+        if case .refused(let response) = await caller(request, context) { return response }
+        guard !allow.isEmpty else {
+            return Self.problem(.notFound, "There is no such resource: the partner API is described in openapi.yaml.")
+        }
+        let methods = allow.map(\.rawValue).joined(separator: ", ")
+        var response = Self.problem(.methodNotAllowed, "This resource answers \(methods) only.")
+        response.headers[.allow] = methods
+        return response
     }
 
     /// Nothing is served or accepted when its audit entry cannot be written: `503`, and the
@@ -113,8 +166,11 @@ struct PartnerRoutes: Sendable {
             // The availability check and the `started` entry are one transaction: recorded
             // before the first byte is served; no entry, no bytes.
             let start = try exchange.startDownload(id, for: session) { entry in
-                guard let rangeHeader else { return 0 }
-                return Self.parseRange(rangeHeader, size: entry.size).map { Int64($0.lowerBound) }
+                switch RangeRequest.parse(rangeHeader, size: entry.size) {
+                case .whole: 0
+                case .range(let r): Int64(r.lowerBound)
+                case .unsatisfiable: nil
+                }
             }
             switch start {
             case .unavailable:
@@ -123,10 +179,14 @@ struct PartnerRoutes: Sendable {
                 return .unsatisfiable(size: entry.size, etag: "\"" + (try exchange.fileDigest(of: entry)) + "\"")
             case .started(let entry, _):
                 do {
-                    let range = rangeHeader.flatMap { Self.parseRange($0, size: entry.size) } ?? 0...Int(max(0, entry.size - 1))
+                    // The same reading as the offset just recorded: a range, or (ignored or
+                    // absent) the whole file.
+                    let requested = RangeRequest.parse(rangeHeader, size: entry.size)
+                    let range: ClosedRange<Int>
+                    if case .range(let r) = requested { range = r } else { range = 0...Int(max(0, entry.size - 1)) }
                     let etag = "\"" + (try exchange.fileDigest(of: entry)) + "\""
                     let small = range.count <= Self.inlineLimit ? try Self.read(entry.filePath, range) : nil
-                    return .ready(entry, etag: etag, range: range, partial: rangeHeader != nil, small: small)
+                    return .ready(entry, etag: etag, range: range, partial: requested != .whole, small: small)
                 } catch {
                     exchange.downloadEnded(entry, for: session, bytes: 0, complete: false)
                     throw error
@@ -332,21 +392,18 @@ struct PartnerRoutes: Sendable {
             return problem(.forbidden, "This request is not allowed.")
         }
     }
-    /// `bytes=a-b`, `bytes=a-` or `bytes=-n`, one range within the file.
-    static func parseRange(_ header: String, size: Int64) -> ClosedRange<Int>? {
-        guard header.hasPrefix("bytes="), size > 0 else { return nil }
-        let spec = header.dropFirst(6)
-        guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return nil }
-        let first = spec[..<dash], last = spec[spec.index(after: dash)...]
-        let lastByte = size - 1
-        if first.isEmpty {
-            guard let n = Int64(last), n > 0 else { return nil }
-            return Int(max(0, size - n))...Int(lastByte)
+    /// What a partner sees of an error a route threw instead of answering: the status of an HTTP
+    /// error (a body past the route's limit is `413`), else `500`; the error goes to the log only.
+    func problem(thrown error: any Error) -> Response {
+        if let e = error as? any HTTPResponseError {
+            switch e.status {
+            case .notFound: return Self.problem(.notFound, "There is no such resource: the partner API is described in openapi.yaml.")
+            case .contentTooLarge: return Self.problem(.contentTooLarge, "The request body is larger than this resource accepts.")
+            default: return Self.problem(e.status, "The request could not be served.")
+            }
         }
-        guard let a = Int64(first), a <= lastByte else { return nil }
-        let b = last.isEmpty ? lastByte : min(Int64(last) ?? -1, lastByte)
-        guard b >= a else { return nil }
-        return Int(a)...Int(b)
+        logger.error("a partner API request failed", metadata: ["error": "\(error)"])
+        return Self.problem(.internalServerError, "The request could not be completed; try again later.")
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {

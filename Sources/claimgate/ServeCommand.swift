@@ -16,7 +16,7 @@ struct ServeCommand: AsyncParsableCommand {
     var sftp = "127.0.0.1:2222"
     @Option(help: ArgumentHelp("HTTPS partner API listen address (mutual TLS); port 0 picks a free port.", valueName: "HOST:PORT"))
     var https = "127.0.0.1:8443"
-    @Option(help: ArgumentHelp("Admin listen address (/healthz, /metrics): plain HTTP, loopback only; port 0 picks a free port.", valueName: "HOST:PORT"))
+    @Option(help: ArgumentHelp("Admin listen address (/healthz, /readyz, /metrics): plain HTTP, loopback only; port 0 picks a free port.", valueName: "HOST:PORT"))
     var admin = "127.0.0.1:9090"
     @Option(help: ArgumentHelp("Largest accepted upload.", valueName: "MiB")) var maxUploadMib = 512
     @Option(help: ArgumentHelp("First retry delay of a failed push; doubles on each failure up to an hour.", valueName: "SECONDS"))

@@ -179,10 +179,13 @@ extension HTTPSEndToEndTests {
 }
 
 extension HTTPSEndToEndTests {
-    @Test func theAdminListenerAnswersHealthAndMetricsLocally() throws {
+    @Test func theAdminListenerAnswersHealthReadinessAndMetricsLocally() throws {
         let g = try gateway()
         let health = try Shell.run(["curl", "-sS", "http://127.0.0.1:\(g.adminPort)/healthz"])
         #expect(health.stdout == "ok\n")
+        // Ready: the running gateway's own database takes a write.
+        let ready = try Shell.run(["curl", "-sS", "-w", "%{http_code}", "http://127.0.0.1:\(g.adminPort)/readyz"])
+        #expect(ready.stdout == "ready\n200")
         _ = try g.curl([g.url("/v1/bundles")])
         _ = try g.curl([g.url("/v1/bundles/\(g.acmeBundle)")])
         let metrics = try Shell.run(["curl", "-sS", "http://127.0.0.1:\(g.adminPort)/metrics"]).stdout

@@ -123,3 +123,15 @@ final class PartnerAPIFrontEnd: Sendable {
         return line.flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Int($0) } ?? 0
     }
 }
+
+extension PartnerAPIFrontEnd {
+    /// Sends `request` as it is over a raw TLS connection with the partner's certificate (stock
+    /// `openssl s_client`), and returns every byte the server sent until it closed.
+    func rawTLS(port: Int, _ request: String, certificate: String = "client") async throws -> Data {
+        let r = try await Shell.runDetached(["timeout", "20", "openssl", "s_client", "-quiet", "-verify_return_error",
+                                             "-connect", "127.0.0.1:\(port)", "-CAfile", dir.file("gateway-ca.pem"),
+                                             "-cert", dir.file("\(certificate).pem"), "-key", dir.file("\(certificate).key")],
+                                            stdin: Data(request.utf8))
+        return r.stdoutData
+    }
+}

@@ -1,0 +1,27 @@
+import Hummingbird
+import Logging
+
+/// The first step of every request to the partner API, and the only one for a request no route
+/// serves: a path the API does not serve is `404`, a method its path does not serve is `405` with
+/// `Allow` (`HEAD` and `OPTIONS` included), and an error a route throws (a body past a route's
+/// limit, an internal failure) becomes a problem document with its status, never Hummingbird's
+/// plain default. Which routes exist is `PartnerRoutes.endpoints`, the table `register` adds.
+/// Who may learn that a path exists is judged first, as on every route (`PartnerRoutes.notServed`).
+struct PartnerProblemMiddleware: RouterMiddleware {
+    typealias Context = PartnerRequestContext
+    let routes: PartnerRoutes
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let served = PartnerRoutes.methods(servedAt: request.uri.path)
+        guard served.contains(request.method) else {
+            let response = await routes.notServed(request, context, allow: served)
+            // A HEAD answer has no content (RFC 9110 §9.3.2).
+            return request.method == .head ? response.createHeadResponse() : response
+        }
+        do {
+            return try await next(request, context)
+        } catch {
+            return routes.problem(thrown: error)
+        }
+    }
+}

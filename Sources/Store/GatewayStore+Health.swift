@@ -1,0 +1,32 @@
+import ClaimGateCore
+import Foundation
+import GRDB
+
+/// Whether the store takes a write now: what the admin listener's `/readyz` asks.
+extension GatewayStore {
+    /// Begins a write transaction on the writer connection, runs a write statement and rolls it
+    /// back: it fails when the database cannot be written (opened or mounted read-only, its
+    /// journal unwritable, locked by another writer past the busy timeout, an I/O error), and
+    /// leaves nothing behind (no row, no page, the file does not grow). `BEGIN IMMEDIATE` alone
+    /// is not enough: SQLite grants it on a read-only connection.
+    ///
+    /// A full disk shows only when a commit needs a new page, so this probe does not see it:
+    /// the requests that cannot be recorded are refused (`503`, `audit-unavailable`).
+    /// - Throws: `ClaimGateError` `audit-unavailable`, the SQLite error in its diagnostics only.
+    public func checkWritable() throws {
+        do {
+            try db.writeWithoutTransaction { try Self.probeWrite($0) }
+        } catch {
+            throw ClaimGateError(.auditUnavailable, "The gateway database cannot be written, so nothing can be recorded or served.",
+                                 diagnostics: "\(error)")
+        }
+    }
+
+    /// The probe on one connection: `BEGIN IMMEDIATE`, an `UPDATE` that matches no row, `ROLLBACK`.
+    static func probeWrite(_ db: Database) throws {
+        try db.inTransaction(.immediate) {
+            try db.execute(sql: "UPDATE gateway_setting SET value = value WHERE 0")
+            return .rollback
+        }
+    }
+}
