@@ -100,6 +100,8 @@ public final class PartnerAPIServer: Service, @unchecked Sendable {
 struct PartnerRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     let channel: any Channel
+    /// What the access line of this request says, filled in as the request is handled.
+    let access = AccessNote()
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

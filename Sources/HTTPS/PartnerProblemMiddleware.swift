@@ -12,6 +12,17 @@ struct PartnerProblemMiddleware: RouterMiddleware {
     let routes: PartnerRoutes
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let response = await answer(request, context: context, next: next)
+        // One access line per request; a download writes its own once its body is sent.
+        if !context.access.deferred {
+            let name = "\(request.method.rawValue) \(PartnerRoutes.routePath(request.uri.path))"
+            routes.exchange.accessed(context.access.record(clientAddress: context.clientAddress, request: name,
+                                                           bytes: context.access.bytes ?? Int64(response.body.contentLength ?? 0), status: response.status.code))
+        }
+        return response
+    }
+
+    private func answer(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async -> Response {
         let served = PartnerRoutes.methods(servedAt: request.uri.path)
         guard served.contains(request.method) else {
             let response = await routes.notServed(request, context, allow: served)

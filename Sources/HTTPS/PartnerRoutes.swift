@@ -32,7 +32,17 @@ struct PartnerRoutes: Sendable {
     ]
 
     struct Endpoint: Sendable {
-        enum Operation: Sendable { case list, download, receipt, inbox }
+        enum Operation: Sendable {
+            case list, download, receipt, inbox
+            var access: AccessRecord.Operation {
+                switch self {
+                case .list: .list
+                case .download: .download
+                case .receipt: .receipt
+                case .inbox: .upload
+                }
+            }
+        }
         /// Hummingbird's spelling: `:id` is any one path segment.
         let path: String
         let method: HTTPRequest.Method
@@ -50,12 +60,21 @@ struct PartnerRoutes: Sendable {
         return endpoints.filter { $0.matches(segments) }.map(\.method)
     }
 
+    /// The route a path is served by (`/v1/bundles/:id`), for the access log; `(other)` for a
+    /// path no route serves. Never the partner's own spelling: that goes to the audit trail
+    /// only, escaped.
+    static func routePath(_ path: String) -> String {
+        let segments = path.split(separator: "/")
+        return endpoints.first { $0.matches(segments) }?.path ?? "(other)"
+    }
+
     func register(on router: Router<PartnerRequestContext>) {
         // Before the routes: it wraps them, and answers for what none of them serves.
         router.add(middleware: PartnerProblemMiddleware(routes: self))
         for endpoint in Self.endpoints {
             router.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
-                try await failClosed {
+                context.access.operation = endpoint.operation.access
+                return try await failClosed {
                     switch endpoint.operation {
                     case .list: try await list(request, context)
                     case .download: try await download(request, context)
@@ -103,7 +122,9 @@ struct PartnerRoutes: Sendable {
             return .refused(Self.problem(.forbidden, "A client certificate is required."))
         }
         switch exchange.openSession(.clientCertificate(der: der), origin: origin) {
-        case .success(let session): return .session(session)
+        case .success(let session):
+            context.access.partner = session.partner
+            return .session(session)
         case .failure(let refusal):
             // Recorded with its real reason (unknown, ambiguous, revoked, suspended…); the
             // partner sees only the status this transport gives it.
@@ -211,8 +232,13 @@ struct PartnerRoutes: Sendable {
         let blocking = self.blocking
         let coversFile = range.lowerBound == 0 && Int64(range.upperBound) >= entry.size - 1
         let length = Int64(range.count)
+        let access = context.access, client = context.clientAddress
+        access.bundle = entry.bundleID
+        access.deferred = true
         let recordEnd: @Sendable (Int64, Bool) -> Void = { bytes, complete in
             exchange.downloadEnded(entry, for: session, bytes: bytes, complete: complete)
+            exchange.accessed(access.record(clientAddress: client, request: "GET /v1/bundles/:id", bytes: bytes,
+                                            status: bytes == length ? status.code : 499))
         }
         let path = entry.filePath, eventLoop = context.channel.eventLoop
         let recorded = ResponseBody(contentLength: range.count) { writer in
@@ -305,6 +331,7 @@ struct PartnerRoutes: Sendable {
             try? await durably { exchange.refused(.bundleUnavailable, subject: String(raw.prefix(80)), in: session) }
             return Self.problem(for: .bundleUnavailable)
         }
+        context.access.bundle = id
         // A body that is not {"sha256": "…"} is a malformed receipt, refused and recorded by the
         // exchange like any other.
         let sha256 = (try? JSONDecoder().decode(ReceiptBody.self, from: Data(buffer: data)))?.sha256 ?? ""
@@ -343,6 +370,7 @@ struct PartnerRoutes: Sendable {
                 let at = offset
                 offset += Int64(buffer.readableBytes)
                 try await durably { try buffer.withUnsafeReadableBytes { try upload.write($0, at: at) } }
+                context.access.bytes = offset
             }
             report = try await durably { try upload.commit() }
         } catch let r as Refusal {
