@@ -189,9 +189,10 @@ public enum Masking {
     }
 
     /// A metadata field name as masking compares it: Unicode compatibility normalisation (NFKC),
-    /// then lower case.
+    /// full case folding (`STRASSE` and `straße`, `ΟΔΟΣ` and `οδος` are one name), NFKC again.
     public static func canonical(_ name: String) -> String {
-        name.precomposedStringWithCompatibilityMapping.lowercased()
+        name.precomposedStringWithCompatibilityMapping.folding(options: [.caseInsensitive], locale: nil)
+            .precomposedStringWithCompatibilityMapping
     }
 
     /// Checks the field names of one bundle's metadata: each is a name without spaces, `=`,

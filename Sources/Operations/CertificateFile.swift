@@ -16,11 +16,15 @@ enum CertificateFile {
     /// - Throws: `unreadableInput` when the file cannot be read, `invalidArgument` otherwise.
     static func load(_ path: String, what: String) throws -> [Certificate] {
         let text = try FileSystem.readInput(path, what: "\(what) file", limit: 1 << 20)
+        // Every "-----BEGIN " anywhere in the text, as OpenSSL's reader would find it (it also
+        // skips a byte-order mark and anything up to a space after the label's dashes).
         var labels: [String] = []
-        for line in text.split(whereSeparator: \.isNewline) {
-            let l = line.trimmingCharacters(in: .whitespaces)
-            guard l.hasPrefix("-----BEGIN "), l.hasSuffix("-----") else { continue }
-            labels.append(String(l.dropFirst(11).dropLast(5)))
+        var rest = Substring(text)
+        while let begin = rest.range(of: "-----BEGIN ") {
+            let after = rest[begin.upperBound...]
+            let end = after.range(of: "-----")
+            labels.append(String(end.map { after[..<$0.lowerBound] } ?? after.prefix(40)))
+            rest = end.map { after[$0.upperBound...] } ?? ""
         }
         if labels.contains(where: { $0.contains("PRIVATE KEY") }) {
             throw ClaimGateError(.invalidArgument,

@@ -90,6 +90,12 @@ extension Gateway {
                 return (.finding(.truncated, sequence: verdict.lastSequence + 1,
                     "The trail held \(n) entries when this ClaimGate upgraded it but ends at entry \(verdict.lastSequence): entries were removed."), [])
             }
+            // The command that upgraded the store sealed what it found: a legacy origin whose
+            // entries no checkpoint covers was written into the store, not found there.
+            if verdict.lastSealedSequence < n {
+                return (.finding(.genesisMissing, sequence: 1,
+                    "The store says its trail began before the genesis entry with \(n) entries, but no checkpoint seals them: the store was re-created or its origin edited."), [])
+            }
             return (nil, ["This trail began before ClaimGate wrote a genesis entry (migration v10-audit-origin found \(n) entries): it has none, so only its length since then, its chain and its checkpoints show it was not re-created."])
         }
         let unknown = origin == .unknown ? " (and the store keeps no record of how its trail began)" : ""
@@ -164,7 +170,12 @@ extension Gateway {
             }
         }
         let pub = try identity.auditKey().publicKey
-        let checkpoints = Dictionary(try store.auditCheckpoints().map { ($0.sequence, $0) }, uniquingKeysWith: { a, _ in a })
+        // Only the checkpoint of the export's last entry: the hash chain carries it back to the
+        // first, and a file cut anywhere then ends unsealed. (With every checkpoint in it, a cut
+        // just after an earlier one would read as a shorter, sealed export.)
+        guard let last = try store.auditCheckpoints().first(where: { $0.sequence == cutoff }) else {
+            throw ClaimGateError(.io, "Entry \(cutoff) has no checkpoint: run the export again.")
+        }
         let temp = path + ".partial-\(getpid())"
         var count = 0
         do {
@@ -172,7 +183,7 @@ extension Gateway {
                                                                                      keyID: pub.keyID, publicKeyPEM: pub.pem))
             try store.forEachAuditEntry(since: sinceText, until: untilText, through: cutoff) { e in
                 try writer.write(e)
-                if let c = checkpoints[e.sequence] { try writer.write(c) }
+                if e.sequence == cutoff { try writer.write(last) }
                 count += 1
             }
             try writer.close()

@@ -60,7 +60,9 @@ extension Gateway {
 
     /// The partner with this id, or a clear error.
     public func partner(_ raw: String) throws -> Partner {
-        guard PartnerID.isValid(raw), let p = try store.partner(PartnerID(raw)) else {
+        // An id onboarded before ids had to start with a letter or digit is still found, so
+        // that it can be shown, suspended and removed.
+        guard let id = try? PartnerID(stored: raw), let p = try store.partner(id) else {
             throw ClaimGateError(.unknownPartner, "No partner '\(raw.prefix(64))' is onboarded: see `claimgate partner list`.")
         }
         return p

@@ -330,7 +330,7 @@ final class SFTPSession: @unchecked Sendable {
         case SSH_FXP_OPENDIR: (operation, name) = (.list, "opendir")
         case SSH_FXP_READ: (operation, name) = (.download, "read")
         case SSH_FXP_WRITE: (operation, name) = (.upload, "write")
-        case SSH_FXP_CLOSE: (operation, name) = (.upload, "close")
+        case SSH_FXP_CLOSE: (operation, name) = (.other, "close")
         case SSH_FXP_REMOVE: (operation, name) = (.other, "remove")
         case SSH_FXP_RENAME: (operation, name) = (.other, "rename")
         case SSH_FXP_MKDIR: (operation, name) = (.other, "mkdir")

@@ -58,6 +58,9 @@ import Testing
     @Test func twoSpellingsOfOneKeyAreAmbiguous() {
         #expect(throws: ClaimGateError.self) { try Masking.validateNames(["claimant.national_id", "claimant.NATIONAL_ID"]) }
         #expect(throws: ClaimGateError.self) { try Masking.validateNames(["e\u{301}", "\u{E9}"]) }   // NFD and NFC é
+        #expect(throws: ClaimGateError.self) { try Masking.validateNames(["STRASSE", "straße"]) }     // full case folding
+        #expect(throws: ClaimGateError.self) { try Masking.validateNames(["ΟΔΟΣ", "οδος"]) }          // final sigma
+        #expect(Masking.apply(["claimant.straße"], to: ["CLAIMANT.STRASSE": "x"])["CLAIMANT.STRASSE"] == Masking.maskedValue)
     }
 
     @Test(arguments: ["claimant.national\u{200B}_id", "claimant.\u{202E}di_lanoitan", "a\tb", "a b", "a=b", "", "x\u{0}"])

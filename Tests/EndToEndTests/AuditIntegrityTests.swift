@@ -96,7 +96,34 @@ import Testing
         #expect(header.stdout.contains("no entries"), "\(header.stdout)")
     }
 
+    /// An export carries only the checkpoint of its last entry: with every checkpoint in it, a
+    /// file cut just after an earlier one would read as a shorter export, sealed.
+    @Test func anExportCutAfterAnEarlierCheckpointDoesNotVerify() throws {
+        let r = try Run()
+        // More checkpoints in the store: each command seals what it recorded.
+        for i in 0..<3 { try r.send(try r.dir.write("more-\(i).pdf", "%PDF-1.4\n\(i)"), to: GatewayUnderTest.httpsPartner, claim: "CLM-CUT\(i)") }
+        #expect(try r.count("audit_checkpoint") >= 4)
+        let full = r.dir.file("full.jsonl")
+        try r.ok(r.claimgate(["audit", "export", "-o", full]))
+        let lines = try String(contentsOfFile: full, encoding: .utf8).split(separator: "\n")
+        #expect(lines.filter { $0.contains("\"type\":\"checkpoint\"") }.count == 1, "only the final checkpoint")
+        // Cut anywhere before the end: never sealed.
+        try r.ok(Shell.bash("head -n \(lines.count / 2) '\(full)' > '\(r.dir.file("half.jsonl"))'"))
+        let v = try ClaimgateBinary.run(["audit", "verify", "--from-export", r.dir.file("half.jsonl"), "--key", r.auditKey])
+        #expect(v.status == 1, "\(v.stdout)")
+    }
+
     // MARK: 3. The chain starts with a signed genesis entry; every bundle has its entries
+
+    /// The store's record of how its trail began is a plain row: setting it to "began before the
+    /// genesis entry" and writing a fresh chain without checkpoints must not pass.
+    @Test func aForgedLegacyOriginIsTampered() throws {
+        let r = try Run()
+        try r.sqlite3("UPDATE gateway_setting SET value = 'legacy:3' WHERE key = 'audit_origin'; DELETE FROM audit_checkpoint")
+        let v = try r.claimgate(["audit", "verify"])
+        #expect(v.status == 1, "\(v.stdout) \(v.stderr)")
+        #expect(v.stdout.hasPrefix("TAMPERED: "), "\(v.stdout)")
+    }
 
     @Test func aNewHomeStartsWithAGenesisEntryNamingItsAuditKeySealedAtOnce() throws {
         let r = try Run(partners: false)

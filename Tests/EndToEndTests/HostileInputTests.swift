@@ -118,6 +118,9 @@ import Testing
         let ownCA = try String(contentsOfFile: s.pki + "/acme-assessors/ca.pem", encoding: .utf8)
         let cases: [(String, String, String)] = [
             ("with-key.pem", enc + key, "private key"),
+            ("bom-key.pem", "\u{FEFF}" + key + enc, "private key"),
+            ("inline-key.pem", enc + "key: " + key, "private key"),
+            ("encrypted-key.pem", enc + key.replacingOccurrences(of: "PRIVATE KEY", with: "ENCRYPTED PRIVATE KEY"), "private key"),
             ("twice.pem", enc + enc, "twice"),
             ("unrelated.pem", enc + otherCA, "did not issue"),
         ]

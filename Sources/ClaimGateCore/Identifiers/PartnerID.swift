@@ -32,8 +32,10 @@ public struct PartnerID: Hashable, Sendable, Codable, CustomStringConvertible, C
             && raw.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d }
     }
 
+    /// Decoded as stored: agreements the store holds may name an id from before the first
+    /// character rule (every new id comes through `init(_:)`).
     public init(from decoder: Decoder) throws {
-        try self.init(decoder.singleValueContainer().decode(String.self))
+        try self.init(stored: decoder.singleValueContainer().decode(String.self))
     }
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
