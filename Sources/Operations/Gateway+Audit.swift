@@ -16,9 +16,26 @@ extension Gateway {
         try store.flush()
         let key = try auditSigningKey()
         let clock = self.clock
-        return try store.checkpointAudit { sequence, head in
-            try AuditCheckpoint.sign(sequence: sequence, headHash: head, time: AuditTime.format(clock.now), with: key)
+        return try witnessed { witness in
+            try store.checkpointAudit(after: witness) { sequence, head in
+                try AuditCheckpoint.sign(sequence: sequence, headHash: head, time: AuditTime.format(clock.now), with: key)
+            }
         }
+    }
+
+    /// Signs a checkpoint through `sign` only over the trail whose last signed checkpoint is
+    /// still in the store (`AuditWitness`), then records the new one as the witness.
+    func witnessed(_ sign: ((sequence: Int64, headHash: [UInt8])?) throws -> AuditCheckpoint?) throws -> AuditCheckpoint? {
+        let witness = try AuditWitness.read(in: home.identity)
+        let signed: AuditCheckpoint?
+        do { signed = try sign(witness.map { ($0.sequence, $0.headHash) }) } catch let e as GatewayStore.WitnessMismatch {
+            tamperingFound.withLock { $0 = true }
+            logger.critical("audit trail tampered: the last checkpoint this gateway signed is missing; no checkpoint signed",
+                            metadata: ["audit.sequence": "\(e.sequence)"])
+            throw ClaimGateError(.io, "The checkpoint this gateway signed last (entry \(e.sequence)) is no longer in its database as signed: the audit trail was tampered with, so no checkpoint was signed. Run `claimgate audit verify` and follow docs/audit.md.")
+        }
+        if let signed { try AuditWitness(sequence: signed.sequence, headHash: signed.headHash).record(in: home.identity) }
+        return signed
     }
 
     /// The audit key; created (and recorded as `key-created`) for a home made before it existed.
@@ -70,6 +87,11 @@ extension Gateway {
         guard verdict.problem == nil else { return verdict }
         let (origin, notes) = try originFinding(first: first, verdict: verdict)
         if let origin { return verdict.with(problem: origin, notes: notes) }
+        if let w = try AuditWitness.read(in: home.identity), !(try store.holdsWitness(sequence: w.sequence, headHash: w.headHash)) {
+            return verdict.with(problem: .finding(.checkpointMismatch, sequence: w.sequence,
+                "The checkpoint this gateway signed last, of entry \(w.sequence) (identity/audit-witness), is not in the store as signed: checkpoints were removed or the trail re-chained."),
+                notes: notes)
+        }
         if let columns { return verdict.with(problem: columns, notes: notes) }
         if let id = try store.firstBundleWithoutSealEntry() {
             return verdict.with(problem: .finding(.unrecordedBundle, sequence: nil,
@@ -165,8 +187,10 @@ extension Gateway {
         } else {
             let key = try auditSigningKey()
             let clock = self.clock
-            try store.checkpointAuditEntry(cutoff) { sequence, head in
-                try AuditCheckpoint.sign(sequence: sequence, headHash: head, time: AuditTime.format(clock.now), with: key)
+            try witnessed { witness in
+                try store.checkpointAuditEntry(cutoff, after: witness) { sequence, head in
+                    try AuditCheckpoint.sign(sequence: sequence, headHash: head, time: AuditTime.format(clock.now), with: key)
+                }
             }
         }
         let pub = try identity.auditKey().publicKey

@@ -261,8 +261,10 @@ extension GatewayStore {
     /// - Parameter sign: signs (sequence, head hash); called inside the write.
     /// - Returns: the new checkpoint, or nil when the entry already had one or does not exist.
     @discardableResult
-    public func checkpointAuditEntry(_ sequence: Int64, sign: @escaping (_ sequence: Int64, _ headHash: [UInt8]) throws -> AuditCheckpoint) throws -> AuditCheckpoint? {
+    public func checkpointAuditEntry(_ sequence: Int64, after witness: (sequence: Int64, headHash: [UInt8])? = nil,
+                                     sign: @escaping (_ sequence: Int64, _ headHash: [UInt8]) throws -> AuditCheckpoint) throws -> AuditCheckpoint? {
         try commits.write { db in
+            try Self.requireWitness(witness, db)
             guard let hash = try Data.fetchOne(db, sql: "SELECT hash FROM event WHERE seq = ?", arguments: [sequence]),
                   try Bool.fetchOne(db, sql: "SELECT 1 FROM audit_checkpoint WHERE seq = ?", arguments: [sequence]) != true
             else { return nil }
@@ -277,8 +279,10 @@ extension GatewayStore {
     /// - Parameter sign: signs (sequence, head hash) at the given time; called inside the write.
     /// - Returns: the new checkpoint, or nil when nothing was appended since the last one.
     @discardableResult
-    public func checkpointAudit(sign: @escaping (_ sequence: Int64, _ headHash: [UInt8]) throws -> AuditCheckpoint) throws -> AuditCheckpoint? {
+    public func checkpointAudit(after witness: (sequence: Int64, headHash: [UInt8])? = nil,
+                                sign: @escaping (_ sequence: Int64, _ headHash: [UInt8]) throws -> AuditCheckpoint) throws -> AuditCheckpoint? {
         try commits.write { db in
+            try Self.requireWitness(witness, db)
             guard let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM event ORDER BY seq DESC LIMIT 1") else { return nil }
             let seq: Int64 = head["seq"]
             let last = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM audit_checkpoint") ?? 0
@@ -287,6 +291,30 @@ extension GatewayStore {
             try db.execute(sql: "INSERT INTO audit_checkpoint(seq, head_hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?)",
                            arguments: [c.sequence, Data(c.headHash), c.time, c.keyID, Data(c.signature)])
             return c
+        }
+    }
+
+    /// The checkpoint a gateway signed last is no longer in the store as it signed it: checkpoint
+    /// rows were deleted or replaced. No checkpoint is signed over such a trail.
+    public struct WitnessMismatch: Error, Sendable {
+        public let sequence: Int64
+    }
+
+    /// Throws `WitnessMismatch` unless the store holds a checkpoint of `witness.sequence` for
+    /// `witness.headHash`, and the entry it seals still has that hash.
+    static func requireWitness(_ witness: (sequence: Int64, headHash: [UInt8])?, _ db: Database) throws {
+        guard let witness else { return }
+        let checkpoint = try Data.fetchOne(db, sql: "SELECT head_hash FROM audit_checkpoint WHERE seq = ?", arguments: [witness.sequence])
+        let entry = try Data.fetchOne(db, sql: "SELECT hash FROM event WHERE seq = ?", arguments: [witness.sequence])
+        guard let checkpoint, let entry, [UInt8](checkpoint) == witness.headHash, [UInt8](entry) == witness.headHash else {
+            throw WitnessMismatch(sequence: witness.sequence)
+        }
+    }
+
+    /// Whether the store holds the checkpoint a gateway signed last, as it signed it.
+    public func holdsWitness(sequence: Int64, headHash: [UInt8]) throws -> Bool {
+        try db.read { db in
+            do { try Self.requireWitness((sequence, headHash), db); return true } catch is WitnessMismatch { return false }
         }
     }
 }

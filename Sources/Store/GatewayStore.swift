@@ -68,18 +68,22 @@ public final class GatewayStore: EventRecorder, Sendable {
     /// `bundle list`, `doctor`), so that they work on a read-only copy of a home and leave its
     /// files exactly as they were.
     ///
-    /// When the database has no `-wal` file, no gateway process has it open and the file holds
-    /// everything: it is opened immutable, so SQLite creates no `-wal` or `-shm` file (which a
-    /// read-only folder could not hold anyway). `isUnchangedSinceOpened` then tells whether a
-    /// gateway process wrote it meanwhile. With a `-wal` file (a gateway running, or stopped
-    /// abruptly), it is opened read-only through the write-ahead log like any reader.
+    /// On a folder that cannot be written (a read-only copy of a home) and with no `-wal` file,
+    /// the database is opened immutable, so SQLite needs no `-wal` or `-shm` file (which the
+    /// folder could not hold). Immutable means SQLite takes no locks and assumes the file never
+    /// changes, so it is used only there; `isUnchangedSinceOpened` then tells whether the file
+    /// changed anyway. Otherwise (a gateway may be running) it is opened read-only through the
+    /// write-ahead log like any reader, which sees every committed write consistently.
     public init(readingAt path: String) throws {
         isReadOnly = true
         GatewayStore.noteOpened(path)
         guard FileManager.default.fileExists(atPath: path) else {
             throw ClaimGateError(.io, "The gateway database at \(path) is missing: restore claimgate.sqlite from a backup.")
         }
-        let immutable = !FileManager.default.fileExists(atPath: path + "-wal")
+        let folder = (path as NSString).deletingLastPathComponent
+        var st = stat()
+        let folderWritable = stat(folder, &st) == 0 && st.st_mode & 0o222 != 0 && access(folder, W_OK) == 0
+        let immutable = !folderWritable && !FileManager.default.fileExists(atPath: path + "-wal")
         snapshot = immutable ? FileState(path) : nil
         var config = Configuration()
         config.readonly = true

@@ -115,6 +115,27 @@ import Testing
 
     // MARK: 3. The chain starts with a signed genesis entry; every bundle has its entries
 
+    /// Checkpoints are rows in the database: someone who can write it (but not read the audit
+    /// key) deletes them and re-chains the entries. The gateway must not sign a checkpoint over
+    /// that trail, and `audit verify` must say so.
+    @Test func theGatewaySignsNoCheckpointOverATrailWhoseCheckpointsWereRemoved() throws {
+        let r = try Run()
+        let before = try r.count("audit_checkpoint")
+        // Re-chain: drop the checkpoints and edit an entry with its hash recomputed is more than
+        // sqlite3 can do; deleting the checkpoints is enough for the gateway to have signed over
+        // whatever it found.
+        try r.sqlite3("DELETE FROM audit_checkpoint")
+        let purge = try r.claimgate(["purge"])
+        #expect(purge.stderr.contains("tampered"), "\(purge.stderr)")
+        #expect(try r.count("audit_checkpoint") == 0, "no checkpoint signed over the trail (\(before) before)")
+        let v = try r.claimgate(["audit", "verify"])
+        #expect(v.status == 1, "\(v.stdout) \(v.stderr)")
+        #expect(v.stdout.hasPrefix("TAMPERED: "), "\(v.stdout)")
+        let export = try r.claimgate(["audit", "export", "-o", r.dir.file("x.jsonl")])
+        #expect(export.status == 1)
+        #expect(try r.count("audit_checkpoint") == 0)
+    }
+
     /// The store's record of how its trail began is a plain row: setting it to "began before the
     /// genesis entry" and writing a fresh chain without checkpoints must not pass.
     @Test func aForgedLegacyOriginIsTampered() throws {
