@@ -60,6 +60,8 @@ import Testing
         }
         let r = try Shell.run(["sqlite3", g.home.database], stdin: Data(sql.utf8))
         try #require(r.succeeded, "\(r.stderr)")
+        // An older ClaimGate kept no witness of its last checkpoint either.
+        try FileManager.default.removeItem(atPath: g.home.identity + "/audit-witness")
 
         let upgraded = try Gateway.open(home: g.home)
         try upgraded.sealAuditTrail()
