@@ -19,6 +19,8 @@ final class SFTPSession: @unchecked Sendable {
     private var attemptedUser: String?
     private var lastPolicyCheck = Date.distantPast
     private var handles: [Int: OpenHandle] = [:]
+    /// Session channels a client opened beside its SFTP channel (every request on them refused).
+    private var extraChannels: [ssh_channel] = []
     /// When each handle was opened, for its access line.
     private var opened: [Int: ContinuousClock.Instant] = [:]
     /// When the request being handled arrived.
@@ -78,7 +80,83 @@ final class SFTPSession: @unchecked Sendable {
         }
         var noTimeout = 0
         ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT, &noTimeout)
+        // From here on, libssh hands every other SSH message (a second channel, an exec or a
+        // shell, a keepalive) to this callback while the SFTP loop reads: without it they wait
+        // in a queue nobody reads, unanswered, and the client hangs (rclone's shell detection,
+        // asyncssh's `run` beside SFTP, a ControlMaster reusing the connection).
+        ssh_set_message_callback(ssh, { _, msg, data in
+            guard let msg, let data else { return 1 }
+            return Unmanaged<SFTPSession>.fromOpaque(data).takeUnretainedValue().answerDuringSFTP(msg)
+        }, Unmanaged.passUnretained(self).toOpaque())
         serveSFTP(channel)
+        ssh_set_message_callback(ssh, nil, nil)
+        closeCleanly(channel)
+        for extra in extraChannels { ssh_channel_free(extra) }
+        extraChannels = []
+    }
+
+    /// Answers an SSH message that arrives beside the SFTP channel. A second session channel is
+    /// opened (clients probe with one, and some treat a refused channel as a broken connection)
+    /// and every command, shell or subsystem asked for on it is refused and recorded; forwarding
+    /// is refused and recorded; keepalives, `env`, `pty` and the like are refused without a
+    /// record, as OpenSSH's clients expect.
+    /// - Returns: 1 for libssh to send its default refusal, 0 when answered here.
+    private func answerDuringSFTP(_ msg: ssh_message) -> Int32 {
+        let type = ssh_message_type(msg), sub = ssh_message_subtype(msg)
+        switch type {
+        case Int32(SSH_REQUEST_CHANNEL_OPEN.rawValue) where sub == Int32(SSH_CHANNEL_SESSION.rawValue) && extraChannels.count < 8:
+            guard let c = ssh_message_channel_request_open_reply_accept(msg) else { return 1 }
+            extraChannels.append(c)
+            return 0
+        case Int32(SSH_REQUEST_CHANNEL_OPEN.rawValue):
+            refuse(msg, sub == Int32(SSH_CHANNEL_SESSION.rawValue) ? "channel" : "forwarding")
+        case Int32(SSH_REQUEST_CHANNEL.rawValue) where sub == Int32(SSH_CHANNEL_REQUEST_EXEC.rawValue):
+            return refuseAndClose(msg, "exec")
+        case Int32(SSH_REQUEST_CHANNEL.rawValue) where sub == Int32(SSH_CHANNEL_REQUEST_SHELL.rawValue):
+            return refuseAndClose(msg, "shell")
+        case Int32(SSH_REQUEST_CHANNEL.rawValue) where sub == Int32(SSH_CHANNEL_REQUEST_SUBSYSTEM.rawValue):
+            return refuseAndClose(msg, "subsystem")
+        default:
+            break
+        }
+        return 1
+    }
+
+    /// Refuses (and records) a command, shell or subsystem asked for on a channel beside the SFTP
+    /// one, then closes that channel, as a client waiting for it to end expects (OpenSSH's
+    /// `ssh` over a shared connection waits for the close after a failed exec).
+    private func refuseAndClose(_ msg: ssh_message, _ what: String) -> Int32 {
+        refuse(msg, what)
+        guard let c = ssh_message_channel_request_channel(msg), extraChannels.contains(c) else { return 1 }
+        ssh_message_reply_default(msg)
+        ssh_channel_request_send_exit_status(c, 1)
+        ssh_channel_send_eof(c)
+        ssh_channel_close(c)
+        return 0
+    }
+
+    /// Ends the SFTP channel as OpenSSH's server does (exit status 0, EOF, close) and waits
+    /// briefly for the client to close the connection itself, instead of racing it with a
+    /// disconnect (rclone then reports `use of closed network connection` and exits 5).
+    private func closeCleanly(_ channel: ssh_channel) {
+        if ssh_channel_is_open(channel) != 0 {
+            ssh_channel_request_send_exit_status(channel, 0)
+            ssh_channel_send_eof(channel)
+            ssh_channel_close(channel)
+        }
+        let deadline = ContinuousClock.now + .seconds(2)
+        while ssh_is_connected(ssh) != 0, ContinuousClock.now < deadline {
+            var fd = pollfd(fd: ssh_get_fd(ssh), events: Int16(POLLIN), revents: 0)
+            guard poll(&fd, 1, 100) >= 0 else { break }
+            if fd.revents & Int16(POLLHUP | POLLERR) != 0 { break }
+            if fd.revents & Int16(POLLIN) != 0 {
+                // Let libssh read what came (the client's channel close, its disconnect); a
+                // closed connection ends the wait.
+                var peek: UInt8 = 0
+                if recv(fd.fd, &peek, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) == 0 { break }
+                if ssh_channel_poll_timeout(channel, 0, 0) == SSH_ERROR { break }
+            }
+        }
     }
 
     // MARK: Authentication and channel set-up

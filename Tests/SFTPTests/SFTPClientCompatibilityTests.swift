@@ -1,0 +1,61 @@
+import ClaimGateCore
+import ClaimGateTesting
+import Foundation
+import Testing
+
+/// Clients partners already run, with their default settings, against the SFTP front end: each
+/// connects with the pinned host key, lists and downloads the exact bytes, and exits 0; what it
+/// asks for beside SFTP (a command, a shell) is refused at once, not left unanswered.
+@Suite(.serialized) struct SFTPClientCompatibilityTests {
+    static let partner = SFTPFrontEnd.partner
+
+    /// rclone's sftp backend with its defaults: it opens a second session channel to detect the
+    /// remote shell (`echo`), which used to go unanswered and hang it; and it raced the server's
+    /// disconnect at the end (`use of closed network connection`, exit 5).
+    @Test func rcloneWithItsDefaultsListsAndCopiesAndExitsZero() throws {
+        let f = try SFTPFrontEnd()
+        defer { f.stop() }
+        let bytes = SFTPFrontEndTests.contents(400_000)
+        let e = try f.exchange.addBundle(for: Self.partner, contents: bytes)
+        let remote = ":sftp,host=127.0.0.1,port=\(f.server.boundPort),user=\(Self.partner),key_file=\(f.dir.file("partner_ed25519")),known_hosts_file=\(f.dir.file("known_hosts")):"
+        let env = ["RCLONE_CONFIG": f.dir.file("rclone.conf")]   // none: defaults only
+        for run in 1...3 {
+            let list = try Shell.run(["timeout", "30", "rclone", "lsf", "-q", remote + "/outbox"], environment: env)
+            #expect(list.status == 0, "run \(run): exit \(list.status) (124: it hung): \(list.stderr)")
+            #expect(list.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == e.name)
+        }
+        let copy = try Shell.run(["timeout", "60", "rclone", "copy", "-q", remote + "/outbox", f.dir.file("got")], environment: env)
+        #expect(copy.status == 0, "exit \(copy.status): \(copy.stderr)")
+        #expect(FileManager.default.contents(atPath: f.dir.file("got/" + e.name)) == bytes)
+        // The shell detection was refused and recorded, not served.
+        #expect(f.exchange.refusals.contains { $0.reason == .operationRefused && $0.subject == "exec" }, "\(f.exchange.refusals)")
+    }
+
+    /// OpenSSH's connection sharing: a command sent over an SFTP connection a ControlMaster keeps
+    /// open is refused at once (it used to wait forever for an answer).
+    @Test func aCommandOverASharedSFTPConnectionIsRefusedAtOnce() throws {
+        let f = try SFTPFrontEnd()
+        defer { f.stop() }
+        let control = "/tmp/cg-cm-\(UUID().uuidString.prefix(8))"   // a short path: sockets have a length limit
+        let common = ["-p", String(f.server.boundPort), "-i", f.dir.file("partner_ed25519"),
+                      "-o", "UserKnownHostsFile=\(f.dir.file("known_hosts"))", "-o", "StrictHostKeyChecking=yes",
+                      "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ControlPath=\(control)"]
+        // The master: an interactive `sftp` whose input stays open (and idle) for a while, so its
+        // SFTP channel is being served when the shared connection is used.
+        let sftpOptions = common.map { $0 == "-p" ? "-P" : $0 }
+        let quoted = (["sftp", "-o", "ControlMaster=yes"] + sftpOptions + ["\(Self.partner)@127.0.0.1"]).map { "'\($0)'" }.joined(separator: " ")
+        let master = try ServerProcess(["/bin/bash", "-c", "sleep 20 | " + quoted], logPath: f.dir.file("master.log"))
+        defer { _ = master.stop(timeout: 5); unlink(control) }
+        let deadline = Date().addingTimeInterval(10)
+        while !(FileManager.default.fileExists(atPath: control) && f.exchange.calls.contains(.recordLogin(Self.partner, transport: .sftp))),
+              Date() < deadline { usleep(50_000) }
+        try #require(FileManager.default.fileExists(atPath: control), "the master did not start: \(master.text)")
+        usleep(300_000)   // its SFTP channel is open and served
+        let started = Date()
+        let r = try Shell.run(["timeout", "20", "ssh"] + common + ["-o", "ControlMaster=no", "\(Self.partner)@127.0.0.1", "echo", "hello"])
+        #expect(r.status != 0 && r.status != 124, "exit \(r.status) (124: it hung)")
+        #expect(!r.stdout.contains("hello"))
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(f.exchange.refusals.contains { $0.subject == "exec" }, "\(f.exchange.refusals)")
+    }
+}
