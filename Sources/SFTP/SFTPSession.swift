@@ -276,6 +276,8 @@ final class SFTPSession: @unchecked Sendable {
         let isDirectory: Bool
         let size: Int64
         let modified: Date
+        /// `/inbox`: shown writable, so clients that check a folder's mode before uploading do.
+        var writable = false
     }
 
     private func serveSFTP(_ channel: ssh_channel) {
@@ -317,7 +319,7 @@ final class SFTPSession: @unchecked Sendable {
         case SSH_FXP_READLINK: denied(m, "readlink")
         case SSH_FXP_MKDIR: denied(m, "mkdir")
         case SSH_FXP_RMDIR: denied(m, "rmdir")
-        case SSH_FXP_SETSTAT: denied(m, "setstat")
+        case SSH_FXP_SETSTAT: setstat(m)
         default: sftp_reply_status(m, UInt32(SSH_FX_OP_UNSUPPORTED), "unsupported")
         }
     }
@@ -437,8 +439,27 @@ final class SFTPSession: @unchecked Sendable {
             sftp_reply_status(m, UInt32(SSH_FX_NO_SUCH_FILE), "no such file")
             return
         }
-        var a = Self.attributes(directory: entry.isDirectory, size: entry.size, modified: entry.modified)
+        var a = Self.attributes(directory: entry.isDirectory, size: entry.size, modified: entry.modified, writable: entry.writable)
         sftp_reply_attr(m, &a)
+    }
+
+    /// Times or permissions set on the partner's own upload (open, or stored this session) are
+    /// answered OK and change nothing: clients set them after the data went through (rclone's
+    /// modification time, asyncssh's `preserve`, WinSCP), and failing then would fail an upload
+    /// that was already taken. Anything else is refused.
+    private func setstat(_ m: sftp_client_message) {
+        guard let p = path(m, "setstat") else { return }
+        if case .inboxFile(let name) = p, openUpload(named: name) != nil || lookup(p) != nil {
+            sftp_reply_status(m, UInt32(SSH_FX_OK), nil)
+            return
+        }
+        refuse(m, .operationRefused, "setstat \(p)")
+    }
+
+    /// The upload open under `name` in this session, if any.
+    private func openUpload(named name: String) -> (any StagedUpload)? {
+        for h in handles.values { if case .upload(let u) = h, u.name == name { return u } }
+        return nil
     }
 
     /// What a path refers to now, if anything.
@@ -446,7 +467,7 @@ final class SFTPSession: @unchecked Sendable {
         guard let session else { return nil }
         switch p {
         case .root, .outbox, .inbox:
-            return DirectoryEntry(name: p.description, isDirectory: true, size: 0, modified: Date())
+            return DirectoryEntry(name: p.description, isDirectory: true, size: 0, modified: Date(), writable: p == .inbox)
         case .outboxFile(let name):
             guard let id = Self.bundleID(name), let e = try? exchange.bundle(id, for: session) else {
                 exchange.refused(.bundleUnavailable, subject: String(name.prefix(80)), in: session)
@@ -454,6 +475,10 @@ final class SFTPSession: @unchecked Sendable {
             }
             return DirectoryEntry(name: e.name, isDirectory: false, size: e.size, modified: e.created)
         case .inboxFile(let name):
+            // An upload still open answers for its name (sshfs stats the name right after opening it).
+            if let open = openUpload(named: name) {
+                return DirectoryEntry(name: name, isDirectory: false, size: open.bytes, modified: Date())
+            }
             guard let u = (try? exchange.uploads(for: session))?.first(where: { $0.name == name }) else { return nil }
             return DirectoryEntry(name: name, isDirectory: false, size: u.size, modified: u.received)
         }
@@ -467,7 +492,7 @@ final class SFTPSession: @unchecked Sendable {
         let entries: [DirectoryEntry]
         switch p {
         case .root:
-            entries = ["outbox", "inbox"].map { DirectoryEntry(name: $0, isDirectory: true, size: 0, modified: Date()) }
+            entries = ["outbox", "inbox"].map { DirectoryEntry(name: $0, isDirectory: true, size: 0, modified: Date(), writable: $0 == "inbox") }
         case .outbox:
             // Listed only once recorded: no entry, no listing.
             guard let list = try? exchange.listOutbox(session) else { reply(m, refusal: .auditUnavailable); return }
@@ -577,7 +602,7 @@ final class SFTPSession: @unchecked Sendable {
                 return
             }
             for e in entries {
-                var a = Self.attributes(directory: e.isDirectory, size: e.size, modified: e.modified)
+                var a = Self.attributes(directory: e.isDirectory, size: e.size, modified: e.modified, writable: e.writable)
                 sftp_reply_names_add(m, e.name, Self.longName(e), &a)
             }
             sftp_reply_names(m)
@@ -662,11 +687,12 @@ final class SFTPSession: @unchecked Sendable {
 
     // MARK: Helpers
 
-    static func attributes(directory: Bool, size: Int64, modified: Date) -> sftp_attributes_struct {
+    static func attributes(directory: Bool, size: Int64, modified: Date, writable: Bool = false) -> sftp_attributes_struct {
         var a = sftp_attributes_struct()
         a.flags = UInt32(SSH_FILEXFER_ATTR_SIZE | SSH_FILEXFER_ATTR_PERMISSIONS | SSH_FILEXFER_ATTR_ACMODTIME)
         a.size = UInt64(max(0, size))
-        a.permissions = directory ? UInt32(S_IFDIR) | 0o555 : UInt32(S_IFREG) | 0o444
+        // `/inbox` is drwx-wx---: the partner writes into it and lists only its own uploads.
+        a.permissions = directory ? UInt32(S_IFDIR) | (writable ? 0o730 : 0o555) : UInt32(S_IFREG) | 0o444
         let t = UInt32(truncatingIfNeeded: Int64(modified.timeIntervalSince1970))
         a.atime = t
         a.mtime = t
@@ -674,7 +700,7 @@ final class SFTPSession: @unchecked Sendable {
     }
 
     private static func longName(_ e: DirectoryEntry) -> String {
-        let mode = e.isDirectory ? "dr-xr-xr-x" : "-r--r--r--"
+        let mode = e.isDirectory ? (e.writable ? "drwx-wx---" : "dr-xr-xr-x") : "-r--r--r--"
         let size = String(e.size)
         let pad = String(repeating: " ", count: max(1, 12 - size.count))
         return "\(mode)    1 partner  partner \(pad)\(size) \(Timestamp.format(e.modified).prefix(16).replacingOccurrences(of: "T", with: " ")) \(e.name)"

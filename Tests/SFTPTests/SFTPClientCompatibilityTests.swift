@@ -58,4 +58,30 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 10)
         #expect(f.exchange.refusals.contains { $0.subject == "exec" }, "\(f.exchange.refusals)")
     }
+
+    /// Uploads the way clients make them: rclone sets the modification time after the data went
+    /// through (SETSTAT), OpenSSH's `put -p` preserves times and mode (SETSTAT on the handle or
+    /// the name); both are answered OK on the partner's own upload and change nothing. `/inbox`
+    /// shows as writable, and a name with an upload open answers `stat` with that upload.
+    @Test func uploadsThatSetTimesOrModesOnTheirOwnFileSucceed() throws {
+        let f = try SFTPFrontEnd()
+        defer { f.stop() }
+        let report = SFTPFrontEndTests.contents(70_000, seed: 3)
+        try report.write(to: URL(fileURLWithPath: f.dir.file("rclone-report.p7m")))
+        try report.write(to: URL(fileURLWithPath: f.dir.file("put-p.p7m")))
+        let remote = ":sftp,host=127.0.0.1,port=\(f.server.boundPort),user=\(Self.partner),key_file=\(f.dir.file("partner_ed25519")),known_hosts_file=\(f.dir.file("known_hosts")):"
+        let copy = try Shell.run(["timeout", "60", "rclone", "copyto", "-q", f.dir.file("rclone-report.p7m"), remote + "/inbox/rclone-report.p7m"],
+                                 environment: ["RCLONE_CONFIG": f.dir.file("rclone.conf")])
+        #expect(copy.status == 0, "exit \(copy.status): \(copy.stderr)")
+        let put = try f.sftp("put -p put-p.p7m /inbox/put-p.p7m\nls -l /")
+        #expect(put.succeeded, "\(put.stderr)")
+        #expect(put.stdout.contains("drwx-wx---"), "\(put.stdout)")
+        let names = Set(f.exchange.uploads(of: Self.partner).map(\.name))
+        #expect(names == ["rclone-report.p7m", "put-p.p7m"], "\(names)")
+        #expect(f.exchange.uploadedContents("rclone-report.p7m", of: Self.partner) == report)
+        #expect(!f.exchange.refusals.contains { $0.subject?.hasPrefix("setstat") == true }, "\(f.exchange.refusals)")
+        // Elsewhere, setting attributes is still refused.
+        let chmod = try f.sftp("chmod 600 /inbox/nobody.p7m")
+        #expect(!chmod.succeeded)
+    }
 }
