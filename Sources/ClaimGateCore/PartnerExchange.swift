@@ -99,6 +99,11 @@ public protocol StagedUpload: AnyObject, Sendable {
     /// Removes what was written, and records why when the partner did not simply give up on a
     /// refused upload (`interrupted`: the connection or body ended before the upload was closed).
     func discard(interrupted: Bool)
+
+    /// Gives the upload another name before it is committed: a client that uploads to a
+    /// temporary name renames it when the data is through. Refused (and recorded) when the new
+    /// name is taken, as a new upload's would be.
+    func rename(to name: String) throws
 }
 
 /// What every transport (SFTP, HTTPS) asks of the gateway. One implementation holds the rules, so

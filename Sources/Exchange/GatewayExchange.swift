@@ -192,13 +192,18 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
         } catch {
             throw ClaimGateError(.io, "Cannot create the inbox folder \(dir): check that the gateway home is writable.")
         }
-        // A name is used once: neither a file waiting to be processed nor an earlier upload's.
+        try requireNameFree(name, for: session)
+        return try UploadStaging(name: name, directory: dir, exchange: self, session: session)
+    }
+
+    /// A name is used once: neither a file waiting to be processed nor an earlier upload's.
+    /// Throws the refusal (recorded) when `name` is taken.
+    func requireNameFree(_ name: String, for session: PartnerSession) throws {
         let taken = try store.hasInboundReport(partner: session.partner, fileName: name)
-        if taken || access(dir + "/" + name, F_OK) == 0 {
+        if taken || access(inboxDirectory(session.partner) + "/" + name, F_OK) == 0 {
             refused(.operationRefused, subject: "overwrite /inbox/\(name.prefix(80))", in: session)
             throw Refusal(.operationRefused, "/inbox/\(name.prefix(80)) exists: uploads never overwrite; use another name.")
         }
-        return try UploadStaging(name: name, directory: dir, exchange: self, session: session)
     }
 
     /// A staged upload is on disk under its name: recorded, then processed as an inbound report

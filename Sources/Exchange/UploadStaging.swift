@@ -8,7 +8,7 @@ import Foundation
 /// concurrent use: one upload's calls come one at a time (one SFTP session thread, or one HTTPS
 /// request awaiting each step).
 final class UploadStaging: StagedUpload, @unchecked Sendable {
-    let name: String
+    private(set) var name: String
     private(set) var bytes: Int64 = 0
     private let directory: String
     private let temporary: String
@@ -84,6 +84,11 @@ final class UploadStaging: StagedUpload, @unchecked Sendable {
             unlink(path)
             throw error
         }
+    }
+
+    func rename(to newName: String) throws {
+        try exchange.requireNameFree(newName, for: session)
+        name = newName
     }
 
     func discard(interrupted: Bool) {

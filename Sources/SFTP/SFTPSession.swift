@@ -19,6 +19,8 @@ final class SFTPSession: @unchecked Sendable {
     private var attemptedUser: String?
     private var lastPolicyCheck = Date.distantPast
     private var handles: [Int: OpenHandle] = [:]
+    /// Uploads closed under a temporary name (`TemporaryUploadName`), waiting for their rename.
+    private var held: [String: any StagedUpload] = [:]
     /// Session channels a client opened beside its SFTP channel (every request on them refused).
     private var extraChannels: [ssh_channel] = []
     /// When each handle was opened, for its access line.
@@ -314,7 +316,7 @@ final class SFTPSession: @unchecked Sendable {
             onHandle(m, sftp, type)
         case SSH_FXP_EXTENDED: extended(m, sftp)
         case SSH_FXP_REMOVE: denied(m, "remove")
-        case SSH_FXP_RENAME: denied(m, "rename")
+        case SSH_FXP_RENAME: rename(m)
         case SSH_FXP_SYMLINK: denied(m, "symlink")
         case SSH_FXP_READLINK: denied(m, "readlink")
         case SSH_FXP_MKDIR: denied(m, "mkdir")
@@ -335,8 +337,18 @@ final class SFTPSession: @unchecked Sendable {
             return nil
         }
         let p = base.assumingMemoryBound(to: UInt8.self)
-        let declared = Int(p[4]) << 24 | Int(p[5]) << 16 | Int(p[6]) << 8 | Int(p[7])
-        guard declared == length else { return nil }
+        let total = Int(ssh_buffer_get_len(whole))
+        func u32(_ at: Int) -> Int? {
+            guard at + 4 <= total else { return nil }
+            return Int(p[at]) << 24 | Int(p[at + 1]) << 16 | Int(p[at + 2]) << 8 | Int(p[at + 3])
+        }
+        // After the request id; an extended request's name follows its extension name.
+        var at = 4
+        if Int32(m.pointee.type) == SSH_FXP_EXTENDED {
+            guard let sub = u32(at) else { return nil }
+            at += 4 + sub
+        }
+        guard let declared = u32(at), declared == length else { return nil }
         return String(cString: c)
     }
 
@@ -449,7 +461,7 @@ final class SFTPSession: @unchecked Sendable {
     /// that was already taken. Anything else is refused.
     private func setstat(_ m: sftp_client_message) {
         guard let p = path(m, "setstat") else { return }
-        if case .inboxFile(let name) = p, openUpload(named: name) != nil || lookup(p) != nil {
+        if case .inboxFile(let name) = p, openUpload(named: name) != nil || held[name] != nil || lookup(p) != nil {
             sftp_reply_status(m, UInt32(SSH_FX_OK), nil)
             return
         }
@@ -475,8 +487,9 @@ final class SFTPSession: @unchecked Sendable {
             }
             return DirectoryEntry(name: e.name, isDirectory: false, size: e.size, modified: e.created)
         case .inboxFile(let name):
-            // An upload still open answers for its name (sshfs stats the name right after opening it).
-            if let open = openUpload(named: name) {
+            // An upload still open, or kept under a temporary name, answers for its name (sshfs
+            // stats the name right after opening it; clients stat the temporary name before renaming).
+            if let open = openUpload(named: name) ?? held[name] {
                 return DirectoryEntry(name: name, isDirectory: false, size: open.bytes, modified: Date())
             }
             guard let u = (try? exchange.uploads(for: session))?.first(where: { $0.name == name }) else { return nil }
@@ -637,7 +650,9 @@ final class SFTPSession: @unchecked Sendable {
             } else {
                 sftp_reply_status(m, UInt32(SSH_FX_OK), nil)
             }
-        case "hardlink@openssh.com", "posix-rename@openssh.com":
+        case "posix-rename@openssh.com":
+            rename(m)
+        case "hardlink@openssh.com":
             denied(m, name)
         default:
             sftp_reply_status(m, UInt32(SSH_FX_OP_UNSUPPORTED), "unsupported")
@@ -659,6 +674,16 @@ final class SFTPSession: @unchecked Sendable {
             let whole = coverage.covers(size: entry.size)
             exchange.downloadEnded(entry, for: session, bytes: bytes, complete: whole)
             access(.download, "open-read-close", bundle: entry.bundleID, bytes: bytes, status: whole ? "ok" : "partial", since: start)
+            return true
+        case .upload(let upload) where complete && TemporaryUploadName.isTemporary(upload.name):
+            // Kept aside until the client renames it to its real name (or discarded at the end).
+            do { try upload.sync() } catch {
+                upload.discard(interrupted: false)
+                access(.upload, "open-write-close", bytes: upload.bytes, status: "failed", since: start)
+                return false
+            }
+            held[upload.name] = upload
+            access(.upload, "open-write-close", bytes: upload.bytes, status: "held", since: start)
             return true
         case .upload(let upload):
             guard complete else {
@@ -683,6 +708,43 @@ final class SFTPSession: @unchecked Sendable {
         for (id, h) in handles { release(h, complete: false, openedAt: opened[id]) }
         handles.removeAll()
         opened.removeAll()
+        // Temporary names never renamed: not processed.
+        for upload in held.values { upload.discard(interrupted: true) }
+        held.removeAll()
+    }
+
+    /// RENAME (or `posix-rename@openssh.com`) of an upload kept under a temporary name to its
+    /// real name in `/inbox`: the upload is processed under the real name now. Any other rename
+    /// is refused, as before.
+    private func rename(_ m: sftp_client_message) {
+        guard let from = path(m, "rename") else { return }
+        guard case .inboxFile(let temporary) = from, let upload = held[temporary],
+              let data = m.pointee.data,
+              case .success(.inboxFile(let final)) = VirtualPath.parse(String(decoding: UnsafeRawBufferPointer(
+                  start: ssh_string_data(data), count: Int(ssh_string_len(data))), as: UTF8.self)),
+              !TemporaryUploadName.isTemporary(final) else {
+            denied(m, "rename")
+            return
+        }
+        do {
+            try upload.rename(to: final)
+        } catch let r as Refusal {
+            reply(m, refusal: r.reason)   // recorded by the exchange (the name is taken)
+            return
+        } catch {
+            sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "cannot rename")
+            return
+        }
+        held[temporary] = nil
+        do {
+            _ = try upload.commit()
+            sftp_reply_status(m, UInt32(SSH_FX_OK), nil)
+            access(.upload, "rename", bytes: upload.bytes, status: "ok", since: requestStarted)
+        } catch {
+            logger.error("an upload could not be stored, recorded or processed: refused", metadata: ["error": "\(error)"])
+            sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "the upload could not be stored")
+            access(.upload, "rename", bytes: upload.bytes, status: "failed", since: requestStarted)
+        }
     }
 
     // MARK: Helpers

@@ -37,6 +37,10 @@ public enum VirtualPath: Equatable, Sendable, CustomStringConvertible {
             if parts[0] == "outbox" { return .success(.outboxFile(String(parts[1]))) }
             if parts[0] == "inbox" { return .success(.inboxFile(String(parts[1]))) }
             return .failure(.outsideTree)
+        case 2 where parts[0] == "inbox" && parts[1].hasPrefix(".in.") && isPlainName(parts[1].dropFirst(4)):
+            // lftp's temporary upload name (`.in.NAME.`): never stored under it (see
+            // `TemporaryUploadName`), so it cannot meet the gateway's own hidden files.
+            return .success(.inboxFile(String(parts[1])))
         default: return .failure(.outsideTree)
         }
     }

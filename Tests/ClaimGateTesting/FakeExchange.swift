@@ -357,6 +357,22 @@ public final class FakeExchange: PartnerExchange, @unchecked Sendable {
         return try FakeStagedUpload(name: name, folder: folder, session: session, exchange: self)
     }
 
+    /// A staged upload takes another name before its commit, unless that name is taken (then
+    /// refused and recorded, as `beginUpload` does).
+    func renameStaged(_ old: String, to new: String, of session: PartnerSession) throws {
+        try lock.withLock {
+            let taken = (committed[session.partner] ?? []).contains { $0.name == new }
+                || staging[session.partner, default: []].contains(new)
+            if taken {
+                append(.refused(Refused(reason: .operationRefused, subject: "overwrite /inbox/\(new)", action: .accessRefused,
+                                        partner: session.partner, origin: session.origin)))
+                throw Refusal(.operationRefused, "/inbox/\(new) exists: uploads never overwrite; use another name.")
+            }
+            staging[session.partner]?.remove(old)
+            staging[session.partner, default: []].insert(new)
+        }
+    }
+
     /// Where `partner`'s uploads are written.
     func inboxFolder(_ partner: PartnerID) -> String { folder.file("inbox/\(partner)") }
 

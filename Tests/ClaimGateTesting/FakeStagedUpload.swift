@@ -6,23 +6,24 @@ import Foundation
 /// recorded in the exchange's calls. `<bundle-id>.receipt` is taken as a receipt, as by the
 /// gateway: acknowledged through `acknowledge` and not kept.
 final class FakeStagedUpload: StagedUpload, @unchecked Sendable {
-    let name: String
+    private(set) var name: String
+    private let folder: String
     private let lock = NSLock()
     private var written: Int64 = 0
     private var fd: Int32
     private var rejected = false
     private var finished = false
     private let staged: String
-    private let path: String
+    private var path: String { folder + "/" + name }
     private let session: PartnerSession
     private let exchange: FakeExchange
 
     init(name: String, folder: String, session: PartnerSession, exchange: FakeExchange) throws {
         self.name = name
+        self.folder = folder
         self.session = session
         self.exchange = exchange
         staged = folder + "/.upload-" + UUID().uuidString.lowercased()
-        path = folder + "/" + name
         fd = open(staged, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             exchange.unstaged(name, of: session.partner, committed: nil)
@@ -98,6 +99,11 @@ final class FakeStagedUpload: StagedUpload, @unchecked Sendable {
         exchange.unstaged(name, of: session.partner, committed: UploadEntry(name: name, size: bytes, received: report.received))
         lock.withLock { finished = true }
         return report
+    }
+
+    func rename(to newName: String) throws {
+        try exchange.renameStaged(name, to: newName, of: session)
+        lock.withLock { name = newName }
     }
 
     func discard(interrupted: Bool) {

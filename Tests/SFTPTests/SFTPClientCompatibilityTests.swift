@@ -84,4 +84,30 @@ import Testing
         let chmod = try f.sftp("chmod 600 /inbox/nobody.p7m")
         #expect(!chmod.succeeded)
     }
+
+    /// WinSCP's way (upload to `NAME.filepart`, then rename), and lftp's with
+    /// `xfer:use-temp-file` (`.in.NAME.`): the report is processed under its real name after the
+    /// rename, never under the temporary one; a temporary name never renamed is discarded.
+    @Test func anUploadToATemporaryNameIsProcessedUnderItsRealNameAfterTheRename() throws {
+        let f = try SFTPFrontEnd()
+        defer { f.stop() }
+        let report = SFTPFrontEndTests.contents(50_000, seed: 9)
+        try report.write(to: URL(fileURLWithPath: f.dir.file("report.p7m")))
+        let r = try f.sftp("put report.p7m /inbox/winscp.p7m.filepart\nrename /inbox/winscp.p7m.filepart /inbox/winscp.p7m\nput report.p7m /inbox/abandoned.p7m.filepart")
+        #expect(r.succeeded, "\(r.stderr)")
+        #expect(f.sessionsEnd(timeout: 5))
+        #expect(Set(f.exchange.uploads(of: Self.partner).map(\.name)) == ["winscp.p7m"])
+        #expect(f.exchange.uploadedContents("winscp.p7m", of: Self.partner) == report)
+        #expect(f.exchange.calls.contains(.uploadDiscarded("abandoned.p7m.filepart", interrupted: true)), "\(f.exchange.calls)")
+
+        let lftp = try Shell.run(["timeout", "60", "lftp", "-c", """
+            set sftp:connect-program "ssh -a -x -i \(f.dir.file("partner_ed25519")) -o UserKnownHostsFile=\(f.dir.file("known_hosts")) -o StrictHostKeyChecking=yes -o BatchMode=yes -o IdentitiesOnly=yes"; \
+            set xfer:use-temp-file yes; \
+            open -u \(Self.partner), sftp://127.0.0.1:\(f.server.boundPort); \
+            put \(f.dir.file("report.p7m")) -o /inbox/lftp.p7m
+            """])
+        #expect(lftp.status == 0, "exit \(lftp.status): \(lftp.stderr)")
+        #expect(f.exchange.uploadedContents("lftp.p7m", of: Self.partner) == report)
+        #expect(!f.exchange.uploads(of: Self.partner).contains { $0.name.hasPrefix(".in.") })
+    }
 }
