@@ -149,10 +149,15 @@ public protocol PartnerExchange: Sendable {
     func startDownload(_ id: BundleID, for session: PartnerSession,
                        offset: @escaping @Sendable (OutboxEntry) -> Int64?) throws -> DownloadStart
 
-    /// A download ended: records it and, when the whole file was read, marks the bundle
+    /// A download ended: records it and, when every byte of the file has been sent to the
+    /// partner (by this download, or by it and the partner's other pieces of the same bundle
+    /// within the exchange's grace period: a multi-threaded or ranged fetch), marks the bundle
     /// downloaded. Does not wait for the commit (its start is already on disk): the entry joins
     /// the next transaction, within milliseconds; a failure to record it is logged.
-    func downloadEnded(_ entry: OutboxEntry, for session: PartnerSession, bytes: Int64, complete: Bool)
+    /// - Parameters:
+    ///   - served: the byte ranges of the file this download sent.
+    ///   - bytes: the bytes it sent (a range read twice counts twice).
+    func downloadEnded(_ entry: OutboxEntry, for session: PartnerSession, served: ByteCoverage, bytes: Int64)
 
     /// A partner acknowledges bundle `id` by the SHA-256 (hex) of the file it received. The one
     /// receipt check for both transports; every outcome is recorded.

@@ -21,6 +21,8 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
     /// Partners in force with their parsed trust anchors and CRLs, re-read at most `maxAge` late.
     let directory: PartnerDirectory
     let rule: SessionRule
+    /// Pieces of bundles partners fetched in parts (several handles, connections or ranges).
+    let pieces = DownloadPieces()
     /// Partner request durations since this exchange was made, for `/metrics`.
     public let durations = RequestDurations()
     /// Where access lines go: one per request, at info.
@@ -142,7 +144,9 @@ public final class GatewayExchange: PartnerExchange, @unchecked Sendable {
         }
     }
 
-    public func downloadEnded(_ entry: OutboxEntry, for session: PartnerSession, bytes: Int64, complete: Bool) {
+    public func downloadEnded(_ entry: OutboxEntry, for session: PartnerSession, served: ByteCoverage, bytes: Int64) {
+        let complete = served.covers(size: entry.size)
+            || pieces.completes(entry, partner: session.partner, with: served, at: clock.now)
         let e = event(.download, complete ? .success : .partial, session, entry: entry, bytes: bytes)
         let logger = self.logger
         store.recordSoon(e, bundleState: complete ? (entry.bundleID, .downloaded, [.queued, .delivered]) : nil) { error in

@@ -209,7 +209,7 @@ struct PartnerRoutes: Sendable {
                     let small = range.count <= Self.inlineLimit ? try Self.read(entry.filePath, range) : nil
                     return .ready(entry, etag: etag, range: range, partial: requested != .whole, small: small)
                 } catch {
-                    exchange.downloadEnded(entry, for: session, bytes: 0, complete: false)
+                    exchange.downloadEnded(entry, for: session, served: ByteCoverage(), bytes: 0)
                     throw error
                 }
             }
@@ -235,8 +235,10 @@ struct PartnerRoutes: Sendable {
         let access = context.access, client = context.clientAddress
         access.bundle = entry.bundleID
         access.deferred = true
-        let recordEnd: @Sendable (Int64, Bool) -> Void = { bytes, complete in
-            exchange.downloadEnded(entry, for: session, bytes: bytes, complete: complete)
+        let recordEnd: @Sendable (Int64, Bool) -> Void = { bytes, _ in
+            var served = ByteCoverage()
+            served.add(Int64(range.lowerBound)..<Int64(range.lowerBound) + bytes)
+            exchange.downloadEnded(entry, for: session, served: served, bytes: bytes)
             exchange.accessed(access.record(clientAddress: client, request: "GET /v1/bundles/:id", bytes: bytes,
                                             status: bytes == length ? status.code : 499))
         }

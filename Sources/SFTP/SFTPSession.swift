@@ -542,7 +542,7 @@ final class SFTPSession: @unchecked Sendable {
             guard case .started(let entry, _) = start else { reply(m, refusal: .bundleUnavailable); return }
             let fd = Glibc.open(entry.filePath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
             guard fd >= 0 else {
-                exchange.downloadEnded(entry, for: session, bytes: 0, complete: false)
+                exchange.downloadEnded(entry, for: session, served: ByteCoverage(), bytes: 0)
                 sftp_reply_status(m, UInt32(SSH_FX_FAILURE), "cannot open")
                 return
             }
@@ -672,7 +672,7 @@ final class SFTPSession: @unchecked Sendable {
         case .download(let fd, let entry, let coverage, let bytes):
             Glibc.close(fd)
             let whole = coverage.covers(size: entry.size)
-            exchange.downloadEnded(entry, for: session, bytes: bytes, complete: whole)
+            exchange.downloadEnded(entry, for: session, served: coverage, bytes: bytes)
             access(.download, "open-read-close", bundle: entry.bundleID, bytes: bytes, status: whole ? "ok" : "partial", since: start)
             return true
         case .upload(let upload) where complete && TemporaryUploadName.isTemporary(upload.name):

@@ -299,8 +299,8 @@ public final class FakeExchange: PartnerExchange, @unchecked Sendable {
         }
     }
 
-    public func downloadEnded(_ entry: OutboxEntry, for session: PartnerSession, bytes: Int64, complete: Bool) {
-        lock.withLock { append(.downloadEnded(entry.bundleID, session.partner, bytes: bytes, complete: complete)) }
+    public func downloadEnded(_ entry: OutboxEntry, for session: PartnerSession, served: ByteCoverage, bytes: Int64) {
+        lock.withLock { append(.downloadEnded(entry.bundleID, session.partner, bytes: bytes, complete: served.covers(size: entry.size))) }
     }
 
     // MARK: PartnerExchange: receipts
