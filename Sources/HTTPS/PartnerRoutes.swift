@@ -398,10 +398,16 @@ struct PartnerRoutes: Sendable {
     private func inbox(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
         let session: PartnerSession
         switch await caller(request, context) { case .session(let s): session = s; case .refused(let r): return r }
+        let exchange = self.exchange
+        // A form upload (`curl -F`, a browser) would stage the form's boundaries and headers as
+        // the report: refused before anything is staged, recorded as a refused upload.
+        if Self.isMultipart(request.headers[.contentType]) {
+            try? await durably { exchange.refused(.operationRefused, subject: Self.multipartUpload, action: .upload, in: session) }
+            return Self.problem(for: .operationRefused, subject: Self.multipartUpload)
+        }
         let name = "https-" + UUID().uuidString.lowercased() + ".p7m"
         // File work (create, write, fsync, link) runs on the blocking pool, never on the Swift
         // concurrency pool; each received buffer is one trip.
-        let exchange = self.exchange
         let upload: any StagedUpload
         do {
             upload = try await durably { try exchange.beginUpload(named: name, for: session) }
@@ -444,12 +450,28 @@ struct PartnerRoutes: Sendable {
                                       bundle_id: report.bundleID?.description), status: .created)
     }
 
+    /// The subject a refused multipart upload is recorded with (`operation-refused: multipart upload`).
+    static let multipartUpload = "multipart upload"
+
+    /// Whether a `Content-Type` is a multipart one (`multipart/form-data; boundary=…`, any
+    /// `multipart/*`), in any case.
+    static func isMultipart(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        return contentType.trimmingCharacters(in: .whitespaces).lowercased().hasPrefix("multipart/")
+    }
+
     // MARK: Helpers
 
     /// What a partner sees of a refusal over HTTPS: one table, for every route. The sentence says
-    /// what to do; details stay in the audit trail and the server log.
-    static func problem(for reason: Refusal.Reason, detail: String? = nil) -> Response {
+    /// what to do; details stay in the audit trail and the server log. `subject` is what the
+    /// refusal is recorded with, for the refusals whose answer depends on it.
+    static func problem(for reason: Refusal.Reason, subject: String? = nil, detail: String? = nil) -> Response {
         switch reason {
+        case .operationRefused where subject == multipartUpload:
+            return problem(.unsupportedMediaType, """
+                Send the sealed report file itself as the request body, not a form upload (multipart): \
+                curl --data-binary @report.p7m -H 'Content-Type: application/pkcs7-mime' https://GATEWAY/v1/inbox
+                """)
         case .bundleUnavailable, .bundleExpired:
             return problem(.notFound, "No such bundle is available to you.")
         case .malformedReceipt:

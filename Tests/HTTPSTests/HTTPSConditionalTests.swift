@@ -7,7 +7,7 @@ import Testing
 /// What HTTP clients rely on beyond a plain GET, driven by stock `curl`: `HEAD` (GET's status and
 /// fields, no content, no download recorded), `Last-Modified` and `Content-Disposition`,
 /// conditional requests (`If-None-Match`, `If-Modified-Since`: `304`, no download recorded;
-/// `If-Range`).
+/// `If-Range`), and a multipart form upload refused with `415` before anything is staged.
 @Suite struct HTTPSConditionalTests {
     static let partner = PartnerAPIFrontEnd.partner
     /// A created time with a fraction of a second, which `Last-Modified` drops.
@@ -230,6 +230,40 @@ import Testing
             #expect(f.exchange.waitUntil { $0.contains { $0.downloadEnd != nil } })
         }
         #expect(Self.downloads(f) == [.startDownload(e.bundleID, Self.partner, .started(offset: c.honoured ? 1_000 : 0))])
+    }
+
+    // MARK: Multipart uploads
+
+    @Test func aMultipartUploadIsRefusedWith415AndNothingIsStaged() async throws {
+        let f = try PartnerAPIFrontEnd()
+        try f.dir.write("report.p7m", HTTPSFrontEndTests.contents(20_000, seed: 3))
+        // Larger than curl sends without `Expect: 100-continue`, and than the exchange accepts:
+        // refused before any of it is read, whatever its size.
+        try f.dir.write("scan.pdf", HTTPSFrontEndTests.contents(3 << 20, seed: 4))
+        try await f.serve { port in
+            let small = try await f.curl(["-F", "file=@" + f.dir.file("report.p7m"), "https://127.0.0.1:\(port)/v1/inbox"])
+            try #require(small.succeeded, "\(small.stderr)")
+            #expect(try f.status() == 415)
+            let r = try await f.curl(["-F", "file=@" + f.dir.file("scan.pdf"), "https://127.0.0.1:\(port)/v1/inbox"])
+            try #require(r.succeeded, "\(r.stderr)")
+            #expect(try f.status() == 415)
+            #expect(try f.headers()["content-type"] == "application/problem+json")
+            let p = try HTTPSFrontEndTests.problem(r)
+            #expect(p.status == 415 && p.title == "Unsupported Media Type")
+            #expect(p.detail.contains("curl --data-binary @report.p7m -H 'Content-Type: application/pkcs7-mime'"), "\(p.detail)")
+            // The same file sent raw is accepted.
+            let ok = try await f.curl(["--data-binary", "@" + f.dir.file("report.p7m"), "-H", "Content-Type: application/pkcs7-mime",
+                                       "https://127.0.0.1:\(port)/v1/inbox"])
+            #expect(try f.status() == 201, "\(ok.stdout)")
+        }
+        let begun = f.exchange.calls.filter { if case .beginUpload = $0 { true } else { false } }
+        #expect(begun.count == 1, "only the raw upload was staged: \(begun)")
+        #expect(f.exchange.uploads(of: Self.partner).count == 1)
+        let refusals = f.exchange.refusals
+        #expect(refusals.map(\.reason) == [.operationRefused, .operationRefused])
+        #expect(refusals.map(\.subject) == ["multipart upload", "multipart upload"])
+        #expect(refusals.map(\.action) == [.upload, .upload])
+        #expect(refusals.allSatisfy { $0.partner == Self.partner })
     }
 
     // MARK: Parsing
