@@ -3,7 +3,7 @@ import Logging
 
 /// The first step of every request to the partner API, and the only one for a request no route
 /// serves: a path the API does not serve is `404`, a method its path does not serve is `405` with
-/// `Allow` (`HEAD` and `OPTIONS` included), and an error a route throws (a body past a route's
+/// `Allow` (`OPTIONS` included, and `HEAD` where there is no `GET`), and an error a route throws (a body past a route's
 /// limit, an internal failure) becomes a problem document with its status, never Hummingbird's
 /// plain default. Which routes exist is `PartnerRoutes.endpoints`, the table `register` adds.
 /// Who may learn that a path exists is judged first, as on every route (`PartnerRoutes.notServed`).

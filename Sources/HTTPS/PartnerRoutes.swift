@@ -26,18 +26,23 @@ struct PartnerRoutes: Sendable {
     /// (`PartnerProblemMiddleware`), and what docs/openapi.yaml describes (tested).
     static let endpoints: [Endpoint] = [
         Endpoint(path: "/v1/bundles", method: .get, operation: .list),
+        Endpoint(path: "/v1/bundles", method: .head, operation: .listHead),
         Endpoint(path: "/v1/bundles/:id", method: .get, operation: .download),
+        Endpoint(path: "/v1/bundles/:id", method: .head, operation: .downloadHead),
         Endpoint(path: "/v1/bundles/:id/receipt", method: .post, operation: .receipt),
         Endpoint(path: "/v1/inbox", method: .post, operation: .inbox),
     ]
 
     struct Endpoint: Sendable {
         enum Operation: Sendable {
-            case list, download, receipt, inbox
+            case list, listHead, download, downloadHead, receipt, inbox
+            /// How the access line counts it: a `HEAD` of the list is recorded as a listing; a
+            /// `HEAD` of a bundle sends no content, a look at it like an SFTP `stat`.
             var access: AccessRecord.Operation {
                 switch self {
-                case .list: .list
+                case .list, .listHead: .list
                 case .download: .download
+                case .downloadHead: .other
                 case .receipt: .receipt
                 case .inbox: .upload
                 }
@@ -74,14 +79,17 @@ struct PartnerRoutes: Sendable {
         for endpoint in Self.endpoints {
             router.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
                 context.access.operation = endpoint.operation.access
-                return try await failClosed {
+                let response = try await failClosed {
                     switch endpoint.operation {
-                    case .list: try await list(request, context)
-                    case .download: try await download(request, context)
+                    case .list, .listHead: try await list(request, context)
+                    case .download: try await download(request, context, head: false)
+                    case .downloadHead: try await download(request, context, head: true)
                     case .receipt: try await receipt(request, context)
                     case .inbox: try await inbox(request, context)
                     }
                 }
+                // A HEAD answer is GET's status and fields without the content (RFC 9110 §9.3.2).
+                return endpoint.method == .head ? response.createHeadResponse() : response
             }
         }
     }
@@ -160,7 +168,11 @@ struct PartnerRoutes: Sendable {
     /// What one trip to the blocking pool decides about a download.
     private enum Prepared: Sendable {
         case unavailable
-        case unsatisfiable(size: Int64, etag: String)
+        /// A precondition says the client holds this bundle already (`304`); nothing recorded.
+        case notModified(OutboxEntry, etag: String)
+        /// A `HEAD`: available, nothing recorded.
+        case head(OutboxEntry, etag: String)
+        case unsatisfiable(OutboxEntry, etag: String)
         /// Recorded as started; `small` holds the bytes when the range is small enough to read at once.
         case ready(OutboxEntry, etag: String, range: ClosedRange<Int>, partial: Bool, small: ByteBuffer?)
     }
@@ -173,17 +185,44 @@ struct PartnerRoutes: Sendable {
     /// and back, so 256 KiB costs half the trips of Hummingbird's 128 KiB default.
     static let chunkLength = 256 << 10
 
-    private func download(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
+    /// The fields every answer about an available bundle carries (`200`, `206`, `HEAD`), as GET sends them.
+    static func representationFields(_ entry: OutboxEntry, etag: String) -> HTTPFields {
+        [.eTag: etag, .acceptRanges: "bytes", .contentType: "application/pkcs7-mime",
+         .lastModified: HTTPDate.format(entry.created), .contentDisposition: "attachment; filename=\"\(entry.name)\""]
+    }
+
+    /// `GET` (or, with `head`, `HEAD`) of a bundle. The session rule first, then the bundle's
+    /// availability (an unavailable one is `404` and recorded as refused, whatever the method).
+    /// A `HEAD`, or a `GET` whose preconditions answer `304`, sends no content and records no
+    /// download: availability is checked as an SFTP `stat` checks it (`PartnerExchange.bundle`).
+    /// Otherwise the availability check and the `started` entry are one transaction.
+    private func download(_ request: Request, _ context: PartnerRequestContext, head: Bool) async throws -> Response {
         let session: PartnerSession
         switch await caller(request, context) { case .session(let s): session = s; case .refused(let r): return r }
         let raw = context.parameters.get("id") ?? ""
-        let rangeHeader = request.headers[.range]
+        // Range handling is defined for GET only (RFC 9110 §14.2): a HEAD describes the whole file.
+        let rangeHeader = head ? nil : request.headers[.range]
+        let conditions = ConditionalRequest(request.headers)
         let exchange = self.exchange
         let prepared: Prepared = try await durably {
             guard let id = BundleID(raw) else {
                 exchange.refused(.bundleUnavailable, subject: String(raw.prefix(80)), in: session)
                 return .unavailable
             }
+            var range = rangeHeader
+            if head || conditions.needsValidators(range: rangeHeader != nil) {
+                // The validators are needed before deciding whether anything is sent. A bundle's
+                // file never changes, so they still hold when the download starts below.
+                guard let entry = try exchange.bundle(id, for: session) else {
+                    exchange.refused(.bundleUnavailable, subject: id.description, in: session)
+                    return .unavailable
+                }
+                let etag = "\"" + (try exchange.fileDigest(of: entry)) + "\""
+                if conditions.notModified(etag: etag, lastModified: entry.created) { return .notModified(entry, etag: etag) }
+                if head { return .head(entry, etag: etag) }
+                if !conditions.rangeApplies(etag: etag, lastModified: entry.created) { range = nil }
+            }
+            let rangeHeader = range
             // The availability check and the `started` entry are one transaction: recorded
             // before the first byte is served; no entry, no bytes.
             let start = try exchange.startDownload(id, for: session) { entry in
@@ -197,7 +236,7 @@ struct PartnerRoutes: Sendable {
             case .unavailable:
                 return .unavailable
             case .unsatisfiable(let entry):
-                return .unsatisfiable(size: entry.size, etag: "\"" + (try exchange.fileDigest(of: entry)) + "\"")
+                return .unsatisfiable(entry, etag: "\"" + (try exchange.fileDigest(of: entry)) + "\"")
             case .started(let entry, _):
                 do {
                     // The same reading as the offset just recorded: a range, or (ignored or
@@ -218,12 +257,22 @@ struct PartnerRoutes: Sendable {
         switch prepared {
         case .unavailable:
             return Self.problem(for: .bundleUnavailable)
-        case .unsatisfiable(let size, let tag):
-            return Response(status: .rangeNotSatisfiable, headers: [.eTag: tag, .acceptRanges: "bytes", .contentRange: "bytes */\(size)"])
+        case .notModified(let e, let tag):
+            context.access.bundle = e.bundleID
+            // No content; the length a 200 would have (RFC 9110 §8.6 allows it, and it spares
+            // Hummingbird's `Content-Length: 0`).
+            return Response(status: .notModified, headers: [.eTag: tag, .contentLength: "\(e.size)"])
+        case .head(let e, let tag):
+            context.access.bundle = e.bundleID
+            var headers = Self.representationFields(e, etag: tag)
+            headers[.contentLength] = "\(e.size)"
+            return Response(status: .ok, headers: headers)
+        case .unsatisfiable(let e, let tag):
+            return Response(status: .rangeNotSatisfiable, headers: [.eTag: tag, .acceptRanges: "bytes", .contentRange: "bytes */\(e.size)"])
         case .ready(let e, let t, let r, let p, let b):
             (entry, etag, range, partial, small) = (e, t, r, p, b)
         }
-        var headers: HTTPFields = [.eTag: etag, .acceptRanges: "bytes", .contentType: "application/pkcs7-mime"]
+        var headers = Self.representationFields(entry, etag: etag)
         if partial { headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(entry.size)" }
         let status: HTTPResponse.Status = partial ? .partialContent : .ok
         // Count what is actually written, and record the download when the body is done
@@ -351,10 +400,16 @@ struct PartnerRoutes: Sendable {
     private func inbox(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
         let session: PartnerSession
         switch await caller(request, context) { case .session(let s): session = s; case .refused(let r): return r }
+        let exchange = self.exchange
+        // A form upload (`curl -F`, a browser) would stage the form's boundaries and headers as
+        // the report: refused before anything is staged, recorded as a refused upload.
+        if Self.isMultipart(request.headers[.contentType]) {
+            try? await durably { exchange.refused(.operationRefused, subject: Self.multipartUpload, action: .upload, in: session) }
+            return Self.problem(for: .operationRefused, subject: Self.multipartUpload)
+        }
         let name = "https-" + UUID().uuidString.lowercased() + ".p7m"
         // File work (create, write, fsync, link) runs on the blocking pool, never on the Swift
         // concurrency pool; each received buffer is one trip.
-        let exchange = self.exchange
         let upload: any StagedUpload
         do {
             upload = try await durably { try exchange.beginUpload(named: name, for: session) }
@@ -397,12 +452,28 @@ struct PartnerRoutes: Sendable {
                                       bundle_id: report.bundleID?.description), status: .created)
     }
 
+    /// The subject a refused multipart upload is recorded with (`operation-refused: multipart upload`).
+    static let multipartUpload = "multipart upload"
+
+    /// Whether a `Content-Type` is a multipart one (`multipart/form-data; boundary=…`, any
+    /// `multipart/*`), in any case.
+    static func isMultipart(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        return contentType.trimmingCharacters(in: .whitespaces).lowercased().hasPrefix("multipart/")
+    }
+
     // MARK: Helpers
 
     /// What a partner sees of a refusal over HTTPS: one table, for every route. The sentence says
-    /// what to do; details stay in the audit trail and the server log.
-    static func problem(for reason: Refusal.Reason, detail: String? = nil) -> Response {
+    /// what to do; details stay in the audit trail and the server log. `subject` is what the
+    /// refusal is recorded with, for the refusals whose answer depends on it.
+    static func problem(for reason: Refusal.Reason, subject: String? = nil, detail: String? = nil) -> Response {
         switch reason {
+        case .operationRefused where subject == multipartUpload:
+            return problem(.unsupportedMediaType, """
+                Send the sealed report file itself as the request body, not a form upload (multipart): \
+                curl --data-binary @report.p7m -H 'Content-Type: application/pkcs7-mime' https://GATEWAY/v1/inbox
+                """)
         case .bundleUnavailable, .bundleExpired:
             return problem(.notFound, "No such bundle is available to you.")
         case .malformedReceipt:

@@ -200,3 +200,47 @@ extension HTTPSEndToEndTests {
         #expect(r.stderr.contains("loopback"))
     }
 }
+
+extension HTTPSEndToEndTests {
+    /// Against the real exchange and audit trail (counted through `/metrics`): a HEAD of a bundle
+    /// and a conditional GET answered `304` record no download, a HEAD of another partner's bundle
+    /// is `404` and recorded as refused like GET's, a HEAD of the list records a listing, and a
+    /// multipart upload is `415` and recorded as a refused upload.
+    @Test func headAndNotModifiedRecordNoDownloadWithTheRealExchange() throws {
+        let g = try gateway()
+        func count(_ series: String) throws -> Int {
+            let metrics = try Shell.run(["curl", "-sS", "http://127.0.0.1:\(g.adminPort)/metrics"]).stdout
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix(series + " ") }
+            return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+        }
+        let started = #"claimgate_events_total{action="download",outcome="started",transport="https"}"#
+        let refused = #"claimgate_events_total{action="access-refused",outcome="refused",transport="https"}"#
+        let listings = #"claimgate_events_total{action="listing",outcome="success",transport="https"}"#
+        let uploadsRefused = #"claimgate_events_total{action="upload",outcome="refused",transport="https"}"#
+        let before = try [started, refused, listings, uploadsRefused].map(count)
+
+        let head = try g.curl(["-I", g.url("/v1/bundles/\(g.stmBundle)")])
+        try g.ok(head)
+        let fields = head.stdout.lowercased()
+        #expect(fields.hasPrefix("http/1.1 200"), "\(head.stdout)")
+        #expect(fields.contains("content-disposition: attachment; filename=\"\(g.stmBundle).p7m\""), "\(head.stdout)")
+        let etag = try #require(head.stdout.split(separator: "\r\n").first { $0.lowercased().hasPrefix("etag:") }?.dropFirst(5)
+            .trimmingCharacters(in: .whitespaces))
+        let lastModified = try #require(head.stdout.split(separator: "\r\n").first { $0.lowercased().hasPrefix("last-modified:") }?
+            .dropFirst(14).trimmingCharacters(in: .whitespaces))
+        #expect(try g.curl(["-H", "If-None-Match: \(etag)", "-o", "/dev/null", "-w", "%{http_code}", g.url("/v1/bundles/\(g.stmBundle)")]).stdout == "304")
+        #expect(try g.curl(["-H", "If-Modified-Since: \(lastModified)", "-o", "/dev/null", "-w", "%{http_code}",
+                            g.url("/v1/bundles/\(g.stmBundle)")]).stdout == "304")
+        #expect(try g.curl(["-I", "-o", "/dev/null", "-w", "%{http_code}", g.url("/v1/bundles/\(g.acmeBundle)")]).stdout == "404")
+        #expect(try g.curl(["-I", "-o", "/dev/null", "-w", "%{http_code}", g.url("/v1/bundles")]).stdout == "200")
+        let work = TemporaryDirectory()
+        let form = try work.write("report.p7m", "not a form")
+        #expect(try g.curl(["-F", "file=@" + form, "-o", "/dev/null", "-w", "%{http_code}", g.url("/v1/inbox")]).stdout == "415")
+
+        let after = try [started, refused, listings, uploadsRefused].map(count)
+        #expect(after[0] == before[0], "no download recorded")
+        #expect(after[1] == before[1] + 1, "the HEAD of another partner's bundle is recorded as refused")
+        #expect(after[2] == before[2] + 1, "the HEAD of the list is recorded as a listing")
+        #expect(after[3] == before[3] + 1, "the multipart upload is recorded as refused")
+    }
+}

@@ -62,6 +62,12 @@ import Testing
         #expect(described.operations["GET /v1/bundles/{id}"]?.contains("416") == true)
         #expect(described.operations["GET /v1/bundles/{id}"]?.contains("206") == true)
         #expect(described.operations["POST /v1/inbox"]?.contains("413") == true)
+        #expect(described.operations["POST /v1/inbox"]?.contains("415") == true)
+        for operation in ["GET /v1/bundles/{id}", "HEAD /v1/bundles/{id}"] {
+            #expect(described.operations[operation]?.contains("304") == true, "\(operation)")
+            #expect(described.operations[operation]?.contains("404") == true, "\(operation)")
+        }
+        #expect(described.responses["NotModified"]?.headers == ["ETag"])
 
         // Unknown routes and methods: problem documents, 405 with `Allow`.
         #expect(described.responses["NotFound"]?.content == ["application/problem+json"])
