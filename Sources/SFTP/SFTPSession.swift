@@ -111,7 +111,7 @@ final class SFTPSession: @unchecked Sendable {
             extraChannels.append(c)
             return 0
         case Int32(SSH_REQUEST_CHANNEL_OPEN.rawValue):
-            refuse(msg, sub == Int32(SSH_CHANNEL_SESSION.rawValue) ? "channel" : "forwarding")
+            recordRefusal(sub == Int32(SSH_CHANNEL_SESSION.rawValue) ? "channel" : "forwarding")
         case Int32(SSH_REQUEST_CHANNEL.rawValue) where sub == Int32(SSH_CHANNEL_REQUEST_EXEC.rawValue):
             return refuseAndClose(msg, "exec")
         case Int32(SSH_REQUEST_CHANNEL.rawValue) where sub == Int32(SSH_CHANNEL_REQUEST_SHELL.rawValue):
@@ -128,9 +128,9 @@ final class SFTPSession: @unchecked Sendable {
     /// one, then closes that channel, as a client waiting for it to end expects (OpenSSH's
     /// `ssh` over a shared connection waits for the close after a failed exec).
     private func refuseAndClose(_ msg: ssh_message, _ what: String) -> Int32 {
-        refuse(msg, what)
+        recordRefusal(what)
         guard let c = ssh_message_channel_request_channel(msg), extraChannels.contains(c) else { return 1 }
-        ssh_message_reply_default(msg)
+        ssh_message_reply_default(msg)   // one refusal: libssh sends none for a message answered here
         ssh_channel_request_send_exit_status(c, 1)
         ssh_channel_send_eof(c)
         ssh_channel_close(c)
@@ -253,8 +253,13 @@ final class SFTPSession: @unchecked Sendable {
     }
 
     private func refuse(_ msg: ssh_message, _ what: String) {
-        if let session { exchange.refused(.operationRefused, subject: what, in: session) }
+        recordRefusal(what)
         ssh_message_reply_default(msg)
+    }
+
+    /// Records a refused SSH request (the caller, or libssh, sends the refusal: exactly one).
+    private func recordRefusal(_ what: String) {
+        if let session { exchange.refused(.operationRefused, subject: what, in: session) }
     }
 
     static func keyLine(_ key: ssh_key) -> String? {

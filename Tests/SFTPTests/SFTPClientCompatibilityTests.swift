@@ -110,4 +110,43 @@ import Testing
         #expect(f.exchange.uploadedContents("lftp.p7m", of: Self.partner) == report)
         #expect(!f.exchange.uploads(of: Self.partner).contains { $0.name.hasPrefix(".in.") })
     }
+
+    /// asyncssh (from PyPI, in a fresh venv): SFTP, then `conn.run` on the same connection (it
+    /// used to wait forever for an answer), and an upload with `preserve=True` (times and mode set
+    /// after the data, which used to fail the upload).
+    @Test func asyncsshRunsACommandBesideSFTPAndPreservesTimesOnUpload() throws {
+        let f = try SFTPFrontEnd()
+        defer { f.stop() }
+        let bytes = SFTPFrontEndTests.contents(120_000, seed: 5)
+        let e = try f.exchange.addBundle(for: Self.partner, contents: bytes)
+        try SFTPFrontEndTests.contents(30_000, seed: 6).write(to: URL(fileURLWithPath: f.dir.file("report.p7m")))
+        let venv = f.dir.file("venv")
+        try #require(try Shell.run(["python3", "-m", "venv", venv]).succeeded, "python3 -m venv failed")
+        let pip = try Shell.run([venv + "/bin/python", "-m", "pip", "install", "-q", "--disable-pip-version-check", "--timeout", "30", "asyncssh"])
+        try #require(pip.succeeded, "pip install asyncssh failed (is PyPI reachable?): \(pip.stderr.suffix(1000))")
+        let script = try f.dir.write("client.py", """
+            import asyncio, asyncssh, hashlib, sys
+            async def main():
+                async with asyncssh.connect('127.0.0.1', port=\(f.server.boundPort), username='\(Self.partner)',
+                                            client_keys=['\(f.dir.file("partner_ed25519"))'],
+                                            known_hosts='\(f.dir.file("known_hosts"))') as conn:
+                    async with conn.start_sftp_client() as sftp:
+                        names = await sftp.listdir('/outbox')
+                        await sftp.get('/outbox/\(e.name)', '\(f.dir.file("got.p7m"))')
+                        try:
+                            r = await asyncio.wait_for(conn.run('echo hello', check=False), 10)
+                            print('run', r.exit_status, repr(r.stdout))
+                        except asyncssh.ChannelOpenError as err:
+                            print('run refused', err.code)
+                        await sftp.put('\(f.dir.file("report.p7m"))', '/inbox/report.p7m', preserve=True)
+                        print('names', sorted(n for n in names if not n.startswith('.')))
+            asyncio.run(main())
+            """)
+        let r = try Shell.run(["timeout", "60", venv + "/bin/python", script])
+        #expect(r.status == 0, "exit \(r.status) (124: it hung): \(r.stderr.suffix(2000))")
+        #expect(r.stdout.contains("names ['\(e.name)']"), "\(r.stdout)")
+        #expect(!r.stdout.contains("hello"), "\(r.stdout)")
+        #expect(FileManager.default.contents(atPath: f.dir.file("got.p7m")) == bytes)
+        #expect(f.exchange.uploads(of: Self.partner).map(\.name) == ["report.p7m"])
+    }
 }
