@@ -149,4 +149,35 @@ import Testing
         #expect(FileManager.default.contents(atPath: f.dir.file("got.p7m")) == bytes)
         #expect(f.exchange.uploads(of: Self.partner).map(\.name) == ["report.p7m"])
     }
+
+    /// curl's `sftp://` (libssh2), with the host key pinned by its SHA-256: list, download, resume,
+    /// upload a report.
+    @Test func curlSFTPListsDownloadsResumesAndUploads() throws {
+        let f = try SFTPFrontEnd()
+        defer { f.stop() }
+        let bytes = SFTPFrontEndTests.contents(300_000, seed: 4)
+        let e = try f.exchange.addBundle(for: Self.partner, contents: bytes)
+        let fingerprint = try Shell.run(["ssh-keygen", "-lf", f.dir.file("known_hosts"), "-E", "sha256"])
+        try #require(fingerprint.succeeded, "\(fingerprint.stderr)")
+        let sha = try #require(fingerprint.stdout.split(separator: " ").first { $0.hasPrefix("SHA256:") }).dropFirst(7)
+        let base = "sftp://\(Self.partner)@127.0.0.1:\(f.server.boundPort)"
+        let common = ["timeout", "30", "curl", "-sS", "--hostpubsha256", String(sha) + "=",
+                      "--key", f.dir.file("partner_ed25519"), "--pubkey", f.dir.file("partner_ed25519") + ".pub"]
+        let list = try Shell.run(common + ["\(base)/outbox/"])
+        #expect(list.status == 0, "exit \(list.status): \(list.stderr)")
+        #expect(list.stdout.contains(e.name))
+        // Resume: the first 100,000 bytes are already here.
+        try bytes.prefix(100_000).write(to: URL(fileURLWithPath: f.dir.file("got.p7m")))
+        let get = try Shell.run(common + ["-C", "-", "-o", f.dir.file("got.p7m"), "\(base)/outbox/\(e.name)"])
+        #expect(get.status == 0, "exit \(get.status): \(get.stderr)")
+        #expect(FileManager.default.contents(atPath: f.dir.file("got.p7m")) == bytes)
+        try SFTPFrontEndTests.contents(20_000, seed: 8).write(to: URL(fileURLWithPath: f.dir.file("report.p7m")))
+        let put = try Shell.run(common + ["-T", f.dir.file("report.p7m"), "\(base)/inbox/report.p7m"])
+        #expect(put.status == 0, "exit \(put.status): \(put.stderr)")
+        #expect(f.exchange.uploads(of: Self.partner).map(\.name) == ["report.p7m"])
+        // A wrong host key is refused by curl before anything is sent.
+        var wrong = common
+        wrong[wrong.firstIndex(of: "--hostpubsha256")! + 1] = String(repeating: "A", count: 43) + "="
+        #expect(try Shell.run(wrong + ["\(base)/outbox/"]).status != 0)
+    }
 }
