@@ -12,18 +12,22 @@ struct PartnerProblemMiddleware: RouterMiddleware {
     let routes: PartnerRoutes
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let response = await answer(request, context: context, next: next)
-        // One access line per request; a download writes its own once its body is sent.
+        // The table is read once per request: for 404/405 and for the access line's route.
+        let matched = PartnerRoutes.endpoints(servingPath: request.uri.path)
+        let response = await answer(request, served: matched.map(\.method), context: context, next: next)
+        // One access line per request; a download writes its own once its body is sent. The
+        // route, never the partner's own spelling of the path (that goes to the audit trail
+        // only, escaped); `(other)` for a path no route serves.
         if !context.access.deferred {
-            let name = "\(request.method.rawValue) \(PartnerRoutes.routePath(request.uri.path))"
+            let name = "\(request.method.rawValue) \(matched.first?.path ?? "(other)")"
             routes.exchange.accessed(context.access.record(clientAddress: context.clientAddress, request: name,
                                                            bytes: context.access.bytes ?? Int64(response.body.contentLength ?? 0), status: response.status.code))
         }
         return response
     }
 
-    private func answer(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async -> Response {
-        let served = PartnerRoutes.methods(servedAt: request.uri.path)
+    private func answer(_ request: Request, served: [HTTPRequest.Method], context: Context,
+                        next: (Request, Context) async throws -> Response) async -> Response {
         guard served.contains(request.method) else {
             let response = await routes.notServed(request, context, allow: served)
             // A HEAD answer has no content (RFC 9110 §9.3.2).

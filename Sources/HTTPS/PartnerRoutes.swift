@@ -59,18 +59,11 @@ struct PartnerRoutes: Sendable {
         }
     }
 
-    /// The methods the API serves at a request path, in the table's order (empty: no such path).
-    static func methods(servedAt path: String) -> [HTTPRequest.Method] {
+    /// The table's endpoints at a request path, in the table's order (empty: no such path); their
+    /// methods are what the path serves.
+    static func endpoints(servingPath path: String) -> [Endpoint] {
         let segments = path.split(separator: "/")
-        return endpoints.filter { $0.matches(segments) }.map(\.method)
-    }
-
-    /// The route a path is served by (`/v1/bundles/:id`), for the access log; `(other)` for a
-    /// path no route serves. Never the partner's own spelling: that goes to the audit trail
-    /// only, escaped.
-    static func routePath(_ path: String) -> String {
-        let segments = path.split(separator: "/")
-        return endpoints.first { $0.matches(segments) }?.path ?? "(other)"
+        return endpoints.filter { $0.matches(segments) }
     }
 
     func register(on router: Router<PartnerRequestContext>) {

@@ -1,4 +1,5 @@
 import ClaimGateCore
+import Envelope
 import Foundation
 
 /// The last checkpoint this home signed (its sequence and head hash), kept beside the audit key
@@ -27,7 +28,7 @@ struct AuditWitness: Equatable, Sendable {
         }
         let parts = text.split(whereSeparator: \.isWhitespace)
         guard parts.count == 2, let seq = Int64(parts[0]), seq > 0, parts[1].utf8.count == 64,
-              let hash = hexBytes(parts[1]) else {
+              let hash = Hex.decode(parts[1]) else {
             throw ClaimGateError(.io, "\(path) is damaged: it should hold the sequence and head hash of the last checkpoint this gateway signed. Restore it from a backup of the identity folder.")
         }
         return AuditWitness(sequence: seq, headHash: hash)
@@ -43,19 +44,7 @@ struct AuditWitness: Equatable, Sendable {
         defer { close(lock) }
         guard flock(lock, LOCK_EX) == 0 else { throw ClaimGateError(.io, "Cannot lock \(lockPath): \(String(cString: strerror(errno))).") }
         if let current = try Self.read(in: identityFolder), current.sequence >= sequence { return }
-        let text = "\(sequence) \(headHash.map { String(format: "%02x", $0) }.joined())\n"
+        let text = "\(sequence) \(Hex.encode(headHash))\n"
         try FileSystem.writeAtomically(Data(text.utf8), to: identityFolder + "/" + Self.fileName, mode: 0o600, replace: true)
-    }
-
-    private static func hexBytes(_ s: Substring) -> [UInt8]? {
-        var out: [UInt8] = []
-        var i = s.startIndex
-        while i < s.endIndex {
-            let j = s.index(i, offsetBy: 2)
-            guard let b = UInt8(s[i..<j], radix: 16) else { return nil }
-            out.append(b)
-            i = j
-        }
-        return out
     }
 }

@@ -43,10 +43,7 @@ public final class Gateway: @unchecked Sendable {
     public static func open(home: Home, clock: any WallClock = SystemClock(),
                             logger: Logger = Logger(label: "claimgate")) throws -> Gateway {
         try home.requireInitialised()
-        let store = try GatewayStore(path: home.database)
-        let gatewayID = try store.setting(gatewayIDSetting) ?? "claimgate"
-        let identity = try GatewayIdentity.load(home, gatewayID: gatewayID)
-        return Gateway(home: home, store: store, identity: identity, clock: clock, logger: logger)
+        return try open(home: home, store: GatewayStore(path: home.database), clock: clock, logger: logger)
     }
 
     /// Opens an initialised home for reading only (`audit verify`, `bundle list`, `doctor`): its
@@ -55,7 +52,11 @@ public final class Gateway: @unchecked Sendable {
     public static func openReadOnly(home: Home, clock: any WallClock = SystemClock(),
                                     logger: Logger = Logger(label: "claimgate")) throws -> Gateway {
         try home.requireInitialised()
-        let store = try GatewayStore(readingAt: home.database)
+        return try open(home: home, store: GatewayStore(readingAt: home.database), clock: clock, logger: logger)
+    }
+
+    /// The gateway over an opened store: its id from the store, its identity from the home.
+    private static func open(home: Home, store: GatewayStore, clock: any WallClock, logger: Logger) throws -> Gateway {
         let gatewayID = try store.setting(gatewayIDSetting) ?? "claimgate"
         let identity = try GatewayIdentity.load(home, gatewayID: gatewayID)
         return Gateway(home: home, store: store, identity: identity, clock: clock, logger: logger)
