@@ -31,18 +31,25 @@ struct PartnerRoutes: Sendable {
         Endpoint(path: "/v1/bundles/:id", method: .head, operation: .downloadHead),
         Endpoint(path: "/v1/bundles/:id/receipt", method: .post, operation: .receipt),
         Endpoint(path: "/v1/inbox", method: .post, operation: .inbox),
+        // The same bundles as a folder of files, for generic HTTP file clients (rclone's http
+        // backend, `wget -r`): an HTML index linking `<id>.p7m`, the names SFTP's `/outbox` shows.
+        Endpoint(path: "/v1/outbox", method: .get, operation: .index),
+        Endpoint(path: "/v1/outbox", method: .head, operation: .indexHead),
+        Endpoint(path: "/v1/outbox/:name", method: .get, operation: .file),
+        Endpoint(path: "/v1/outbox/:name", method: .head, operation: .fileHead),
     ]
 
     struct Endpoint: Sendable {
         enum Operation: Sendable {
             case list, listHead, download, downloadHead, receipt, inbox
+            case index, indexHead, file, fileHead
             /// How the access line counts it: a `HEAD` of the list is recorded as a listing; a
             /// `HEAD` of a bundle sends no content, a look at it like an SFTP `stat`.
             var access: AccessRecord.Operation {
                 switch self {
-                case .list, .listHead: .list
-                case .download: .download
-                case .downloadHead: .other
+                case .list, .listHead, .index, .indexHead: .list
+                case .download, .file: .download
+                case .downloadHead, .fileHead: .other
                 case .receipt: .receipt
                 case .inbox: .upload
                 }
@@ -75,8 +82,9 @@ struct PartnerRoutes: Sendable {
                 let response = try await failClosed {
                     switch endpoint.operation {
                     case .list, .listHead: try await list(request, context)
-                    case .download: try await download(request, context, head: false)
-                    case .downloadHead: try await download(request, context, head: true)
+                    case .index, .indexHead: try await index(request, context)
+                    case .download, .file: try await download(request, context, endpoint, head: false)
+                    case .downloadHead, .fileHead: try await download(request, context, endpoint, head: true)
                     case .receipt: try await receipt(request, context)
                     case .inbox: try await inbox(request, context)
                     }
@@ -158,6 +166,29 @@ struct PartnerRoutes: Sendable {
         return try Self.json(listed)
     }
 
+    /// `GET /v1/outbox/`: the caller's bundles as an HTML index of `<id>.p7m` links (the same
+    /// rule and the same `listing` entry as `GET /v1/bundles`). rclone's http backend lists a
+    /// folder this way and asks each file's size and time with a `HEAD`.
+    private func index(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
+        let session: PartnerSession
+        switch await caller(request, context) { case .session(let s): session = s; case .refused(let r): return r }
+        let exchange = self.exchange
+        let entries = try await durably { try exchange.listOutbox(session) }
+        var html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>outbox</title></head><body>\n<h1>outbox</h1>\n<ul>\n"
+        for e in entries {
+            let name = Self.escapeHTML(e.name)
+            html += "<li><a href=\"\(name)\">\(name)</a> \(e.size) bytes, expires \(Timestamp.format(e.expires))</li>\n"
+        }
+        html += "</ul>\n</body></html>\n"
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                        body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    static func escapeHTML(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
     /// What one trip to the blocking pool decides about a download.
     private enum Prepared: Sendable {
         case unavailable
@@ -189,16 +220,24 @@ struct PartnerRoutes: Sendable {
     /// A `HEAD`, or a `GET` whose preconditions answer `304`, sends no content and records no
     /// download: availability is checked as an SFTP `stat` checks it (`PartnerExchange.bundle`).
     /// Otherwise the availability check and the `started` entry are one transaction.
-    private func download(_ request: Request, _ context: PartnerRequestContext, head: Bool) async throws -> Response {
+    private func download(_ request: Request, _ context: PartnerRequestContext, _ endpoint: Endpoint, head: Bool) async throws -> Response {
         let session: PartnerSession
         switch await caller(request, context) { case .session(let s): session = s; case .refused(let r): return r }
-        let raw = context.parameters.get("id") ?? ""
+        // `/v1/bundles/<id>`, or the file name `/v1/outbox/<id>.p7m`.
+        let raw: String, parsed: BundleID?
+        if let name = context.parameters.get("name") {
+            raw = name
+            parsed = name.hasSuffix(".p7m") ? BundleID(String(name.dropLast(4))) : nil
+        } else {
+            raw = context.parameters.get("id") ?? ""
+            parsed = BundleID(raw)
+        }
         // Range handling is defined for GET only (RFC 9110 §14.2): a HEAD describes the whole file.
         let rangeHeader = head ? nil : request.headers[.range]
         let conditions = ConditionalRequest(request.headers)
         let exchange = self.exchange
         let prepared: Prepared = try await durably {
-            guard let id = BundleID(raw) else {
+            guard let id = parsed else {
                 exchange.refused(.bundleUnavailable, subject: String(raw.prefix(80)), in: session)
                 return .unavailable
             }
@@ -281,7 +320,7 @@ struct PartnerRoutes: Sendable {
             var served = ByteCoverage()
             served.add(Int64(range.lowerBound)..<Int64(range.lowerBound) + bytes)
             exchange.downloadEnded(entry, for: session, served: served, bytes: bytes)
-            exchange.accessed(access.record(clientAddress: client, request: "GET /v1/bundles/:id", bytes: bytes,
+            exchange.accessed(access.record(clientAddress: client, request: "GET " + endpoint.path, bytes: bytes,
                                             status: bytes == length ? status.code : 499))
         }
         let path = entry.filePath, eventLoop = context.channel.eventLoop

@@ -42,6 +42,12 @@ public enum Shell {
                       stderr: String(decoding: errBox.data!, as: UTF8.self), stdoutData: outData)
     }
 
+    /// The full path of a program in PATH, or nil when it is not installed.
+    public static func which(_ name: String) -> String? {
+        let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        return dirs.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
     /// Runs a `bash -c` script (for real pipelines such as `openssl … | openssl … | tar -x`).
     @discardableResult
     public static func bash(_ script: String, directory: String? = nil) throws -> Result {

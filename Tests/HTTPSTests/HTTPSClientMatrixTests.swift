@@ -110,6 +110,40 @@ import Testing
         #expect(f.exchange.refusals.isEmpty, "\(f.exchange.refusals)")
     }
 
+    /// rclone's `http` backend with its defaults, pointed at the HTML index `/v1/outbox/` with the
+    /// client certificate and the gateway CA: it lists the bundles as `<id>.p7m` (size and time
+    /// from a `HEAD` of each), copies them with the exact bytes, and a second copy finds nothing
+    /// to fetch. Recorded: listings, one complete download; rclone caused no refusal.
+    @Test(.timeLimit(.minutes(3)))
+    func rcloneHTTPListsAndCopiesTheOutboxIndex() async throws {
+        let f = try PartnerAPIFrontEnd()
+        let e = try f.exchange.addBundle(for: Self.partner, contents: Self.bytes)
+        try await f.serve { port in
+            let rclone = ["env", "RCLONE_CONFIG=\(f.dir.file("rclone.conf"))", "timeout", "60", "rclone", "-q",
+                          "--client-cert", f.dir.file("client.pem"), "--client-key", f.dir.file("client.key"),
+                          "--ca-cert", f.dir.file("gateway-ca.pem"), "--http-url", "https://127.0.0.1:\(port)/v1/outbox/"]
+            let list = try await Shell.runDetached(rclone + ["lsl", ":http:"])
+            try #require(list.succeeded, "exit \(list.status): \(list.stderr)")
+            #expect(list.stdout.contains(" \(Self.bytes.count) ") && list.stdout.hasSuffix(" \(e.bundleID).p7m\n"), "\(list.stdout)")
+            for _ in 1...2 {
+                let copy = try await Shell.runDetached(rclone + ["copy", ":http:", f.dir.file("got")])
+                #expect(copy.succeeded, "exit \(copy.status): \(copy.stderr)")
+            }
+            #expect(FileManager.default.contents(atPath: f.dir.file("got/\(e.bundleID).p7m")) == Self.bytes)
+            #expect(f.exchange.waitUntil { $0.contains { $0.downloadEnd != nil } })
+            // Only `<id>.p7m` names a bundle there.
+            let bare = try await Shell.runDetached(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cert", f.dir.file("client.pem"),
+                                                    "--key", f.dir.file("client.key"), "--cacert", f.dir.file("gateway-ca.pem"),
+                                                    "https://127.0.0.1:\(port)/v1/outbox/\(e.bundleID)"])
+            #expect(bare.stdout == "404")
+        }
+        #expect(f.exchange.calls.filter { $0.downloadEnd != nil } == [
+            .downloadEnded(e.bundleID, Self.partner, bytes: Int64(Self.bytes.count), complete: true),
+        ])
+        #expect(f.exchange.calls.contains(.listOutbox(Self.partner)), "\(f.exchange.calls)")
+        #expect(f.exchange.refusals.map(\.subject) == [e.bundleID.description], "only the bare id: \(f.exchange.refusals)")
+    }
+
     /// Debian's Python, which `python3-requests` is installed for (`scripts/install-deps`), rather
     /// than whichever `python3` comes first on the PATH.
     static let python = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"

@@ -51,7 +51,10 @@ import Testing
         let described = try JSONDecoder().decode(Described.self, from: run.stdoutData)
 
         // Exactly the routes served, `:id` spelled `{id}`.
-        let served = Set(PartnerRoutes.endpoints.map { "\($0.method.rawValue) \($0.path.replacingOccurrences(of: ":id", with: "{id}"))" })
+        let served = Set(PartnerRoutes.endpoints.map {
+            "\($0.method.rawValue) " + $0.path.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+                .reduce("") { $0 + "/" + $1 }
+        })
         #expect(Set(described.operations.keys) == served)
 
         // What every route can answer: 403 (the session rule) and 503 (audit-unavailable).
@@ -63,7 +66,7 @@ import Testing
         #expect(described.operations["GET /v1/bundles/{id}"]?.contains("206") == true)
         #expect(described.operations["POST /v1/inbox"]?.contains("413") == true)
         #expect(described.operations["POST /v1/inbox"]?.contains("415") == true)
-        for operation in ["GET /v1/bundles/{id}", "HEAD /v1/bundles/{id}"] {
+        for operation in ["GET /v1/bundles/{id}", "HEAD /v1/bundles/{id}", "GET /v1/outbox/{name}", "HEAD /v1/outbox/{name}"] {
             #expect(described.operations[operation]?.contains("304") == true, "\(operation)")
             #expect(described.operations[operation]?.contains("404") == true, "\(operation)")
         }

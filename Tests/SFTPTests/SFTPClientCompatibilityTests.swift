@@ -180,4 +180,65 @@ import Testing
         wrong[wrong.firstIndex(of: "--hostpubsha256")! + 1] = String(repeating: "A", count: 43) + "="
         #expect(try Shell.run(wrong + ["\(base)/outbox/"]).status != 0)
     }
+
+    /// What the server says it supports in its SFTP version reply is what it serves: OpenSSH's
+    /// `sftp` lists the extensions it was offered (`-vvv`), and uses `hardlink@openssh.com` and
+    /// `statvfs@openssh.com` only when offered, so offering one the server refuses turns `ln` and
+    /// `df` into a confusing failure.
+    @Test func theVersionReplyOffersOnlyExtensionsTheServerServes() throws {
+        let f = try SFTPFrontEnd()
+        defer { f.stop() }
+        let file = try f.dir.write("batch-ext", "ls /\n")
+        let r = try Shell.run(["sftp", "-vvv", "-b", file, "-P", String(f.server.boundPort), "-i", f.dir.file("partner_ed25519"),
+                               "-o", "UserKnownHostsFile=\(f.dir.file("known_hosts"))", "-o", "StrictHostKeyChecking=yes",
+                               "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "\(Self.partner)@127.0.0.1"], directory: f.dir.path)
+        #expect(r.succeeded, "\(r.stderr.suffix(2000))")
+        let offered = r.stderr.split(separator: "\n").compactMap { line -> String? in
+            guard let range = line.range(of: "Server supports extension \"") else { return nil }
+            return String(line[range.upperBound...].prefix { $0 != "\"" })
+        }
+        #expect(!offered.contains("hardlink@openssh.com"), "\(offered)")
+        #expect(!offered.contains("statvfs@openssh.com") && !offered.contains("fstatvfs@openssh.com"), "\(offered)")
+    }
+
+    /// sshfs (FUSE; only where `/dev/fuse` is there): the outbox mounted, a bundle copied with
+    /// `cp`, a report written into the inbox with `cp` (sshfs opens, writes, then `lstat`s the
+    /// open name, which used to fail and leave a 0-byte report that took the name), and a delete
+    /// in the outbox refused as permission denied.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/dev/fuse") && Shell.which("sshfs") != nil))
+    func sshfsMountsCopiesAndUploads() throws {
+        let f = try SFTPFrontEnd()
+        defer { f.stop() }
+        let bytes = SFTPFrontEndTests.contents(500_000, seed: 11)
+        let e = try f.exchange.addBundle(for: Self.partner, contents: bytes)
+        let report = SFTPFrontEndTests.contents(90_000, seed: 12)
+        try report.write(to: URL(fileURLWithPath: f.dir.file("report.p7m")))
+        let mount = f.dir.file("mnt")
+        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+        // In the foreground (`-f`), so the test holds its PID and stops it; a daemonised sshfs
+        // would also keep the output pipe open.
+        let sshfs = try ServerProcess(["/usr/bin/env", "sshfs", "-f", "\(Self.partner)@127.0.0.1:/", mount,
+                                       "-p", String(f.server.boundPort), "-o", "IdentityFile=\(f.dir.file("partner_ed25519"))",
+                                       "-o", "UserKnownHostsFile=\(f.dir.file("known_hosts"))", "-o", "StrictHostKeyChecking=yes",
+                                       "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes"], logPath: f.dir.file("sshfs.log"))
+        defer { _ = try? Shell.run(["umount", "-l", mount]); _ = sshfs.stop(timeout: 5) }
+        let deadline = Date().addingTimeInterval(15)
+        func mounted() -> Bool { ((try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? "").contains(" \(mount) fuse") }
+        while !mounted(), Date() < deadline { usleep(50_000) }
+        try #require(mounted(), "sshfs did not mount: \(sshfs.text)")
+        // Through programs under `timeout`, never this process: a stuck FUSE call cannot be undone.
+        let list = try Shell.run(["timeout", "30", "ls", mount + "/outbox"])
+        #expect(list.stdout == e.name + "\n", "exit \(list.status): \(list.stdout) \(list.stderr)")
+        let cp = try Shell.run(["timeout", "30", "cp", mount + "/outbox/" + e.name, f.dir.file("got.p7m")])
+        #expect(cp.status == 0, "\(cp.stderr)")
+        #expect(FileManager.default.contents(atPath: f.dir.file("got.p7m")) == bytes)
+        let up = try Shell.run(["timeout", "30", "cp", f.dir.file("report.p7m"), mount + "/inbox/report.p7m"])
+        #expect(up.status == 0, "exit \(up.status): \(up.stderr)")
+        let rm = try Shell.run(["timeout", "30", "rm", "-f", mount + "/outbox/" + e.name])
+        #expect(rm.status != 0 && rm.stderr.contains("Permission denied"), "exit \(rm.status): \(rm.stderr)")
+        #expect(try Shell.run(["umount", mount]).succeeded)
+        #expect(f.sessionsEnd(timeout: 5))
+        #expect(f.exchange.uploads(of: Self.partner).map(\.name) == ["report.p7m"], "\(f.exchange.calls)")
+        #expect(f.exchange.uploadedContents("report.p7m", of: Self.partner) == report)
+    }
 }
