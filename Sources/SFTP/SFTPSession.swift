@@ -21,6 +21,9 @@ final class SFTPSession: @unchecked Sendable {
     private var handles: [Int: OpenHandle] = [:]
     /// Uploads closed under a temporary name (`TemporaryUploadName`), waiting for their rename.
     private var held: [String: any StagedUpload] = [:]
+    /// Uploads stored in this session (reports and receipts alike), by name: clients stat the
+    /// name and set its times right after the upload, and a receipt is not listed as a report.
+    private var stored: [String: (bytes: Int64, at: Date)] = [:]
     /// Session channels a client opened beside its SFTP channel (every request on them refused).
     private var extraChannels: [ssh_channel] = []
     /// When each handle was opened, for its access line.
@@ -320,7 +323,7 @@ final class SFTPSession: @unchecked Sendable {
         case SSH_FXP_READ, SSH_FXP_READDIR, SSH_FXP_WRITE, SSH_FXP_FSTAT, SSH_FXP_FSETSTAT, SSH_FXP_CLOSE:
             onHandle(m, sftp, type)
         case SSH_FXP_EXTENDED: extended(m, sftp)
-        case SSH_FXP_REMOVE: denied(m, "remove")
+        case SSH_FXP_REMOVE: remove(m)
         case SSH_FXP_RENAME: rename(m)
         case SSH_FXP_SYMLINK: denied(m, "symlink")
         case SSH_FXP_READLINK: denied(m, "readlink")
@@ -473,6 +476,18 @@ final class SFTPSession: @unchecked Sendable {
         refuse(m, .operationRefused, "setstat \(p)")
     }
 
+    /// Nothing is ever removed. A name in `/inbox` that holds nothing is answered "no such file",
+    /// unrecorded: clients that upload under a temporary name remove the real name first (lftp's
+    /// `xfer:use-temp-file`), and there is nothing there to refuse. Anything else is refused.
+    private func remove(_ m: sftp_client_message) {
+        guard let p = path(m, "remove") else { return }
+        if case .inboxFile = p, lookup(p) == nil {
+            sftp_reply_status(m, UInt32(SSH_FX_NO_SUCH_FILE), "no such file")
+            return
+        }
+        denied(m, "remove")
+    }
+
     /// The upload open under `name` in this session, if any.
     private func openUpload(named name: String) -> (any StagedUpload)? {
         for h in handles.values { if case .upload(let u) = h, u.name == name { return u } }
@@ -497,6 +512,7 @@ final class SFTPSession: @unchecked Sendable {
             if let open = openUpload(named: name) ?? held[name] {
                 return DirectoryEntry(name: name, isDirectory: false, size: open.bytes, modified: Date())
             }
+            if let done = stored[name] { return DirectoryEntry(name: name, isDirectory: false, size: done.bytes, modified: done.at) }
             guard let u = (try? exchange.uploads(for: session))?.first(where: { $0.name == name }) else { return nil }
             return DirectoryEntry(name: name, isDirectory: false, size: u.size, modified: u.received)
         }
@@ -699,6 +715,7 @@ final class SFTPSession: @unchecked Sendable {
             }
             do {
                 _ = try upload.commit()
+                stored[upload.name] = (upload.bytes, Date())
                 access(.upload, "open-write-close", bytes: upload.bytes, status: "ok", since: start)
                 return true
             } catch {
@@ -743,6 +760,7 @@ final class SFTPSession: @unchecked Sendable {
         held[temporary] = nil
         do {
             _ = try upload.commit()
+            stored[final] = (upload.bytes, Date())
             sftp_reply_status(m, UInt32(SSH_FX_OK), nil)
             access(.upload, "rename", bytes: upload.bytes, status: "ok", since: requestStarted)
         } catch {

@@ -241,4 +241,20 @@ import Testing
         #expect(f.exchange.uploads(of: Self.partner).map(\.name) == ["report.p7m"], "\(f.exchange.calls)")
         #expect(f.exchange.uploadedContents("report.p7m", of: Self.partner) == report)
     }
+
+    /// lftp removes the real name before renaming its temporary file onto it: a name in `/inbox`
+    /// holding nothing is "no such file", unrecorded; removing an upload that is there (this
+    /// session's, or an earlier one's) is refused and recorded. A receipt or report stored this
+    /// session answers `stat` and accepts its times (rclone sets them after the upload).
+    @Test func removingNothingInTheInboxIsNoSuchFileAndRemovingAnUploadIsRefused() throws {
+        let f = try SFTPFrontEnd()
+        defer { f.stop() }
+        try f.dir.write("report.p7m", "a report")
+        let r = try f.sftp("-rm /inbox/nothing.p7m\nput report.p7m /inbox/report.p7m\n-rm /inbox/report.p7m\nls -l /inbox/report.p7m")
+        #expect(r.succeeded, "\(r.stderr)")
+        #expect(r.stderr.contains("remote delete /inbox/nothing.p7m: No such file or directory"), "\(r.stderr)")
+        #expect(r.stderr.contains("remote delete /inbox/report.p7m: Permission denied"), "\(r.stderr)")
+        #expect(r.stdout.contains(" 8 "), "the stored upload's size: \(r.stdout)")
+        #expect(f.exchange.refusals.map(\.subject) == ["remove /inbox/report.p7m"], "\(f.exchange.refusals)")
+    }
 }
