@@ -39,7 +39,7 @@ import Testing
         #expect(r.exitStatus == 0)
         #expect(r.withinDays == 30)
         #expect(r.certificates.map { "\($0.subject):\($0.certificate)" }
-                == ["gateway:ca", "gateway:signing", "gateway:tls", "gateway:encryption",
+                == ["gateway:ca", "gateway:signing", "gateway:tls", "gateway:encryption", "gateway:operator-ca",
                     "acme-assessors:encryption", "acme-assessors:trust-anchor"])
         #expect(r.certificates.first { $0.certificate == "tls" }?.daysLeft == 365)
     }
