@@ -22,7 +22,7 @@ public struct PurgeJob: Service {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let gateway = self.gateway, days = inboundRetentionDays
             await offload {
-                do { try gateway.purge(inboundRetentionDays: days, by: .system) } catch {
+                do { try gateway.purge(inboundRetentionDays: days, by: .scheduled(.purge)) } catch {
                     gateway.logger.error("purge failed", metadata: ["error": "\(error)"])
                 }
             }

@@ -22,6 +22,13 @@ public struct ClaimGateError: Error, Hashable, Sendable, CustomStringConvertible
         case io = "io"
         /// The database, and with it the audit trail, cannot be written: the operation was not done.
         case auditUnavailable = "audit-unavailable"
+        /// The operator may not take this action (its `refusal` says why: `role-missing`,
+        /// `partner-out-of-scope`, `operator-suspended`…). The refusal is recorded.
+        case notPermitted = "not-permitted"
+        /// No operator of that name.
+        case unknownOperator = "unknown-operator"
+        /// An operator of that name exists (or existed: names of removed operators stay taken).
+        case operatorExists = "operator-exists"
 
         public var name: String { rawValue }
         public var description: String { rawValue }
@@ -32,14 +39,17 @@ public struct ClaimGateError: Error, Hashable, Sendable, CustomStringConvertible
     public let message: String
     /// Internal detail for the log only; never shown to a partner.
     public let diagnostics: String?
+    /// For `not-permitted`: the policy's reason code.
+    public let refusal: Refusal.Reason?
     public let file: String
     public let line: Int
 
-    public init(_ code: Code, _ message: String, diagnostics: String? = nil,
+    public init(_ code: Code, _ message: String, diagnostics: String? = nil, refusal: Refusal.Reason? = nil,
                 file: String = #fileID, line: Int = #line) {
         self.code = code
         self.message = message
         self.diagnostics = diagnostics
+        self.refusal = refusal
         self.file = file
         self.line = line
     }

@@ -162,6 +162,7 @@ extension Gateway {
     ///   or written then.
     @discardableResult
     public func exportAuditTrail(to path: String, since: Date? = nil, until: Date? = nil, by principal: Principal) throws -> AuditExportSummary {
+        try authorize(.auditExport, by: principal)
         if !store.isReadOnly { try store.flush() }
         let verdict = try verifyAuditTrail()
         guard verdict.isIntact else {

@@ -168,6 +168,7 @@ extension Gateway {
         }
         typealias F = GatewayIdentity.File
         var out = [file("ca", F.ca), file("signing", F.signing), file("tls", F.tls), file("encryption", F.encryption)]
+        if identity.hasOperatorCA { out.append(file("operator-ca", GatewayIdentity.OperatorCAFile.certificate)) }
         let now = clock.now
         for p in try store.partners() where p.status != .removed {
             let c = p.agreement.certificates
@@ -249,6 +250,23 @@ extension Gateway {
                 findings.append(DoctorFinding(left <= Self.doctorUrgentDays ? .error : .warning, .certificateExpiring,
                     subject: w.subject, certificate: w.name,
                     message: "\(Self.describe(w)) expires on \(Timestamp.format(cert.notAfter)) (\(Self.days(left)) left): \(Self.renewal(w)).",
+                    daysLeft: left))
+            }
+        }
+
+        // Operators' client certificates (of operators not removed): the store keeps their end.
+        for o in try store.operators() where o.state != .removed {
+            let subject = "operator:\(o.id)"
+            let left = daysLeft(until: o.certificate.notAfter, now: now)
+            statuses.append(.init(subject: subject, certificate: "operator", notAfter: o.certificate.notAfter, daysLeft: left))
+            let renew = "add the person again as a new operator (`claimgate operator add`) and remove \(o.id) (`claimgate operator remove \(o.id)`)"
+            if left <= 0 {
+                findings.append(DoctorFinding(.error, .certificateExpired, subject: subject, certificate: "operator",
+                    message: "Operator \(o.id)'s certificate expired on \(Timestamp.format(o.certificate.notAfter)), so it can no longer act: \(renew).", daysLeft: left))
+            } else if left <= withinDays {
+                findings.append(DoctorFinding(left <= Self.doctorUrgentDays ? .error : .warning, .certificateExpiring, subject: subject,
+                    certificate: "operator",
+                    message: "Operator \(o.id)'s certificate expires on \(Timestamp.format(o.certificate.notAfter)) (\(Self.days(left)) left): \(renew) before then.",
                     daysLeft: left))
             }
         }
@@ -417,6 +435,7 @@ extension Gateway {
         case ("gateway", "signing"): "The gateway signing certificate"
         case ("gateway", "tls"): "The gateway TLS certificate"
         case ("gateway", "encryption"): "The gateway encryption certificate"
+        case ("gateway", "operator-ca"): "The gateway's operator CA certificate"
         case (_, "encryption"): "The encryption certificate of \(w.owner)"
         case (_, "next-encryption"): "The next encryption certificate of \(w.owner)"
         default: "The trust anchor (CA certificate) of \(w.owner)"
@@ -431,6 +450,8 @@ extension Gateway {
             "replace identity/signing.pem and signing.key with a renewed certificate and give partners the new trust PEM (`claimgate identity --pem`)"
         case ("gateway", "tls"):
             "replace identity/tls.pem and tls.key with a renewed certificate, then restart `claimgate serve`"
+        case ("gateway", "operator-ca"):
+            "issue a new operator CA (move identity/operator-ca.pem and operator-ca.key away; the next `claimgate operator add` creates one) and add the operators again"
         case ("gateway", "encryption"):
             "replace identity/encryption.pem and encryption.key with a renewed certificate and give partners the new one (`claimgate identity --encryption-pem`)"
         case (_, "encryption"), (_, "next-encryption"):

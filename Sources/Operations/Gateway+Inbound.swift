@@ -120,6 +120,7 @@ extension Gateway {
     /// Recorded first (`inbound-exported`, with the documents' digests and who exported them):
     /// when the audit trail cannot be written, nothing is copied.
     public func exportInbound(_ raw: String, to directory: String, by principal: Principal) throws -> [String] {
+        try authorize(.inboxExport, partner: (try? inboundReport(raw))?.partnerID, by: principal)
         let r = try inboundReport(raw)
         switch r.state {
         case .accepted: break

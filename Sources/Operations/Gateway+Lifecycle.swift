@@ -8,10 +8,11 @@ extension Gateway {
     /// The partner keeps its status; nothing is stored when a check fails (the refusal is recorded).
     @discardableResult
     public func updatePartner(agreementFile path: String, by principal: Principal) throws -> Partner {
-        try recordingRefusal(ofAgreementFile: path, by: principal) {
+        try authorize(.partnerUpdate, partner: AgreementLoader.peekPartnerID(path: path), by: principal)
+        return try recordingRefusal(ofAgreementFile: path, by: principal) {
             let (agreement, source) = try AgreementLoader.load(path: path, clock: clock)
             let current = try partner(agreement.id.rawValue)
-            return try updatePartner(agreement, source: source, reason: Self.changes(from: current.agreement, to: agreement), by: principal)
+            return try storeAgreementVersion(agreement, source: source, reason: Self.changes(from: current.agreement, to: agreement), by: principal)
         }
     }
 
@@ -21,13 +22,14 @@ extension Gateway {
     /// - Returns: the partner as stored, and the fingerprint of the certificate rotated to.
     public func rotateEncryption(of id: String, encryptionFile: String, from: CalendarDay?,
                                  by principal: Principal) throws -> (partner: Partner, fingerprint: String) {
+        try authorize(.partnerRotate, partnerNamed: id, by: principal)
         let current = try partner(id)
         return try recordingRefusal(of: current.id, by: principal) {
             let rotated = try AgreementLoader.rotated(current.agreement, encryptionFile: encryptionFile, from: from, clock: clock)
             let c = rotated.certificates
             let fingerprint = try Certificate(pem: c.nextEncryptionPEM ?? c.encryptionPEM).sha256Fingerprint
             let note = "rotate: encryption \(fingerprint) from \(c.nextEncryptionFrom?.description ?? "now")"
-            let p = try updatePartner(rotated, source: "# claimgate partner rotate\n" + note + "\n", reason: note, by: principal)
+            let p = try storeAgreementVersion(rotated, source: "# claimgate partner rotate\n" + note + "\n", reason: note, by: principal)
             return (p, fingerprint)
         }
     }
@@ -36,6 +38,12 @@ extension Gateway {
     /// - Parameter reason: what changed, for the audit entry.
     @discardableResult
     public func updatePartner(_ agreement: PartnerAgreement, source: String, reason: String, by principal: Principal) throws -> Partner {
+        try authorize(.partnerUpdate, partner: agreement.id, by: principal)
+        return try storeAgreementVersion(agreement, source: source, reason: reason, by: principal)
+    }
+
+    /// Stores the next agreement version, for an update or a rotation already authorised.
+    private func storeAgreementVersion(_ agreement: PartnerAgreement, source: String, reason: String, by principal: Principal) throws -> Partner {
         try requireDistinctTrustAnchor(agreement)
         let p = try store.addAgreementVersion(agreement, source: source, at: clock.now, event: TransferEvent(
             time: clock.now, actor: principal.actor, action: .partnerUpdated, outcome: .success,
@@ -59,6 +67,7 @@ extension Gateway {
     /// Suspends a partner: from the next request on (within a second on open SFTP sessions and
     /// HTTPS connections) it can list, download, upload and receive nothing; pushes wait.
     public func suspendPartner(_ raw: String, reason: String?, by principal: Principal) throws {
+        try authorize(.partnerSuspend, partnerNamed: raw, by: principal)
         let p = try partner(raw)
         try store.setPartnerStatus(p.id, to: .suspended, from: [.active], event: TransferEvent(
             time: clock.now, actor: principal.actor, action: .partnerSuspended, outcome: .success,
@@ -67,6 +76,7 @@ extension Gateway {
 
     /// Lifts a suspension.
     public func resumePartner(_ raw: String, by principal: Principal) throws {
+        try authorize(.partnerResume, partnerNamed: raw, by: principal)
         let p = try partner(raw)
         try store.setPartnerStatus(p.id, to: .active, from: [.suspended], event: TransferEvent(
             time: clock.now, actor: principal.actor, action: .partnerResumed, outcome: .success,
@@ -76,6 +86,7 @@ extension Gateway {
     /// Removes a partner for good (its history stays). Refused while it still has bundles waiting
     /// to be delivered or pulled, unless `force`; pending pushes are cancelled.
     public func removePartner(_ raw: String, force: Bool, reason: String?, by principal: Principal) throws {
+        try authorize(.partnerRemove, partnerNamed: raw, by: principal)
         let p = try partner(raw)
         let waiting = try store.pendingBundleCount(of: p.id, now: clock.now)
         if waiting > 0, !force {
@@ -89,9 +100,12 @@ extension Gateway {
 
     /// Recalls a bundle: from now on it is neither listed nor served, and a pending push is cancelled.
     public func recall(bundle raw: String, reason: String, by principal: Principal) throws -> BundleRecord {
-        guard let id = BundleID(lenient: raw), let b = try store.bundle(id) else {
+        let found = try BundleID(lenient: raw).flatMap { try store.bundle($0) }
+        try authorize(.bundleRecall, partner: found?.partnerID, by: principal)
+        guard let b = found else {
             throw ClaimGateError(.unknownBundle, "No bundle '\(raw.prefix(40))': see `claimgate bundle list`.")
         }
+        let id = b.id
         try store.recallBundle(id, event: TransferEvent(
             time: clock.now, actor: principal.actor, action: .recall, outcome: .success, partnerID: b.partnerID,
             claimID: b.claimID, bundleID: b.id, purpose: b.purpose, reason: EventReason(.operatorNote, Self.auditText(reason)), transport: .cli))
@@ -142,6 +156,7 @@ extension Gateway {
     /// SHA-256 of what was destroyed, and the record is marked purged.
     @discardableResult
     public func purge(inboundRetentionDays: Int = 90, by principal: Principal) throws -> PurgeResult {
+        try authorize(.purge, by: principal)
         var result = PurgeResult()
         let now = clock.now
         for b in try store.bundlesToPurge(now: now) {

@@ -6,7 +6,8 @@ extension Gateway {
     /// the refusal is recorded.
     @discardableResult
     public func addPartner(agreementFile path: String, by principal: Principal) throws -> Partner {
-        try recordingRefusal(ofAgreementFile: path, by: principal) {
+        try authorize(.partnerAdd, partner: AgreementLoader.peekPartnerID(path: path), by: principal)
+        return try recordingRefusal(ofAgreementFile: path, by: principal) {
             let (agreement, source) = try AgreementLoader.load(path: path, clock: clock)
             return try addPartner(agreement, source: source, by: principal)
         }
@@ -31,6 +32,7 @@ extension Gateway {
 
     /// Stores an agreement already loaded and validated by `AgreementLoader`.
     public func addPartner(_ agreement: PartnerAgreement, source: String, by principal: Principal) throws -> Partner {
+        try authorize(.partnerAdd, partner: agreement.id, by: principal)
         try requireDistinctTrustAnchor(agreement)
         let now = clock.now
         let partner = try store.addPartner(agreement, source: source, at: now, event: TransferEvent(
@@ -46,8 +48,13 @@ extension Gateway {
     /// (`certificates.tls_client`), so the pins tell the partners apart. Partners that do not
     /// pull over HTTPS may share a CA (it then only verifies their signatures or push servers).
     func requireDistinctTrustAnchor(_ agreement: PartnerAgreement) throws {
-        guard agreement.delivery.pull.contains(.https) else { return }
         let mine = Set(((try? Certificate.parseAll(pem: agreement.certificates.trustAnchorPEM)) ?? []).map(\.sha256Fingerprint))
+        // The operator CA identifies operators only: a partner anchored on it could present an
+        // operator's certificate as its own.
+        if identity.hasOperatorCA, mine.contains(try identity.operatorCA().sha256Fingerprint) {
+            throw ClaimGateError(.invalidAgreement, "certificates.trust_anchor: that is the gateway's operator CA, which identifies operators, never a partner: use the partner's own CA.")
+        }
+        guard agreement.delivery.pull.contains(.https) else { return }
         for other in try store.partners() where other.id != agreement.id && other.status != .removed
             && other.agreement.delivery.pull.contains(.https) {
             let theirs = ((try? Certificate.parseAll(pem: other.agreement.certificates.trustAnchorPEM)) ?? []).map(\.sha256Fingerprint)

@@ -32,6 +32,11 @@ extension Gateway {
     /// Checks the order against the partner's agreement and seals it. A refusal is recorded and
     /// leaves no file and no outbox entry.
     public func seal(_ order: SealOrder, to destination: SealDestination, by principal: Principal) throws -> BundleRecord {
+        if case .outbox = destination {
+            try authorize(.send, partnerNamed: order.partner, by: principal)
+        } else {
+            try authorize(.seal, partnerNamed: order.partner, by: principal)
+        }
         let partner = try self.partner(order.partner)
         let created = Timestamp.wholeSeconds(clock.now)
         let bundleID = BundleID.random()

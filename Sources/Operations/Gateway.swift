@@ -76,6 +76,9 @@ public final class Gateway: @unchecked Sendable {
     public static func initialise(home: Home, gatewayID: String, material: GatewayIdentity.Import = .init(),
                                   by principal: Principal, clock: any WallClock = SystemClock(),
                                   logger: Logger = Logger(label: "claimgate")) throws -> Gateway {
+        if case .operator = principal {
+            throw ClaimGateError(.notPermitted, "A gateway is initialised at its host's shell only: run `claimgate init` there.", refusal: .roleMissing)
+        }
         guard PartnerID.isValid(gatewayID) else {
             throw ClaimGateError(.invalidArgument, "Gateway id '\(gatewayID.prefix(64))' is not valid: use 2 to 64 characters from a-z, 0-9 and '-', starting with a letter or digit.")
         }
@@ -93,6 +96,11 @@ public final class Gateway: @unchecked Sendable {
         try store.record(TransferEvent(time: clock.now, actor: principal.actor, action: .gatewayInitialised,
                                        outcome: .success, transport: .cli))
         let gateway = Gateway(home: home, store: store, identity: identity, clock: clock, logger: logger)
+        // The operator CA, when the gateway CA's key is here to issue it (a CA imported without
+        // its key gets one at the first `operator add` that has the key).
+        if FileManager.default.fileExists(atPath: home.identity + "/" + GatewayIdentity.File.caKey) {
+            try gateway.ensureOperatorCA()
+        }
         try gateway.sealAuditTrail()
         return gateway
     }

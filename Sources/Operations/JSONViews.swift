@@ -157,3 +157,52 @@ public struct InboundView: Encodable {
         documents = r.state == .accepted ? r.manifestJSON.flatMap { try? BundleManifest.decode($0) }?.documents : nil
     }
 }
+
+/// What `--json` prints for an operator.
+public struct OperatorView: Encodable {
+    public let name: String
+    public let state: String
+    public let roles: [String]
+    public let grants: [String]
+    /// The partners it may act on; nil (`null`) for every partner.
+    public let partners: [String]?
+    /// SHA-256 of the certificate's DER, lowercase hex.
+    public let certificateSHA256: String
+    /// As `openssl x509 -noout -fingerprint -sha256` prints it.
+    public let certificateFingerprint: String
+    public let certificateSerial: String
+    public let certificateNotAfter: String
+    public let createdBy: String
+    public let createdAt: String
+    public let changedBy: String
+    public let changedAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case name, state, roles, grants, partners
+        case certificateSHA256 = "certificate_sha256", certificateFingerprint = "certificate_fingerprint"
+        case certificateSerial = "certificate_serial", certificateNotAfter = "certificate_not_after"
+        case createdBy = "created_by", createdAt = "created_at", changedBy = "changed_by", changedAt = "changed_at"
+    }
+
+    public init(_ o: Operator) {
+        name = o.id.rawValue; state = o.state.rawValue
+        roles = o.roles.sorted().map(\.rawValue); grants = o.grants.sorted().map(\.rawValue)
+        partners = o.partners.map { $0.sorted().map(\.rawValue) }
+        certificateSHA256 = o.certificate.fingerprint; certificateFingerprint = o.certificate.openSSLFingerprint
+        certificateSerial = o.certificate.serial; certificateNotAfter = Timestamp.format(o.certificate.notAfter)
+        createdBy = o.createdBy; createdAt = Timestamp.format(o.createdAt); changedBy = o.changedBy; changedAt = Timestamp.format(o.changedAt)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name); try c.encode(state, forKey: .state)
+        try c.encode(roles, forKey: .roles); try c.encode(grants, forKey: .grants)
+        try c.encode(partners, forKey: .partners)   // null, not left out, for every partner
+        try c.encode(certificateSHA256, forKey: .certificateSHA256)
+        try c.encode(certificateFingerprint, forKey: .certificateFingerprint)
+        try c.encode(certificateSerial, forKey: .certificateSerial)
+        try c.encode(certificateNotAfter, forKey: .certificateNotAfter)
+        try c.encode(createdBy, forKey: .createdBy); try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(changedBy, forKey: .changedBy); try c.encode(changedAt, forKey: .changedAt)
+    }
+}

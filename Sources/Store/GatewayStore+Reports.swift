@@ -102,7 +102,8 @@ extension GatewayStore {
         /// The reason's code (the `reason_code` column: `bundle-unavailable`, `unknown-key`,
         /// `digest-mismatch`…); empty when there is no reason.
         public var reasonCode: String
-        /// Who acted: `partner`, `admin` or `system`.
+        /// Who acted: `partner`, `operator`, `local` (the shell), `admin` (the shell, recorded before
+        /// operators) or `system`.
         public var actorKind: String
         public var count: Int
     }
@@ -124,7 +125,8 @@ extension GatewayStore {
                     CASE WHEN r.partner_id IS NULL AND r.action = 'login-refused'
                          THEN (SELECT p.id FROM partner p WHERE p.id = r.subject) END AS claimed_user,
                     COALESCE(r.reason_code, '') AS code,
-                    CASE WHEN r.actor LIKE 'partner:%' THEN 'partner' WHEN r.actor LIKE 'admin:%' THEN 'admin' ELSE 'system' END AS actor_kind
+                    CASE WHEN r.actor LIKE 'partner:%' THEN 'partner' WHEN r.actor LIKE 'admin:%' THEN 'admin'
+                         WHEN r.actor LIKE 'local:%' THEN 'local' WHEN r.actor LIKE 'operator:%' THEN 'operator' ELSE 'system' END AS actor_kind
                   FROM event r WHERE r.time >= ? AND r.time < ? AND r.outcome = 'refused' \(who)
                 )
                 GROUP BY partner_id, claimed_user, action, code, actor_kind

@@ -283,6 +283,8 @@ public final class GatewayStore: EventRecorder, Sendable {
         m.registerMigration("v9-event-reason-columns") { db in try migrateToReasonColumns(db) }
         // How the trail began: with a genesis entry (a new store), or before there was one.
         m.registerMigration("v10-audit-origin") { db in try migrateToAuditOrigin(db) }
+        // Operators with roles, grants, a partner scope and their certificate on record.
+        m.registerMigration("v11-operators") { db in try migrateToOperators(db) }
         return m
     }
 

@@ -24,6 +24,6 @@ struct AuditBenchmarkCommand: ParsableCommand {
     }
 
     func run() throws {
-        for line in try AuditBenchmark.run(scratch: scratch, entries: entries, writers: writers, by: shellPrincipal) { print(line) }
+        for line in try AuditBenchmark.run(scratch: scratch, entries: entries, writers: writers, by: localPrincipal) { print(line) }
     }
 }

@@ -92,13 +92,13 @@ struct AuditCommand: ParsableCommand {
             let gateway = try home.resolved.isWritable ? home.gateway() : home.readOnlyGateway()
             do {
                 if let output {
-                    let summary = try gateway.exportAuditTrail(to: output, since: since, until: until, by: shellPrincipal)
+                    let summary = try gateway.exportAuditTrail(to: output, since: since, until: until, by: localPrincipal)
                     Self.report(summary, gateway: gateway)
                     FileHandle.standardError.write(Data("exported \(summary.entries) entries to \(output)\n".utf8))
                 } else {
                     let temp = NSTemporaryDirectory() + "claimgate-audit-\(getpid()).jsonl"
                     defer { unlink(temp) }
-                    let summary = try gateway.exportAuditTrail(to: temp, since: since, until: until, by: shellPrincipal)
+                    let summary = try gateway.exportAuditTrail(to: temp, since: since, until: until, by: localPrincipal)
                     Self.report(summary, gateway: gateway)
                     guard let handle = FileHandle(forReadingAtPath: temp) else { throw ClaimGateError(.io, "Cannot read the export back.") }
                     while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { FileHandle.standardOutput.write(chunk) }

@@ -68,7 +68,7 @@ struct SealCommand: ParsableCommand {
     @OptionGroup var args: SealArguments
 
     func run() throws {
-        try args.report(home.gateway().seal(args.order(), to: .file(out), by: shellPrincipal))
+        try args.report(home.gateway().seal(args.order(), to: .file(out), by: localPrincipal))
     }
 }
 
@@ -81,7 +81,7 @@ struct SendCommand: ParsableCommand {
 
     func run() throws {
         let gateway = try home.gateway()
-        let bundle = try gateway.seal(args.order(), to: .outbox, by: shellPrincipal)
+        let bundle = try gateway.seal(args.order(), to: .outbox, by: localPrincipal)
         guard let planned = try gateway.delivery(of: bundle.id) else {
             try args.report(bundle, delivery: nil)
             return
@@ -130,7 +130,7 @@ struct BundleCommand: ParsableCommand {
         @Option(help: "Why (kept in the audit trail; no personal data).") var reason: String
 
         func run() throws {
-            let b = try home.gateway().recall(bundle: id, reason: reason, by: shellPrincipal)
+            let b = try home.gateway().recall(bundle: id, reason: reason, by: localPrincipal)
             print("Recalled \(b.id.description) (claim \(b.claimID), partner \(b.partnerID)).")
         }
     }

@@ -15,7 +15,7 @@ struct Claimgate: AsyncParsableCommand {
         Start with `claimgate demo`, or `claimgate init` then `claimgate partner add partners/FILE.yaml`.
         """,
         subcommands: [InitCommand.self, IdentityCommand.self, PartnerCommand.self, SealCommand.self, SendCommand.self,
-                      OpenCommand.self, BundleCommand.self, DeliveriesCommand.self, InboxCommand.self, AuditCommand.self, PurgeCommand.self, SealReportCommand.self, DoctorCommand.self, ServeCommand.self, DemoCommand.self, DevPKICommand.self])
+                      OpenCommand.self, BundleCommand.self, DeliveriesCommand.self, InboxCommand.self, AuditCommand.self, PurgeCommand.self, OperatorCommand.self, SealReportCommand.self, DoctorCommand.self, ServeCommand.self, DemoCommand.self, DevPKICommand.self])
 
     static func main() async {
         useUTF8CharacterType()
@@ -52,15 +52,16 @@ struct Claimgate: AsyncParsableCommand {
 }
 
 /// Exit statuses: 0 success, 64 bad usage, 65 refused by policy or a rejected bundle,
-/// 66 unknown partner/bundle or an input file that cannot be read, 73 cannot create, 74 I/O,
-/// 78 not initialised.
+/// 66 unknown partner/bundle/operator or an input file that cannot be read, 73 cannot create,
+/// 74 I/O, 77 an operator not permitted the action, 78 not initialised.
 enum ExitStatus {
     static func `for`(_ code: ClaimGateError.Code) -> Int32 {
         switch code {
         case .invalidArgument, .invalidAgreement: return 64
         case .policyRefused, .bundleRejected: return 65
-        case .unknownPartner, .unknownBundle, .unreadableInput: return 66
-        case .partnerExists, .alreadyInitialised: return 73
+        case .unknownPartner, .unknownBundle, .unknownOperator, .unreadableInput: return 66
+        case .partnerExists, .operatorExists, .alreadyInitialised: return 73
+        case .notPermitted: return 77
         case .notInitialised: return 78
         default: return 74
         }
@@ -101,6 +102,7 @@ func useUTF8CharacterType() {
     for name in ["C.UTF-8", "C.utf8", "en_US.UTF-8"] where setlocale(LC_CTYPE, name) != nil { return }
 }
 
-/// Who runs a command at the shell: the local administrator, named by the operating-system user.
-/// Every operation the command calls acts as this principal.
-var shellPrincipal: Principal { .localAdministrator(ProcessInfo.processInfo.environment["USER"] ?? "local") }
+/// Who runs a command at the shell: the account of the process's real uid (`local:uid=N(name)`
+/// in the audit trail), never `$USER`. Every operation the command calls acts as this principal;
+/// local use keeps every right (bootstrap and break-glass).
+let localPrincipal: Principal = LocalAccount.current()

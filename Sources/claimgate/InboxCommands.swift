@@ -85,7 +85,7 @@ struct InboxCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Output folder.", valueName: "DIR")) var out: String
 
         func run() throws {
-            let names = try home.gateway().exportInbound(id, to: out, by: shellPrincipal)
+            let names = try home.gateway().exportInbound(id, to: out, by: localPrincipal)
             names.forEach { print("\(out)/\($0)") }
         }
     }

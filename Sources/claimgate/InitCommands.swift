@@ -26,7 +26,7 @@ struct InitCommand: ParsableCommand {
         var m = GatewayIdentity.Import()
         m.caCert = caCert; m.caKey = caKey; m.signingCert = signingCert; m.signingKey = signingKey
         m.tlsCert = tlsCert; m.tlsKey = tlsKey; m.encryptionCert = encryptionCert; m.encryptionKey = encryptionKey
-        let g = try Gateway.initialise(home: home.resolved, gatewayID: gatewayID, material: m, by: shellPrincipal)
+        let g = try Gateway.initialise(home: home.resolved, gatewayID: gatewayID, material: m, by: localPrincipal)
         print("Initialised gateway '\(g.identity.gatewayID)' in \(g.home.root)")
         print("  signing certificate SHA-256: \(g.identity.signing.sha256Fingerprint)")
         print("  SSH host key: \(try g.identity.sshHost().fingerprint)")
@@ -44,17 +44,19 @@ struct IdentityCommand: ParsableCommand {
     @Flag(help: "The SSH public key the gateway uses when it pushes to partners.") var sshClient = false
     @Flag(help: "The certificate partners encrypt inbound reports to (PEM).") var encryptionPem = false
     @Flag(help: "The audit public key (PEM) that checks audit checkpoints: give it to auditors for `audit verify --key`.") var auditPem = false
+    @Flag(help: "The operator CA that issues operators' client certificates, followed by the gateway CA that issued it (PEM): `openssl verify -CAfile` checks an operator certificate against it. Never a partner's trust anchor.") var operatorCaPem = false
     @Flag(help: "Print fingerprints and validity as JSON.") var json = false
 
     func validate() throws {
-        let n = [pem, sshHost, sshClient, encryptionPem, auditPem, json].filter { $0 }.count
-        guard n == 1 else { throw ValidationError("Choose exactly one of --pem, --ssh-host, --ssh-client, --encryption-pem, --audit-pem, --json.") }
+        let n = [pem, sshHost, sshClient, encryptionPem, auditPem, operatorCaPem, json].filter { $0 }.count
+        guard n == 1 else { throw ValidationError("Choose exactly one of --pem, --ssh-host, --ssh-client, --encryption-pem, --audit-pem, --operator-ca-pem, --json.") }
     }
 
     func run() throws {
         let gateway = try home.gateway()
         let id = gateway.identity
         if auditPem { print(try gateway.auditPublicKeyPEM(), terminator: "") }
+        if operatorCaPem { print(try gateway.operatorCAPEM(by: localPrincipal), terminator: "") }
         if pem { print(id.trustPEM, terminator: "") }
         if sshHost { print(try id.sshHost().line) }
         if sshClient { print(try id.sshClient().line) }
@@ -98,6 +100,6 @@ struct DemoCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Folder of partner agreement files.", valueName: "DIR")) var partners = "partners"
 
     func run() throws {
-        try Demo.run(.init(home: Home.resolve(option: home), pkiDirectory: pki, partnersDirectory: partners, principal: shellPrincipal)) { print($0) }
+        try Demo.run(.init(home: Home.resolve(option: home), pkiDirectory: pki, partnersDirectory: partners, principal: localPrincipal)) { print($0) }
     }
 }

@@ -19,7 +19,7 @@ struct PartnerCommand: ParsableCommand {
 
         func run() throws {
             let g = try home.gateway()
-            let p = try g.updatePartner(agreementFile: file, by: shellPrincipal)
+            let p = try g.updatePartner(agreementFile: file, by: localPrincipal)
             if json { try printJSON(g.view(p)); return }
             print("Updated \(p.id): agreement \(p.agreement.terms.reference) version \(p.version), valid until \(p.agreement.terms.validUntil).")
         }
@@ -33,7 +33,7 @@ struct PartnerCommand: ParsableCommand {
         @Option(help: "Why (kept in the audit trail; no personal data).") var reason: String?
 
         func run() throws {
-            try home.gateway().suspendPartner(id, reason: reason, by: shellPrincipal)
+            try home.gateway().suspendPartner(id, reason: reason, by: localPrincipal)
             print("Suspended \(id): it can list, download, upload and receive nothing; pushes wait until `claimgate partner resume \(id)`.")
         }
     }
@@ -44,7 +44,7 @@ struct PartnerCommand: ParsableCommand {
         @Argument(help: "Partner id.") var id: String
 
         func run() throws {
-            try home.gateway().resumePartner(id, by: shellPrincipal)
+            try home.gateway().resumePartner(id, by: localPrincipal)
             print("Resumed \(id).")
         }
     }
@@ -59,7 +59,7 @@ struct PartnerCommand: ParsableCommand {
         @Option(help: "Why (kept in the audit trail; no personal data).") var reason: String?
 
         func run() throws {
-            try home.gateway().removePartner(id, force: force, reason: reason, by: shellPrincipal)
+            try home.gateway().removePartner(id, force: force, reason: reason, by: localPrincipal)
             print("Removed \(id).")
         }
     }
@@ -74,7 +74,7 @@ struct PartnerCommand: ParsableCommand {
 
         func run() throws {
             let g = try home.gateway()
-            let p = try g.addPartner(agreementFile: file, by: shellPrincipal)
+            let p = try g.addPartner(agreementFile: file, by: localPrincipal)
             if json { try printJSON(g.view(p)); return }
             print("Onboarded \(p.id) (\(p.agreement.name)), agreement \(p.agreement.terms.reference) valid until \(p.agreement.terms.validUntil).")
         }

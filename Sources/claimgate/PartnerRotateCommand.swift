@@ -36,7 +36,7 @@ struct PartnerRotateCommand: ParsableCommand {
         let g = try home.gateway()
         // A refused rotation (wrong key usage, revoked, after the agreement ends, a shared
         // trust anchor…) is recorded.
-        let (p, fingerprint) = try g.rotateEncryption(of: id, encryptionFile: encryption, from: day, by: shellPrincipal)
+        let (p, fingerprint) = try g.rotateEncryption(of: id, encryptionFile: encryption, from: day, by: localPrincipal)
         let scheduled = p.agreement.certificates.nextEncryptionFrom
         if json { try printJSON(g.view(p)); return }
         if let scheduled {

@@ -22,7 +22,7 @@ struct PurgeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let r = try home.gateway().purge(inboundRetentionDays: inboundRetentionDays, by: shellPrincipal)
+        let r = try home.gateway().purge(inboundRetentionDays: inboundRetentionDays, by: localPrincipal)
         print("Purged \(r.bundles.count) bundle(s) (\(r.bytes) bytes) and \(r.inboundReports.count) inbound report(s).")
     }
 }

@@ -21,7 +21,7 @@ import Testing
         #expect(head == sealed + 1)
         let ro = try Gateway.openReadOnly(home: g.home)
         let out = f.dir.file("ro.jsonl")
-        let export = try ro.exportAuditTrail(to: out, by: .localAdministrator("test"))
+        let export = try ro.exportAuditTrail(to: out, by: .local(uid: 1000, name: "test"))
         #expect(export.lastSequence == sealed)
         #expect(export.leftOut == 1)
         #expect(!export.recorded)

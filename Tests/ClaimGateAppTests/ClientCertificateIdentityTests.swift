@@ -38,16 +38,16 @@ import Testing
     @Test func onboardingRefusesASecondPartnerOnTheSameAnchorUnlessBothPin() throws {
         let f = try GatewayFixture()
         let head = try clientCertificate(f, "acme head office"), branch = try clientCertificate(f, "acme branch")
-        try f.gateway.addPartner(agreementFile: try agreement(f), by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: try agreement(f), by: .local(uid: 1000, name: "test"))
         let e = #expect(throws: ClaimGateError.self) {
-            try f.gateway.addPartner(agreementFile: try agreement(f, id: Self.branch, certificates: pin(branch.fingerprint)), by: .localAdministrator("test"))
+            try f.gateway.addPartner(agreementFile: try agreement(f, id: Self.branch, certificates: pin(branch.fingerprint)), by: .local(uid: 1000, name: "test"))
         }
         #expect(e?.message.contains("certificates.trust_anchor") == true && e?.message.contains("tls_client") == true, "\(e?.message ?? "")")
         #expect(try f.gateway.store.partners().map(\.id.rawValue) == ["acme-assessors"])
 
         // Both pinned: each certificate identifies its own partner, and nothing else does.
-        try f.gateway.updatePartner(agreementFile: try agreement(f, certificates: pin(head.fingerprint)), by: .localAdministrator("test"))
-        try f.gateway.addPartner(agreementFile: try agreement(f, id: Self.branch, certificates: pin(branch.fingerprint)), by: .localAdministrator("test"))
+        try f.gateway.updatePartner(agreementFile: try agreement(f, certificates: pin(head.fingerprint)), by: .local(uid: 1000, name: "test"))
+        try f.gateway.addPartner(agreementFile: try agreement(f, id: Self.branch, certificates: pin(branch.fingerprint)), by: .local(uid: 1000, name: "test"))
         let exchange = GatewayExchange(gateway: f.gateway)
         #expect(try exchange.identify(clientCertificateDER: head.der).get().rawValue == "acme-assessors")
         #expect(try exchange.identify(clientCertificateDER: branch.der).get().rawValue == Self.branch)
@@ -55,38 +55,38 @@ import Testing
         let stray = try clientCertificate(f, "acme stray")
         #expect(refusal(exchange.identify(clientCertificateDER: stray.der))?.reason == .unknownPartner)
         // An update that drops one side's pin would make certificates ambiguous: refused too.
-        #expect(throws: ClaimGateError.self) { try f.gateway.updatePartner(agreementFile: try agreement(f, id: Self.branch), by: .localAdministrator("test")) }
+        #expect(throws: ClaimGateError.self) { try f.gateway.updatePartner(agreementFile: try agreement(f, id: Self.branch), by: .local(uid: 1000, name: "test")) }
     }
 
     @Test func aRemovedPartnerNeverCountsAndASuspendedOneIsRefusedAsSuspended() throws {
         let f = try GatewayFixture()
         let old = try clientCertificate(f, "acme old")
-        try f.gateway.addPartner(agreementFile: try agreement(f), by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: try agreement(f), by: .local(uid: 1000, name: "test"))
         let exchange = GatewayExchange(gateway: f.gateway, directoryMaxAge: 0)
 
-        try f.gateway.suspendPartner("acme-assessors", reason: "incident", by: .localAdministrator("test"))
+        try f.gateway.suspendPartner("acme-assessors", reason: "incident", by: .local(uid: 1000, name: "test"))
         let suspended = refusal(exchange.identify(clientCertificateDER: old.der))
         #expect(suspended?.reason == .partnerSuspended && suspended?.partner?.rawValue == "acme-assessors", "\(String(describing: suspended))")
 
-        try f.gateway.removePartner("acme-assessors", force: true, reason: "contract ended", by: .localAdministrator("test"))
+        try f.gateway.removePartner("acme-assessors", force: true, reason: "contract ended", by: .local(uid: 1000, name: "test"))
         let removed = refusal(exchange.identify(clientCertificateDER: old.der))
         #expect(removed?.reason == .partnerRemoved && removed?.partner?.rawValue == "acme-assessors", "\(String(describing: removed))")
 
         // The CA may now be another partner's anchor: the removed partner no longer counts, so
         // the certificate is not ambiguous; it identifies the partner in force.
-        try f.gateway.addPartner(agreementFile: try agreement(f, id: Self.branch), by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: try agreement(f, id: Self.branch), by: .local(uid: 1000, name: "test"))
         #expect(try exchange.identify(clientCertificateDER: old.der).get().rawValue == Self.branch)
     }
 
     @Test func aCertificateOnTheCRLOfAnyAgreementThatTrustsItsIssuerIsRefused() throws {
         let f = try GatewayFixture()
         let head = try clientCertificate(f, "acme head office"), branch = try clientCertificate(f, "acme branch")
-        try f.gateway.addPartner(agreementFile: try agreement(f, certificates: pin(head.fingerprint)), by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: try agreement(f, certificates: pin(head.fingerprint)), by: .local(uid: 1000, name: "test"))
         // The branch's agreement carries the CA's CRL, which revokes the head office's certificate.
         let list = try CertificateRevocationList.issue(by: try f.pki.issuer("acme-assessors"), revoking: [head.certificate],
                                                        thisUpdate: Date().addingTimeInterval(-60), nextUpdate: Date().addingTimeInterval(86_400))
         let crl = try f.dir.write("crl/acme.pem", list.pem)
-        try f.gateway.addPartner(agreementFile: try agreement(f, id: Self.branch, certificates: pin(branch.fingerprint) + "\ncrl: \(crl)"), by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: try agreement(f, id: Self.branch, certificates: pin(branch.fingerprint) + "\ncrl: \(crl)"), by: .local(uid: 1000, name: "test"))
         let exchange = GatewayExchange(gateway: f.gateway)
         let r = refusal(exchange.identify(clientCertificateDER: head.der))
         #expect(r?.reason == .certificateRevoked, "\(String(describing: r))")
@@ -100,8 +100,8 @@ import Testing
     @Test func aCertificateThePinsNoLongerListIsAnUnknownKeyOfItsPartner() throws {
         let f = try GatewayFixture()
         let old = try clientCertificate(f, "acme old"), new = try clientCertificate(f, "acme new")
-        try f.gateway.addPartner(agreementFile: try agreement(f, certificates: pin(old.fingerprint)), by: .localAdministrator("test"))
-        try f.gateway.updatePartner(agreementFile: try agreement(f, certificates: pin(new.fingerprint)), by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: try agreement(f, certificates: pin(old.fingerprint)), by: .local(uid: 1000, name: "test"))
+        try f.gateway.updatePartner(agreementFile: try agreement(f, certificates: pin(new.fingerprint)), by: .local(uid: 1000, name: "test"))
         let exchange = GatewayExchange(gateway: f.gateway)
         let r = refusal(exchange.identify(clientCertificateDER: old.der))
         #expect(r?.reason == .unknownKey && r?.partner?.rawValue == "acme-assessors", "\(String(describing: r))")
@@ -113,7 +113,7 @@ import Testing
     /// from the partner that does pull over HTTPS.
     @Test func aPartnerThatDoesNotPullOverHTTPSMaySharetheAnchorAndIdentifiesNoOne() throws {
         let f = try GatewayFixture()
-        let me = Principal.localAdministrator("test")
+        let me = Principal.local(uid: 1000, name: "test")
         let head = try clientCertificate(f, "acme head office")
         try f.gateway.addPartner(agreementFile: try agreement(f), by: me)
         let anchor = f.pki.partner("acme-assessors", "ca.pem")

@@ -33,13 +33,13 @@ import Testing
     @Test func aFreshGatewayWithAPartnerHasNothingToReport() throws {
         let clock = ManualClock(Self.start())
         let f = try GatewayFixture(clock: clock)
-        try f.gateway.addPartner(agreementFile: try f.agreement(extra: Self.pull), by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: try f.agreement(extra: Self.pull), by: .local(uid: 1000, name: "test"))
         let r = try f.gateway.doctor()
         #expect(codes(r, atLeast: .warning) == [])
         #expect(r.exitStatus == 0)
         #expect(r.withinDays == 30)
         #expect(r.certificates.map { "\($0.subject):\($0.certificate)" }
-                == ["gateway:ca", "gateway:signing", "gateway:tls", "gateway:encryption",
+                == ["gateway:ca", "gateway:signing", "gateway:tls", "gateway:encryption", "gateway:operator-ca",
                     "acme-assessors:encryption", "acme-assessors:trust-anchor"])
         #expect(r.certificates.first { $0.certificate == "tls" }?.daysLeft == 365)
     }
@@ -48,7 +48,7 @@ import Testing
         let clock = ManualClock(Self.start())
         let f = try GatewayFixture(clock: clock)
         let cert = try issue(f, from: clock.now, to: clock.now.addingTimeInterval(10 * 86_400), name: "ten-days")
-        try f.gateway.addPartner(agreementFile: try f.agreement(encryption: cert, extra: Self.pull), by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: try f.agreement(encryption: cert, extra: Self.pull), by: .local(uid: 1000, name: "test"))
         clock.now += 60   // 9 days, 23 h 59 min left: still 10 days, rounded up
 
         let r = try f.gateway.doctor()
@@ -100,7 +100,7 @@ import Testing
         let clock = ManualClock(noon)
         let f = try GatewayFixture(clock: clock)
         let validUntil = try day(noon.addingTimeInterval(19 * 86_400))
-        try f.gateway.addPartner(agreementFile: try f.agreement(validUntil: validUntil.description, extra: Self.pull), by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: try f.agreement(validUntil: validUntil.description, extra: Self.pull), by: .local(uid: 1000, name: "test"))
         // The agreement ends at the end of its last day, 19.5 days after noon: 20 days left.
         var r = try f.gateway.doctor()
         #expect(codes(r) == ["warning:agreement-ending:acme-assessors"])
@@ -120,8 +120,8 @@ import Testing
     @Test func failedAndWaitingPushesAndUnacknowledgedBundlesArePerPartner() throws {
         let clock = ManualClock(Self.start())
         let f = try GatewayFixture(clock: clock)
-        try f.gateway.addPartner(agreementFile: try f.agreement(extra: Self.pull), by: .localAdministrator("test"))
-        try f.gateway.addPartner(agreementFile: try f.agreement(id: "st-marys-hospital", extra: Self.pull), by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: try f.agreement(extra: Self.pull), by: .local(uid: 1000, name: "test"))
+        try f.gateway.addPartner(agreementFile: try f.agreement(id: "st-marys-hospital", extra: Self.pull), by: .local(uid: 1000, name: "test"))
         let store = f.gateway.store
         let acme = try PartnerID("acme-assessors"), stm = try PartnerID("st-marys-hospital")
         func bundle(_ partner: PartnerID, _ state: BundleState, age: TimeInterval, expiresIn: TimeInterval = 7 * 86_400,
@@ -197,15 +197,15 @@ import Testing
         _ = try f.gateway.store.addPartner(agreement, source: source, at: f.gateway.clock.now, event: TransferEvent(
             time: f.gateway.clock.now, actor: .admin("test"), action: .partnerOnboarded, outcome: .success,
             partnerID: agreement.id, transport: .cli))
-        try f.gateway.addPartner(agreementFile: try f.agreement(id: "st-marys-hospital"), by: .localAdministrator("test"))
-        try f.gateway.suspendPartner("st-marys-hospital", reason: nil, by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: try f.agreement(id: "st-marys-hospital"), by: .local(uid: 1000, name: "test"))
+        try f.gateway.suspendPartner("st-marys-hospital", reason: nil, by: .local(uid: 1000, name: "test"))
         let r = try f.gateway.doctor()
         #expect(codes(r) == ["error:push-url-not-https:acme-assessors", "error:sftp-pull-without-keys:acme-assessors",
                              "info:no-delivery-route:st-marys-hospital", "info:partner-suspended:st-marys-hospital"])
         #expect(r.exitStatus == 2)
 
         // A removed partner is not watched.
-        try f.gateway.removePartner("st-marys-hospital", force: true, reason: nil, by: .localAdministrator("test"))
+        try f.gateway.removePartner("st-marys-hospital", force: true, reason: nil, by: .local(uid: 1000, name: "test"))
         #expect(!codes(try f.gateway.doctor()).contains { $0.contains("st-marys-hospital") })
         #expect(!(try f.gateway.watchedCertificates()).contains { $0.owner == "st-marys-hospital" })
     }
@@ -272,7 +272,7 @@ import Testing
     @Test func metricsExportDaysToExpiryBySubjectAndCertificate() throws {
         let clock = ManualClock(Self.start())
         let f = try GatewayFixture(clock: clock)
-        try f.gateway.addPartner(agreementFile: try f.agreement(validUntil: "2099-12-31", extra: Self.pull), by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: try f.agreement(validUntil: "2099-12-31", extra: Self.pull), by: .local(uid: 1000, name: "test"))
         let tls = try f.gateway.identity.tls()
         clock.now = tls.notAfter.addingTimeInterval(-10 * 86_400)
         let metrics = try f.gateway.prometheusMetrics()

@@ -42,7 +42,7 @@ final class GatewayFixture: @unchecked Sendable {
     init(clock: any WallClock = SystemClock()) throws {
         var logger = Logger(label: "claimgate-test")
         logger.logLevel = .warning
-        gateway = try Gateway.initialise(home: Home(root: dir.path + "/home"), gatewayID: "test-gateway", by: .localAdministrator("test"), clock: clock, logger: logger)
+        gateway = try Gateway.initialise(home: Home(root: dir.path + "/home"), gatewayID: "test-gateway", by: .local(uid: 1000, name: "test"), clock: clock, logger: logger)
     }
 
     /// Writes an agreement file; `overrides` replaces whole lines by key prefix.
@@ -77,7 +77,7 @@ final class GatewayFixture: @unchecked Sendable {
 
     @discardableResult
     func onboard(_ id: String = "acme-assessors") throws -> Partner {
-        try gateway.addPartner(agreementFile: agreement(id: id), by: .localAdministrator("test"))
+        try gateway.addPartner(agreementFile: agreement(id: id), by: .local(uid: 1000, name: "test"))
     }
 
     func document(_ name: String, _ data: Data = pdf) throws -> String { try dir.write("docs/" + name, data) }

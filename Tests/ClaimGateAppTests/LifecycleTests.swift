@@ -17,7 +17,7 @@ import Testing
         let clock = ManualClock(Self.start)
         let f = try GatewayFixture(clock: clock)
         try f.onboard()
-        let b = try f.gateway.seal(f.order(expiry: .ttl(3_600), documents: [try f.document("r.pdf")]), to: .outbox, by: .localAdministrator("test"))
+        let b = try f.gateway.seal(f.order(expiry: .ttl(3_600), documents: [try f.document("r.pdf")]), to: .outbox, by: .local(uid: 1000, name: "test"))
         let exchange = GatewayExchange(gateway: f.gateway)
         let partner = try f.session()
 
@@ -40,19 +40,19 @@ import Testing
         let clock = ManualClock(Self.start)
         let f = try GatewayFixture(clock: clock)
         try f.onboard()
-        let keep = try f.gateway.seal(f.order(documents: [try f.document("keep.pdf")]), to: .outbox, by: .localAdministrator("test"))
-        let b = try f.gateway.seal(f.order(documents: [try f.document("r.pdf")]), to: .outbox, by: .localAdministrator("test"))
+        let keep = try f.gateway.seal(f.order(documents: [try f.document("keep.pdf")]), to: .outbox, by: .local(uid: 1000, name: "test"))
+        let b = try f.gateway.seal(f.order(documents: [try f.document("r.pdf")]), to: .outbox, by: .local(uid: 1000, name: "test"))
         let exchange = GatewayExchange(gateway: f.gateway)
         let entry = try #require(try exchange.bundle(b.id, for: try f.session()))
         let digest = try exchange.fileDigest(of: entry)
 
-        let recalled = try f.gateway.recall(bundle: b.id.description, reason: "sent to the wrong assessor", by: .localAdministrator("test"))
+        let recalled = try f.gateway.recall(bundle: b.id.description, reason: "sent to the wrong assessor", by: .local(uid: 1000, name: "test"))
         #expect(recalled.state == .recalled)
         #expect(try exchange.bundle(b.id, for: try f.session()) == nil)
         #expect(try exchange.listOutbox(try f.session()).map(\.bundleID) == [keep.id])
-        #expect(throws: ClaimGateError.self) { try f.gateway.recall(bundle: b.id.description, reason: "again", by: .localAdministrator("test")) }
+        #expect(throws: ClaimGateError.self) { try f.gateway.recall(bundle: b.id.description, reason: "again", by: .local(uid: 1000, name: "test")) }
 
-        let result = try f.gateway.purge(by: .localAdministrator("test"))
+        let result = try f.gateway.purge(by: .local(uid: 1000, name: "test"))
         #expect(result.bundles == [b.id])
         #expect(!FileManager.default.fileExists(atPath: b.filePath))
         #expect(FileManager.default.fileExists(atPath: keep.filePath))
@@ -64,9 +64,9 @@ import Testing
         #expect(purgeDigests == [digest], "the destruction entry names what was destroyed")
 
         // Expired bundles are purged once their time has passed, not before.
-        #expect(try f.gateway.purge(by: .localAdministrator("test")).bundles.isEmpty)
+        #expect(try f.gateway.purge(by: .local(uid: 1000, name: "test")).bundles.isEmpty)
         clock.now = keep.expires
-        #expect(try f.gateway.purge(by: .localAdministrator("test")).bundles == [keep.id])
+        #expect(try f.gateway.purge(by: .local(uid: 1000, name: "test")).bundles == [keep.id])
         #expect(try f.gateway.verifyAuditTrail().isIntact)
     }
 
@@ -74,8 +74,8 @@ import Testing
         let clock = ManualClock(Self.start)
         let f = try GatewayFixture(clock: clock)
         let pull = "delivery: {pull: [sftp]}"
-        try f.gateway.addPartner(agreementFile: try f.agreement(extra: pull), by: .localAdministrator("test"))
-        let updated = try f.gateway.updatePartner(agreementFile: try f.agreement(purposes: "[claim-assessment]", extra: pull), by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: try f.agreement(extra: pull), by: .local(uid: 1000, name: "test"))
+        let updated = try f.gateway.updatePartner(agreementFile: try f.agreement(purposes: "[claim-assessment]", extra: pull), by: .local(uid: 1000, name: "test"))
         #expect(updated.version == 2)
         #expect(updated.agreement.terms.purposes == ["claim-assessment"])
         let versions = try f.gateway.store.agreementVersions(updated.id)
@@ -83,24 +83,24 @@ import Testing
         #expect(versions[0].agreement.terms.purposes == ["claim-assessment", "fraud-review"], "history is kept")
         // The refused purpose is refused from now on.
         #expect(throws: ClaimGateError.self) {
-            try f.gateway.seal(f.order(purpose: "fraud-review", documents: [try f.document("r.pdf")]), to: .outbox, by: .localAdministrator("test"))
+            try f.gateway.seal(f.order(purpose: "fraud-review", documents: [try f.document("r.pdf")]), to: .outbox, by: .local(uid: 1000, name: "test"))
         }
 
         let exchange = GatewayExchange(gateway: f.gateway)
         let session = try f.session()
-        try f.gateway.suspendPartner("acme-assessors", reason: "incident INC-7", by: .localAdministrator("test"))
+        try f.gateway.suspendPartner("acme-assessors", reason: "incident INC-7", by: .local(uid: 1000, name: "test"))
         if case .success = exchange.revalidate(session) { Issue.record("a suspended partner may not act") }
-        #expect(throws: ClaimGateError.self) { try f.gateway.suspendPartner("acme-assessors", reason: nil, by: .localAdministrator("test")) }
-        try f.gateway.resumePartner("acme-assessors", by: .localAdministrator("test"))
+        #expect(throws: ClaimGateError.self) { try f.gateway.suspendPartner("acme-assessors", reason: nil, by: .local(uid: 1000, name: "test")) }
+        try f.gateway.resumePartner("acme-assessors", by: .local(uid: 1000, name: "test"))
         if case .failure(let r) = exchange.revalidate(session) { Issue.record("resumed, yet refused: \(r)") }
 
-        let b = try f.gateway.seal(f.order(documents: [try f.document("r.pdf")]), to: .outbox, by: .localAdministrator("test"))
-        let e = #expect(throws: ClaimGateError.self) { try f.gateway.removePartner("acme-assessors", force: false, reason: nil, by: .localAdministrator("test")) }
+        let b = try f.gateway.seal(f.order(documents: [try f.document("r.pdf")]), to: .outbox, by: .local(uid: 1000, name: "test"))
+        let e = #expect(throws: ClaimGateError.self) { try f.gateway.removePartner("acme-assessors", force: false, reason: nil, by: .local(uid: 1000, name: "test")) }
         #expect(e?.message.contains("--force") == true)
-        try f.gateway.removePartner("acme-assessors", force: true, reason: "contract ended", by: .localAdministrator("test"))
+        try f.gateway.removePartner("acme-assessors", force: true, reason: "contract ended", by: .local(uid: 1000, name: "test"))
         #expect(try f.gateway.partner("acme-assessors").status == .removed)
         if case .success = exchange.revalidate(session) { Issue.record("a removed partner may not act") }
-        #expect(throws: ClaimGateError.self) { try f.gateway.resumePartner("acme-assessors", by: .localAdministrator("test")) }
+        #expect(throws: ClaimGateError.self) { try f.gateway.resumePartner("acme-assessors", by: .local(uid: 1000, name: "test")) }
         let actions = try f.gateway.store.events(partner: updated.id).map(\.action)
         for a in ["partner-onboarded", "partner-updated", "partner-suspended", "partner-resumed", "partner-removed"] {
             #expect(actions.contains(a), "\(a) in \(actions)")
@@ -112,9 +112,9 @@ import Testing
         let f = try GatewayFixture(clock: clock)
         try f.onboard()
         let out = f.dir.path + "/handed-over.p7m"
-        let b = try f.gateway.seal(f.order(expiry: .ttl(3_600), documents: [try f.document("r.pdf")]), to: .file(out), by: .localAdministrator("test"))
+        let b = try f.gateway.seal(f.order(expiry: .ttl(3_600), documents: [try f.document("r.pdf")]), to: .file(out), by: .local(uid: 1000, name: "test"))
         clock.now = b.expires.addingTimeInterval(86_400)
-        #expect(try f.gateway.purge(by: .localAdministrator("test")).bundles.isEmpty)
+        #expect(try f.gateway.purge(by: .local(uid: 1000, name: "test")).bundles.isEmpty)
         #expect(FileManager.default.fileExists(atPath: out))
         #expect(try f.gateway.store.bundle(b.id)?.state == .sealed)
     }
@@ -133,7 +133,7 @@ import Testing
         let old = Date().addingTimeInterval(-7_200)
         for path in [stale, upload] { try fm.setAttributes([.modificationDate: old], ofItemAtPath: path) }
         clock.now = Date()
-        let r = try f.gateway.purge(by: .localAdministrator("test"))
+        let r = try f.gateway.purge(by: .local(uid: 1000, name: "test"))
         #expect(r.scratch == 2)
         #expect(!fm.fileExists(atPath: stale) && !fm.fileExists(atPath: upload))
         #expect(fm.fileExists(atPath: fresh))

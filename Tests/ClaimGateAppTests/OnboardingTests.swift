@@ -11,7 +11,7 @@ import Testing
     func expectRefused(_ f: GatewayFixture, _ file: String, field: String, mentions: String? = nil,
                        sourceLocation: SourceLocation = #_sourceLocation) throws {
         let error = #expect(throws: ClaimGateError.self, sourceLocation: sourceLocation) {
-            try f.gateway.addPartner(agreementFile: file, by: .localAdministrator("test"))
+            try f.gateway.addPartner(agreementFile: file, by: .local(uid: 1000, name: "test"))
         }
         #expect(error?.code == .invalidAgreement, sourceLocation: sourceLocation)
         #expect(error?.message.contains(field) == true, "\(error?.message ?? "")", sourceLocation: sourceLocation)
@@ -41,8 +41,8 @@ import Testing
         try FileManager.default.createDirectory(atPath: root + "/certs", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: root + "/certs/dev", withDestinationPath: f.pki.path)
         try FileManager.default.copyItem(atPath: repo + "/partners", toPath: root + "/partners")
-        let acme = try f.gateway.addPartner(agreementFile: root + "/partners/acme-assessors.yaml", by: .localAdministrator("test"))
-        let stm = try f.gateway.addPartner(agreementFile: root + "/partners/st-marys-hospital.yaml", by: .localAdministrator("test"))
+        let acme = try f.gateway.addPartner(agreementFile: root + "/partners/acme-assessors.yaml", by: .local(uid: 1000, name: "test"))
+        let stm = try f.gateway.addPartner(agreementFile: root + "/partners/st-marys-hospital.yaml", by: .local(uid: 1000, name: "test"))
         #expect(acme.agreement.role == .assessor)
         #expect(acme.agreement.delivery.pushSFTP?.host == "sftp.acme.example")
         #expect(acme.agreement.sshAuthorizedKeys.count == 1)

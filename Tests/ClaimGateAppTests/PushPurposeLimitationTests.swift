@@ -14,7 +14,7 @@ import Testing
 
     @Test func aQueuedPushIsCancelledWhenItsPurposeIsWithdrawn() throws {
         let f = try GatewayFixture()
-        let me = Principal.localAdministrator("test")
+        let me = Principal.local(uid: 1000, name: "test")
         try f.gateway.addPartner(agreementFile: try f.agreement(extra: Self.push), by: me)
         let b = try f.gateway.seal(f.order(purpose: "fraud-review", documents: [try f.document("r.pdf")]), to: .outbox, by: me)
         let queued = try #require(try f.gateway.delivery(of: b.id))

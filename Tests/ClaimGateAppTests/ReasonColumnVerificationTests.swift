@@ -13,10 +13,10 @@ import Testing
         let f = try GatewayFixture()
         try f.onboard()
         #expect(throws: ClaimGateError.self) {
-            try f.gateway.seal(f.order(purpose: "marketing", documents: [try f.document("r.pdf")]), to: .outbox, by: .localAdministrator("test"))
+            try f.gateway.seal(f.order(purpose: "marketing", documents: [try f.document("r.pdf")]), to: .outbox, by: .local(uid: 1000, name: "test"))
         }
         _ = try f.gateway.sealAuditTrail()
-        _ = try f.gateway.seal(f.order(documents: [try f.document("s.pdf")]), to: .outbox, by: .localAdministrator("test"))
+        _ = try f.gateway.seal(f.order(documents: [try f.document("s.pdf")]), to: .outbox, by: .local(uid: 1000, name: "test"))
         _ = try f.gateway.sealAuditTrail()
         #expect(try f.gateway.verifyAuditTrail().isIntact)
 

@@ -55,14 +55,14 @@ import Testing
         let day = try CalendarDay(parsing: String(Timestamp.format(now.addingTimeInterval(10 * 86_400)).prefix(10)))
         let f = try GatewayFixture(clock: FixedClock(now))
         let next = try issue(f, "acme next encryption", kind: .rsa(bits: 2048), usage: "critical,keyEncipherment")
-        let p = try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "next_encryption: {certificate: \(next.cert), from: \(day)}"), by: .localAdministrator("test"))
+        let p = try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "next_encryption: {certificate: \(next.cert), from: \(day)}"), by: .local(uid: 1000, name: "test"))
         #expect(p.agreement.certificates.nextEncryptionFrom == day)
         #expect(p.agreement.certificates.nextEncryptionPEM == next.certificate.pem)
         let current = try fingerprint(f.pki.partner("acme-assessors", "encryption.pem"))
 
         func seal(at instant: Date) throws -> (BundleRecord, BundleManifest) {
             let g = try Gateway.open(home: f.gateway.home, clock: FixedClock(instant))
-            let b = try g.seal(f.order(documents: [try f.document("r-\(UUID().uuidString.prefix(6)).pdf")]), to: .outbox, by: .localAdministrator("test"))
+            let b = try g.seal(f.order(documents: [try f.document("r-\(UUID().uuidString.prefix(6)).pdf")]), to: .outbox, by: .local(uid: 1000, name: "test"))
             return (b, try BundleManifest.decode(b.manifestJSON))
         }
         // The last second of the day before: the current certificate.
@@ -90,10 +90,10 @@ import Testing
         let f = try GatewayFixture(clock: FixedClock(now))
         let next = try issue(f, "acme next", usage: "critical,keyAgreement")
         let file = try agreement(f, certificates: "next_encryption: {certificate: \(next.cert), from: \(day)}")
-        try f.gateway.addPartner(agreementFile: file, by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: file, by: .local(uid: 1000, name: "test"))
         // The same file, a week later: the next certificate is the encryption certificate now.
         let later = try Gateway.open(home: f.gateway.home, clock: FixedClock(now.addingTimeInterval(7 * 86_400)))
-        let p = try later.updatePartner(agreementFile: file, by: .localAdministrator("test"))
+        let p = try later.updatePartner(agreementFile: file, by: .local(uid: 1000, name: "test"))
         #expect(p.version == 2)
         #expect(p.agreement.certificates.encryptionPEM == next.certificate.pem)
         #expect(p.agreement.certificates.nextEncryptionPEM == nil)
@@ -103,7 +103,7 @@ import Testing
     @Test func rotateSchedulesOrReplacesTheEncryptionCertificate() throws {
         let now = Date()
         let f = try GatewayFixture(clock: FixedClock(now))
-        let p = try f.gateway.addPartner(agreementFile: try agreement(f), by: .localAdministrator("test"))
+        let p = try f.gateway.addPartner(agreementFile: try agreement(f), by: .local(uid: 1000, name: "test"))
         let next = try issue(f, "acme rotated", kind: .rsa(bits: 2048), usage: "critical,keyEncipherment")
         let day = try CalendarDay(parsing: String(Timestamp.format(now.addingTimeInterval(30 * 86_400)).prefix(10)))
 
@@ -112,7 +112,7 @@ import Testing
         #expect(scheduled.certificates.encryptionPEM == p.agreement.certificates.encryptionPEM)
         #expect(scheduled.certificates.nextEncryptionPEM == next.certificate.pem)
         #expect(scheduled.certificates.nextEncryptionFrom == day)
-        let v2 = try f.gateway.updatePartner(scheduled, source: "rotate", reason: "rotate", by: .localAdministrator("test"))
+        let v2 = try f.gateway.updatePartner(scheduled, source: "rotate", reason: "rotate", by: .local(uid: 1000, name: "test"))
         #expect(v2.version == 2)
         #expect(v2.agreement.certificates.encryptionPEM(at: day.startOfDay.addingTimeInterval(-1)) == p.agreement.certificates.encryptionPEM)
         #expect(v2.agreement.certificates.encryptionPEM(at: day.startOfDay) == next.certificate.pem)
@@ -167,7 +167,7 @@ import Testing
         ]
         for (lines, field, mention) in cases {
             let e = #expect(throws: ClaimGateError.self) {
-                try f.gateway.addPartner(agreementFile: try agreement(f, certificates: lines, validUntil: "2097-12-31"), by: .localAdministrator("test"))
+                try f.gateway.addPartner(agreementFile: try agreement(f, certificates: lines, validUntil: "2097-12-31"), by: .local(uid: 1000, name: "test"))
             }
             #expect(e?.code == .invalidAgreement)
             #expect(e?.message.contains(field) == true && e?.message.contains(mention) == true, "\(lines): \(e?.message ?? "")")
@@ -187,7 +187,7 @@ import Testing
                                                                        extendedKeyUsage: "clientAuth", notBefore: Date().addingTimeInterval(-60),
                                                                        notAfter: Date().addingTimeInterval(86_400)),
                                                     for: clientKey, issuer: (newCA, newCAKey))
-        let p = try f.gateway.addPartner(agreementFile: try agreement(f, anchor: anchors), by: .localAdministrator("test"))
+        let p = try f.gateway.addPartner(agreementFile: try agreement(f, anchor: anchors), by: .local(uid: 1000, name: "test"))
         #expect(try Certificate.parseAll(pem: p.agreement.certificates.trustAnchorPEM).count == 2)
         let exchange = GatewayExchange(gateway: f.gateway)
         for der in [try der(f.pki.partner("acme-assessors", "tls-client.pem")), newClient.der] {
@@ -201,7 +201,7 @@ import Testing
     @Test func aCRLIsCheckedAndStoredAtOnboarding() throws {
         let f = try GatewayFixture()
         // DER accepted, stored as PEM text.
-        let p = try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "good", der: true))"), by: .localAdministrator("test"))
+        let p = try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "good", der: true))"), by: .local(uid: 1000, name: "test"))
         let stored = try CertificateRevocationList.parseAll(pem: try #require(p.agreement.certificates.crlPEM))
         #expect(stored.count == 1 && stored[0].issuer.contains("ACME"))
 
@@ -211,7 +211,7 @@ import Testing
         let garbage = try f2.dir.write("crl/garbage.pem", "not a CRL")
         for (path, mention) in [(expired, "nextUpdate"), (foreign, "not signed by any certificate in the trust anchor"), (garbage, "not a CRL")] {
             let e = #expect(throws: ClaimGateError.self) {
-                try f2.gateway.addPartner(agreementFile: try agreement(f2, certificates: "crl: \(path)"), by: .localAdministrator("test"))
+                try f2.gateway.addPartner(agreementFile: try agreement(f2, certificates: "crl: \(path)"), by: .local(uid: 1000, name: "test"))
             }
             #expect(e?.message.contains("certificates.crl") == true && e?.message.contains(mention) == true, "\(e?.message ?? "")")
         }
@@ -222,7 +222,7 @@ import Testing
         let f = try GatewayFixture()
         let revoked = try issue(f, "acme-assessors", usage: "critical,digitalSignature", eku: "clientAuth")
         let list = try crl(f, "revoking", revoking: [revoked.certificate])
-        let p = try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(list)"), by: .localAdministrator("test"))
+        let p = try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(list)"), by: .local(uid: 1000, name: "test"))
         let exchange = GatewayExchange(gateway: f.gateway)
         let good = try der(f.pki.partner("acme-assessors", "tls-client.pem"))
         #expect(exchange.acceptsClientCertificate(chainDER: [good]))
@@ -247,7 +247,7 @@ import Testing
                                                                     notAfter: Date().addingTimeInterval(86_400)),
                                                  for: try PrivateKey.generate(.p256), issuer: (newCA, newCAKey))
         // Only the old CA's CRL: the new CA's certificates cannot be checked, so they are refused.
-        try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "old-only"))", anchor: anchors), by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "old-only"))", anchor: anchors), by: .local(uid: 1000, name: "test"))
         let exchange = GatewayExchange(gateway: f.gateway)
         #expect(!exchange.acceptsClientCertificate(chainDER: [client.der]))
         guard case .failure(let r) = exchange.identify(clientCertificateDER: client.der) else {
@@ -259,7 +259,7 @@ import Testing
         let newCRL = try CertificateRevocationList.issue(by: (newCA, newCAKey), revoking: [], thisUpdate: Date().addingTimeInterval(-60),
                                                          nextUpdate: Date().addingTimeInterval(86_400))
         let both = try f.dir.write("crl/both.pem", try String(contentsOfFile: try crl(f, "old"), encoding: .utf8) + newCRL.pem)
-        let v2 = try f.gateway.updatePartner(agreementFile: try agreement(f, certificates: "crl: \(both)", anchor: anchors), by: .localAdministrator("test"))
+        let v2 = try f.gateway.updatePartner(agreementFile: try agreement(f, certificates: "crl: \(both)", anchor: anchors), by: .local(uid: 1000, name: "test"))
         #expect(try CertificateRevocationList.parseAll(pem: try #require(v2.agreement.certificates.crlPEM)).count == 2)
         let fresh = GatewayExchange(gateway: f.gateway)
         #expect(try fresh.identify(clientCertificateDER: client.der).get() == v2.id)
@@ -269,12 +269,12 @@ import Testing
     @Test func partnerUpdatePicksUpANewCRL() throws {
         let f = try GatewayFixture()
         let client = try issue(f, "acme-assessors", usage: "critical,digitalSignature", eku: "clientAuth")
-        try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "empty"))"), by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "empty"))"), by: .local(uid: 1000, name: "test"))
         let exchange = GatewayExchange(gateway: f.gateway)
         #expect(exchange.acceptsClientCertificate(chainDER: [client.certificate.der]))
         #expect((try? exchange.identify(clientCertificateDER: client.certificate.der).get()) != nil)
 
-        let v2 = try f.gateway.updatePartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "newer", revoking: [client.certificate]))"), by: .localAdministrator("test"))
+        let v2 = try f.gateway.updatePartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "newer", revoking: [client.certificate]))"), by: .local(uid: 1000, name: "test"))
         #expect(v2.version == 2)
         // The running exchange re-reads the agreements within a second.
         usleep(1_100_000)
@@ -291,7 +291,7 @@ import Testing
         let now = Date()
         let clock = ManualClock(now)
         let f = try GatewayFixture(clock: clock)
-        try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "short", nextUpdate: now.addingTimeInterval(3600)))"), by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "short", nextUpdate: now.addingTimeInterval(3600)))"), by: .local(uid: 1000, name: "test"))
         let good = try der(f.pki.partner("acme-assessors", "tls-client.pem"))
         let exchange = GatewayExchange(gateway: f.gateway)
         #expect((try? exchange.identify(clientCertificateDER: good).get()) != nil)
@@ -306,7 +306,7 @@ import Testing
     @Test func anExpiredCRLRefusesEveryCertificateItCoversUntilANewOneIsLoaded() throws {
         let now = Date()
         let f = try GatewayFixture(clock: FixedClock(now))
-        try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "short", nextUpdate: now.addingTimeInterval(86_400)))"), by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "short", nextUpdate: now.addingTimeInterval(86_400)))"), by: .local(uid: 1000, name: "test"))
         let good = try der(f.pki.partner("acme-assessors", "tls-client.pem"))
         #expect(GatewayExchange(gateway: f.gateway).acceptsClientCertificate(chainDER: [good]))
         let later = try Gateway.open(home: f.gateway.home, clock: FixedClock(now.addingTimeInterval(2 * 86_400)))
@@ -322,7 +322,7 @@ import Testing
     @Test func aReportSignedWithARevokedCertificateIsQuarantined() throws {
         let f = try GatewayFixture()
         let signer = try issue(f, "acme signing 2", usage: "critical,digitalSignature,nonRepudiation", eku: "emailProtection")
-        try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "signer", revoking: [signer.certificate]))"), by: .localAdministrator("test"))
+        try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "signer", revoking: [signer.certificate]))"), by: .local(uid: 1000, name: "test"))
         let gatewayCert = try f.dir.write("gateway-encryption.pem", try f.gateway.identity.encryption().pem)
 
         func report(_ cert: String, _ key: String) throws -> InboundReport {

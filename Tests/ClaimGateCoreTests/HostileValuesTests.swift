@@ -78,6 +78,6 @@ import Testing
         let long = EventReason(Refusal.Reason.pathRefused, String(repeating: "\u{7}", count: 500))
         #expect(long.subject!.count <= EventReason.maxSubject)
         #expect(long.subject!.hasSuffix("}"))   // cut between escapes, never inside one
-        #expect(Principal.localAdministrator("root\nsystem").actor.description == "admin:root\\u{A}system")
+        #expect(Principal.local(uid: 0, name: "root\nsystem").actor.description == "local:uid=0(root\\u{A}system)")
     }
 }

@@ -185,7 +185,7 @@ import Testing
         #expect(acmeRefusals == ["access-refused/bundle-unavailable/partner": expiredAttempts,
                                  "login-refused/unknown-key/system as acme-assessors": 1,
                                  "login-refused/transport-not-allowed/partner": 1,
-                                 "seal-refused/purpose-not-allowed/admin": 1])
+                                 "seal-refused/purpose-not-allowed/local": 1])
         // The HTTPS refusal of acme's certificate (its agreement lists only sftp) is acme's own,
         // with its real reason; nothing is left unattributed.
         #expect((report["unattributed_refusals"] as? [[String: Any]])?.map(Self.refusalKey) == [])

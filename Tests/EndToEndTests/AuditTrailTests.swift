@@ -129,12 +129,16 @@ import Testing
 
         // The same on an export: an edited line, and a removed line.
         let lines = try String(contentsOfFile: r.dir.file("pristine.jsonl"), encoding: .utf8).split(separator: "\n").map(String.init)
-        let edited = lines.map { $0.contains("\"seq\":5,") && $0.contains("\"type\":\"entry\"") ? $0.replacingOccurrences(of: "claim-assessment", with: "marketing") : $0 }
+        // The first entry with a purpose (a `queue` after init's entries and the onboardings).
+        let target = try #require(lines.firstIndex { $0.contains("\"type\":\"entry\"") && $0.contains("\"purpose\":\"claim-assessment\"") })
+        let targetSequence = try #require((try JSONSerialization.jsonObject(with: Data(lines[target].utf8)) as? [String: Any])?["seq"] as? Int)
+        var edited = lines
+        edited[target] = edited[target].replacingOccurrences(of: "claim-assessment", with: "marketing")
         #expect(edited != lines)
         try r.dir.write("edited.jsonl", edited.joined(separator: "\n") + "\n")
         let e = try r.verify(export: r.dir.file("edited.jsonl"))
         #expect(e.status == 1)
-        #expect(e.json["problem_code"] as? String == "entry-edited" && e.json["problem_sequence"] as? Int == 5, "\(e.json)")
+        #expect(e.json["problem_code"] as? String == "entry-edited" && e.json["problem_sequence"] as? Int == targetSequence, "\(e.json)")
         let removed = lines.filter { !($0.contains("\"seq\":6,") && $0.contains("\"type\":\"entry\"")) }
         try r.dir.write("removed.jsonl", removed.joined(separator: "\n") + "\n")
         let d = try r.verify(export: r.dir.file("removed.jsonl"))

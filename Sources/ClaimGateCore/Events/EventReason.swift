@@ -116,6 +116,10 @@ public struct EventReason: Sendable, Hashable, CustomStringConvertible {
             case operatorNote = "operator-note"
             /// A push whose bundle or partner no longer exists (the delivery is cancelled).
             case unknownBundleOrPartner = "unknown-bundle-or-partner"
+            /// A change to an operator (the subject names it and what changed).
+            case operatorChange = "operator-change"
+            /// The operator CA was created.
+            case operatorCA = "operator-ca"
             /// A reason recorded before codes were columns that fits no known form.
             case unclassified
         }

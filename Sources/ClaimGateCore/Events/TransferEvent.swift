@@ -1,16 +1,64 @@
 import Foundation
 
-/// Who did something.
+/// Who did something, as the audit trail names it (the entry's `actor` text, which the entry
+/// hash covers):
+///
+/// - `partner:<id>`
+/// - `local:uid=<uid>(<name>)` (or `local:uid=<uid>` for an account without a name): the
+///   shell, by the process's real user id
+/// - `operator:<name>;sha256=<fingerprint>`: an operator and the SHA-256 (lowercase hex) of
+///   the client certificate it acted with
+/// - `system`, or `system:<job>` for a scheduled job of `serve` (`system:purge`)
+/// - `admin:<user>`: the shell before operators (named by `$USER`); still read, never written
 public enum Actor: Sendable, Hashable, CustomStringConvertible {
     case partner(PartnerID)
-    case admin(String)
+    case local(uid: UInt32, name: String?)
+    case `operator`(OperatorID, fingerprint: String)
     case system
+    case scheduled(ScheduledJob)
+    /// Recorded before operators existed; kept so that old entries read as what they are.
+    case admin(String)
 
     public var description: String {
         switch self {
         case .partner(let id): return "partner:\(id)"
-        case .admin(let user): return "admin:\(user)"
+        case .local(let uid, let name): return "local:uid=\(uid)" + (name.map { "(\($0))" } ?? "")
+        case .operator(let id, let fingerprint): return "operator:\(id);sha256=\(fingerprint)"
         case .system: return "system"
+        case .scheduled(let job): return "system:\(job.rawValue)"
+        case .admin(let user): return "admin:\(user)"
+        }
+    }
+
+    /// The actor an entry records, from its text; nil for text no gateway writes.
+    public init?(recorded text: String) {
+        if text == "system" { self = .system; return }
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        let kind = text[..<colon], rest = String(text[text.index(after: colon)...])
+        switch kind {
+        case "partner":
+            guard let id = try? PartnerID(stored: rest) else { return nil }
+            self = .partner(id)
+        case "admin":
+            self = .admin(rest)
+        case "system":
+            guard let job = ScheduledJob(rawValue: rest) else { return nil }
+            self = .scheduled(job)
+        case "operator":
+            guard let semi = rest.range(of: ";sha256="), let id = try? OperatorID(String(rest[..<semi.lowerBound])) else { return nil }
+            self = .operator(id, fingerprint: String(rest[semi.upperBound...]))
+        case "local":
+            guard rest.hasPrefix("uid=") else { return nil }
+            let body = rest.dropFirst(4)
+            if let open = body.firstIndex(of: "("), body.hasSuffix(")"), let uid = UInt32(body[..<open]) {
+                self = .local(uid: uid, name: String(body[body.index(after: open)..<body.index(before: body.endIndex)]))
+            } else if let uid = UInt32(body) {
+                self = .local(uid: uid, name: nil)
+            } else {
+                return nil
+            }
+        default:
+            return nil
         }
     }
 }
@@ -57,6 +105,14 @@ public struct TransferEvent: Sendable, Equatable {
         case keyCreated = "key-created"
         /// An admin read or exported the audit trail (`audit export`).
         case auditExported = "audit-exported"
+        /// Operators: added (with a certificate from the operator CA), suspended, resumed,
+        /// removed, given or withdrawn a role or grant (`reason`: `operator-change: <name> …`).
+        case operatorAdded = "operator-added", operatorSuspended = "operator-suspended"
+        case operatorResumed = "operator-resumed", operatorRemoved = "operator-removed"
+        case operatorGranted = "operator-granted", operatorRevoked = "operator-revoked"
+        /// An operator asked for an action it may not take (`reason`: `role-missing`,
+        /// `partner-out-of-scope`, `operator-suspended`…, with the action as subject).
+        case operatorRefused = "operator-refused"
     }
     public enum Outcome: String, Sendable, Codable {
         case success, refused, failed

@@ -1,18 +1,26 @@
 /// Who acts through an operation: every operation that changes something or reads the audit
-/// trail out takes one, and its audit entries name it. Today the local administrator at the
-/// gateway host's shell or the gateway's own jobs; operators with roles come next.
+/// trail out takes one, checks it (operators through `OperatorPolicy`) and names it in its audit
+/// entries.
 public enum Principal: Sendable, Hashable, CustomStringConvertible {
-    /// Someone at the gateway host's shell, named by the operating-system user that runs the
-    /// command (`admin:<user>` in the audit trail).
-    case localAdministrator(String)
-    /// The gateway itself: `serve`'s jobs (push retries, purge, checkpoints).
+    /// Someone at the gateway host's shell, by the process's real user id and that account's
+    /// name (`local:uid=<uid>(<name>)` in the audit trail). Never taken from `$USER`. Local use
+    /// keeps every right: it is how a gateway is set up (bootstrap) and the break-glass path.
+    case local(uid: UInt32, name: String?)
+    /// An operator, authenticated by its client certificate from the gateway's operator CA:
+    /// its name and the certificate's SHA-256 fingerprint (lowercase hex).
+    case `operator`(OperatorID, fingerprint: String)
+    /// The gateway itself (push attempts, checkpoints, key creation).
     case system
+    /// One of `serve`'s scheduled jobs (`system:<job>`).
+    case scheduled(ScheduledJob)
 
     /// How the audit trail names the principal.
     public var actor: Actor {
         switch self {
-        case .localAdministrator(let user): return .admin(EventReason.bounded(user))   // from the environment: escaped
+        case .local(let uid, let name): return .local(uid: uid, name: name.map(EventReason.bounded))   // an account name: escaped
+        case .operator(let id, let fingerprint): return .operator(id, fingerprint: EventReason.bounded(fingerprint.lowercased()))
         case .system: return .system
+        case .scheduled(let job): return .scheduled(job)
         }
     }
 

@@ -44,6 +44,17 @@ public struct Refusal: Sendable, Hashable, Error, CustomStringConvertible {
         case digestMismatch = "digest-mismatch"
         /// The gateway cannot record the request, so it is not served (fail closed).
         case auditUnavailable = "audit-unavailable"
+        // Operators (`OperatorPolicy`).
+        /// No operator of that name exists.
+        case unknownOperator = "unknown-operator"
+        case operatorSuspended = "operator-suspended"
+        case operatorRemoved = "operator-removed"
+        /// The certificate presented is not the operator's certificate on record.
+        case operatorCertificateMismatch = "operator-certificate-mismatch"
+        /// None of the operator's roles (with its grants) allows the action.
+        case roleMissing = "role-missing"
+        /// The operator is scoped to other partners (or the action concerns every partner).
+        case partnerOutOfScope = "partner-out-of-scope"
 
         public var code: String { rawValue }
         public var description: String { rawValue }

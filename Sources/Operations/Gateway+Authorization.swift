@@ -1,0 +1,42 @@
+import ClaimGateCore
+import Foundation
+
+/// Every operation an operator calls is judged here first, against the operator as stored now
+/// (no cache: a suspension or a revoked role is in force at the next action). Front ends decide
+/// no policy: they pass the principal, and the operation asks.
+extension Gateway {
+    /// Checks that `principal` may take `action` (on `partner`, for an action that concerns one)
+    /// now. An operator must exist, be active, present the certificate on record (still valid),
+    /// hold a role that allows the action, and have the partner in its scope (`OperatorPolicy`).
+    /// The shell (`.local`) and the gateway's own jobs are not operators and may do anything:
+    /// local use is bootstrap and break-glass, and is attributed to the real account.
+    ///
+    /// A refusal is recorded (`operator-refused`, reason `role-missing`, `partner-out-of-scope`,
+    /// `operator-suspended`…, with the action as subject, attributed to the operator and the
+    /// certificate it presented) and thrown as `not-permitted`. A read-only gateway cannot
+    /// record it and only throws.
+    /// - Parameters:
+    ///   - action: what is asked for.
+    ///   - partner: the partner it concerns; nil for an action on the whole gateway.
+    ///   - principal: who asks.
+    public func authorize(_ action: OperatorAction, partner: PartnerID? = nil, by principal: Principal) throws {
+        guard case .operator(let id, let fingerprint) = principal else { return }
+        let request = OperatorRequest(operatorID: id, fingerprint: fingerprint, stored: try store.operator(id),
+                                      action: action, partner: partner)
+        guard case .fails(let refusal) = OperatorPolicy(clock: clock).evaluate(request) else { return }
+        if !store.isReadOnly {
+            try store.record(TransferEvent(time: clock.now, actor: principal.actor, action: .operatorRefused, outcome: .refused,
+                                           partnerID: partner, reason: EventReason(refusal.reason, action.rawValue), transport: .cli))
+        }
+        logger.info("operator refused", metadata: ["operator.id": "\(id)", "operator.action": "\(action)",
+                                                   "reason": "\(refusal.reason)"])
+        throw ClaimGateError(.notPermitted, refusal.message, refusal: refusal.reason)
+    }
+
+    /// `authorize` for an action on the partner a command names (as typed). An id that is not
+    /// valid names no partner: a scoped operator is refused, anyone else learns from the
+    /// operation that there is no such partner.
+    func authorize(_ action: OperatorAction, partnerNamed raw: String, by principal: Principal) throws {
+        try authorize(action, partner: try? PartnerID(stored: raw), by: principal)
+    }
+}

@@ -1,0 +1,188 @@
+import ClaimGateCore
+import Envelope
+import Foundation
+
+/// Operators: added with a client certificate from the gateway's operator CA, suspended,
+/// resumed, removed, given and withdrawn roles and grants. Every change is recorded, names who
+/// made it, and is in force at the operator's next action.
+extension Gateway {
+    /// The longest an operator certificate may be issued for (`operator add --days`).
+    public static let maxOperatorCertificateDays = 825
+
+    /// Creates the operator CA when the home has none (homes made before operators), recorded
+    /// as `key-created` (reason `operator-ca`, with the new CA's fingerprint).
+    func ensureOperatorCA() throws {
+        guard !identity.hasOperatorCA else { return }
+        guard try GatewayIdentity.createOperatorCA(in: home.identity, gatewayID: identity.gatewayID, now: clock.now) else { return }
+        let fingerprint = try identity.operatorCA().sha256Fingerprint
+        try store.record(TransferEvent(time: clock.now, actor: .system, action: .keyCreated, outcome: .success,
+                                       reason: EventReason(.operatorCA, fingerprint), transport: .cli))
+        logger.info("operator CA created", metadata: ["certificate.sha256": "\(fingerprint)"])
+    }
+
+    /// The operator CA's certificate followed by the gateway CA that issued it (PEM): what
+    /// `openssl verify -CAfile` takes to check an operator certificate. Created first when the
+    /// home has none.
+    public func operatorCAPEM(by principal: Principal) throws -> String {
+        try authorize(.identityShow, by: principal)
+        if !store.isReadOnly { try ensureOperatorCA() }
+        return try identity.operatorCA().pem + identity.ca.pem
+    }
+
+    /// Adds an operator and issues its client certificate from the operator CA.
+    /// - Parameters:
+    ///   - name: the operator's name (`OperatorID`), the certificate's subject CN.
+    ///   - roles: at least one.
+    ///   - grants: extra grants (`inbox-export` needs `claims-operator`).
+    ///   - partners: the partner ids it may act on (each onboarded); nil for every partner.
+    ///   - days: how long the certificate is valid (1 to `maxOperatorCertificateDays`).
+    ///   - principal: who adds it.
+    /// - Returns: the operator and its credentials, which the caller hands over (`IssuedOperator.write(to:)`).
+    public func addOperator(_ name: String, roles: Set<Role>, grants: Set<OperatorGrant> = [], partners: [String]? = nil,
+                            days: Int = 365, by principal: Principal) throws -> IssuedOperator {
+        try authorize(.operatorAdd, by: principal)
+        let id = try OperatorID(name)
+        guard !roles.isEmpty else {
+            throw ClaimGateError(.invalidArgument, "Operator \(id) needs at least one role: pass --role with \(Role.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        try Self.requireGrantsFit(grants, roles: roles, id)
+        guard (1...Self.maxOperatorCertificateDays).contains(days) else {
+            throw ClaimGateError(.invalidArgument, "--days \(days) is out of range: an operator certificate is valid 1 to \(Self.maxOperatorCertificateDays) days.")
+        }
+        let scope = try partners.map { try Set($0.map { try partner($0).id }) }
+        if let scope, scope.isEmpty {
+            throw ClaimGateError(.invalidArgument, "--partners names no partner: name at least one, or leave it out for every partner.")
+        }
+        if try store.operator(id) != nil {
+            throw ClaimGateError(.operatorExists, "Operator \(id) exists (names of removed operators stay taken): choose another name, or see `claimgate operator show \(id)`.")
+        }
+        try ensureOperatorCA()
+        let now = clock.now
+        let (cert, key) = try identity.issueOperatorCertificate(for: id, days: days, now: now)
+        let op = Operator(id: id, roles: roles, grants: grants, partners: scope,
+                          certificate: OperatorCertificate(fingerprint: cert.sha256Fingerprint, serial: cert.serialNumber, notAfter: cert.notAfter),
+                          createdBy: principal.actor.description, createdAt: now)
+        try store.insertOperator(op, event: TransferEvent(
+            time: now, actor: principal.actor, action: .operatorAdded, outcome: .success,
+            reason: EventReason(.operatorChange, "\(id) \(op.summary) sha256=\(op.certificate.fingerprint)"), transport: .cli))
+        logger.info("operator added", metadata: ["operator.id": "\(id)", "certificate.sha256": "\(op.certificate.fingerprint)"])
+        let keyPEM: String
+        do { keyPEM = try key.pkcs8PEM() } catch let e as EnvelopeError { throw ClaimGateError(.io, "Cannot encode the operator key: \(e.message)") }
+        return IssuedOperator(operator: op, certificateChainPEM: cert.pem + (try identity.operatorCA().pem), privateKeyPEM: keyPEM)
+    }
+
+    /// Suspends an operator: every action it asks for is refused (`operator-suspended`) until it is resumed.
+    @discardableResult
+    public func suspendOperator(_ name: String, by principal: Principal) throws -> Operator {
+        try changeState(name, to: .suspended, from: [.active], action: .operatorSuspend, event: .operatorSuspended, by: principal)
+    }
+
+    /// Lifts a suspension.
+    @discardableResult
+    public func resumeOperator(_ name: String, by principal: Principal) throws -> Operator {
+        try changeState(name, to: .active, from: [.suspended], action: .operatorResume, event: .operatorResumed, by: principal)
+    }
+
+    /// Removes an operator for good: it can never act again, and its name stays taken so the
+    /// audit trail's `operator:<name>` keeps meaning one operator.
+    @discardableResult
+    public func removeOperator(_ name: String, by principal: Principal) throws -> Operator {
+        try changeState(name, to: .removed, from: [.active, .suspended], action: .operatorRemove, event: .operatorRemoved, by: principal)
+    }
+
+    /// Gives an operator a role or a grant.
+    @discardableResult
+    public func grantOperator(_ name: String, _ right: OperatorRight, by principal: Principal) throws -> Operator {
+        try authorize(.operatorGrant, by: principal)
+        return try changeRights(name, event: .operatorGranted, by: principal) { op in
+            switch right {
+            case .role(let r):
+                guard op.roles.insert(r).inserted else { throw Self.unchanged(op.id, "already holds \(r)") }
+            case .grant(let g):
+                guard op.grants.insert(g).inserted else { throw Self.unchanged(op.id, "already has the grant \(g)") }
+                try Self.requireGrantsFit(op.grants, roles: op.roles, op.id)
+            }
+        } note: { "\(right)" }
+    }
+
+    /// Takes a role or a grant back from an operator (a claims operator's `inbox-export` goes with
+    /// its role).
+    @discardableResult
+    public func revokeOperator(_ name: String, _ right: OperatorRight, by principal: Principal) throws -> Operator {
+        try authorize(.operatorRevoke, by: principal)
+        return try changeRights(name, event: .operatorRevoked, by: principal) { op in
+            switch right {
+            case .role(let r):
+                guard op.roles.remove(r) != nil else { throw Self.unchanged(op.id, "does not hold \(r)") }
+                if r == .claimsOperator { op.grants.remove(.inboxExport) }
+            case .grant(let g):
+                guard op.grants.remove(g) != nil else { throw Self.unchanged(op.id, "does not have the grant \(g)") }
+            }
+        } note: { "\(right)" }
+    }
+
+    /// Every operator (removed ones too), by name.
+    public func operators(by principal: Principal) throws -> [Operator] {
+        try authorize(.operatorList, by: principal)
+        return try store.operators()
+    }
+
+    /// One operator as stored.
+    public func `operator`(_ name: String, by principal: Principal) throws -> Operator {
+        try authorize(.operatorShow, by: principal)
+        return try storedOperator(name)
+    }
+
+    private func storedOperator(_ name: String) throws -> Operator {
+        let id = try OperatorID(name)
+        guard let op = try store.operator(id) else {
+            throw ClaimGateError(.unknownOperator, "There is no operator \(id): see `claimgate operator list`.")
+        }
+        return op
+    }
+
+    private func changeState(_ name: String, to state: OperatorState, from: Set<OperatorState>, action: OperatorAction,
+                             event: TransferEvent.Action, by principal: Principal) throws -> Operator {
+        try authorize(action, by: principal)
+        let id = try storedOperator(name).id
+        let now = clock.now
+        let op = try store.updateOperator(id, change: { op in
+            guard from.contains(op.state) else {
+                throw ClaimGateError(.invalidArgument, "Operator \(id) is \(op.state.rawValue): `claimgate operator \(action.command.split(separator: " ").last ?? "")` changes only an operator that is \(from.map(\.rawValue).sorted().joined(separator: " or ")).")
+            }
+            op.state = state
+        }, event: { _, after in
+            TransferEvent(time: now, actor: principal.actor, action: event, outcome: .success,
+                          reason: EventReason(.operatorChange, "\(id) state=\(after.state.rawValue)"), transport: .cli)
+        })
+        logger.info("operator changed", metadata: ["operator.id": "\(id)", "operator.state": "\(state.rawValue)"])
+        return op
+    }
+
+    private func changeRights(_ name: String, event: TransferEvent.Action, by principal: Principal,
+                              _ change: @escaping (inout Operator) throws -> Void, note: () -> String) throws -> Operator {
+        let id = try storedOperator(name).id
+        let now = clock.now
+        let what = note()
+        return try store.updateOperator(id, change: { op in
+            guard op.state != .removed else {
+                throw ClaimGateError(.invalidArgument, "Operator \(id) was removed: its rights can no longer change.")
+            }
+            try change(&op)
+        }, event: { _, after in
+            TransferEvent(time: now, actor: principal.actor, action: event, outcome: .success,
+                          reason: EventReason(.operatorChange, "\(id) \(what) -> \(after.summary)"), transport: .cli)
+        })
+    }
+
+    private static func unchanged(_ id: OperatorID, _ why: String) -> ClaimGateError {
+        ClaimGateError(.invalidArgument, "Operator \(id) \(why): nothing to change (see `claimgate operator show \(id)`).")
+    }
+
+    /// `inbox-export` is a claims operator's grant: alone it allows nothing.
+    private static func requireGrantsFit(_ grants: Set<OperatorGrant>, roles: Set<Role>, _ id: OperatorID) throws {
+        if grants.contains(.inboxExport), !roles.contains(.claimsOperator) {
+            throw ClaimGateError(.invalidArgument, "The grant inbox-export lets a claims operator export inbound documents: give operator \(id) the role claims-operator as well, or leave the grant out.")
+        }
+    }
+}
