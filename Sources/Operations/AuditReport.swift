@@ -69,6 +69,8 @@ public struct AccessReview: Sendable, Encodable {
         public var repeatedRefusals: Int
         /// Flags of one code listed per partner at most; the rest are counted in one more flag.
         public var flagListLimit: Int
+        /// A role or grant not used for this many days is flagged in the grants review.
+        public var unusedGrantDays: Int
     }
 
     public var month: String
@@ -86,6 +88,13 @@ public struct AccessReview: Sendable, Encodable {
     public var partners: [PartnerReview]
     /// Refusals before any partner was identified (unknown certificates, unknown SSH users).
     public var unattributedRefusals: [RefusalRow]
+    /// What each operator did in the period (operators with entries in it), by name.
+    public var operators: [OperatorActivity]
+    /// Every entry recorded at the gateway host's shell in the period (`local:`, and `admin:`
+    /// from before operators), in sequence order: break-glass use to account for.
+    public var localActions: [LocalAction]
+    /// Every operator's roles and grants, who gave them, when they were last used.
+    public var grantsReview: GrantsReview
 }
 
 /// One partner's month.
@@ -199,8 +208,10 @@ extension Gateway {
     ///   - partner: only this partner.
     ///   - repeatedRefusals: partner refusals in the month at or above which `repeated-refusals` is raised.
     ///   - flagListLimit: flags of one code listed per partner at most; the rest are summarised in one flag.
+    ///   - unusedGrantDays: a role or grant not used for this many days, up to the end of the month
+    ///     (or now, for the current month), is flagged in the grants review.
     public func accessReview(month: ReportMonth, partner: PartnerID? = nil, repeatedRefusals: Int = 3,
-                             flagListLimit: Int = 100) throws -> AccessReview {
+                             flagListLimit: Int = 100, unusedGrantDays: Int = 90) throws -> AccessReview {
         let since = AuditTime.format(month.start), until = AuditTime.format(month.end)
         let now = clock.now
         let all = try store.partners()
@@ -320,10 +331,13 @@ extension Gateway {
             }.map(\.element)
             return r
         }
+        let staff = try staffReview(since: since, until: until, reviewedAt: min(now, month.end), partner: partner,
+                                    unusedDays: unusedGrantDays)
         return AccessReview(month: month.description, periodStart: since, periodEnd: until, generated: AuditTime.format(now),
                             complete: now >= month.end, partnerFilter: partner?.rawValue,
-                            rules: .init(repeatedRefusals: repeatedRefusals, flagListLimit: flagListLimit),
-                            partners: partners, unattributedRefusals: unattributed)
+                            rules: .init(repeatedRefusals: repeatedRefusals, flagListLimit: flagListLimit, unusedGrantDays: unusedGrantDays),
+                            partners: partners, unattributedRefusals: unattributed,
+                            operators: staff.operators, localActions: staff.local, grantsReview: staff.grants)
     }
 
     private static func attemptMessage(_ f: AccessFlag, partner: String) -> String {
@@ -420,7 +434,7 @@ extension AccessReview {
             out += "\n## Refusals before a partner was identified\n\n"
             out += Self.refusalTable(unattributedRefusals)
         }
-        return out
+        return out + staffMarkdown()
     }
 
     private static func refusalTable(_ rows: [RefusalRow]) -> String {
@@ -471,7 +485,7 @@ extension AccessReview {
         for r in unattributedRefusals {
             row("", "refusals", r.action + "/" + r.reason, r.count, r.actor + (r.claimedUser.map { " as user " + $0 } ?? ""))
         }
-        return out
+        return out + staffCSV()
     }
 }
 

@@ -341,6 +341,143 @@ extension GatewayStore {
         }
     }
 
+    // MARK: Operators and local use
+
+    /// Migration `v12-operator-actor-index`: a partial index of the entries whose actor is an
+    /// operator (`operator:<name>;sha256=…`). It holds only those entries, so appends by partners
+    /// and the system do not pay for it, and the grants review finds each operator's last use of
+    /// its rights without reading the rest of the trail. No column is added: nothing to backfill
+    /// and nothing new for `audit verify` to check.
+    static func migrateToOperatorActorIndex(_ db: Database) throws {
+        try db.execute(sql: "CREATE INDEX event_operator_actor ON event(actor, action, time) WHERE \(operatorActorTerms)")
+    }
+
+    /// The condition that selects entries recorded by an operator, written exactly as the partial
+    /// index `event_operator_actor` is (SQLite uses a partial index only for a query that repeats
+    /// its terms): every actor text that starts `operator:` sorts in `[operator:, operator;)`.
+    static let operatorActorTerms = "actor >= 'operator:' AND actor < 'operator;'"
+
+    /// Entries of one operator actor (name and certificate) of one action, outcome and reason
+    /// code in a period.
+    public struct OperatorEntryCount: Sendable, Equatable {
+        /// The actor as recorded: `operator:<name>;sha256=<fingerprint>`.
+        public var actor: String
+        public var action: String
+        public var outcome: String
+        /// The `reason_code` column; empty when the entry has no reason.
+        public var reasonCode: String
+        /// For `operator-refused`: the action refused, which such an entry records as its
+        /// subject (`partner-suspend`…). Nil for other entries.
+        public var refusedAction: String?
+        public var count: Int
+        public var firstTime: String
+        public var lastTime: String
+        public var firstSequence: Int64
+        public var lastSequence: Int64
+    }
+
+    /// Entries recorded by operators in `[since, until)`, counted by actor text, action, outcome
+    /// and reason code in SQL (through the partial index `event_operator_actor`).
+    /// - Parameter partner: only entries that name this partner.
+    public func operatorEntryCounts(since: String, until: String, partner: String? = nil) throws -> [OperatorEntryCount] {
+        var args: [any DatabaseValueConvertible] = [since, until]
+        var who = ""
+        if let partner { who = "AND partner_id = ?"; args.append(partner) }
+        return try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT actor, action, outcome, COALESCE(reason_code, '') AS code,
+                       CASE WHEN action = 'operator-refused' THEN subject END AS refused,
+                       COUNT(*) AS n, MIN(time) AS first_time, MAX(time) AS last_time, MIN(seq) AS first_seq, MAX(seq) AS last_seq
+                FROM event
+                WHERE \(Self.operatorActorTerms) AND time >= ? AND time < ? \(who)
+                GROUP BY actor, action, outcome, code, refused
+                ORDER BY actor, action, outcome, code, refused
+                """, arguments: StatementArguments(args)).map { r in
+                OperatorEntryCount(actor: r["actor"], action: r["action"], outcome: r["outcome"], reasonCode: r["code"],
+                                   refusedAction: r["refused"], count: r["n"], firstTime: r["first_time"], lastTime: r["last_time"],
+                                   firstSequence: r["first_seq"], lastSequence: r["last_seq"])
+            }
+        }
+    }
+
+    /// The last successful entry of one operator actor and action before a time.
+    public struct OperatorLastUse: Sendable, Equatable {
+        /// The actor as recorded: `operator:<name>;sha256=<fingerprint>`.
+        public var actor: String
+        public var action: String
+        public var time: String
+        public var sequence: Int64
+    }
+
+    /// For each operator actor text and action, its last entry with outcome `success` timed
+    /// before `until`, over the whole trail (through the partial index `event_operator_actor`:
+    /// only operators' entries are read).
+    public func operatorLastUses(before until: String) throws -> [OperatorLastUse] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT actor, action, MAX(time) AS last_time, MAX(seq) AS last_seq
+                FROM event
+                WHERE \(Self.operatorActorTerms) AND outcome = 'success' AND time < ?
+                GROUP BY actor, action
+                ORDER BY actor, action
+                """, arguments: [until]).map { r in
+                OperatorLastUse(actor: r["actor"], action: r["action"], time: r["last_time"], sequence: r["last_seq"])
+            }
+        }
+    }
+
+    /// One audit entry, as the operator sections of the review read it.
+    public struct RecordedAction: Sendable, Equatable {
+        public var sequence: Int64
+        public var time: String
+        /// As recorded (`local:uid=1000(claire)`, `admin:claire`, `security-officer`'s
+        /// `operator:sam;sha256=…`).
+        public var actor: String
+        public var action: String
+        public var outcome: String
+        public var partnerID: String?
+        public var bundleID: String?
+        public var claimID: String?
+        /// The `reason_code` and `subject` columns.
+        public var reasonCode: String?
+        public var subject: String?
+    }
+
+    /// Calls `body` with every entry timed in `[since, until)` whose actor is the shell:
+    /// `local:uid=…` or, recorded before operators, `admin:…`; in sequence order, streaming.
+    /// - Parameter partner: only entries that name this partner.
+    public func forEachLocalAction(since: String, until: String, partner: String? = nil,
+                                   _ body: (RecordedAction) throws -> Void) throws {
+        let (filter, args) = Self.period(since, until, partner: partner)
+        try db.read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT seq, time, actor, action, outcome, partner_id, bundle_id, claim_id, reason_code, subject FROM event
+                WHERE \(filter) AND ((actor >= 'local:' AND actor < 'local;') OR (actor >= 'admin:' AND actor < 'admin;'))
+                ORDER BY seq
+                """, arguments: args)
+            while let r = try rows.next() { try body(Self.recordedAction(r)) }
+        }
+    }
+
+    /// Every change to operators (entries with reason code `operator-change`: added, suspended,
+    /// resumed, removed, granted, revoked) that succeeded, in sequence order, over the whole
+    /// trail (through the `reason_code` index). The subject names the operator first.
+    public func operatorChanges() throws -> [RecordedAction] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT seq, time, actor, action, outcome, partner_id, bundle_id, claim_id, reason_code, subject FROM event
+                WHERE reason_code = 'operator-change' AND outcome = 'success'
+                ORDER BY seq
+                """).map(Self.recordedAction)
+        }
+    }
+
+    private static func recordedAction(_ r: Row) -> RecordedAction {
+        RecordedAction(sequence: r["seq"], time: r["time"], actor: r["actor"], action: r["action"], outcome: r["outcome"],
+                       partnerID: r["partner_id"], bundleID: r["bundle_id"], claimID: r["claim_id"],
+                       reasonCode: r["reason_code"], subject: r["subject"])
+    }
+
     // MARK: Helpers
 
     /// `time` in `[since, until)`, and optionally one partner, on `table`'s columns.

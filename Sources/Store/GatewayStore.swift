@@ -285,6 +285,8 @@ public final class GatewayStore: EventRecorder, Sendable {
         m.registerMigration("v10-audit-origin") { db in try migrateToAuditOrigin(db) }
         // Operators with roles, grants, a partner scope and their certificate on record.
         m.registerMigration("v11-operators") { db in try migrateToOperators(db) }
+        // Operators' entries indexed apart, for the grants review of `audit report`.
+        m.registerMigration("v12-operator-actor-index") { db in try migrateToOperatorActorIndex(db) }
         return m
     }
 

@@ -8,11 +8,15 @@ import Foundation
 struct AuditReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "The monthly access review: per partner, bundles shared by purpose, downloads, receipts, refusals by reason, and flags.",
+        abstract: "The monthly access review: per partner, bundles shared by purpose, downloads, receipts, refusals by reason, and flags; per operator, actions and refusals; every local action; a grants review.",
         discussion: """
         Flags: repeated-refusals (3 or more refusals of a partner's own requests in the month), \
         foreign-, expired-, unknown- and unavailable-bundle-attempt (requests for a bundle the partner could not have), \
         and download-not-receipted (downloaded completely, no successful receipt by the end of the month). \
+        Staff: each operator's actions by kind, refusals by reason and certificates used; every entry \
+        recorded at the host's shell (local:uid=N(name), and admin: entries from before operators); \
+        the grants review: each operator's roles and grants, who gave them and when, when last used, \
+        flagged when unused for 90 days. \
         A report on the current month is provisional. Formats: md (default), json, csv; see docs/audit-reports.md.
         """)
     @OptionGroup var home: HomeOption
