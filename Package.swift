@@ -108,7 +108,8 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: [
             "Store", "Audit", "ClaimGateCore", "ClaimGateTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ClaimGateTesting", "claimgate"]),
+        // Operations: to act as an operator (four eyes) where the CLI acts as the shell.
+        .testTarget(name: "EndToEndTests", dependencies: ["ClaimGateTesting", "claimgate", "Operations"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -29,6 +29,15 @@ public struct ClaimGateError: Error, Hashable, Sendable, CustomStringConvertible
         case unknownOperator = "unknown-operator"
         /// An operator of that name exists (or existed: names of removed operators stay taken).
         case operatorExists = "operator-exists"
+        /// No pending change has that id.
+        case unknownChange = "unknown-change"
+        /// The pending change's 7 days have passed: it can no longer be approved.
+        case changeExpired = "change-expired"
+        /// The pending change was approved or withdrawn already.
+        case changeNotPending = "change-not-pending"
+        /// The partner's agreement changed after the change was proposed against it: propose
+        /// it again against the agreement in force.
+        case changeOutdated = "change-outdated"
 
         public var name: String { rawValue }
         public var description: String { rawValue }

@@ -90,9 +90,12 @@ public enum AgreementLoader {
     }
 
     /// Loads the agreement file at `path` and validates everything onboarding requires.
+    /// - Parameter files: where the agreement file and the files it names are read from: the
+    ///   disk (the default; `files` keeps what was read, for a change that waits for approval),
+    ///   or the files a pending change kept.
     /// - Returns: the resolved agreement and the file's text (kept with the agreement version).
-    public static func load(path: String, clock: any WallClock) throws -> (PartnerAgreement, String) {
-        let text = try FileSystem.readInput(path, what: "agreement file", limit: maxAgreementFileSize)
+    public static func load(path: String, files: InputFiles = InputFiles(), clock: any WallClock) throws -> (PartnerAgreement, String) {
+        let text = try files.text(path, what: "agreement file", limit: maxAgreementFileSize)
         let baseDir = (FileSystem.absolute(path) as NSString).deletingLastPathComponent
         func fail(_ field: String, _ message: String) -> ClaimGateError {
             ClaimGateError(.invalidAgreement, "\(path): \(field.isEmpty ? "" : field + ": ")\(message)")
@@ -148,7 +151,8 @@ public enum AgreementLoader {
         func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : baseDir + "/" + p }
         func certificates(_ field: String, _ p: String, chain: Bool = false) throws -> [Certificate] {
             do {
-                return chain ? try CertificateFile.loadChain(resolve(p), what: field) : try CertificateFile.load(resolve(p), what: field)
+                return chain ? try CertificateFile.loadChain(resolve(p), what: field, from: files)
+                    : try CertificateFile.load(resolve(p), what: field, from: files)
             } catch let e as ClaimGateError {
                 throw e.code == .unreadableInput ? ClaimGateError(.unreadableInput, "\(path): \(field): \(e.message)") : fail(field, e.message)
             }
@@ -161,7 +165,7 @@ public enum AgreementLoader {
         var crls: [CertificateRevocationList] = []
         if let p = file.certificates.crl {
             let bytes: [UInt8]
-            do { bytes = try FileSystem.readInputBytes(resolve(p), what: "certificates.crl file", limit: 16 << 20) } catch let e as ClaimGateError {
+            do { bytes = try files.bytes(resolve(p), what: "certificates.crl file", limit: 16 << 20) } catch let e as ClaimGateError {
                 throw e.code == .unreadableInput ? ClaimGateError(.unreadableInput, "\(path): certificates.crl: \(e.message)") : fail("certificates.crl", e.message)
             }
             do { crls = try CertificateRevocationList.parse(bytes) } catch let e as EnvelopeError {
@@ -206,7 +210,7 @@ public enum AgreementLoader {
         // SSH keys.
         var keyLines = file.ssh?.authorized_keys ?? []
         if let f = file.ssh?.authorized_keys_file {
-            let content = try FileSystem.readInput(resolve(f), what: "ssh.authorized_keys_file")
+            let content = try files.text(resolve(f), what: "ssh.authorized_keys_file")
             keyLines += content.split(whereSeparator: \.isNewline).map(String.init)
                 .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty && !$0.hasPrefix("#") }
         }
@@ -289,16 +293,17 @@ public enum AgreementLoader {
     /// - Parameters:
     ///   - current: the partner's current agreement.
     ///   - encryptionFile: the new certificate (PEM; intermediates may follow it).
+    ///   - files: where `encryptionFile` is read from (see `load`).
     ///   - from: the first UTC day new bundles are encrypted to it; nil for now.
     /// - Returns: the agreement to store as the next version.
-    public static func rotated(_ current: PartnerAgreement, encryptionFile: String, from: CalendarDay?,
-                               clock: any WallClock) throws -> PartnerAgreement {
+    public static func rotated(_ current: PartnerAgreement, encryptionFile: String, files: InputFiles = InputFiles(),
+                               from: CalendarDay?, clock: any WallClock) throws -> PartnerAgreement {
         let now = clock.now
         func fail(_ field: String, _ message: String) -> ClaimGateError {
             ClaimGateError(.invalidArgument, "\(field): \(message)")
         }
         let chain: [Certificate]
-        do { chain = try CertificateFile.loadChain(encryptionFile, what: "--encryption") } catch let e as ClaimGateError {
+        do { chain = try CertificateFile.loadChain(encryptionFile, what: "--encryption", from: files) } catch let e as ClaimGateError {
             throw ClaimGateError(e.code == .unreadableInput ? .unreadableInput : .invalidArgument, "--encryption: \(e.message)")
         }
         let anchors: [Certificate], crls: [CertificateRevocationList]

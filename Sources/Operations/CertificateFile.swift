@@ -12,10 +12,12 @@ enum CertificateFile {
     static let maxCertificates = 10
 
     /// Every certificate of the PEM file at `path`, in order.
-    /// - Parameter what: the file's name in sentences (a field or an option).
+    /// - Parameters:
+    ///   - what: the file's name in sentences (a field or an option).
+    ///   - files: where it is read from (by default from disk).
     /// - Throws: `unreadableInput` when the file cannot be read, `invalidArgument` otherwise.
-    static func load(_ path: String, what: String) throws -> [Certificate] {
-        let text = try FileSystem.readInput(path, what: "\(what) file", limit: 1 << 20)
+    static func load(_ path: String, what: String, from files: InputFiles = InputFiles()) throws -> [Certificate] {
+        let text = try files.text(path, what: "\(what) file", limit: 1 << 20)
         // Every "-----BEGIN " anywhere in the text, as OpenSSL's reader would find it (it also
         // skips a byte-order mark and anything up to a space after the label's dashes).
         var labels: [String] = []
@@ -55,8 +57,8 @@ enum CertificateFile {
     }
 
     /// A certificate followed by its chain, each certificate issued by the one after it.
-    static func loadChain(_ path: String, what: String) throws -> [Certificate] {
-        let chain = try load(path, what: what)
+    static func loadChain(_ path: String, what: String, from files: InputFiles = InputFiles()) throws -> [Certificate] {
+        let chain = try load(path, what: what, from: files)
         for i in chain.indices.dropFirst() {
             let (child, parent) = (chain[i - 1], chain[i])
             guard parent.isCA, parent.subject == child.issuer else {

@@ -5,49 +5,95 @@ import Foundation
 /// Agreements in force over time: new versions, suspension, removal, recall and purge.
 extension Gateway {
     /// Validates the agreement file at `path` and stores it as the partner's next version.
-    /// The partner keeps its status; nothing is stored when a check fails (the refusal is recorded).
+    /// The partner keeps its status; nothing is stored when a check fails (the refusal is
+    /// recorded). When a second operator must agree (four eyes), the validated agreement, with
+    /// the files it names as read now, is kept as a pending change against the version in force.
     @discardableResult
-    public func updatePartner(agreementFile path: String, by principal: Principal) throws -> Partner {
+    public func updatePartner(agreementFile path: String, by principal: Principal) throws -> ChangeOutcome<Partner> {
         try authorize(.partnerUpdate, partner: AgreementLoader.peekPartnerID(path: path), by: principal)
         return try recordingRefusal(ofAgreementFile: path, by: principal) {
-            let (agreement, source) = try AgreementLoader.load(path: path, clock: clock)
+            let files = InputFiles()
+            let (agreement, source) = try AgreementLoader.load(path: path, files: files, clock: clock)
+            try authorize(.partnerUpdate, partner: agreement.id, by: principal)
             let current = try partner(agreement.id.rawValue)
-            return try storeAgreementVersion(agreement, source: source, reason: Self.changes(from: current.agreement, to: agreement), by: principal)
+            try checkNewVersion(agreement, of: current)
+            let reason = Self.changes(from: current.agreement, to: agreement)
+            if try needsSecondOperator(.partnerUpdate, by: principal) {
+                return .pending(try propose(.partnerUpdate, partner: current.id, target: current.id.rawValue,
+                                            summary: "update version \(current.version): \(reason)",
+                                            payload: .agreement(path: FileSystem.absolute(path), files: files.contents, version: current.version),
+                                            by: principal))
+            }
+            return .applied(try storeAgreementVersion(agreement, source: source, reason: reason, by: principal))
         }
     }
 
     /// Rolls a partner's encryption certificate over to the one in `encryptionFile`, from the
     /// start of `from` (UTC) or now, as the partner's next agreement version. Any refusal (the
-    /// certificate's checks, the shared-anchor rule) is recorded.
+    /// certificate's checks, the shared-anchor rule) is recorded. When a second operator must
+    /// agree (four eyes), the checked rotation, with the certificate file as read now, is kept as
+    /// a pending change against the version in force.
     /// - Returns: the partner as stored, and the fingerprint of the certificate rotated to.
+    @discardableResult
     public func rotateEncryption(of id: String, encryptionFile: String, from: CalendarDay?,
-                                 by principal: Principal) throws -> (partner: Partner, fingerprint: String) {
+                                 by principal: Principal) throws -> ChangeOutcome<Rotation> {
         try authorize(.partnerRotate, partnerNamed: id, by: principal)
         let current = try partner(id)
         return try recordingRefusal(of: current.id, by: principal) {
-            let rotated = try AgreementLoader.rotated(current.agreement, encryptionFile: encryptionFile, from: from, clock: clock)
-            let c = rotated.certificates
-            let fingerprint = try Certificate(pem: c.nextEncryptionPEM ?? c.encryptionPEM).sha256Fingerprint
-            let note = "rotate: encryption \(fingerprint) from \(c.nextEncryptionFrom?.description ?? "now")"
-            let p = try storeAgreementVersion(rotated, source: "# claimgate partner rotate\n" + note + "\n", reason: note, by: principal)
-            return (p, fingerprint)
+            let files = InputFiles()
+            let r = try rotation(of: current, encryptionFile: encryptionFile, files: files, from: from)
+            if try needsSecondOperator(.partnerRotate, by: principal) {
+                return .pending(try propose(.partnerRotate, partner: current.id, target: current.id.rawValue,
+                                            summary: "version \(current.version): \(r.note)",
+                                            payload: .rotation(encryption: FileSystem.absolute(encryptionFile), files: files.contents,
+                                                               from: from, version: current.version), by: principal))
+            }
+            let p = try storeAgreementVersion(r.agreement, source: r.source, reason: r.note, by: principal)
+            return .applied(Rotation(partner: p, fingerprint: r.fingerprint))
         }
     }
 
-    /// Stores an agreement already loaded and validated as the partner's next version.
+    /// The next agreement version of a rotation, checked: the certificate's checks
+    /// (`AgreementLoader.rotated`) and the shared-anchor rule.
+    func rotation(of current: Partner, encryptionFile: String, files: InputFiles, from: CalendarDay?) throws
+        -> (agreement: PartnerAgreement, source: String, note: String, fingerprint: String) {
+        let rotated = try AgreementLoader.rotated(current.agreement, encryptionFile: encryptionFile, files: files, from: from, clock: clock)
+        try checkNewVersion(rotated, of: current)
+        let c = rotated.certificates
+        let fingerprint = try Certificate(pem: c.nextEncryptionPEM ?? c.encryptionPEM).sha256Fingerprint
+        let note = "rotate: encryption \(fingerprint) from \(c.nextEncryptionFrom?.description ?? "now")"
+        return (rotated, "# claimgate partner rotate\n" + note + "\n", note, fingerprint)
+    }
+
+    /// Stores an agreement already loaded and validated as the partner's next version, at once:
+    /// for the shell and the gateway's own tools (see `addPartner(_:source:by:)`).
     /// - Parameter reason: what changed, for the audit entry.
     @discardableResult
     public func updatePartner(_ agreement: PartnerAgreement, source: String, reason: String, by principal: Principal) throws -> Partner {
         try authorize(.partnerUpdate, partner: agreement.id, by: principal)
+        try requireNoSecondOperator(.partnerUpdate, by: principal)
         return try storeAgreementVersion(agreement, source: source, reason: reason, by: principal)
     }
 
-    /// Stores the next agreement version, for an update or a rotation already authorised.
-    private func storeAgreementVersion(_ agreement: PartnerAgreement, source: String, reason: String, by principal: Principal) throws -> Partner {
+    /// What a new agreement version needs beyond its own checks: a partner not removed, and a
+    /// trust anchor of its own.
+    func checkNewVersion(_ agreement: PartnerAgreement, of current: Partner) throws {
+        guard current.status != .removed else {
+            throw ClaimGateError(.invalidArgument, "Partner \(current.id) was removed; onboard it under a new id if it comes back.")
+        }
+        try requireDistinctTrustAnchor(agreement)
+    }
+
+    /// Stores the next agreement version, for an update or a rotation already authorised
+    /// (for an approved change, naming it and its proposer, with the approval in the same
+    /// transaction, and only over the version it was proposed against).
+    func storeAgreementVersion(_ agreement: PartnerAgreement, source: String, reason: String, by principal: Principal,
+                               approval: Approval? = nil, replacing version: Int? = nil) throws -> Partner {
         try requireDistinctTrustAnchor(agreement)
         let p = try store.addAgreementVersion(agreement, source: source, at: clock.now, event: TransferEvent(
             time: clock.now, actor: principal.actor, action: .partnerUpdated, outcome: .success,
-            partnerID: agreement.id, reason: EventReason(.agreementChanged, reason), transport: .cli))
+            partnerID: agreement.id, reason: EventReason(.agreementChanged, approval?.attributed(reason) ?? reason), transport: .cli),
+            replacing: version, settling: approval?.settlement)
         logger.info("partner updated", metadata: ["partner.id": "\(agreement.id)", "version": "\(p.version)"])
         return p
     }
@@ -84,18 +130,46 @@ extension Gateway {
     }
 
     /// Removes a partner for good (its history stays). Refused while it still has bundles waiting
-    /// to be delivered or pulled, unless `force`; pending pushes are cancelled.
-    public func removePartner(_ raw: String, force: Bool, reason: String?, by principal: Principal) throws {
+    /// to be delivered or pulled, unless `force`; pending pushes are cancelled. When a second
+    /// operator must agree (four eyes), the checked removal is kept as a pending change.
+    @discardableResult
+    public func removePartner(_ raw: String, force: Bool, reason: String?, by principal: Principal) throws -> ChangeOutcome<PartnerID> {
         try authorize(.partnerRemove, partnerNamed: raw, by: principal)
         let p = try partner(raw)
+        try checkRemoval(p, force: force)
+        if try needsSecondOperator(.partnerRemove, by: principal) {
+            return .pending(try propose(.partnerRemove, partner: p.id, target: p.id.rawValue,
+                                        summary: "remove" + (force ? " --force" : "") + (reason.map { ": " + Self.auditText($0) } ?? ""),
+                                        payload: .removal(force: force, reason: reason.map(Self.auditText)), by: principal))
+        }
+        try applyRemoval(p.id, force: force, reason: reason, by: principal)
+        return .applied(p.id)
+    }
+
+    /// What a removal checks: the partner is not removed already, and nothing waits for it
+    /// unless `force`.
+    /// - Returns: how many bundles wait.
+    @discardableResult
+    func checkRemoval(_ p: Partner, force: Bool) throws -> Int {
+        guard p.status != .removed else {
+            throw ClaimGateError(.invalidArgument, "Partner \(p.id) is removed already.")
+        }
         let waiting = try store.pendingBundleCount(of: p.id, now: clock.now)
         if waiting > 0, !force {
             throw ClaimGateError(.invalidArgument, "Partner \(p.id) still has \(waiting) bundle(s) waiting to be delivered or pulled: wait, recall them, or use --force.")
         }
-        try store.setPartnerStatus(p.id, to: .removed, from: [.active, .suspended], event: TransferEvent(
+        return waiting
+    }
+
+    /// Removes a checked partner, recorded as `partner-removed` (for an approved change, naming
+    /// it and its proposer, with the approval in the same transaction).
+    func applyRemoval(_ id: PartnerID, force: Bool, reason: String?, by principal: Principal, approval: Approval? = nil) throws {
+        let waiting = try store.pendingBundleCount(of: id, now: clock.now)
+        let note = reason.map(Self.auditText) ?? (waiting > 0 ? "forced: \(waiting) waiting" : nil)
+        try store.setPartnerStatus(id, to: .removed, from: [.active, .suspended], event: TransferEvent(
             time: clock.now, actor: principal.actor, action: .partnerRemoved, outcome: .success,
-            partnerID: p.id, reason: (reason.map(Self.auditText) ?? (waiting > 0 ? "forced: \(waiting) waiting" : nil)).map { EventReason(.operatorNote, $0) },
-            transport: .cli))
+            partnerID: id, reason: (approval.map { $0.attributed(note) } ?? note).map { EventReason(.operatorNote, $0) },
+            transport: .cli), settling: approval?.settlement)
     }
 
     /// Recalls a bundle: from now on it is neither listed nor served, and a pending push is cancelled.
@@ -128,6 +202,8 @@ extension Gateway {
         public var scratch = 0
         /// Manifests of records purged before purges scrubbed them, scrubbed now.
         public var scrubbedManifests = 0
+        /// Pending changes past their 7 days, marked expired now.
+        public var expiredChanges: [PendingChangeID] = []
     }
 
     /// Removes what an interrupted upload (`inbound/<partner>/.upload-*`) or inbound processing
@@ -158,6 +234,7 @@ extension Gateway {
     public func purge(inboundRetentionDays: Int = 90, by principal: Principal) throws -> PurgeResult {
         try authorize(.purge, by: principal)
         var result = PurgeResult()
+        result.expiredChanges = try expirePendingChanges().map(\.id)
         let now = clock.now
         for b in try store.bundlesToPurge(now: now) {
             // Only files in the gateway's own outbox are ever deleted.

@@ -29,7 +29,10 @@ extension Gateway {
         return try identity.operatorCA().pem + identity.ca.pem
     }
 
-    /// Adds an operator and issues its client certificate from the operator CA.
+    /// Adds an operator and issues its client certificate from the operator CA. Giving the
+    /// role `security-officer` while two or more active operators hold it needs a second
+    /// security officer (four eyes): an operator's request is then checked and kept as a pending
+    /// change, and the certificate is issued when it is approved, to whoever approves it.
     /// - Parameters:
     ///   - name: the operator's name (`OperatorID`), the certificate's subject CN.
     ///   - roles: at least one.
@@ -38,9 +41,38 @@ extension Gateway {
     ///   - days: how long the certificate is valid (1 to `maxOperatorCertificateDays`).
     ///   - principal: who adds it.
     /// - Returns: the operator and its credentials, which the caller hands over (`IssuedOperator.write(to:)`).
+    @discardableResult
     public func addOperator(_ name: String, roles: Set<Role>, grants: Set<OperatorGrant> = [], partners: [String]? = nil,
-                            days: Int = 365, by principal: Principal) throws -> IssuedOperator {
+                            days: Int = 365, by principal: Principal) throws -> ChangeOutcome<IssuedOperator> {
         try authorize(.operatorAdd, by: principal)
+        let request = try checkNewOperator(name, roles: roles, grants: grants, partners: partners, days: days)
+        if try needsSecondOperator(.operatorAdd, giving: roles, by: principal) {
+            return .pending(try propose(.operatorAdd, partner: nil, target: request.id.rawValue, summary: "add \(request.summary)",
+                                        payload: .operatorAdd(roles: roles.sorted(), grants: grants.sorted(), partners: partners, days: days),
+                                        by: principal))
+        }
+        return .applied(try issueOperator(request, by: principal))
+    }
+
+    /// A new operator, checked, waiting for its certificate.
+    struct NewOperator {
+        let id: OperatorID
+        let roles: Set<Role>
+        let grants: Set<OperatorGrant>
+        let scope: Set<PartnerID>?
+        let days: Int
+
+        /// As `Operator.summary` will say it.
+        var summary: String {
+            let r = roles.sorted().map(\.rawValue).joined(separator: ",")
+            let g = grants.isEmpty ? "-" : grants.sorted().map(\.rawValue).joined(separator: ",")
+            return "roles=\(r) grants=\(g) partners=\(scope.map { $0.sorted().map(\.rawValue).joined(separator: ",") } ?? "*")"
+        }
+    }
+
+    /// What adding an operator checks: the name, at least one role, grants that fit the roles,
+    /// the certificate's days, an onboarded scope, a name never taken.
+    func checkNewOperator(_ name: String, roles: Set<Role>, grants: Set<OperatorGrant>, partners: [String]?, days: Int) throws -> NewOperator {
         let id = try OperatorID(name)
         guard !roles.isEmpty else {
             throw ClaimGateError(.invalidArgument, "Operator \(id) needs at least one role: pass --role with \(Role.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -56,16 +88,24 @@ extension Gateway {
         if try store.operator(id) != nil {
             throw ClaimGateError(.operatorExists, "Operator \(id) exists (names of removed operators stay taken): choose another name, or see `claimgate operator show \(id)`.")
         }
+        return NewOperator(id: id, roles: roles, grants: grants, scope: scope, days: days)
+    }
+
+    /// Issues a checked operator's certificate and stores it, recorded as `operator-added` (for
+    /// an approved change, naming it and its proposer, with the approval in the same transaction).
+    func issueOperator(_ r: NewOperator, by principal: Principal, approval: Approval? = nil) throws -> IssuedOperator {
         try ensureOperatorCA()
         let now = clock.now
-        let (cert, key) = try identity.issueOperatorCertificate(for: id, days: days, now: now)
-        let op = Operator(id: id, roles: roles, grants: grants, partners: scope,
+        let (cert, key) = try identity.issueOperatorCertificate(for: r.id, days: r.days, now: now)
+        let op = Operator(id: r.id, roles: r.roles, grants: r.grants, partners: r.scope,
                           certificate: OperatorCertificate(fingerprint: cert.sha256Fingerprint, serial: cert.serialNumber, notAfter: cert.notAfter),
                           createdBy: principal.actor.description, createdAt: now)
+        let subject = "\(r.id) \(op.summary) sha256=\(op.certificate.fingerprint)"
         try store.insertOperator(op, event: TransferEvent(
             time: now, actor: principal.actor, action: .operatorAdded, outcome: .success,
-            reason: EventReason(.operatorChange, "\(id) \(op.summary) sha256=\(op.certificate.fingerprint)"), transport: .cli))
-        logger.info("operator added", metadata: ["operator.id": "\(id)", "certificate.sha256": "\(op.certificate.fingerprint)"])
+            reason: EventReason(.operatorChange, approval?.attributed(subject) ?? subject), transport: .cli),
+            settling: approval?.settlement)
+        logger.info("operator added", metadata: ["operator.id": "\(r.id)", "certificate.sha256": "\(op.certificate.fingerprint)"])
         let keyPEM: String
         do { keyPEM = try key.pkcs8PEM() } catch let e as EnvelopeError { throw ClaimGateError(.io, "Cannot encode the operator key: \(e.message)") }
         return IssuedOperator(operator: op, certificateChainPEM: cert.pem + (try identity.operatorCA().pem), privateKeyPEM: keyPEM)
@@ -90,19 +130,42 @@ extension Gateway {
         try changeState(name, to: .removed, from: [.active, .suspended], action: .operatorRemove, event: .operatorRemoved, by: principal)
     }
 
-    /// Gives an operator a role or a grant.
+    /// Gives an operator a role or a grant. Giving `security-officer` while two or more active
+    /// operators hold it needs a second security officer (four eyes): an operator's request is
+    /// then checked and kept as a pending change.
     @discardableResult
-    public func grantOperator(_ name: String, _ right: OperatorRight, by principal: Principal) throws -> Operator {
+    public func grantOperator(_ name: String, _ right: OperatorRight, by principal: Principal) throws -> ChangeOutcome<Operator> {
         try authorize(.operatorGrant, by: principal)
-        return try changeRights(name, event: .operatorGranted, by: principal) { op in
-            switch right {
-            case .role(let r):
-                guard op.roles.insert(r).inserted else { throw Self.unchanged(op.id, "already holds \(r)") }
-            case .grant(let g):
-                guard op.grants.insert(g).inserted else { throw Self.unchanged(op.id, "already has the grant \(g)") }
-                try Self.requireGrantsFit(op.grants, roles: op.roles, op.id)
-            }
+        let op = try storedOperator(name)
+        var after = op
+        try Self.give(right, to: &after)
+        if case .role(let role) = right, try needsSecondOperator(.operatorGrant, giving: [role], by: principal) {
+            return .pending(try propose(.operatorGrant, partner: nil, target: op.id.rawValue, summary: "grant \(role)",
+                                        payload: .grant(role: role), by: principal))
+        }
+        return .applied(try applyGrant(op.id, right, by: principal))
+    }
+
+    /// Gives `right` to the stored operator, recorded as `operator-granted` (for an approved
+    /// change, naming it and its proposer, with the approval in the same transaction).
+    func applyGrant(_ id: OperatorID, _ right: OperatorRight, by principal: Principal, approval: Approval? = nil) throws -> Operator {
+        try changeRights(id.rawValue, event: .operatorGranted, by: principal, approval: approval) { op in
+            try Self.give(right, to: &op)
         } note: { "\(right)" }
+    }
+
+    /// `right` given to `op`; throws when it holds it already, or when a grant does not fit its roles.
+    static func give(_ right: OperatorRight, to op: inout Operator) throws {
+        guard op.state != .removed else {
+            throw ClaimGateError(.invalidArgument, "Operator \(op.id) was removed: its rights can no longer change.")
+        }
+        switch right {
+        case .role(let r):
+            guard op.roles.insert(r).inserted else { throw Self.unchanged(op.id, "already holds \(r)") }
+        case .grant(let g):
+            guard op.grants.insert(g).inserted else { throw Self.unchanged(op.id, "already has the grant \(g)") }
+            try Self.requireGrantsFit(op.grants, roles: op.roles, op.id)
+        }
     }
 
     /// Takes a role or a grant back from an operator (a claims operator's `inbox-export` goes with
@@ -133,7 +196,7 @@ extension Gateway {
         return try storedOperator(name)
     }
 
-    private func storedOperator(_ name: String) throws -> Operator {
+    func storedOperator(_ name: String) throws -> Operator {
         let id = try OperatorID(name)
         guard let op = try store.operator(id) else {
             throw ClaimGateError(.unknownOperator, "There is no operator \(id): see `claimgate operator list`.")
@@ -159,7 +222,7 @@ extension Gateway {
         return op
     }
 
-    private func changeRights(_ name: String, event: TransferEvent.Action, by principal: Principal,
+    private func changeRights(_ name: String, event: TransferEvent.Action, by principal: Principal, approval: Approval? = nil,
                               _ change: @escaping (inout Operator) throws -> Void, note: () -> String) throws -> Operator {
         let id = try storedOperator(name).id
         let now = clock.now
@@ -170,12 +233,13 @@ extension Gateway {
             }
             try change(&op)
         }, event: { _, after in
-            TransferEvent(time: now, actor: principal.actor, action: event, outcome: .success,
-                          reason: EventReason(.operatorChange, "\(id) \(what) -> \(after.summary)"), transport: .cli)
-        })
+            let subject = "\(id) \(what) -> \(after.summary)"
+            return TransferEvent(time: now, actor: principal.actor, action: event, outcome: .success,
+                                 reason: EventReason(.operatorChange, approval?.attributed(subject) ?? subject), transport: .cli)
+        }, settling: approval?.settlement)
     }
 
-    private static func unchanged(_ id: OperatorID, _ why: String) -> ClaimGateError {
+    static func unchanged(_ id: OperatorID, _ why: String) -> ClaimGateError {
         ClaimGateError(.invalidArgument, "Operator \(id) \(why): nothing to change (see `claimgate operator show \(id)`).")
     }
 

@@ -3,13 +3,22 @@ import Foundation
 
 extension Gateway {
     /// Validates and onboards the agreement file at `path`. Nothing is stored when any check fails;
-    /// the refusal is recorded.
+    /// the refusal is recorded. When a second operator must agree (four eyes), the validated
+    /// agreement, with the files it names as read now, is kept as a pending change instead.
     @discardableResult
-    public func addPartner(agreementFile path: String, by principal: Principal) throws -> Partner {
+    public func addPartner(agreementFile path: String, by principal: Principal) throws -> ChangeOutcome<Partner> {
         try authorize(.partnerAdd, partner: AgreementLoader.peekPartnerID(path: path), by: principal)
         return try recordingRefusal(ofAgreementFile: path, by: principal) {
-            let (agreement, source) = try AgreementLoader.load(path: path, clock: clock)
-            return try addPartner(agreement, source: source, by: principal)
+            let files = InputFiles()
+            let (agreement, source) = try AgreementLoader.load(path: path, files: files, clock: clock)
+            try authorize(.partnerAdd, partner: agreement.id, by: principal)
+            try checkOnboarding(agreement)
+            if try needsSecondOperator(.partnerAdd, by: principal) {
+                return .pending(try propose(.partnerAdd, partner: agreement.id, target: agreement.id.rawValue,
+                                            summary: "onboard: agreement \(agreement.terms.reference) valid until \(agreement.terms.validUntil)",
+                                            payload: .agreement(path: FileSystem.absolute(path), files: files.contents, version: nil), by: principal))
+            }
+            return .applied(try onboard(agreement, source: source, by: principal))
         }
     }
 
@@ -30,14 +39,33 @@ extension Gateway {
         }
     }
 
-    /// Stores an agreement already loaded and validated by `AgreementLoader`.
+    /// Stores an agreement already loaded and validated by `AgreementLoader`, at once: for the
+    /// shell and the gateway's own tools. An operator whose change needs a second operator gives
+    /// the agreement file (`addPartner(agreementFile:by:)`), so that the change can wait.
     public func addPartner(_ agreement: PartnerAgreement, source: String, by principal: Principal) throws -> Partner {
         try authorize(.partnerAdd, partner: agreement.id, by: principal)
+        try requireNoSecondOperator(.partnerAdd, by: principal)
+        try checkOnboarding(agreement)
+        return try onboard(agreement, source: source, by: principal)
+    }
+
+    /// What onboarding checks beyond the agreement file: the id is free, the trust anchor is
+    /// the partner's own.
+    func checkOnboarding(_ agreement: PartnerAgreement) throws {
+        if try store.partner(agreement.id) != nil {
+            throw ClaimGateError(.partnerExists, "Partner \(agreement.id) is already onboarded: use `claimgate partner show \(agreement.id)`.")
+        }
         try requireDistinctTrustAnchor(agreement)
+    }
+
+    /// Stores a checked agreement as a new partner, recorded as `partner-onboarded` (for an
+    /// approved change, naming it and its proposer, with the approval in the same transaction).
+    func onboard(_ agreement: PartnerAgreement, source: String, by principal: Principal, approval: Approval? = nil) throws -> Partner {
         let now = clock.now
         let partner = try store.addPartner(agreement, source: source, at: now, event: TransferEvent(
             time: now, actor: principal.actor, action: .partnerOnboarded, outcome: .success,
-            partnerID: agreement.id, transport: .cli))
+            partnerID: agreement.id, reason: approval.map { EventReason(.pendingChange, $0.note) }, transport: .cli),
+            settling: approval?.settlement)
         logger.info("partner onboarded", metadata: ["partner.id": "\(agreement.id)"])
         return partner
     }

@@ -6,10 +6,16 @@ import GRDB
 /// Each change is committed with its audit entry.
 extension GatewayStore {
     /// Stores `agreement` as the partner's next version and makes it current.
+    /// - Parameters:
+    ///   - replacing: the version that must be current (a pending change proposed against it);
+    ///     nil for any.
+    ///   - settling: the pending change this applies, settled in the same transaction.
     /// - Returns: the partner as it now stands.
-    public func addAgreementVersion(_ agreement: PartnerAgreement, source: String, at: Date, event: TransferEvent) throws -> Partner {
+    public func addAgreementVersion(_ agreement: PartnerAgreement, source: String, at: Date, event: TransferEvent,
+                                    replacing expected: Int? = nil, settling: ChangeSettlement? = nil) throws -> Partner {
         let json = try Self.agreementJSON(agreement)
         return try commits.write { db in
+            if let settling { try Self.settle(settling, db) }
             guard let row = try Row.fetchOne(db, sql: "SELECT status, current_version, onboarded_at FROM partner WHERE id = ?",
                                              arguments: [agreement.id.rawValue]) else {
                 throw ClaimGateError(.unknownPartner, "Partner \(agreement.id) is not onboarded: use `claimgate partner add`.")
@@ -17,6 +23,9 @@ extension GatewayStore {
             let status = PartnerStatus(rawValue: row["status"]) ?? .suspended
             guard status != .removed else {
                 throw ClaimGateError(.invalidArgument, "Partner \(agreement.id) was removed; onboard it under a new id if it comes back.")
+            }
+            if let expected, expected != row["current_version"] as Int {
+                throw ClaimGateError(.changeOutdated, "Partner \(agreement.id)'s agreement is at version \(row["current_version"] as Int) now, not version \(expected) the change was proposed against: withdraw it and propose it again.")
             }
             let version = (row["current_version"] as Int) + 1
             try db.execute(sql: """
@@ -31,8 +40,11 @@ extension GatewayStore {
 
     /// Changes a partner's status, from one of `from`, and records `event`.
     /// - Throws: when the partner is unknown or not in one of `from`.
-    public func setPartnerStatus(_ id: PartnerID, to status: PartnerStatus, from: Set<PartnerStatus>, event: TransferEvent) throws {
+    /// - Parameter settling: the pending change this applies, settled in the same transaction.
+    public func setPartnerStatus(_ id: PartnerID, to status: PartnerStatus, from: Set<PartnerStatus>, event: TransferEvent,
+                                 settling: ChangeSettlement? = nil) throws {
         try commits.write { db in
+            if let settling { try Self.settle(settling, db) }
             guard let current = try String.fetchOne(db, sql: "SELECT status FROM partner WHERE id = ?", arguments: [id.rawValue]) else {
                 throw ClaimGateError(.unknownPartner, "No partner '\(id)' is onboarded: see `claimgate partner list`.")
             }

@@ -28,8 +28,10 @@ extension GatewayStore {
 
     /// Stores a new operator and records `event`, in one transaction.
     /// - Throws: `operator-exists` when the name is taken (also by a removed operator).
-    public func insertOperator(_ op: Operator, event: TransferEvent) throws {
+    /// - Parameter settling: the pending change this applies, settled in the same transaction.
+    public func insertOperator(_ op: Operator, event: TransferEvent, settling: ChangeSettlement? = nil) throws {
         try commits.write { db in
+            if let settling { try Self.settle(settling, db) }
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM operator WHERE name = ?", arguments: [op.id.rawValue]) == true {
                 throw ClaimGateError(.operatorExists, "Operator \(op.id) exists (names of removed operators stay taken): choose another name, or see `claimgate operator show \(op.id)`.")
             }
@@ -44,11 +46,14 @@ extension GatewayStore {
 
     /// Changes an operator and records the event `describe` builds from it before and after, in
     /// one transaction. `change` may throw to refuse (nothing is stored then).
+    /// - Parameter settling: the pending change this applies, settled in the same transaction.
     /// - Returns: the operator as stored.
     @discardableResult
     public func updateOperator(_ id: OperatorID, change: @escaping (inout Operator) throws -> Void,
-                               event describe: @escaping (_ before: Operator, _ after: Operator) -> TransferEvent) throws -> Operator {
+                               event describe: @escaping (_ before: Operator, _ after: Operator) -> TransferEvent,
+                               settling: ChangeSettlement? = nil) throws -> Operator {
         try commits.write { db in
+            if let settling { try Self.settle(settling, db) }
             guard let before = try Self.fetchOperators(db, where: "name = ?", [id.rawValue]).first else {
                 throw ClaimGateError(.unknownOperator, "There is no operator \(id): see `claimgate operator list`.")
             }

@@ -287,6 +287,8 @@ public final class GatewayStore: EventRecorder, Sendable {
         m.registerMigration("v11-operators") { db in try migrateToOperators(db) }
         // Operators' entries indexed apart, for the grants review of `audit report`.
         m.registerMigration("v12-operator-actor-index") { db in try migrateToOperatorActorIndex(db) }
+        // Four eyes: changes waiting for a second operator.
+        m.registerMigration("v13-pending-changes") { db in try migrateToPendingChanges(db) }
         return m
     }
 
@@ -374,10 +376,14 @@ public final class GatewayStore: EventRecorder, Sendable {
     // MARK: Partners
 
     /// Stores a new partner with its first agreement version, and records `event`, in one transaction.
-    /// - Parameter source: the agreement file's text, kept with the version.
-    public func addPartner(_ agreement: PartnerAgreement, source: String, at: Date, event: TransferEvent) throws -> Partner {
+    /// - Parameters:
+    ///   - source: the agreement file's text, kept with the version.
+    ///   - settling: the pending change this applies, settled in the same transaction.
+    public func addPartner(_ agreement: PartnerAgreement, source: String, at: Date, event: TransferEvent,
+                           settling: ChangeSettlement? = nil) throws -> Partner {
         let json = try Self.json(agreement)
         return try commits.write { db in
+            if let settling { try Self.settle(settling, db) }
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM partner WHERE id = ?", arguments: [agreement.id.rawValue]) == true {
                 throw ClaimGateError(.partnerExists, "Partner \(agreement.id) is already onboarded: use `claimgate partner show \(agreement.id)`.")
             }

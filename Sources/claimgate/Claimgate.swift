@@ -15,7 +15,7 @@ struct Claimgate: AsyncParsableCommand {
         Start with `claimgate demo`, or `claimgate init` then `claimgate partner add partners/FILE.yaml`.
         """,
         subcommands: [InitCommand.self, IdentityCommand.self, PartnerCommand.self, SealCommand.self, SendCommand.self,
-                      OpenCommand.self, BundleCommand.self, DeliveriesCommand.self, InboxCommand.self, AuditCommand.self, PurgeCommand.self, OperatorCommand.self, SealReportCommand.self, DoctorCommand.self, ServeCommand.self, DemoCommand.self, DevPKICommand.self])
+                      OpenCommand.self, BundleCommand.self, DeliveriesCommand.self, InboxCommand.self, AuditCommand.self, PurgeCommand.self, OperatorCommand.self, PendingCommand.self, ApproveCommand.self, SealReportCommand.self, DoctorCommand.self, ServeCommand.self, DemoCommand.self, DevPKICommand.self])
 
     static func main() async {
         useUTF8CharacterType()
@@ -51,15 +51,16 @@ struct Claimgate: AsyncParsableCommand {
     }
 }
 
-/// Exit statuses: 0 success, 64 bad usage, 65 refused by policy or a rejected bundle,
-/// 66 unknown partner/bundle/operator or an input file that cannot be read, 73 cannot create,
+/// Exit statuses: 0 success, 64 bad usage, 65 refused by policy or a rejected bundle, a pending
+/// change expired, settled or outdated, 66 unknown partner/bundle/operator/change or an input
+/// file that cannot be read, 73 cannot create,
 /// 74 I/O, 77 an operator not permitted the action, 78 not initialised.
 enum ExitStatus {
     static func `for`(_ code: ClaimGateError.Code) -> Int32 {
         switch code {
         case .invalidArgument, .invalidAgreement: return 64
-        case .policyRefused, .bundleRejected: return 65
-        case .unknownPartner, .unknownBundle, .unknownOperator, .unreadableInput: return 66
+        case .policyRefused, .bundleRejected, .changeExpired, .changeNotPending, .changeOutdated: return 65
+        case .unknownPartner, .unknownBundle, .unknownOperator, .unknownChange, .unreadableInput: return 66
         case .partnerExists, .operatorExists, .alreadyInitialised: return 73
         case .notPermitted: return 77
         case .notInitialised: return 78

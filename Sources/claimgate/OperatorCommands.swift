@@ -34,7 +34,8 @@ struct OperatorCommand: ParsableCommand {
                 return g
             })
             let scope = partners.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-            let issued = try home.gateway().addOperator(name, roles: roles, grants: grants, partners: scope, days: days, by: localPrincipal)
+            let outcome = try home.gateway().addOperator(name, roles: roles, grants: grants, partners: scope, days: days, by: localPrincipal)
+            guard case .applied(let issued) = outcome else { return try printPending(outcome.pendingChange!, json: json) }
             let (cert, key) = try issued.write(to: out)
             if json { try printJSON(OperatorView(issued.operator)); return }
             print("Added operator \(issued.operator.id) (\(issued.operator.summary)), certificate valid until \(Timestamp.format(issued.operator.certificate.notAfter)).")
@@ -123,8 +124,12 @@ struct OperatorCommand: ParsableCommand {
         @Argument(help: ArgumentHelp("A role (claims-operator, partner-admin, auditor, security-officer) or inbox-export.", valueName: "ROLE|GRANT"))
         var right: String
 
+        @Flag(help: "Print JSON (for a change that waits for a second operator: {\"pending\": ID}).") var json = false
+
         func run() throws {
-            let o = try home.gateway().grantOperator(name, try OperatorRight(parsing: right), by: localPrincipal)
+            let outcome = try home.gateway().grantOperator(name, try OperatorRight(parsing: right), by: localPrincipal)
+            guard case .applied(let o) = outcome else { return try printPending(outcome.pendingChange!, json: json) }
+            if json { try printJSON(OperatorView(o)); return }
             print("Operator \(o.id) now has \(o.summary).")
         }
     }

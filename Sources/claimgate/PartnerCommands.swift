@@ -19,7 +19,8 @@ struct PartnerCommand: ParsableCommand {
 
         func run() throws {
             let g = try home.gateway()
-            let p = try g.updatePartner(agreementFile: file, by: localPrincipal)
+            let outcome = try g.updatePartner(agreementFile: file, by: localPrincipal)
+            guard case .applied(let p) = outcome else { return try printPending(outcome.pendingChange!, json: json) }
             if json { try printJSON(g.view(p)); return }
             print("Updated \(p.id): agreement \(p.agreement.terms.reference) version \(p.version), valid until \(p.agreement.terms.validUntil).")
         }
@@ -58,8 +59,12 @@ struct PartnerCommand: ParsableCommand {
         @Flag(help: "Remove even with bundles waiting.") var force = false
         @Option(help: "Why (kept in the audit trail; no personal data).") var reason: String?
 
+        @Flag(help: "Print JSON (for a change that waits for a second operator: {\"pending\": ID}).") var json = false
+
         func run() throws {
-            try home.gateway().removePartner(id, force: force, reason: reason, by: localPrincipal)
+            let outcome = try home.gateway().removePartner(id, force: force, reason: reason, by: localPrincipal)
+            if let change = outcome.pendingChange { return try printPending(change, json: json) }
+            if json { try printJSON(["removed": id]); return }
             print("Removed \(id).")
         }
     }
@@ -74,7 +79,8 @@ struct PartnerCommand: ParsableCommand {
 
         func run() throws {
             let g = try home.gateway()
-            let p = try g.addPartner(agreementFile: file, by: localPrincipal)
+            let outcome = try g.addPartner(agreementFile: file, by: localPrincipal)
+            guard case .applied(let p) = outcome else { return try printPending(outcome.pendingChange!, json: json) }
             if json { try printJSON(g.view(p)); return }
             print("Onboarded \(p.id) (\(p.agreement.name)), agreement \(p.agreement.terms.reference) valid until \(p.agreement.terms.validUntil).")
         }

@@ -36,7 +36,9 @@ struct PartnerRotateCommand: ParsableCommand {
         let g = try home.gateway()
         // A refused rotation (wrong key usage, revoked, after the agreement ends, a shared
         // trust anchor…) is recorded.
-        let (p, fingerprint) = try g.rotateEncryption(of: id, encryptionFile: encryption, from: day, by: localPrincipal)
+        let outcome = try g.rotateEncryption(of: id, encryptionFile: encryption, from: day, by: localPrincipal)
+        guard case .applied(let rotation) = outcome else { return try printPending(outcome.pendingChange!, json: json) }
+        let (p, fingerprint) = (rotation.partner, rotation.fingerprint)
         let scheduled = p.agreement.certificates.nextEncryptionFrom
         if json { try printJSON(g.view(p)); return }
         if let scheduled {

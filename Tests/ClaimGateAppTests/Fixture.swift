@@ -77,7 +77,7 @@ final class GatewayFixture: @unchecked Sendable {
 
     @discardableResult
     func onboard(_ id: String = "acme-assessors") throws -> Partner {
-        try gateway.addPartner(agreementFile: agreement(id: id), by: .local(uid: 1000, name: "test"))
+        try gateway.addPartner(agreementFile: agreement(id: id), by: .local(uid: 1000, name: "test")).requireApplied()
     }
 
     func document(_ name: String, _ data: Data = pdf) throws -> String { try dir.write("docs/" + name, data) }

@@ -75,7 +75,7 @@ import Testing
         let f = try GatewayFixture(clock: clock)
         let pull = "delivery: {pull: [sftp]}"
         try f.gateway.addPartner(agreementFile: try f.agreement(extra: pull), by: .local(uid: 1000, name: "test"))
-        let updated = try f.gateway.updatePartner(agreementFile: try f.agreement(purposes: "[claim-assessment]", extra: pull), by: .local(uid: 1000, name: "test"))
+        let updated = try f.gateway.updatePartner(agreementFile: try f.agreement(purposes: "[claim-assessment]", extra: pull), by: .local(uid: 1000, name: "test")).requireApplied()
         #expect(updated.version == 2)
         #expect(updated.agreement.terms.purposes == ["claim-assessment"])
         let versions = try f.gateway.store.agreementVersions(updated.id)

@@ -20,7 +20,7 @@ final class OperatorFixture: @unchecked Sendable {
     /// Adds an operator at the shell and returns the principal it acts as.
     @discardableResult
     func add(_ name: String, _ roles: Set<Role>, grants: Set<OperatorGrant> = [], partners: [String]? = nil) throws -> Principal {
-        let issued = try gateway.addOperator(name, roles: roles, grants: grants, partners: partners, by: Self.shell)
+        let issued = try gateway.addOperator(name, roles: roles, grants: grants, partners: partners, by: Self.shell).requireApplied()
         return .operator(issued.operator.id, fingerprint: issued.operator.certificate.fingerprint)
     }
 

@@ -21,11 +21,11 @@ import Testing
         .claimsOperator: claims,
         .claimsOperatorWithExport: claims.union([.inboxExport]),
         .partnerAdmin: everyone.union([.partnerAdd, .partnerUpdate, .partnerSuspend, .partnerResume, .partnerRemove, .partnerRotate,
-                                       .bundleRecall, .bundleList, .bundleShow, .deliveriesView]),
+                                       .bundleRecall, .bundleList, .bundleShow, .deliveriesView, .pendingList]),
         .auditor: everyone.union([.auditVerify, .auditExport, .auditReport, .auditImpact, .bundleList, .bundleShow, .deliveriesView,
-                                  .inboxList, .inboxShow, .operatorList, .operatorShow]),
+                                  .inboxList, .inboxShow, .operatorList, .operatorShow, .pendingList]),
         .securityOfficer: everyone.union([.operatorAdd, .operatorSuspend, .operatorResume, .operatorRemove, .operatorGrant,
-                                          .operatorRevoke, .operatorList, .operatorShow, .doctor, .purge]),
+                                          .operatorRevoke, .operatorList, .operatorShow, .doctor, .purge, .pendingList]),
     ]
 
     /// One gateway for the whole table, with one operator per profile.

@@ -112,7 +112,7 @@ import Testing
     @Test func anExpiredOperatorCertificateIsRefusedAndDoctorWarnsBeforeItEnds() throws {
         let clock = ManualClock(Self.start)
         let o = try OperatorFixture(clock: clock)
-        let issued = try o.gateway.addOperator("claire", roles: [.claimsOperator], days: 30, by: Self.shell)
+        let issued = try o.gateway.addOperator("claire", roles: [.claimsOperator], days: 30, by: Self.shell).requireApplied()
         let claims = Principal.operator(issued.operator.id, fingerprint: issued.operator.certificate.fingerprint)
         try o.gateway.authorize(.bundleList, by: claims)
         #expect(try o.gateway.doctor(withinDays: 7).findings.filter { $0.subject == "operator:claire" }.isEmpty)
@@ -160,7 +160,7 @@ import Testing
 
     @Test func theOperatorCAIsIssuedByTheGatewayCAAndIsNoPartnerAnchor() throws {
         let o = try OperatorFixture()
-        let issued = try o.gateway.addOperator("claire", roles: [.claimsOperator], by: Self.shell)
+        let issued = try o.gateway.addOperator("claire", roles: [.claimsOperator], by: Self.shell).requireApplied()
         let chain = try Certificate.parseAll(pem: issued.certificateChainPEM)
         #expect(chain.count == 2)
         let operatorCA = try o.gateway.identity.operatorCA()

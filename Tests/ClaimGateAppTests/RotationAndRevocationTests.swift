@@ -55,7 +55,7 @@ import Testing
         let day = try CalendarDay(parsing: String(Timestamp.format(now.addingTimeInterval(10 * 86_400)).prefix(10)))
         let f = try GatewayFixture(clock: FixedClock(now))
         let next = try issue(f, "acme next encryption", kind: .rsa(bits: 2048), usage: "critical,keyEncipherment")
-        let p = try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "next_encryption: {certificate: \(next.cert), from: \(day)}"), by: .local(uid: 1000, name: "test"))
+        let p = try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "next_encryption: {certificate: \(next.cert), from: \(day)}"), by: .local(uid: 1000, name: "test")).requireApplied()
         #expect(p.agreement.certificates.nextEncryptionFrom == day)
         #expect(p.agreement.certificates.nextEncryptionPEM == next.certificate.pem)
         let current = try fingerprint(f.pki.partner("acme-assessors", "encryption.pem"))
@@ -93,7 +93,7 @@ import Testing
         try f.gateway.addPartner(agreementFile: file, by: .local(uid: 1000, name: "test"))
         // The same file, a week later: the next certificate is the encryption certificate now.
         let later = try Gateway.open(home: f.gateway.home, clock: FixedClock(now.addingTimeInterval(7 * 86_400)))
-        let p = try later.updatePartner(agreementFile: file, by: .local(uid: 1000, name: "test"))
+        let p = try later.updatePartner(agreementFile: file, by: .local(uid: 1000, name: "test")).requireApplied()
         #expect(p.version == 2)
         #expect(p.agreement.certificates.encryptionPEM == next.certificate.pem)
         #expect(p.agreement.certificates.nextEncryptionPEM == nil)
@@ -103,7 +103,7 @@ import Testing
     @Test func rotateSchedulesOrReplacesTheEncryptionCertificate() throws {
         let now = Date()
         let f = try GatewayFixture(clock: FixedClock(now))
-        let p = try f.gateway.addPartner(agreementFile: try agreement(f), by: .local(uid: 1000, name: "test"))
+        let p = try f.gateway.addPartner(agreementFile: try agreement(f), by: .local(uid: 1000, name: "test")).requireApplied()
         let next = try issue(f, "acme rotated", kind: .rsa(bits: 2048), usage: "critical,keyEncipherment")
         let day = try CalendarDay(parsing: String(Timestamp.format(now.addingTimeInterval(30 * 86_400)).prefix(10)))
 
@@ -187,7 +187,7 @@ import Testing
                                                                        extendedKeyUsage: "clientAuth", notBefore: Date().addingTimeInterval(-60),
                                                                        notAfter: Date().addingTimeInterval(86_400)),
                                                     for: clientKey, issuer: (newCA, newCAKey))
-        let p = try f.gateway.addPartner(agreementFile: try agreement(f, anchor: anchors), by: .local(uid: 1000, name: "test"))
+        let p = try f.gateway.addPartner(agreementFile: try agreement(f, anchor: anchors), by: .local(uid: 1000, name: "test")).requireApplied()
         #expect(try Certificate.parseAll(pem: p.agreement.certificates.trustAnchorPEM).count == 2)
         let exchange = GatewayExchange(gateway: f.gateway)
         for der in [try der(f.pki.partner("acme-assessors", "tls-client.pem")), newClient.der] {
@@ -201,7 +201,7 @@ import Testing
     @Test func aCRLIsCheckedAndStoredAtOnboarding() throws {
         let f = try GatewayFixture()
         // DER accepted, stored as PEM text.
-        let p = try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "good", der: true))"), by: .local(uid: 1000, name: "test"))
+        let p = try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "good", der: true))"), by: .local(uid: 1000, name: "test")).requireApplied()
         let stored = try CertificateRevocationList.parseAll(pem: try #require(p.agreement.certificates.crlPEM))
         #expect(stored.count == 1 && stored[0].issuer.contains("ACME"))
 
@@ -222,7 +222,7 @@ import Testing
         let f = try GatewayFixture()
         let revoked = try issue(f, "acme-assessors", usage: "critical,digitalSignature", eku: "clientAuth")
         let list = try crl(f, "revoking", revoking: [revoked.certificate])
-        let p = try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(list)"), by: .local(uid: 1000, name: "test"))
+        let p = try f.gateway.addPartner(agreementFile: try agreement(f, certificates: "crl: \(list)"), by: .local(uid: 1000, name: "test")).requireApplied()
         let exchange = GatewayExchange(gateway: f.gateway)
         let good = try der(f.pki.partner("acme-assessors", "tls-client.pem"))
         #expect(exchange.acceptsClientCertificate(chainDER: [good]))
@@ -259,7 +259,7 @@ import Testing
         let newCRL = try CertificateRevocationList.issue(by: (newCA, newCAKey), revoking: [], thisUpdate: Date().addingTimeInterval(-60),
                                                          nextUpdate: Date().addingTimeInterval(86_400))
         let both = try f.dir.write("crl/both.pem", try String(contentsOfFile: try crl(f, "old"), encoding: .utf8) + newCRL.pem)
-        let v2 = try f.gateway.updatePartner(agreementFile: try agreement(f, certificates: "crl: \(both)", anchor: anchors), by: .local(uid: 1000, name: "test"))
+        let v2 = try f.gateway.updatePartner(agreementFile: try agreement(f, certificates: "crl: \(both)", anchor: anchors), by: .local(uid: 1000, name: "test")).requireApplied()
         #expect(try CertificateRevocationList.parseAll(pem: try #require(v2.agreement.certificates.crlPEM)).count == 2)
         let fresh = GatewayExchange(gateway: f.gateway)
         #expect(try fresh.identify(clientCertificateDER: client.der).get() == v2.id)
@@ -274,7 +274,7 @@ import Testing
         #expect(exchange.acceptsClientCertificate(chainDER: [client.certificate.der]))
         #expect((try? exchange.identify(clientCertificateDER: client.certificate.der).get()) != nil)
 
-        let v2 = try f.gateway.updatePartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "newer", revoking: [client.certificate]))"), by: .local(uid: 1000, name: "test"))
+        let v2 = try f.gateway.updatePartner(agreementFile: try agreement(f, certificates: "crl: \(try crl(f, "newer", revoking: [client.certificate]))"), by: .local(uid: 1000, name: "test")).requireApplied()
         #expect(v2.version == 2)
         // The running exchange re-reads the agreements within a second.
         usleep(1_100_000)

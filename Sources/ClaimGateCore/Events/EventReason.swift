@@ -120,6 +120,9 @@ public struct EventReason: Sendable, Hashable, CustomStringConvertible {
             case operatorChange = "operator-change"
             /// The operator CA was created.
             case operatorCA = "operator-ca"
+            /// A pending change proposed, approved, withdrawn or expired (the subject names it:
+            /// id, action, target, and who proposed it).
+            case pendingChange = "pending-change"
             /// A reason recorded before codes were columns that fits no known form.
             case unclassified
         }

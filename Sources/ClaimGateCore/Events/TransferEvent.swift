@@ -113,6 +113,12 @@ public struct TransferEvent: Sendable, Equatable {
         /// An operator asked for an action it may not take (`reason`: `role-missing`,
         /// `partner-out-of-scope`, `operator-suspended`…, with the action as subject).
         case operatorRefused = "operator-refused"
+        /// Four eyes: a change waiting for a second operator was proposed, approved (the change's
+        /// own entry follows in the same transaction), refused (an approval that failed its
+        /// checks), withdrawn by its proposer, or expired after 7 days (`reason`:
+        /// `pending-change: <id> <action> <target> …`, or the refusal's code).
+        case changeProposed = "change-proposed", changeApproved = "change-approved", changeRefused = "change-refused"
+        case changeWithdrawn = "change-withdrawn", changeExpired = "change-expired"
     }
     public enum Outcome: String, Sendable, Codable {
         case success, refused, failed

@@ -21,6 +21,8 @@ public enum OperatorAction: String, Sendable, Hashable, Codable, CaseIterable, C
     case operatorAdd = "operator-add", operatorSuspend = "operator-suspend", operatorResume = "operator-resume"
     case operatorRemove = "operator-remove", operatorGrant = "operator-grant", operatorRevoke = "operator-revoke"
     case operatorList = "operator-list", operatorShow = "operator-show"
+    // Four eyes: listing and showing pending changes (approving one is the change's own action).
+    case pendingList = "pending-list"
     // The gateway's public identity (certificates partners and operators trust).
     case identityShow = "identity-show"
 
@@ -35,6 +37,7 @@ public enum OperatorAction: String, Sendable, Hashable, Codable, CaseIterable, C
         switch self {
         case .deliveriesView: return "deliveries"
         case .identityShow: return "identity"
+        case .pendingList: return "pending"
         default: return rawValue.replacingOccurrences(of: "-", with: " ")
         }
     }

@@ -20,13 +20,13 @@ public enum Role: String, Sendable, Hashable, Codable, CaseIterable, Comparable,
             return everyone.union([.seal, .send, .bundleList, .bundleShow, .deliveriesView, .inboxList, .inboxShow, .inboxExport])
         case .partnerAdmin:
             return everyone.union([.partnerAdd, .partnerUpdate, .partnerSuspend, .partnerResume, .partnerRemove, .partnerRotate,
-                                   .bundleRecall, .bundleList, .bundleShow, .deliveriesView])
+                                   .bundleRecall, .bundleList, .bundleShow, .deliveriesView, .pendingList])
         case .auditor:
             return everyone.union([.auditVerify, .auditExport, .auditReport, .auditImpact, .bundleList, .bundleShow,
-                                   .deliveriesView, .inboxList, .inboxShow, .operatorList, .operatorShow])
+                                   .deliveriesView, .inboxList, .inboxShow, .operatorList, .operatorShow, .pendingList])
         case .securityOfficer:
             return everyone.union([.operatorAdd, .operatorSuspend, .operatorResume, .operatorRemove, .operatorGrant,
-                                   .operatorRevoke, .operatorList, .operatorShow, .doctor, .purge])
+                                   .operatorRevoke, .operatorList, .operatorShow, .doctor, .purge, .pendingList])
         }
     }
 

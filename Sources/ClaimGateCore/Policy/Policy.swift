@@ -55,6 +55,12 @@ public struct Refusal: Sendable, Hashable, Error, CustomStringConvertible {
         case roleMissing = "role-missing"
         /// The operator is scoped to other partners (or the action concerns every partner).
         case partnerOutOfScope = "partner-out-of-scope"
+        // Four eyes (`FourEyes`).
+        /// The operator who proposed a pending change asked to approve it: a different operator
+        /// with the same role must.
+        case selfApproval = "self-approval"
+        /// Only the operator who proposed a pending change (or the shell) may withdraw it.
+        case notProposer = "not-proposer"
 
         public var code: String { rawValue }
         public var description: String { rawValue }
