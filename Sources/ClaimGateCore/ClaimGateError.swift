@@ -32,6 +32,22 @@ public struct ClaimGateError: Error, Hashable, Sendable, CustomStringConvertible
 
         public var name: String { rawValue }
         public var description: String { rawValue }
+
+        /// The command line's exit status for this code (sysexits-like): 64 bad usage, 65 refused
+        /// by policy or a rejected bundle, 66 unknown partner/bundle/operator or an input that
+        /// cannot be read, 73 cannot create, 74 I/O, 77 not permitted, 78 not initialised. The
+        /// operator API answers with the same code, so a client derives the same status.
+        public var exitStatus: Int32 {
+            switch self {
+            case .invalidArgument, .invalidAgreement: return 64
+            case .policyRefused, .bundleRejected: return 65
+            case .unknownPartner, .unknownBundle, .unknownOperator, .unreadableInput: return 66
+            case .partnerExists, .operatorExists, .alreadyInitialised: return 73
+            case .notPermitted: return 77
+            case .notInitialised: return 78
+            case .io, .auditUnavailable: return 74
+            }
+        }
     }
 
     public let code: Code

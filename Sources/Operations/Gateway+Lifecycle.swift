@@ -47,7 +47,7 @@ extension Gateway {
         try requireDistinctTrustAnchor(agreement)
         let p = try store.addAgreementVersion(agreement, source: source, at: clock.now, event: TransferEvent(
             time: clock.now, actor: principal.actor, action: .partnerUpdated, outcome: .success,
-            partnerID: agreement.id, reason: EventReason(.agreementChanged, reason), transport: .cli))
+            partnerID: agreement.id, reason: EventReason(.agreementChanged, reason), transport: principal.transport))
         logger.info("partner updated", metadata: ["partner.id": "\(agreement.id)", "version": "\(p.version)"])
         return p
     }
@@ -71,7 +71,7 @@ extension Gateway {
         let p = try partner(raw)
         try store.setPartnerStatus(p.id, to: .suspended, from: [.active], event: TransferEvent(
             time: clock.now, actor: principal.actor, action: .partnerSuspended, outcome: .success,
-            partnerID: p.id, reason: reason.map { EventReason(.operatorNote, Self.auditText($0)) }, transport: .cli))
+            partnerID: p.id, reason: reason.map { EventReason(.operatorNote, Self.auditText($0)) }, transport: principal.transport))
     }
 
     /// Lifts a suspension.
@@ -80,7 +80,7 @@ extension Gateway {
         let p = try partner(raw)
         try store.setPartnerStatus(p.id, to: .active, from: [.suspended], event: TransferEvent(
             time: clock.now, actor: principal.actor, action: .partnerResumed, outcome: .success,
-            partnerID: p.id, transport: .cli))
+            partnerID: p.id, transport: principal.transport))
     }
 
     /// Removes a partner for good (its history stays). Refused while it still has bundles waiting
@@ -95,7 +95,7 @@ extension Gateway {
         try store.setPartnerStatus(p.id, to: .removed, from: [.active, .suspended], event: TransferEvent(
             time: clock.now, actor: principal.actor, action: .partnerRemoved, outcome: .success,
             partnerID: p.id, reason: (reason.map(Self.auditText) ?? (waiting > 0 ? "forced: \(waiting) waiting" : nil)).map { EventReason(.operatorNote, $0) },
-            transport: .cli))
+            transport: principal.transport))
     }
 
     /// Recalls a bundle: from now on it is neither listed nor served, and a pending push is cancelled.
@@ -108,7 +108,7 @@ extension Gateway {
         let id = b.id
         try store.recallBundle(id, event: TransferEvent(
             time: clock.now, actor: principal.actor, action: .recall, outcome: .success, partnerID: b.partnerID,
-            claimID: b.claimID, bundleID: b.id, purpose: b.purpose, reason: EventReason(.operatorNote, Self.auditText(reason)), transport: .cli))
+            claimID: b.claimID, bundleID: b.id, purpose: b.purpose, reason: EventReason(.operatorNote, Self.auditText(reason)), transport: principal.transport))
         logger.info("bundle recalled", metadata: ["bundle.id": "\(id.description)"])
         return try store.bundle(id) ?? b
     }
@@ -174,7 +174,7 @@ extension Gateway {
             try store.markPurged(b.id, manifest: Self.purgedManifest(b.manifestJSON), event: TransferEvent(
                 time: clock.now, actor: principal.actor, action: .purge, outcome: .success, partnerID: b.partnerID, claimID: b.claimID,
                 bundleID: b.id, purpose: b.purpose, documentDigests: digest.map { [$0] } ?? [], bytes: b.fileSize,
-                reason: EventReason(why), transport: .cli))
+                reason: EventReason(why), transport: principal.transport))
             result.bundles.append(b.id)
             result.bytes += b.fileSize
         }
@@ -191,7 +191,7 @@ extension Gateway {
             try store.markInboundPurged(r.id, manifest: r.manifestJSON.flatMap(Self.purgedManifest), event: TransferEvent(
                 time: clock.now, actor: principal.actor, action: .purge, outcome: .success, partnerID: r.partnerID, claimID: r.claimID,
                 bundleID: r.bundleID, purpose: r.purpose, documentDigests: digest.map { [$0] } ?? [], bytes: r.bytes,
-                reason: EventReason(.inboundRetention), transport: .cli))
+                reason: EventReason(.inboundRetention), transport: principal.transport))
             result.inboundReports.append(r.id)
         }
         // Records purged before purges scrubbed manifests.

@@ -64,7 +64,7 @@ extension Gateway {
                           createdBy: principal.actor.description, createdAt: now)
         try store.insertOperator(op, event: TransferEvent(
             time: now, actor: principal.actor, action: .operatorAdded, outcome: .success,
-            reason: EventReason(.operatorChange, "\(id) \(op.summary) sha256=\(op.certificate.fingerprint)"), transport: .cli))
+            reason: EventReason(.operatorChange, "\(id) \(op.summary) sha256=\(op.certificate.fingerprint)"), transport: principal.transport))
         logger.info("operator added", metadata: ["operator.id": "\(id)", "certificate.sha256": "\(op.certificate.fingerprint)"])
         let keyPEM: String
         do { keyPEM = try key.pkcs8PEM() } catch let e as EnvelopeError { throw ClaimGateError(.io, "Cannot encode the operator key: \(e.message)") }
@@ -153,7 +153,7 @@ extension Gateway {
             op.state = state
         }, event: { _, after in
             TransferEvent(time: now, actor: principal.actor, action: event, outcome: .success,
-                          reason: EventReason(.operatorChange, "\(id) state=\(after.state.rawValue)"), transport: .cli)
+                          reason: EventReason(.operatorChange, "\(id) state=\(after.state.rawValue)"), transport: principal.transport)
         })
         logger.info("operator changed", metadata: ["operator.id": "\(id)", "operator.state": "\(state.rawValue)"])
         return op
@@ -171,7 +171,7 @@ extension Gateway {
             try change(&op)
         }, event: { _, after in
             TransferEvent(time: now, actor: principal.actor, action: event, outcome: .success,
-                          reason: EventReason(.operatorChange, "\(id) \(what) -> \(after.summary)"), transport: .cli)
+                          reason: EventReason(.operatorChange, "\(id) \(what) -> \(after.summary)"), transport: principal.transport)
         })
     }
 

@@ -25,7 +25,7 @@ extension Gateway {
         let now = clock.now
         do { return try body() } catch let e as ClaimGateError {
             try store.record(TransferEvent(time: now, actor: principal.actor, action: .partnerRefused,
-                                           outcome: .refused, partnerID: partner, reason: EventReason(EventReason.Code(e.code)), transport: .cli))
+                                           outcome: .refused, partnerID: partner, reason: EventReason(EventReason.Code(e.code)), transport: principal.transport))
             throw e
         }
     }
@@ -37,7 +37,7 @@ extension Gateway {
         let now = clock.now
         let partner = try store.addPartner(agreement, source: source, at: now, event: TransferEvent(
             time: now, actor: principal.actor, action: .partnerOnboarded, outcome: .success,
-            partnerID: agreement.id, transport: .cli))
+            partnerID: agreement.id, transport: principal.transport))
         logger.info("partner onboarded", metadata: ["partner.id": "\(agreement.id)"])
         return partner
     }
