@@ -217,7 +217,7 @@ import Testing
         let admin = try s.addOperator("pat", roles: "partner-admin")
         let auditor = try s.addOperator("audrey", roles: "auditor")
         let security = try s.addOperator("sam", roles: "security-officer")
-        let document = try s.dir.write("notes.txt", "Water damage in the kitchen.\n")
+        let document = try s.dir.write("notes.pdf", Data("%PDF-1.5\n% water damage in the kitchen\n".utf8))
         var pairs: [Pair] = []
         func call(_ method: String, _ path: String, query: [String: String] = [:], body: String? = nil, raw: String? = nil,
                   as op: (cert: String, key: String)) throws -> String {
@@ -233,9 +233,10 @@ import Testing
             return r.body
         }
         let upload = try #require(try JSONSerialization.jsonObject(with: Data(call("POST", "/v1/uploads", raw: document, as: claims).utf8)) as? [String: Any])
-        let order = #"{"partner":"\#(GatewayUnderTest.sftpPartner)","claim":"CLM-SPEC-1","purpose":"claim-assessment","ttl":"2d","documents":[{"upload":"\#(upload["upload"] as? String ?? "")","name":"notes.txt"}]}"#
-        let sent = try #require(try JSONSerialization.jsonObject(with: Data(call("POST", "/v1/send", body: order, as: claims).utf8)) as? [String: Any])
-        let id = try #require(sent["id"] as? String)
+        let order = #"{"partner":"\#(GatewayUnderTest.sftpPartner)","claim":"CLM-SPEC-1","purpose":"claim-assessment","ttl":"2d","documents":[{"upload":"\#(upload["upload"] as? String ?? "")","name":"notes.pdf"}]}"#
+        let sentBody = try call("POST", "/v1/send", body: order, as: claims)
+        let sent = try #require(try JSONSerialization.jsonObject(with: Data(sentBody.utf8)) as? [String: Any])
+        let id = try #require(sent["id"] as? String, "\(sentBody)")
         _ = try call("POST", "/v1/send", body: "{}", as: claims)                      // 400
         _ = try call("GET", "/v1/bundles", as: claims)
         _ = try call("GET", "/v1/bundles", query: ["partner": GatewayUnderTest.sftpPartner], as: admin)
