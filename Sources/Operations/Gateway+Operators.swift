@@ -40,6 +40,35 @@ extension Gateway {
     /// - Returns: the operator and its credentials, which the caller hands over (`IssuedOperator.write(to:)`).
     public func addOperator(_ name: String, roles: Set<Role>, grants: Set<OperatorGrant> = [], partners: [String]? = nil,
                             days: Int = 365, by principal: Principal) throws -> IssuedOperator {
+        var key: PrivateKey?
+        let (op, chain) = try addOperator(name, roles: roles, grants: grants, partners: partners, days: days, by: principal) { id, now in
+            let (cert, k) = try identity.issueOperatorCertificate(for: id, days: days, now: now)
+            key = k
+            return cert
+        }
+        let keyPEM: String
+        do { keyPEM = try key!.pkcs8PEM() } catch let e as EnvelopeError { throw ClaimGateError(.io, "Cannot encode the operator key: \(e.message)") }
+        return IssuedOperator(operator: op, certificateChainPEM: chain, privateKeyPEM: keyPEM)
+    }
+
+    /// Adds an operator whose certificate is issued for a public key it sent (a PEM public key,
+    /// or a PEM certificate request whose signature is checked): the operator API's `operator
+    /// add`, where the private key never leaves the operator's machine.
+    /// - Returns: the operator and its certificate chain (PEM: the certificate, then the operator CA).
+    public func addOperator(_ name: String, roles: Set<Role>, grants: Set<OperatorGrant> = [], partners: [String]? = nil,
+                            days: Int = 365, publicKeyPEM: String, by principal: Principal) throws -> (operator: Operator, certificateChainPEM: String) {
+        try authorize(.operatorAdd, by: principal)
+        let publicKey: PublicKey
+        do { publicKey = try PublicKey(pem: publicKeyPEM) } catch let e as EnvelopeError {
+            throw ClaimGateError(.invalidArgument, e.message)
+        }
+        return try addOperator(name, roles: roles, grants: grants, partners: partners, days: days, by: principal) { id, now in
+            try identity.issueOperatorCertificate(for: id, publicKey: publicKey, days: days, now: now)
+        }
+    }
+
+    private func addOperator(_ name: String, roles: Set<Role>, grants: Set<OperatorGrant>, partners: [String]?, days: Int,
+                             by principal: Principal, issue: (OperatorID, Date) throws -> Certificate) throws -> (Operator, String) {
         try authorize(.operatorAdd, by: principal)
         let id = try OperatorID(name)
         guard !roles.isEmpty else {
@@ -58,7 +87,7 @@ extension Gateway {
         }
         try ensureOperatorCA()
         let now = clock.now
-        let (cert, key) = try identity.issueOperatorCertificate(for: id, days: days, now: now)
+        let cert = try issue(id, now)
         let op = Operator(id: id, roles: roles, grants: grants, partners: scope,
                           certificate: OperatorCertificate(fingerprint: cert.sha256Fingerprint, serial: cert.serialNumber, notAfter: cert.notAfter),
                           createdBy: principal.actor.description, createdAt: now)
@@ -66,9 +95,7 @@ extension Gateway {
             time: now, actor: principal.actor, action: .operatorAdded, outcome: .success,
             reason: EventReason(.operatorChange, "\(id) \(op.summary) sha256=\(op.certificate.fingerprint)"), transport: principal.transport))
         logger.info("operator added", metadata: ["operator.id": "\(id)", "certificate.sha256": "\(op.certificate.fingerprint)"])
-        let keyPEM: String
-        do { keyPEM = try key.pkcs8PEM() } catch let e as EnvelopeError { throw ClaimGateError(.io, "Cannot encode the operator key: \(e.message)") }
-        return IssuedOperator(operator: op, certificateChainPEM: cert.pem + (try identity.operatorCA().pem), privateKeyPEM: keyPEM)
+        return (op, cert.pem + (try identity.operatorCA().pem))
     }
 
     /// Suspends an operator: every action it asks for is refused (`operator-suspended`) until it is resumed.

@@ -43,6 +43,7 @@ struct OperatorRoutes: Sendable {
         Endpoint(.get, "/v1/doctor", .doctor),
         Endpoint(.post, "/v1/purge", .purge),
         Endpoint(.get, "/v1/operators", .operatorList),
+        Endpoint(.post, "/v1/operators", .operatorAdd),
         Endpoint(.get, "/v1/operators/:name", .operatorShow),
         Endpoint(.post, "/v1/operators/:name/suspend", .operatorSuspend),
         Endpoint(.post, "/v1/operators/:name/resume", .operatorResume),
@@ -57,7 +58,7 @@ struct OperatorRoutes: Sendable {
             case inboxList, inboxShow, inboxDocument
             case partnerList, partnerShow, partnerSuspend, partnerResume, partnerRemove
             case auditVerify, auditExport, auditReport, auditImpact, doctor, purge
-            case operatorList, operatorShow, operatorSuspend, operatorResume, operatorRemove, operatorGrant, operatorRevoke
+            case operatorList, operatorAdd, operatorShow, operatorSuspend, operatorResume, operatorRemove, operatorGrant, operatorRevoke
         }
         let method: HTTPRequest.Method
         let path: String
@@ -223,6 +224,21 @@ struct OperatorRoutes: Sendable {
             }
         case .operatorList:
             return try await json { try g.operators(by: principal).map(OperatorView.init) }
+        case .operatorAdd:
+            let body = try await decode(AddOperatorBody.self, request, context)
+            let roles = try Set(body.roles.map { raw in
+                guard let r = Role(rawValue: raw) else { throw ClaimGateError(.invalidArgument, "'\(raw.prefix(40))' is not a role: use \(Role.allCases.map(\.rawValue).joined(separator: ", ")).") }
+                return r
+            })
+            let grants = try Set((body.grants ?? []).map { raw in
+                guard let g = OperatorGrant(rawValue: raw) else { throw ClaimGateError(.invalidArgument, "'\(raw.prefix(40))' is not a grant: use \(OperatorGrant.allCases.map(\.rawValue).joined(separator: ", ")).") }
+                return g
+            })
+            return try await json(status: .created) {
+                let (op, chain) = try g.addOperator(body.name, roles: roles, grants: grants, partners: body.partners, days: body.days ?? 365,
+                                                   publicKeyPEM: body.public_key, by: principal)
+                return AddedOperator(operator: OperatorView(op), certificate_chain_pem: chain)
+            }
         case .operatorShow:
             return try await json { OperatorView(try g.operator(name, by: principal)) }
         case .operatorSuspend:
@@ -381,6 +397,16 @@ struct ReasonBody: Decodable, Sendable { var reason: String? = nil }
 struct RemoveBody: Decodable, Sendable { var force: Bool? = nil; var reason: String? = nil }
 struct PurgeBody: Decodable, Sendable { var inbound_retention_days: Int? = nil }
 struct RightBody: Decodable, Sendable { let right: String }
+struct AddOperatorBody: Decodable, Sendable {
+    let name: String
+    let roles: [String]
+    let grants: [String]?
+    let partners: [String]?
+    let days: Int?
+    /// A PEM public key or certificate request: the private key stays with the operator.
+    let public_key: String
+}
+struct AddedOperator: Encodable { let `operator`: OperatorView; let certificate_chain_pem: String }
 struct SealBody: Decodable, Sendable {
     struct Document: Decodable, Sendable { let upload: String; let name: String }
     let partner: String

@@ -143,9 +143,10 @@ extension HTTPSEndToEndTests {
                 routes.append((line.trimmingCharacters(in: .whitespaces).dropLast().uppercased(), p))
             } else if !line.hasPrefix("   "), !line.hasPrefix("  /") { path = nil }
         }
-        #expect(routes.count == 4, "\(routes)")
+        #expect(routes.count == 6, "\(routes)")
         for (method, template) in routes {
             let concrete = template.replacingOccurrences(of: "{id}", with: g.stmBundle)
+                .replacingOccurrences(of: "{name}", with: g.stmBundle + ".p7m")
             let r = try g.curl(["-X", method, "-d", method == "POST" ? "{}" : "", "-o", "/dev/null", "-w", "%{http_code}", g.url(concrete)])
             #expect(["200", "201", "206", "400", "422"].contains(r.stdout), "\(method) \(template) answered \(r.stdout)")
         }

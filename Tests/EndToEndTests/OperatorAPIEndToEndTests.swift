@@ -169,6 +169,32 @@ import Testing
         try s.ok(s.claimgate(["audit", "verify"]))
     }
 
+    @Test func aSecurityOfficerAddsAnOperatorForItsPublicKeyAndTheKeyNeverLeavesTheClient() throws {
+        let s = try Setup()
+        let security = try s.addOperator("sam", roles: "security-officer")
+        for (name, request) in [("olga", false), ("otto", true)] {
+            let key = s.dir.path + "/\(name).key"
+            try s.ok(Shell.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]))
+            let pem = request ? try Shell.run(["openssl", "req", "-new", "-key", key, "-subj", "/CN=\(name)"]).stdout
+                              : try Shell.run(["openssl", "pkey", "-in", key, "-pubout"]).stdout
+            let body = String(data: try JSONSerialization.data(withJSONObject: ["name": name, "roles": ["claims-operator"], "public_key": pem]), encoding: .utf8)!
+            let added = try s.operatorCurl("/v1/operators", ["-H", "Content-Type: application/json", "-d", body], as: security)
+            #expect(added.status == "201", "\(added.body)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(added.body.utf8)) as? [String: Any])
+            let chain = try s.dir.write("\(name).pem", try #require(json["certificate_chain_pem"] as? String))
+            #expect(!added.body.contains("PRIVATE KEY"))
+            // The new operator acts with its own key and the chain it got back.
+            #expect(try s.operatorCurl("/v1/bundles", as: (chain, key)).status == "200")
+            #expect(try s.sql("SELECT actor, transport FROM event WHERE action = 'operator-added' AND subject LIKE '\(name) %'")
+                    == "operator:sam;sha256=\(try s.certificateSHA256(security.cert))|operator-api")
+        }
+        // Anything but a public key or a certificate request is refused, and nothing is added.
+        let garbage = String(data: try JSONSerialization.data(withJSONObject: ["name": "eve", "roles": ["auditor"], "public_key": "not a key"]), encoding: .utf8)!
+        let refused = try s.operatorCurl("/v1/operators", ["-H", "Content-Type: application/json", "-d", garbage], as: security)
+        #expect(refused.status == "400")
+        #expect(try s.sql("SELECT count(*) FROM event WHERE action = 'operator-added' AND subject LIKE 'eve %'") == "0")
+    }
+
     @Test func unknownRoutesAndMethodsAreProblemDocuments() throws {
         let s = try Setup()
         let sec = try s.addOperator("sec", roles: "security-officer")
@@ -257,6 +283,12 @@ import Testing
         _ = try call("GET", "/v1/doctor", as: security)
         _ = try call("POST", "/v1/purge", as: security)
         _ = try call("GET", "/v1/operators", as: auditor)
+        let key = s.dir.path + "/olga.key"
+        try s.ok(Shell.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]))
+        let publicKey = try Shell.run(["openssl", "pkey", "-in", key, "-pubout"]).stdout
+        let addBody = String(data: try JSONSerialization.data(withJSONObject: ["name": "olga", "roles": ["auditor"], "public_key": publicKey]), encoding: .utf8)!
+        _ = try call("POST", "/v1/operators", body: addBody, as: security)
+        _ = try call("POST", "/v1/operators", body: addBody, as: security)                    // 409: exists
         _ = try call("GET", "/v1/operators/claire", as: security)
         _ = try call("GET", "/v1/operators/nobody", as: security)                             // 404
         _ = try call("POST", "/v1/operators/pat/grant", body: #"{"right":"auditor"}"#, as: security)
