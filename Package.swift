@@ -69,9 +69,19 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // The operator API: JSON over mutual TLS (operator CA only), a front end of Operations.
+        .target(name: "OperatorAPI", dependencies: [
+            "ClaimGateCore", "Operations",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
         // Composition root (the services `serve` runs, wired together) and the command-line tool.
         .target(name: "ClaimGateApp", dependencies: [
-            "ClaimGateCore", "Operations", "SFTP", "HTTPS", "Exchange",
+            "ClaimGateCore", "Operations", "SFTP", "HTTPS", "Exchange", "OperatorAPI",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -107,6 +117,9 @@ let package = Package(
         ]),
         .testTarget(name: "StoreTests", dependencies: [
             "Store", "Audit", "ClaimGateCore", "ClaimGateTesting", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .testTarget(name: "OperatorAPITests", dependencies: [
+            "OperatorAPI", "ClaimGateCore", "ClaimGateTesting", .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         // Operations: to act as an operator (four eyes) where the CLI acts as the shell.
         .testTarget(name: "EndToEndTests", dependencies: ["ClaimGateTesting", "claimgate", "Operations"]),

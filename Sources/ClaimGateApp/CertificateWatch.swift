@@ -39,7 +39,7 @@ public struct CertificateWatch: Service {
     @discardableResult
     public func check() -> DoctorReport? {
         let report: DoctorReport
-        do { report = try gateway.doctor(withinDays: withinDays) } catch {
+        do { report = try gateway.doctor(withinDays: withinDays, by: .system) } catch {
             logger.error("certificate watch failed", metadata: ["error": "\(error)"])
             return nil
         }

@@ -3,6 +3,7 @@ import Exchange
 import Foundation
 import HTTPS
 import Logging
+import OperatorAPI
 import Operations
 import SFTP
 import ServiceLifecycle
@@ -56,6 +57,19 @@ public struct GatewayServer: Sendable {
             server.stop()
             throw ClaimGateError(.invalidArgument, e.message)
         }
+        // The operator API, when asked for: the same TLS identity, operator certificates only.
+        var operatorServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let address = c.operatorAPI {
+            try gateway.prepareOperatorCA()
+            var config = OperatorAPIServer.Configuration(certificateChainDER: apiConfig.certificateChainDER, privateKeyPEM: apiConfig.privateKeyPEM)
+            config.host = address.host
+            config.port = address.port
+            config.idleTimeoutSeconds = c.httpsIdleTimeout
+            config.maxUploadBytes = c.maxUploadBytes
+            operatorServices.append(.init(service: OperatorAPIServer(configuration: config, gateway: gateway, logger: logger) { port in
+                announce("operator-api: listening on \(address.host):\(port) (operator certificates only)")
+            }))
+        }
         let deliveries = DeliveryWorker(gateway: gateway, retry: RetryPolicy(base: c.retryBase), interval: min(2, c.retryBase))
         let group = ServiceGroup(configuration: .init(
             // Stopped in reverse order: the checkpointer goes last, so its final checkpoint seals
@@ -63,7 +77,7 @@ public struct GatewayServer: Sendable {
             services: [.init(service: AuditCheckpointer(gateway: gateway, interval: .seconds(c.auditInterval))),
                        .init(service: CertificateWatch(gateway: gateway, logger: logger)),
                        .init(service: PartnerWatch(exchange: exchange)),
-                       .init(service: StartedService(server) { announce(sftpLine) }), .init(service: api), .init(service: adminServer),
+                       .init(service: StartedService(server) { announce(sftpLine) }), .init(service: api)] + operatorServices + [.init(service: adminServer),
                        .init(service: deliveries),
                        .init(service: PurgeJob(gateway: gateway, interval: .seconds(c.purgeInterval), inboundRetentionDays: c.inboundRetentionDays))],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

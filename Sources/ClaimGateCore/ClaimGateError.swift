@@ -3,7 +3,6 @@
 ///
 /// The `message` never holds document content, claimant personal data or key material.
 public struct ClaimGateError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// Stable identifier of the kind of failure, safe to show to partners and scripts.
     /// Stable identifier of the kind of failure, safe to show to partners and scripts. A closed
     /// set: audit entries carry these codes.
     public enum Code: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
@@ -41,6 +40,23 @@ public struct ClaimGateError: Error, Hashable, Sendable, CustomStringConvertible
 
         public var name: String { rawValue }
         public var description: String { rawValue }
+
+        /// The command line's exit status for this code (sysexits-like): 64 bad usage, 65 refused
+        /// by policy, a rejected bundle or a pending change expired, settled or outdated, 66 unknown
+        /// partner/bundle/operator/change or an input that
+        /// cannot be read, 73 cannot create, 74 I/O, 77 not permitted, 78 not initialised. The
+        /// operator API answers with the same code, so a client derives the same status.
+        public var exitStatus: Int32 {
+            switch self {
+            case .invalidArgument, .invalidAgreement: return 64
+            case .policyRefused, .bundleRejected, .changeExpired, .changeNotPending, .changeOutdated: return 65
+            case .unknownPartner, .unknownBundle, .unknownOperator, .unknownChange, .unreadableInput: return 66
+            case .partnerExists, .operatorExists, .alreadyInitialised: return 73
+            case .notPermitted: return 77
+            case .notInitialised: return 78
+            case .io, .auditUnavailable: return 74
+            }
+        }
     }
 
     public let code: Code

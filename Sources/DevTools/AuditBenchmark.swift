@@ -41,7 +41,7 @@ public enum AuditBenchmark {
         let appendSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         try gateway.sealAuditTrail()
         let verifyStart = DispatchTime.now().uptimeNanoseconds
-        let result = try gateway.verifyAuditTrail()
+        let result = try gateway.verifyAuditTrail(by: .system)
         let verifySeconds = Double(DispatchTime.now().uptimeNanoseconds - verifyStart) / 1e9
         let export = scratch + "/trail.jsonl"
         try gateway.exportAuditTrail(to: export, by: principal)

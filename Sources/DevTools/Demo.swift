@@ -213,7 +213,7 @@ public enum Demo {
             say("     | openssl cms -verify -binary -inform DER -CAfile \(trust) -purpose smimesign | tar -tv")
         }
         try gateway.sealAuditTrail()
-        let audit = try gateway.verifyAuditTrail()
+        let audit = try gateway.verifyAuditTrail(by: .system)
         say("12. The audit trail: \(audit.entryCount) entries, hash-chained and sealed up to entry \(audit.lastSealedSequence) by a signed checkpoint: \(audit.isIntact ? "intact" : "NOT INTACT")")
         say("   claimgate audit verify --home \(o.home.root); claimgate audit report --month \(Self.month(gateway.clock.now)) --home \(o.home.root)")
         say("Done. Inspect with: claimgate bundle list --home \(o.home.root)")

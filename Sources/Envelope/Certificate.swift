@@ -156,6 +156,28 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether `issuer`'s key made this certificate's signature (the signature alone: no chain,
+    /// times or purposes are checked). How the operator API's handshake tells that a client
+    /// certificate was issued by the operator CA, whatever names it carries.
+    public func isSigned(by issuer: Certificate) -> Bool {
+        guard let key = X509_get0_pubkey(issuer.x509) else { return false }
+        let ok = X509_verify(x509, key) == 1
+        ERR_clear_error()
+        return ok
+    }
+
+    /// The subject's common name (the first CN), or nil when it has none.
+    public var commonName: String? {
+        guard let name = X509_get_subject_name(x509) else { return nil }
+        let index = X509_NAME_get_index_by_NID(name, NID_commonName, -1)
+        guard index >= 0, let entry = X509_NAME_get_entry(name, index), let data = X509_NAME_ENTRY_get_data(entry) else { return nil }
+        var utf8: UnsafeMutablePointer<UInt8>?
+        let n = ASN1_STRING_to_UTF8(&utf8, data)
+        guard n >= 0, let utf8 else { return nil }
+        defer { shim_OPENSSL_free(utf8) }
+        return String(decoding: UnsafeBufferPointer(start: utf8, count: Int(n)), as: UTF8.self)
+    }
+
     /// The serial number, uppercase hex as `openssl x509 -serial` prints it.
     public var serialNumber: String {
         guard let bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x509), nil) else { return "" }

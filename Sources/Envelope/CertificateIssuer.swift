@@ -39,6 +39,21 @@ public enum CertificateIssuer {
     ///   - issuer: the issuing CA's certificate and key; nil for a self-signed root.
     public static func issue(_ profile: CertificateProfile, for subjectKey: PrivateKey,
                              issuer: (certificate: Certificate, key: PrivateKey)?) throws -> Certificate {
+        try issue(profile, subjectKey: subjectKey.pkey, issuer: issuer)
+    }
+
+    /// Issues a certificate for a public key someone sent (their private key stays with them).
+    /// - Parameters:
+    ///   - profile: names, extensions and validity.
+    ///   - publicKey: the key the certificate carries.
+    ///   - issuer: the issuing CA's certificate and key.
+    public static func issue(_ profile: CertificateProfile, forPublicKey publicKey: PublicKey,
+                             issuer: (certificate: Certificate, key: PrivateKey)) throws -> Certificate {
+        try issue(profile, subjectKey: publicKey.pkey, issuer: issuer)
+    }
+
+    private static func issue(_ profile: CertificateProfile, subjectKey: OpaquePointer,
+                              issuer: (certificate: Certificate, key: PrivateKey)?) throws -> Certificate {
         guard let x = X509_new() else { throw EnvelopeError(.io, "Out of memory.") }
         let cert = Certificate(owning: x)
         X509_set_version(x, 2)
@@ -50,7 +65,7 @@ public enum CertificateIssuer {
         BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x))
         ASN1_TIME_set(X509_getm_notBefore(x), time_t(profile.notBefore.timeIntervalSince1970))
         ASN1_TIME_set(X509_getm_notAfter(x), time_t(profile.notAfter.timeIntervalSince1970))
-        X509_set_pubkey(x, subjectKey.pkey)
+        X509_set_pubkey(x, subjectKey)
 
         guard let name = X509_NAME_new() else { throw EnvelopeError(.io, "Out of memory.") }
         defer { X509_NAME_free(name) }
@@ -81,8 +96,9 @@ public enum CertificateIssuer {
             defer { X509_EXTENSION_free(ext) }
             X509_add_ext(x, ext, -1)
         }
-        let signer = issuer?.key ?? subjectKey
-        guard X509_sign(x, signer.pkey, EVP_sha256()) > 0 else {
+        // Self-signed: the subject key is a private key (only the PrivateKey entry passes none).
+        let signer = issuer?.key.pkey ?? subjectKey
+        guard X509_sign(x, signer, EVP_sha256()) > 0 else {
             throw EnvelopeError(.invalidCertificate, "Could not sign the certificate for \(profile.commonName).")
         }
         return cert

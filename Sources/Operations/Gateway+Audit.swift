@@ -61,7 +61,29 @@ extension Gateway {
     /// show: that the trail starts with this home's genesis entry (or, for a trail older than
     /// the genesis entry, still holds what it held when it was upgraded), that each entry's
     /// reason columns are its reason's, and that every bundle in the store has its entry.
-    public func verifyAuditTrail(keys: [MessageVerifyingKey]? = nil) throws -> AuditVerification {
+    /// - Parameters:
+    ///   - keys: the checkpoint keys to trust; nil for the gateway's own.
+    ///   - principal: who asks (`audit-verify`).
+    public func verifyAuditTrail(keys: [MessageVerifyingKey]? = nil, by principal: Principal) throws -> AuditVerification {
+        try authorize(.auditVerify, by: principal)
+        return try verifyAuditTrail(keys: keys)
+    }
+
+    /// The access review of `month` (`audit report`), for `principal` (`audit-report`).
+    public func auditReport(month: ReportMonth, partner raw: String? = nil, by principal: Principal) throws -> AccessReview {
+        try authorize(.auditReport, by: principal)
+        return try accessReview(month: month, partner: raw.map { try partner($0).id })
+    }
+
+    /// The impact of a breach (`audit impact`), streamed through `write`, for `principal` (`audit-impact`).
+    @discardableResult
+    public func auditImpact(_ query: ImpactQuery, format: ImpactFormat, by principal: Principal,
+                            to write: (String) throws -> Void) throws -> ImpactSummary {
+        try authorize(.auditImpact, by: principal)
+        return try writeImpact(query, format: format, to: write)
+    }
+
+    func verifyAuditTrail(keys: [MessageVerifyingKey]? = nil) throws -> AuditVerification {
         let trusted = try keys ?? (identity.hasAuditKey ? [identity.auditKey().publicKey] : [])
         var verifier = AuditVerifier(keys: trusted)
         for c in try store.auditCheckpoints() { verifier.add(c) }
@@ -173,7 +195,7 @@ extension Gateway {
         if !store.isReadOnly {
             // Reading the trail out is itself an admin action on the trail, recorded and sealed first.
             try store.record(TransferEvent(time: clock.now, actor: principal.actor, action: .auditExported, outcome: .success,
-                                           reason: EventReason(.export), transport: .cli))
+                                           reason: EventReason(.export), transport: principal.transport))
             try sealAuditTrail()
         }
         guard let range = try store.auditSequenceRange(since: sinceText, until: untilText) else {

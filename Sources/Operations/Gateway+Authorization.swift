@@ -24,9 +24,29 @@ extension Gateway {
         let request = OperatorRequest(operatorID: id, fingerprint: fingerprint, stored: try store.operator(id),
                                       action: action, partner: partner)
         guard case .fails(let refusal) = OperatorPolicy(clock: clock).evaluate(request) else { return }
+        try refuse(refusal, action: action, partner: partner, by: principal)
+    }
+
+    /// Checks that `principal` may stage documents for `send` or `seal` (an operator API upload):
+    /// in good standing and holding a role that seals or sends. The partner is not known yet:
+    /// the scope is judged when the upload is sent. A refusal is recorded (subject `send`).
+    public func authorizeUpload(by principal: Principal) throws {
+        guard case .operator(let id, let fingerprint) = principal else { return }
+        let stored = try store.operator(id)
+        func judge(_ action: OperatorAction) -> PolicyResult {
+            AllOf<OperatorRequest>([OperatorStanding(clock: clock), RoleAllowsAction()])
+                .evaluate(OperatorRequest(operatorID: id, fingerprint: fingerprint, stored: stored, action: action))
+        }
+        if case .meets = judge(.seal) { return }
+        guard case .fails(let refusal) = judge(.send) else { return }
+        try refuse(refusal, action: .send, partner: nil, by: principal)
+    }
+
+    private func refuse(_ refusal: Refusal, action: OperatorAction, partner: PartnerID?, by principal: Principal) throws -> Never {
+        guard case .operator(let id, _) = principal else { throw ClaimGateError(.notPermitted, refusal.message, refusal: refusal.reason) }
         if !store.isReadOnly {
             try store.record(TransferEvent(time: clock.now, actor: principal.actor, action: .operatorRefused, outcome: .refused,
-                                           partnerID: partner, reason: EventReason(refusal.reason, action.rawValue), transport: .cli))
+                                           partnerID: partner, reason: EventReason(refusal.reason, action.rawValue), transport: principal.transport))
         }
         logger.info("operator refused", metadata: ["operator.id": "\(id)", "operator.action": "\(action)",
                                                    "reason": "\(refusal.reason)"])

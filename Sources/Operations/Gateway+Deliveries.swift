@@ -130,7 +130,7 @@ extension Gateway {
                                                               clientCertificateChainDER: chain, clientPrivateKeyPEM: key))
             let path = bundle.filePath, id = bundle.id
             return try Blocking.run { try await client.push(localPath: path, bundleID: id, sha256Hex: digest) }
-        case .cli:
+        case .cli, .operatorAPI:
             throw PushError(.noTarget, "Deliveries go over sftp or https.")
         }
     }

@@ -206,9 +206,16 @@ extension Gateway {
     /// within `withinDays` or have ended, partners with failed or waiting pushes and bundles
     /// never acknowledged, and configuration problems (key file permissions, missing identity
     /// files, agreements that cannot work). Reads only; records nothing.
-    /// - Parameter withinDays: how far ahead to look for certificates and agreements ending.
+    /// - Parameters:
+    ///   - withinDays: how far ahead to look for certificates and agreements ending.
+    ///   - principal: who asks (`doctor`); `serve`'s certificate watch asks as `.system`.
     /// - Returns: the findings, most severe first, at `clock.now`.
-    public func doctor(withinDays: Int = 30) throws -> DoctorReport {
+    public func doctor(withinDays: Int = 30, by principal: Principal) throws -> DoctorReport {
+        try authorize(.doctor, by: principal)
+        return try doctor(withinDays: withinDays)
+    }
+
+    func doctor(withinDays: Int = 30) throws -> DoctorReport {
         let now = clock.now
         var findings: [DoctorFinding] = []
         var statuses: [DoctorReport.CertificateStatus] = []

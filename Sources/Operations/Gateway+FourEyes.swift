@@ -51,7 +51,7 @@ struct Approval {
     var settlement: ChangeSettlement {
         ChangeSettlement(id: change.id, state: .approved, event: TransferEvent(
             time: time, actor: approver.actor, action: .changeApproved, outcome: .success, partnerID: change.partner,
-            reason: EventReason(.pendingChange, "\(change.label) proposed by \(change.proposedBy)"), transport: .cli))
+            reason: EventReason(.pendingChange, "\(change.label) proposed by \(change.proposedBy)"), transport: approver.transport))
     }
 }
 
@@ -107,7 +107,7 @@ extension Gateway {
                                    proposedBy: principal.actor.description, proposer: proposer, created: now, payload: try payload.encoded())
         try store.insertPendingChange(change, event: TransferEvent(
             time: now, actor: principal.actor, action: .changeProposed, outcome: .success, partnerID: partner,
-            reason: EventReason(.pendingChange, "\(change.label) \(change.summary)"), transport: .cli))
+            reason: EventReason(.pendingChange, "\(change.label) \(change.summary)"), transport: principal.transport))
         logger.info("change proposed", metadata: ["change.id": "\(change.id)", "change.action": "\(action)", "change.target": "\(target)"])
         return change
     }
@@ -171,7 +171,7 @@ extension Gateway {
             let now = clock.now
             try store.settlePendingChange(ChangeSettlement(id: change.id, state: .withdrawn, event: TransferEvent(
                 time: now, actor: principal.actor, action: .changeWithdrawn, outcome: .success, partnerID: change.partner,
-                reason: EventReason(.pendingChange, "\(change.label) proposed by \(change.proposedBy)"), transport: .cli)))
+                reason: EventReason(.pendingChange, "\(change.label) proposed by \(change.proposedBy)"), transport: principal.transport)))
             var settled = change
             settled.state = .withdrawn; settled.settledBy = principal.actor.description; settled.settledAt = now
             return settled
@@ -227,7 +227,7 @@ extension Gateway {
         do { return try body() } catch let e as ClaimGateError {
             let code = e.refusal.map { EventReason.Code($0) } ?? EventReason.Code(e.code)
             try store.record(TransferEvent(time: clock.now, actor: principal.actor, action: .changeRefused, outcome: .refused,
-                                           partnerID: change.partner, reason: EventReason(code, change.label), transport: .cli))
+                                           partnerID: change.partner, reason: EventReason(code, change.label), transport: principal.transport))
             logger.info("change refused", metadata: ["change.id": "\(change.id)", "reason": "\(code)"])
             throw e
         }

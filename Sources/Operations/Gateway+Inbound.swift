@@ -108,6 +108,38 @@ extension Gateway {
                              transport: r.transport, clientAddress: clientAddress)
     }
 
+    /// One processed upload, by id, as `inbox show` shows it.
+    public func inboundReport(_ raw: String, by principal: Principal) throws -> InboundReport {
+        try authorize(.inboxShow, partner: (try? inboundReport(raw))?.partnerID, by: principal)
+        return try inboundReport(raw)
+    }
+
+    /// One document of an accepted report, to be copied out of the gateway (the operator API
+    /// streams it): an `inbox export` of that one document, recorded first (`inbound-exported`
+    /// with its digest and who asked), so nothing leaves unrecorded.
+    /// - Returns: the stored file's path and size.
+    public func exportInboundDocument(_ raw: String, named name: String, by principal: Principal) throws -> (path: String, size: Int64) {
+        try authorize(.inboxExport, partner: (try? inboundReport(raw))?.partnerID, by: principal)
+        let r = try inboundReport(raw)
+        guard r.state == .accepted else {
+            throw ClaimGateError(.bundleRejected, "Inbound report \(raw) is \(r.state.rawValue): it has no documents to export.")
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: r.storedPath + "/documents")
+        guard names.contains(name), !name.contains("/") else {
+            throw ClaimGateError(.unknownBundle, "Inbound report \(raw) has no document '\(name.prefix(64))': see its documents with `claimgate inbox show \(raw)`.")
+        }
+        let path = r.storedPath + "/documents/" + name
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        var recorded = event(r, .inboundExported, .success, "")
+        recorded.actor = principal.actor
+        recorded.transport = principal.transport
+        recorded.clientAddress = nil
+        recorded.reason = nil
+        recorded.documentDigests = (r.manifestJSON.flatMap { try? BundleManifest.decode($0) })?.documents.filter { $0.name == name }.map(\.sha256) ?? []
+        try store.record(recorded)
+        return (path, (attributes[.size] as? NSNumber)?.int64Value ?? 0)
+    }
+
     /// One processed upload, by id.
     public func inboundReport(_ raw: String) throws -> InboundReport {
         guard let id = UUID(uuidString: raw), let r = try store.inboundReports(id: id).first else {
@@ -137,7 +169,7 @@ extension Gateway {
         }
         var recorded = event(r, .inboundExported, .success, "")
         recorded.actor = principal.actor
-        recorded.transport = .cli
+        recorded.transport = principal.transport
         recorded.clientAddress = nil
         recorded.reason = nil
         try store.record(recorded)

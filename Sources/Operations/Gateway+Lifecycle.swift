@@ -92,7 +92,7 @@ extension Gateway {
         try requireDistinctTrustAnchor(agreement)
         let p = try store.addAgreementVersion(agreement, source: source, at: clock.now, event: TransferEvent(
             time: clock.now, actor: principal.actor, action: .partnerUpdated, outcome: .success,
-            partnerID: agreement.id, reason: EventReason(.agreementChanged, approval?.attributed(reason) ?? reason), transport: .cli),
+            partnerID: agreement.id, reason: EventReason(.agreementChanged, approval?.attributed(reason) ?? reason), transport: principal.transport),
             replacing: version, settling: approval?.settlement)
         logger.info("partner updated", metadata: ["partner.id": "\(agreement.id)", "version": "\(p.version)"])
         return p
@@ -117,7 +117,7 @@ extension Gateway {
         let p = try partner(raw)
         try store.setPartnerStatus(p.id, to: .suspended, from: [.active], event: TransferEvent(
             time: clock.now, actor: principal.actor, action: .partnerSuspended, outcome: .success,
-            partnerID: p.id, reason: reason.map { EventReason(.operatorNote, Self.auditText($0)) }, transport: .cli))
+            partnerID: p.id, reason: reason.map { EventReason(.operatorNote, Self.auditText($0)) }, transport: principal.transport))
     }
 
     /// Lifts a suspension.
@@ -126,7 +126,7 @@ extension Gateway {
         let p = try partner(raw)
         try store.setPartnerStatus(p.id, to: .active, from: [.suspended], event: TransferEvent(
             time: clock.now, actor: principal.actor, action: .partnerResumed, outcome: .success,
-            partnerID: p.id, transport: .cli))
+            partnerID: p.id, transport: principal.transport))
     }
 
     /// Removes a partner for good (its history stays). Refused while it still has bundles waiting
@@ -169,7 +169,7 @@ extension Gateway {
         try store.setPartnerStatus(id, to: .removed, from: [.active, .suspended], event: TransferEvent(
             time: clock.now, actor: principal.actor, action: .partnerRemoved, outcome: .success,
             partnerID: id, reason: (approval.map { $0.attributed(note) } ?? note).map { EventReason(.operatorNote, $0) },
-            transport: .cli), settling: approval?.settlement)
+            transport: principal.transport), settling: approval?.settlement)
     }
 
     /// Recalls a bundle: from now on it is neither listed nor served, and a pending push is cancelled.
@@ -182,7 +182,7 @@ extension Gateway {
         let id = b.id
         try store.recallBundle(id, event: TransferEvent(
             time: clock.now, actor: principal.actor, action: .recall, outcome: .success, partnerID: b.partnerID,
-            claimID: b.claimID, bundleID: b.id, purpose: b.purpose, reason: EventReason(.operatorNote, Self.auditText(reason)), transport: .cli))
+            claimID: b.claimID, bundleID: b.id, purpose: b.purpose, reason: EventReason(.operatorNote, Self.auditText(reason)), transport: principal.transport))
         logger.info("bundle recalled", metadata: ["bundle.id": "\(id.description)"])
         return try store.bundle(id) ?? b
     }
@@ -251,7 +251,7 @@ extension Gateway {
             try store.markPurged(b.id, manifest: Self.purgedManifest(b.manifestJSON), event: TransferEvent(
                 time: clock.now, actor: principal.actor, action: .purge, outcome: .success, partnerID: b.partnerID, claimID: b.claimID,
                 bundleID: b.id, purpose: b.purpose, documentDigests: digest.map { [$0] } ?? [], bytes: b.fileSize,
-                reason: EventReason(why), transport: .cli))
+                reason: EventReason(why), transport: principal.transport))
             result.bundles.append(b.id)
             result.bytes += b.fileSize
         }
@@ -268,7 +268,7 @@ extension Gateway {
             try store.markInboundPurged(r.id, manifest: r.manifestJSON.flatMap(Self.purgedManifest), event: TransferEvent(
                 time: clock.now, actor: principal.actor, action: .purge, outcome: .success, partnerID: r.partnerID, claimID: r.claimID,
                 bundleID: r.bundleID, purpose: r.purpose, documentDigests: digest.map { [$0] } ?? [], bytes: r.bytes,
-                reason: EventReason(.inboundRetention), transport: .cli))
+                reason: EventReason(.inboundRetention), transport: principal.transport))
             result.inboundReports.append(r.id)
         }
         // Records purged before purges scrubbed manifests.

@@ -94,21 +94,55 @@ extension Gateway {
     /// Issues a checked operator's certificate and stores it, recorded as `operator-added` (for
     /// an approved change, naming it and its proposer, with the approval in the same transaction).
     func issueOperator(_ r: NewOperator, by principal: Principal, approval: Approval? = nil) throws -> IssuedOperator {
+        var key: PrivateKey?
+        let (op, chain) = try storeOperator(r, by: principal, approval: approval) { now in
+            let (cert, k) = try identity.issueOperatorCertificate(for: r.id, days: r.days, now: now)
+            key = k
+            return cert
+        }
+        let keyPEM: String
+        do { keyPEM = try key!.pkcs8PEM() } catch let e as EnvelopeError { throw ClaimGateError(.io, "Cannot encode the operator key: \(e.message)") }
+        return IssuedOperator(operator: op, certificateChainPEM: chain, privateKeyPEM: keyPEM)
+    }
+
+    /// Adds an operator whose certificate is issued for a public key it sent (a PEM public key,
+    /// or a PEM certificate request whose signature is checked): the operator API's `operator
+    /// add`, where the private key never leaves the operator's machine. A pending change keeps no
+    /// public key yet, so when giving the role needs a second security officer this is refused:
+    /// propose it with `claimgate operator add` (the certificate and key then go to the approver).
+    /// - Returns: the operator and its certificate chain (PEM: the certificate, then the operator CA).
+    public func addOperator(_ name: String, roles: Set<Role>, grants: Set<OperatorGrant> = [], partners: [String]? = nil,
+                            days: Int = 365, publicKeyPEM: String, by principal: Principal) throws -> (operator: Operator, certificateChainPEM: String) {
+        try authorize(.operatorAdd, by: principal)
+        let publicKey: PublicKey
+        do { publicKey = try PublicKey(pem: publicKeyPEM) } catch let e as EnvelopeError {
+            throw ClaimGateError(.invalidArgument, e.message)
+        }
+        let request = try checkNewOperator(name, roles: roles, grants: grants, partners: partners, days: days)
+        if try needsSecondOperator(.operatorAdd, giving: roles, by: principal) {
+            throw ClaimGateError(.policyRefused, "Adding \(request.id) with these roles needs a second security officer's approval, which is not yet carried for a key held by the client: propose it with `claimgate operator add` and have another security officer approve it.")
+        }
+        return try storeOperator(request, by: principal, approval: nil) { now in
+            try identity.issueOperatorCertificate(for: request.id, publicKey: publicKey, days: request.days, now: now)
+        }
+    }
+
+    /// Stores a checked operator with the certificate `issue` makes, recorded as `operator-added`.
+    private func storeOperator(_ r: NewOperator, by principal: Principal, approval: Approval?,
+                               issue: (Date) throws -> Certificate) throws -> (Operator, String) {
         try ensureOperatorCA()
         let now = clock.now
-        let (cert, key) = try identity.issueOperatorCertificate(for: r.id, days: r.days, now: now)
+        let cert = try issue(now)
         let op = Operator(id: r.id, roles: r.roles, grants: r.grants, partners: r.scope,
                           certificate: OperatorCertificate(fingerprint: cert.sha256Fingerprint, serial: cert.serialNumber, notAfter: cert.notAfter),
                           createdBy: principal.actor.description, createdAt: now)
         let subject = "\(r.id) \(op.summary) sha256=\(op.certificate.fingerprint)"
         try store.insertOperator(op, event: TransferEvent(
             time: now, actor: principal.actor, action: .operatorAdded, outcome: .success,
-            reason: EventReason(.operatorChange, approval?.attributed(subject) ?? subject), transport: .cli),
+            reason: EventReason(.operatorChange, approval?.attributed(subject) ?? subject), transport: principal.transport),
             settling: approval?.settlement)
         logger.info("operator added", metadata: ["operator.id": "\(r.id)", "certificate.sha256": "\(op.certificate.fingerprint)"])
-        let keyPEM: String
-        do { keyPEM = try key.pkcs8PEM() } catch let e as EnvelopeError { throw ClaimGateError(.io, "Cannot encode the operator key: \(e.message)") }
-        return IssuedOperator(operator: op, certificateChainPEM: cert.pem + (try identity.operatorCA().pem), privateKeyPEM: keyPEM)
+        return (op, cert.pem + (try identity.operatorCA().pem))
     }
 
     /// Suspends an operator: every action it asks for is refused (`operator-suspended`) until it is resumed.
@@ -216,7 +250,7 @@ extension Gateway {
             op.state = state
         }, event: { _, after in
             TransferEvent(time: now, actor: principal.actor, action: event, outcome: .success,
-                          reason: EventReason(.operatorChange, "\(id) state=\(after.state.rawValue)"), transport: .cli)
+                          reason: EventReason(.operatorChange, "\(id) state=\(after.state.rawValue)"), transport: principal.transport)
         })
         logger.info("operator changed", metadata: ["operator.id": "\(id)", "operator.state": "\(state.rawValue)"])
         return op
@@ -235,7 +269,7 @@ extension Gateway {
         }, event: { _, after in
             let subject = "\(id) \(what) -> \(after.summary)"
             return TransferEvent(time: now, actor: principal.actor, action: event, outcome: .success,
-                                 reason: EventReason(.operatorChange, approval?.attributed(subject) ?? subject), transport: .cli)
+                                 reason: EventReason(.operatorChange, approval?.attributed(subject) ?? subject), transport: principal.transport)
         }, settling: approval?.settlement)
     }
 

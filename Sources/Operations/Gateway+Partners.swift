@@ -34,7 +34,7 @@ extension Gateway {
         let now = clock.now
         do { return try body() } catch let e as ClaimGateError {
             try store.record(TransferEvent(time: now, actor: principal.actor, action: .partnerRefused,
-                                           outcome: .refused, partnerID: partner, reason: EventReason(EventReason.Code(e.code)), transport: .cli))
+                                           outcome: .refused, partnerID: partner, reason: EventReason(EventReason.Code(e.code)), transport: principal.transport))
             throw e
         }
     }
@@ -64,7 +64,7 @@ extension Gateway {
         let now = clock.now
         let partner = try store.addPartner(agreement, source: source, at: now, event: TransferEvent(
             time: now, actor: principal.actor, action: .partnerOnboarded, outcome: .success,
-            partnerID: agreement.id, reason: approval.map { EventReason(.pendingChange, $0.note) }, transport: .cli),
+            partnerID: agreement.id, reason: approval.map { EventReason(.pendingChange, $0.note) }, transport: principal.transport),
             settling: approval?.settlement)
         logger.info("partner onboarded", metadata: ["partner.id": "\(agreement.id)"])
         return partner

@@ -43,7 +43,7 @@ extension Gateway {
         func refuse(_ reason: EventReason, _ error: ClaimGateError) throws -> Never {
             try store.record(TransferEvent(time: clock.now, actor: principal.actor, action: .sealRefused,
                                            outcome: .refused, partnerID: partner.id, claimID: validClaim(order.claimID),
-                                           purpose: order.purpose, reason: reason, transport: .cli))
+                                           purpose: order.purpose, reason: reason, transport: principal.transport))
             logger.info("seal refused", metadata: ["partner.id": "\(partner.id)", "reason": "\(reason)"])
             throw error
         }
@@ -87,7 +87,7 @@ extension Gateway {
         func recordFailure(_ reason: EventReason) throws {
             try store.record(TransferEvent(time: clock.now, actor: principal.actor, action: destination.isOutbox ? .queue : .seal,
                                            outcome: .failed, partnerID: partner.id, claimID: order.claimID, bundleID: bundleID,
-                                           purpose: order.purpose, reason: reason, transport: .cli))
+                                           purpose: order.purpose, reason: reason, transport: principal.transport))
         }
 
         // Seal to a temporary file next to the destination, then commit it.
@@ -131,7 +131,7 @@ extension Gateway {
             try store.insertBundle(record, delivery: delivery, event: TransferEvent(
                 time: clock.now, actor: principal.actor, action: destination.isOutbox ? .queue : .seal,
                 outcome: .success, partnerID: partner.id, claimID: order.claimID, bundleID: bundleID,
-                purpose: order.purpose, documentDigests: manifest.documents.map(\.sha256), bytes: size, transport: .cli))
+                purpose: order.purpose, documentDigests: manifest.documents.map(\.sha256), bytes: size, transport: principal.transport))
         } catch {
             unlink(finalPath)   // fail closed: no bundle exists without its record
             throw error

@@ -75,6 +75,26 @@ extension GatewayIdentity {
         }
     }
 
+    /// Issues an operator's client certificate, as `issueOperatorCertificate(for:days:now:)`
+    /// does, for a public key the operator sent: its private key never reaches the gateway.
+    func issueOperatorCertificate(for id: OperatorID, publicKey: PublicKey, days: Int, now: Date) throws -> Certificate {
+        let ca: Certificate, caKey: PrivateKey
+        do {
+            ca = try operatorCA()
+            caKey = try PrivateKey(pemFile: directory + "/" + OperatorCAFile.key)
+        } catch let e as EnvelopeError {
+            throw Self.damagedOperatorCA(directory, e.message)
+        }
+        do {
+            return try CertificateIssuer.issue(CertificateProfile(
+                commonName: id.rawValue, organization: gatewayID, keyUsage: "critical,digitalSignature", extendedKeyUsage: "clientAuth",
+                notBefore: now.addingTimeInterval(-300), notAfter: min(now.addingTimeInterval(Double(days) * 86_400), ca.notAfter)),
+                forPublicKey: publicKey, issuer: (ca, caKey))
+        } catch let e as EnvelopeError {
+            throw ClaimGateError(.invalidArgument, "Cannot issue a certificate for that public key: \(e.message)")
+        }
+    }
+
     private static func damagedOperatorCA(_ dir: String, _ why: String) -> ClaimGateError {
         ClaimGateError(.io, "The operator CA in \(dir) cannot be used (\(why)): restore \(OperatorCAFile.certificate) and \(OperatorCAFile.key) from a backup.")
     }

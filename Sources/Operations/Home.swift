@@ -29,6 +29,10 @@ public struct Home: Sendable {
     public var inbound: String { root + "/inbound" }
     public func inbound(for partner: PartnerID) -> String { inbound + "/" + partner.rawValue }
 
+    /// Work files of the operator API: uploads waiting to be sealed, bundles sealed for a
+    /// download, audit exports being sent (0700, each file 0600, removed when done or stale).
+    public var scratch: String { root + "/scratch" }
+
     public var isInitialised: Bool { FileManager.default.fileExists(atPath: database) && FileManager.default.fileExists(atPath: identity + "/signing.pem") }
 
     /// Whether the home may be written: its folder and database have a write permission bit and

@@ -1,6 +1,7 @@
 import ClaimGateCore
 import Foundation
 import SFTP
+import Audit
 
 /// What `--json` prints for a bundle.
 public struct BundleView: Encodable {
@@ -204,5 +205,28 @@ public struct OperatorView: Encodable {
         try c.encode(certificateNotAfter, forKey: .certificateNotAfter)
         try c.encode(createdBy, forKey: .createdBy); try c.encode(createdAt, forKey: .createdAt)
         try c.encode(changedBy, forKey: .changedBy); try c.encode(changedAt, forKey: .changedAt)
+    }
+}
+
+/// What `audit verify --json` prints, and the operator API's `GET /v1/audit/verify` answers.
+public struct AuditVerificationView: Encodable {
+    public let intact: Bool
+    public let entries: Int64
+    public let last_sequence: Int64
+    public let last_sealed_sequence: Int64
+    public let unsealed: Int64
+    public let checkpoints: Int
+    public let signatures_checked: Bool
+    public let problem: String?
+    public let problem_code: String?
+    public let problem_sequence: Int64?
+    public let warnings: [String]
+
+    public init(_ result: AuditVerification) {
+        intact = result.isIntact; entries = result.entryCount; last_sequence = result.lastSequence
+        last_sealed_sequence = result.lastSealedSequence; unsealed = result.unsealedCount
+        checkpoints = result.checkpointCount; signatures_checked = result.signaturesChecked
+        problem = result.problem?.message; problem_code = result.problem?.code.name
+        problem_sequence = result.problem?.sequence; warnings = result.warnings
     }
 }

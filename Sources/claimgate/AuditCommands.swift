@@ -43,19 +43,10 @@ struct AuditCommand: ParsableCommand {
                 }
             } else {
                 // Verifying only reads: the database is opened read-only and left as it was.
-                result = try home.readOnlyGateway().verifyAuditTrail(keys: keys.isEmpty ? nil : keys)
+                result = try home.readOnlyGateway().verifyAuditTrail(keys: keys.isEmpty ? nil : keys, by: localPrincipal)
             }
             if json {
-                struct Out: Encodable {
-                    let intact: Bool; let entries: Int64; let last_sequence: Int64; let last_sealed_sequence: Int64
-                    let unsealed: Int64; let checkpoints: Int; let signatures_checked: Bool
-                    let problem: String?; let problem_code: String?; let problem_sequence: Int64?; let warnings: [String]
-                }
-                try printJSON(Out(intact: result.isIntact, entries: result.entryCount, last_sequence: result.lastSequence,
-                                  last_sealed_sequence: result.lastSealedSequence, unsealed: result.unsealedCount,
-                                  checkpoints: result.checkpointCount, signatures_checked: result.signaturesChecked,
-                                  problem: result.problem?.message, problem_code: result.problem?.code.name,
-                                  problem_sequence: result.problem?.sequence, warnings: result.warnings))
+                try printJSON(AuditVerificationView(result))
             } else {
                 print(result.description)
                 for w in result.warnings { print("warning: \(w)") }

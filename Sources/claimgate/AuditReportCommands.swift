@@ -35,8 +35,7 @@ struct AuditReportCommand: ParsableCommand {
 
     func run() throws {
         let gateway = try home.gateway()
-        let partnerID = try partner.map { try gateway.partner($0).id }
-        let review = try gateway.accessReview(month: ReportMonth(parsing: month), partner: partnerID)
+        let review = try gateway.auditReport(month: ReportMonth(parsing: month), partner: partner, by: localPrincipal)
         let output = BufferedStandardOutput()
         output.write(try review.rendered(as: AccessReviewFormat(rawValue: format)!))
         output.flush()
@@ -78,7 +77,7 @@ struct AuditImpactCommand: ParsableCommand {
         let query = ImpactQuery(partner: try partner.map { try gateway.partner($0).id }, claim: claim,
                                 since: try since.map { try AuditTimeArgument.parse($0, option: "--since") })
         let output = BufferedStandardOutput()
-        try gateway.writeImpact(query, format: ImpactFormat(rawValue: format)!) { output.write($0) }
+        try gateway.auditImpact(query, format: ImpactFormat(rawValue: format)!, by: localPrincipal) { output.write($0) }
         output.flush()
     }
 }

@@ -143,7 +143,7 @@ struct BundleCommand: ParsableCommand {
 
         func run() throws {
             let g = try home.readOnlyGateway()
-            let bundles = try g.bundles(partner: partner)
+            let bundles = try g.bundles(partner: partner, by: localPrincipal)
             if json { try printJSON(bundles.map { BundleView($0, withDocuments: false) }); return }
             if bundles.isEmpty { print("No bundles."); return }
             print("ID".padding(38) + "PARTNER".padding(20) + "CLAIM".padding(18) + "PURPOSE".padding(24) + "STATE".padding(10) + "EXPIRES")
@@ -162,7 +162,7 @@ struct BundleCommand: ParsableCommand {
 
         func run() throws {
             let g = try home.gateway()
-            let (b, expired, history) = try g.bundleWithHistory(id)
+            let (b, expired, history) = try g.bundleWithHistory(id, by: localPrincipal)
             var view = BundleView(b, withDocuments: true)
             // Past its expiry a bundle is expired, whatever state it reached before.
             if expired { view.state = "expired" }
@@ -198,7 +198,7 @@ struct DeliveriesCommand: ParsableCommand {
 
     func run() throws {
         let g = try home.gateway()
-        let list = try g.deliveries(state: state)
+        let list = try g.deliveries(state: state, by: localPrincipal)
         if json { try printJSON(list.map(DeliveryView.init)); return }
         if list.isEmpty { print("No deliveries."); return }
         print("BUNDLE".padding(38) + "PARTNER".padding(20) + "STATE".padding(11) + "TRIES".padding(6) + "TARGET / LAST ERROR")

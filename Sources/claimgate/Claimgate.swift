@@ -56,17 +56,7 @@ struct Claimgate: AsyncParsableCommand {
 /// file that cannot be read, 73 cannot create,
 /// 74 I/O, 77 an operator not permitted the action, 78 not initialised.
 enum ExitStatus {
-    static func `for`(_ code: ClaimGateError.Code) -> Int32 {
-        switch code {
-        case .invalidArgument, .invalidAgreement: return 64
-        case .policyRefused, .bundleRejected, .changeExpired, .changeNotPending, .changeOutdated: return 65
-        case .unknownPartner, .unknownBundle, .unknownOperator, .unknownChange, .unreadableInput: return 66
-        case .partnerExists, .operatorExists, .alreadyInitialised: return 73
-        case .notPermitted: return 77
-        case .notInitialised: return 78
-        default: return 74
-        }
-    }
+    static func `for`(_ code: ClaimGateError.Code) -> Int32 { code.exitStatus }
 }
 
 /// After a command that wrote audit entries (including refusals, and commands that failed

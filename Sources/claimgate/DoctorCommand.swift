@@ -26,7 +26,7 @@ struct DoctorCommand: ParsableCommand {
 
     func run() throws {
         // The doctor only reads: the database is opened read-only and left as it was.
-        let report = try home.readOnlyGateway().doctor(withinDays: days)
+        let report = try home.readOnlyGateway().doctor(withinDays: days, by: localPrincipal)
         if json {
             try printJSON(report)
         } else {

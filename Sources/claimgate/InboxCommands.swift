@@ -46,7 +46,7 @@ struct InboxCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let reports = try home.gateway().inboundReports()
+            let reports = try home.gateway().inboundReports(by: localPrincipal)
             if json { try printJSON(reports.map { InboundView($0) }); return }
             if reports.isEmpty { print("No inbound reports."); return }
             print("ID".padding(38) + "PARTNER".padding(20) + "STATE".padding(12) + "CLAIM".padding(18) + "RECEIVED".padding(22) + "REASON")
@@ -64,7 +64,7 @@ struct InboxCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let v = InboundView(try home.gateway().inboundReport(id))
+            let v = InboundView(try home.gateway().inboundReport(id, by: localPrincipal))
             if json { try printJSON(v); return }
             print("""
             report    \(v.id)

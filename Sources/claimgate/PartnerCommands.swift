@@ -93,7 +93,7 @@ struct PartnerCommand: ParsableCommand {
 
         func run() throws {
             let g = try home.gateway()
-            let partners = try g.partners()
+            let partners = try g.partners(by: localPrincipal)
             if json { try printJSON(partners.map(g.view)); return }
             if partners.isEmpty { print("No partners yet: `claimgate partner add partners/FILE.yaml`."); return }
             print("ID".padding(24) + "ROLE".padding(12) + "STATUS".padding(10) + "AGREEMENT".padding(16) + "VALID UNTIL")
@@ -112,7 +112,7 @@ struct PartnerCommand: ParsableCommand {
 
         func run() throws {
             let g = try home.gateway()
-            let v = g.view(try g.partner(id))
+            let v = g.view(try g.partner(id, by: localPrincipal))
             if json { try printJSON(v); return }
             print("""
             \(v.id): \(v.name) (\(v.role), \(v.status))

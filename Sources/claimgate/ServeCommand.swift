@@ -18,6 +18,8 @@ struct ServeCommand: AsyncParsableCommand {
     var https = "127.0.0.1:8443"
     @Option(help: ArgumentHelp("Admin listen address (/healthz, /readyz, /metrics): plain HTTP, loopback only; port 0 picks a free port.", valueName: "HOST:PORT"))
     var admin = "127.0.0.1:9090"
+    @Option(name: .customLong("operator-api"), help: ArgumentHelp("Operator API listen address (mutual TLS, operator certificates only; docs/operator-api.md); not started unless given; port 0 picks a free port.", valueName: "HOST:PORT"))
+    var operatorAPI: String?
     @Option(help: ArgumentHelp("Largest accepted upload.", valueName: "MiB")) var maxUploadMib = 512
     @Option(help: ArgumentHelp("First retry delay of a failed push; doubles on each failure up to an hour.", valueName: "SECONDS"))
     var retryBase = 30.0
@@ -33,7 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
     var logFormat: LogOutput.Format = .text
 
     func validate() throws {
-        for (name, value) in [("--sftp", sftp), ("--https", https), ("--admin", admin)] where ServeConfiguration.Address(value) == nil {
+        for (name, value) in [("--sftp", sftp), ("--https", https), ("--admin", admin), ("--operator-api", operatorAPI ?? "0.0.0.0:0")] where ServeConfiguration.Address(value) == nil {
             throw ValidationError("\(name) '\(value)' is not HOST:PORT (e.g. 127.0.0.1:2222).")
         }
         guard purgeInterval > 0, inboundRetentionDays > 0 else { throw ValidationError("--purge-interval and --inbound-retention-days must be more than 0.") }
@@ -48,6 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
         c.sftp = ServeConfiguration.Address(sftp)!
         c.https = ServeConfiguration.Address(https)!
         c.admin = ServeConfiguration.Address(admin)!
+        c.operatorAPI = operatorAPI.flatMap(ServeConfiguration.Address.init)
         c.maxUploadBytes = Int64(maxUploadMib) << 20
         c.retryBase = retryBase
         c.auditInterval = auditInterval

@@ -13,7 +13,7 @@ import Testing
     @Test func aNewHomeVerifiesWithItsGenesisAndAReadOnlyExportEndsAtTheLastCheckpoint() throws {
         let f = try GatewayFixture()
         let g = f.gateway
-        #expect(try g.verifyAuditTrail().isIntact)
+        #expect(try g.verifyAuditTrail(by: .system).isIntact)
         // An entry recorded but not sealed yet, then the home opened read-only.
         try g.store.record(TransferEvent(time: Date(), actor: .system, action: .listing, outcome: .success, transport: .https))
         let sealed = try g.store.auditCheckpoints().map(\.sequence).max() ?? 0
@@ -65,7 +65,7 @@ import Testing
 
         let upgraded = try Gateway.open(home: g.home)
         try upgraded.sealAuditTrail()
-        let v = try upgraded.verifyAuditTrail()
+        let v = try upgraded.verifyAuditTrail(by: .system)
         #expect(v.isIntact, "\(v)")
         #expect(v.warnings.contains { $0.contains("before ClaimGate wrote a genesis entry") }, "\(v.warnings)")
         #expect(try upgraded.store.auditOrigin() == .legacy(entries: Int64(rechained.count)))
@@ -74,7 +74,7 @@ import Testing
         let cut = try Shell.run(["sqlite3", g.home.database,
                                  "DROP TRIGGER IF EXISTS event_no_delete; DELETE FROM event; DELETE FROM audit_checkpoint"])
         try #require(cut.succeeded, "\(cut.stderr)")
-        let emptied = try Gateway.open(home: g.home).verifyAuditTrail()
+        let emptied = try Gateway.open(home: g.home).verifyAuditTrail(by: .system)
         #expect(!emptied.isIntact)
         #expect(emptied.problem?.code == .truncated, "\(emptied)")
     }

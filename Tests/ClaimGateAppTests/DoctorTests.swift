@@ -34,7 +34,7 @@ import Testing
         let clock = ManualClock(Self.start())
         let f = try GatewayFixture(clock: clock)
         try f.gateway.addPartner(agreementFile: try f.agreement(extra: Self.pull), by: .local(uid: 1000, name: "test"))
-        let r = try f.gateway.doctor()
+        let r = try f.gateway.doctor(by: .system)
         #expect(codes(r, atLeast: .warning) == [])
         #expect(r.exitStatus == 0)
         #expect(r.withinDays == 30)
@@ -51,7 +51,7 @@ import Testing
         try f.gateway.addPartner(agreementFile: try f.agreement(encryption: cert, extra: Self.pull), by: .local(uid: 1000, name: "test"))
         clock.now += 60   // 9 days, 23 h 59 min left: still 10 days, rounded up
 
-        let r = try f.gateway.doctor()
+        let r = try f.gateway.doctor(by: .system)
         let finding = try #require(r.findings.first)
         #expect(codes(r, atLeast: .warning) == ["warning:certificate-expiring:acme-assessors:encryption"])
         #expect(finding.daysLeft == 10)
@@ -59,14 +59,14 @@ import Testing
         #expect(finding.message.contains("(10 days left)"))
         #expect(finding.message.contains("claimgate partner rotate acme-assessors --encryption NEW.pem"))
         #expect(r.exitStatus == 1)
-        #expect(codes(try f.gateway.doctor(withinDays: 9)) == [], "outside a 9-day window")
+        #expect(codes(try f.gateway.doctor(withinDays: 9, by: .system)) == [], "outside a 9-day window")
 
         // A week or less is an error; once expired, an error with negative days.
         clock.now += 3 * 86_400
-        #expect(codes(try f.gateway.doctor(), atLeast: .error) == ["error:certificate-expiring:acme-assessors:encryption"])
-        #expect(try f.gateway.doctor().exitStatus == 2)
+        #expect(codes(try f.gateway.doctor(by: .system), atLeast: .error) == ["error:certificate-expiring:acme-assessors:encryption"])
+        #expect(try f.gateway.doctor(by: .system).exitStatus == 2)
         clock.now += 8 * 86_400
-        let expired = try #require(try f.gateway.doctor().findings.first)
+        let expired = try #require(try f.gateway.doctor(by: .system).findings.first)
         #expect(expired.code == .certificateExpired)
         #expect(expired.daysLeft == -1, "a day and a minute ago")
         #expect(expired.severity == .error)
@@ -77,19 +77,19 @@ import Testing
         let f = try GatewayFixture(clock: clock)
         let tls = try f.gateway.identity.tls()
         clock.now = tls.notAfter.addingTimeInterval(-25 * 86_400 + 3_600)
-        var r = try f.gateway.doctor()
+        var r = try f.gateway.doctor(by: .system)
         #expect(codes(r) == ["warning:certificate-expiring:identity/tls.pem:tls"])
         #expect(r.findings[0].daysLeft == 25)
         #expect(r.findings[0].message.contains("The gateway TLS certificate expires on"))
         #expect(r.findings[0].message.contains("restart `claimgate serve`"))
 
         clock.now = tls.notAfter
-        r = try f.gateway.doctor()
+        r = try f.gateway.doctor(by: .system)
         #expect(codes(r) == ["error:certificate-expired:identity/tls.pem:tls"])
         #expect(r.findings[0].daysLeft == 0)
 
         try "not a certificate".write(toFile: f.gateway.home.identity + "/encryption.pem", atomically: true, encoding: .utf8)
-        r = try f.gateway.doctor()
+        r = try f.gateway.doctor(by: .system)
         #expect(codes(r).contains("error:certificate-unreadable:identity/encryption.pem:encryption"))
         #expect(!r.certificates.contains { $0.certificate == "encryption" })
     }
@@ -102,16 +102,16 @@ import Testing
         let validUntil = try day(noon.addingTimeInterval(19 * 86_400))
         try f.gateway.addPartner(agreementFile: try f.agreement(validUntil: validUntil.description, extra: Self.pull), by: .local(uid: 1000, name: "test"))
         // The agreement ends at the end of its last day, 19.5 days after noon: 20 days left.
-        var r = try f.gateway.doctor()
+        var r = try f.gateway.doctor(by: .system)
         #expect(codes(r) == ["warning:agreement-ending:acme-assessors"])
         let ending = try #require(r.findings.first)
         #expect(ending.daysLeft == 20)
         #expect(ending.message.contains("DSA-TEST-1"))
         #expect(ending.message.contains("ends at the end of \(validUntil) (20 days left)"))
-        #expect(try f.gateway.doctor(withinDays: 19).findings.isEmpty)
+        #expect(try f.gateway.doctor(withinDays: 19, by: .system).findings.isEmpty)
 
         clock.now = validUntil.endOfDay
-        r = try f.gateway.doctor()
+        r = try f.gateway.doctor(by: .system)
         #expect(codes(r) == ["error:agreement-ended:acme-assessors"])
         #expect(r.findings[0].daysLeft == 0)
         #expect(r.exitStatus == 2)
@@ -146,12 +146,12 @@ import Testing
 
         // A fresh push is info; a failed one an error; a retrying one a warning.
         _ = try bundle(stm, .queued, age: 60, delivery: true)
-        #expect(codes(try f.gateway.doctor()) == ["info:deliveries-pending:st-marys-hospital"])
+        #expect(codes(try f.gateway.doctor(by: .system)) == ["info:deliveries-pending:st-marys-hospital"])
         try attempt(try bundle(acme, .queued, age: 600, delivery: true), .failed, code: "host-key-mismatch")
         try attempt(try bundle(acme, .queued, age: 600, delivery: true), .pending, code: "connect-failed")
         // Expired bundles need nothing more.
         try attempt(try bundle(acme, .queued, age: 9 * 86_400, expiresIn: -86_400, delivery: true), .failed, code: "connect-failed")
-        var r = try f.gateway.doctor()
+        var r = try f.gateway.doctor(by: .system)
         #expect(codes(r) == ["error:deliveries-failed:acme-assessors", "warning:deliveries-pending:acme-assessors",
                              "info:deliveries-pending:st-marys-hospital"])
         #expect(r.findings[0].message.hasPrefix("1 push to acme-assessors failed for good (last error host-key-mismatch)"))
@@ -167,7 +167,7 @@ import Testing
         _ = try bundle(acme, .downloaded, age: 30 * 86_400, expiresIn: -1)
         _ = try bundle(stm, .downloaded, age: 3_600)
         _ = try bundle(stm, .acknowledged, age: 3 * 86_400)
-        r = try f.gateway.doctor()
+        r = try f.gateway.doctor(by: .system)
         #expect(codes(r) == ["warning:bundles-unacknowledged:acme-assessors", "info:bundles-unacknowledged:st-marys-hospital"])
         #expect(r.findings[0].message.hasPrefix("2 bundles delivered to or downloaded by acme-assessors are not acknowledged, the oldest sealed 3 days ago"))
     }
@@ -179,7 +179,7 @@ import Testing
         #expect(chmod(identity, 0o755) == 0)
         try FileManager.default.removeItem(atPath: identity + "/ssh_client_ed25519")
         try FileManager.default.removeItem(atPath: identity + "/audit.key")
-        let r = try f.gateway.doctor()
+        let r = try f.gateway.doctor(by: .system)
         #expect(codes(r) == ["error:identity-file-missing:identity/ssh_client_ed25519", "error:key-permissions:identity/tls.key",
                              "warning:identity-permissions:identity/", "warning:audit-key-missing:identity/audit.key"])
         #expect(r.findings[1].message.contains("mode 0640"))
@@ -199,14 +199,14 @@ import Testing
             partnerID: agreement.id, transport: .cli))
         try f.gateway.addPartner(agreementFile: try f.agreement(id: "st-marys-hospital"), by: .local(uid: 1000, name: "test"))
         try f.gateway.suspendPartner("st-marys-hospital", reason: nil, by: .local(uid: 1000, name: "test"))
-        let r = try f.gateway.doctor()
+        let r = try f.gateway.doctor(by: .system)
         #expect(codes(r) == ["error:push-url-not-https:acme-assessors", "error:sftp-pull-without-keys:acme-assessors",
                              "info:no-delivery-route:st-marys-hospital", "info:partner-suspended:st-marys-hospital"])
         #expect(r.exitStatus == 2)
 
         // A removed partner is not watched.
         try f.gateway.removePartner("st-marys-hospital", force: true, reason: nil, by: .local(uid: 1000, name: "test"))
-        #expect(!codes(try f.gateway.doctor()).contains { $0.contains("st-marys-hospital") })
+        #expect(!codes(try f.gateway.doctor(by: .system)).contains { $0.contains("st-marys-hospital") })
         #expect(!(try f.gateway.watchedCertificates()).contains { $0.owner == "st-marys-hospital" })
     }
 
@@ -224,7 +224,7 @@ import Testing
         _ = try f.gateway.store.addPartner(agreement, source: source, at: clock.now, event: TransferEvent(
             time: clock.now, actor: .admin("test"), action: .partnerOnboarded, outcome: .success, partnerID: agreement.id, transport: .cli))
 
-        var r = try f.gateway.doctor()
+        var r = try f.gateway.doctor(by: .system)
         #expect(codes(r) == ["info:certificate-expiring:acme-assessors:encryption"])
         #expect(r.findings[0].message.contains("new bundles use the next certificate from \(from)"))
         #expect(r.exitStatus == 0)
@@ -233,7 +233,7 @@ import Testing
 
         // From its day on, the next certificate is the encryption certificate.
         clock.now = from.startOfDay
-        r = try f.gateway.doctor()
+        r = try f.gateway.doctor(by: .system)
         #expect(codes(r) == [])
         #expect(r.certificates.filter { $0.subject == "acme-assessors" }.map(\.certificate) == ["encryption", "trust-anchor"])
         #expect(r.certificates.first { $0.subject == "acme-assessors" }?.notAfter == (try Certificate.load(pemFile: new)[0].notAfter))
@@ -260,12 +260,12 @@ import Testing
         _ = try f.gateway.store.addPartner(agreement, source: source, at: clock.now, event: TransferEvent(
             time: clock.now, actor: .admin("test"), action: .partnerOnboarded, outcome: .success, partnerID: agreement.id, transport: .cli))
 
-        var r = try f.gateway.doctor()
+        var r = try f.gateway.doctor(by: .system)
         #expect(codes(r) == ["error:crl-expiring:acme-assessors:crl"])
         #expect(r.findings[0].daysLeft == 3)
         #expect(r.findings[0].message.contains("claimgate partner update"))
         clock.now += 4 * 86_400
-        r = try f.gateway.doctor()
+        r = try f.gateway.doctor(by: .system)
         #expect(codes(r) == ["error:crl-expired:acme-assessors:crl"])
     }
 

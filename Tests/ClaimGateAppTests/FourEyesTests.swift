@@ -83,7 +83,7 @@ import Testing
         #expect(again?.code == .changeNotPending)
         #expect(try s.g.partner("acme-assessors").version == before.version + 1)
         try s.g.sealAuditTrail()
-        #expect(try s.g.verifyAuditTrail().isIntact)
+        #expect(try s.g.verifyAuditTrail(by: .system).isIntact)
     }
 
     @Test func theProposerCannotApproveItsOwnChangeAndTheRefusalIsRecorded() throws {
@@ -109,7 +109,7 @@ import Testing
         let removed = try #require(try s.events("partner-removed").last)
         #expect(removed.actor == s.quinn.actor.description)
         #expect(removed.subject == "contract ended; change \(change.id) proposed by operator:pat")
-        #expect(try s.g.verifyAuditTrail().isIntact)
+        #expect(try s.g.verifyAuditTrail(by: .system).isIntact)
     }
 
     @Test func aChangeExpiresAfterSevenDaysAndCannotBeApprovedThen() throws {
@@ -138,7 +138,7 @@ import Testing
         #expect(try s.g.purge(by: Self.shell).expiredChanges.isEmpty)
         #expect(try s.events("change-expired").count == 2)
         #expect(try s.g.partner("st-marys-hospital").status == .active)
-        #expect(try s.g.verifyAuditTrail().isIntact)
+        #expect(try s.g.verifyAuditTrail(by: .system).isIntact)
     }
 
     @Test func withOnePartnerAdminInForceTheChangeAppliesAtOnce() throws {
@@ -208,7 +208,7 @@ import Testing
         try s.g.addPartner(agreementFile: try s.o.f.agreement(id: "new-assessors", pkiID: "acme-assessors"), by: Self.shell)
         let taken = #expect(throws: ClaimGateError.self) { try s.g.approveChange(add.id.rawValue, by: s.quinn) }
         #expect(taken?.code == .partnerExists)
-        #expect(try s.g.verifyAuditTrail().isIntact)
+        #expect(try s.g.verifyAuditTrail(by: .system).isIntact)
     }
 
     @Test func addRotateAndRemoveWaitThenApply() throws {
@@ -238,7 +238,7 @@ import Testing
         let remove = try Self.proposed(s.g.removePartner("new-assessors", force: false, reason: nil, by: s.quinn))
         _ = try s.g.approveChange(remove.id.rawValue, by: s.pat)
         #expect(try s.g.partner("new-assessors").status == .removed)
-        #expect(try s.g.verifyAuditTrail().isIntact)
+        #expect(try s.g.verifyAuditTrail(by: .system).isIntact)
     }
 
     @Test func onlyTheProposerOrTheShellWithdraws() throws {
@@ -293,7 +293,7 @@ import Testing
         #expect(issued.operator.roles == [.securityOfficer])
         #expect(try o.gateway.store.operator(OperatorID("sol"))?.certificate.fingerprint == issued.operator.certificate.fingerprint)
         #expect(try o.gateway.addOperator("alex", roles: [.auditor], by: sam).appliedValue != nil)
-        #expect(try o.gateway.verifyAuditTrail().isIntact)
+        #expect(try o.gateway.verifyAuditTrail(by: .system).isIntact)
     }
 
     @Test func theShellSeesTheListAndApprovesAnOperatorAddition() throws {

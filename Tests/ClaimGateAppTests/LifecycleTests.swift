@@ -67,7 +67,7 @@ import Testing
         #expect(try f.gateway.purge(by: .local(uid: 1000, name: "test")).bundles.isEmpty)
         clock.now = keep.expires
         #expect(try f.gateway.purge(by: .local(uid: 1000, name: "test")).bundles == [keep.id])
-        #expect(try f.gateway.verifyAuditTrail().isIntact)
+        #expect(try f.gateway.verifyAuditTrail(by: .system).isIntact)
     }
 
     @Test func partnerVersionsStatusAndRemoval() throws {

@@ -100,7 +100,7 @@ import Testing
         #expect(sam.byKind == ["operator-management": 2])
         #expect(Set(sam.actions.map(\.action)) == ["operator-suspended", "operator-removed"])
         #expect(sam.refusals.isEmpty)
-        #expect(try s.o.gateway.verifyAuditTrail().isIntact)
+        #expect(try s.o.gateway.verifyAuditTrail(by: .system).isIntact)
     }
 
     @Test func localAndLegacyAdminEntriesAreListedOneByOne() throws {

@@ -32,7 +32,7 @@ import Testing
         #expect(last.actor == "operator:audit;sha256=\(fingerprint)")
         #expect(Actor(recorded: last.actor) == .operator(id, fingerprint: fingerprint))
         try o.gateway.sealAuditTrail()
-        #expect(try o.gateway.verifyAuditTrail().isIntact)
+        #expect(try o.gateway.verifyAuditTrail(by: .system).isIntact)
     }
 
     @Test func anAllowedActionNamesTheOperatorAndItsCertificate() throws {
@@ -65,7 +65,7 @@ import Testing
         #expect(throws: ClaimGateError.self) { try o.gateway.addOperator("eve", roles: [.securityOfficer], by: auditor) }
         #expect(try o.gateway.store.operator(OperatorID("eve")) == nil)
         _ = try o.gateway.addOperator("alex", roles: [.auditor], by: security)
-        #expect(try o.gateway.verifyAuditTrail().isIntact)
+        #expect(try o.gateway.verifyAuditTrail(by: .system).isIntact)
     }
 
     @Test func suspendedAndRemovedOperatorsAreRefusedAtTheirNextAction() throws {
@@ -92,7 +92,7 @@ import Testing
         let again = #expect(throws: ClaimGateError.self) { try o.gateway.addOperator("claire", roles: [.auditor], by: Self.shell) }
         #expect(again?.code == .operatorExists)
         #expect(try o.refusals(of: claims).map(\.code) == ["operator-suspended", "role-missing", "operator-removed"])
-        #expect(try o.gateway.verifyAuditTrail().isIntact)
+        #expect(try o.gateway.verifyAuditTrail(by: .system).isIntact)
     }
 
     @Test func anotherCertificateOrAnUnknownNameIsRefused() throws {
@@ -106,7 +106,7 @@ import Testing
         let nobody = Principal.operator(try OperatorID("nobody"), fingerprint: String(repeating: "cd", count: 32))
         let u = #expect(throws: ClaimGateError.self) { try o.gateway.seal(order, to: .outbox, by: nobody) }
         #expect(u?.refusal == .unknownOperator)
-        #expect(try o.gateway.bundles().isEmpty)
+        #expect(try o.gateway.bundles(by: .system).isEmpty)
     }
 
     @Test func anExpiredOperatorCertificateIsRefusedAndDoctorWarnsBeforeItEnds() throws {
@@ -115,17 +115,17 @@ import Testing
         let issued = try o.gateway.addOperator("claire", roles: [.claimsOperator], days: 30, by: Self.shell).requireApplied()
         let claims = Principal.operator(issued.operator.id, fingerprint: issued.operator.certificate.fingerprint)
         try o.gateway.authorize(.bundleList, by: claims)
-        #expect(try o.gateway.doctor(withinDays: 7).findings.filter { $0.subject == "operator:claire" }.isEmpty)
+        #expect(try o.gateway.doctor(withinDays: 7, by: .system).findings.filter { $0.subject == "operator:claire" }.isEmpty)
 
         clock.now = issued.operator.certificate.notAfter.addingTimeInterval(-10 * 86_400)
-        let ending = try o.gateway.doctor(withinDays: 30).findings.filter { $0.subject == "operator:claire" }
+        let ending = try o.gateway.doctor(withinDays: 30, by: .system).findings.filter { $0.subject == "operator:claire" }
         #expect(ending.map(\.code) == [.certificateExpiring])
         #expect(ending.first?.severity == .warning)
 
         clock.now = issued.operator.certificate.notAfter.addingTimeInterval(1)
         let e = #expect(throws: ClaimGateError.self) { try o.gateway.authorize(.bundleList, by: claims) }
         #expect(e?.refusal == .certificateNotValid)
-        #expect(try o.gateway.doctor(withinDays: 30).findings.filter { $0.subject == "operator:claire" }.map(\.code) == [.certificateExpired])
+        #expect(try o.gateway.doctor(withinDays: 30, by: .system).findings.filter { $0.subject == "operator:claire" }.map(\.code) == [.certificateExpired])
     }
 
     @Test func aScopedOperatorActsOnlyForItsPartners() throws {
@@ -217,7 +217,7 @@ import Testing
         try o.gateway.resumePartner("acme-assessors", by: Self.shell)
         try o.gateway.suspendPartner("acme-assessors", reason: nil, by: try o.add("pat", [.partnerAdmin]))
         try o.gateway.sealAuditTrail()
-        #expect(try o.gateway.verifyAuditTrail().isIntact)
+        #expect(try o.gateway.verifyAuditTrail(by: .system).isIntact)
         let actors = try o.gateway.store.events().suffix(3).map(\.actor)
         #expect(actors[0].hasPrefix("local:uid=1000(test)") || actors[0] == "local:uid=1000(test)")
         #expect(actors.allSatisfy { Actor(recorded: $0) != nil })

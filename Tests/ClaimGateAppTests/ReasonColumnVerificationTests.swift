@@ -18,7 +18,7 @@ import Testing
         _ = try f.gateway.sealAuditTrail()
         _ = try f.gateway.seal(f.order(documents: [try f.document("s.pdf")]), to: .outbox, by: .local(uid: 1000, name: "test"))
         _ = try f.gateway.sealAuditTrail()
-        #expect(try f.gateway.verifyAuditTrail().isIntact)
+        #expect(try f.gateway.verifyAuditTrail(by: .system).isIntact)
 
         let refused = try #require(try f.gateway.store.events().first { $0.action == "seal-refused" })
         #expect(refused.reasonCode == "purpose-not-allowed")
@@ -31,7 +31,7 @@ import Testing
             db.commit()
             """, f.gateway.home.database, "\(refused.sequence)"])
         try #require(r.succeeded, "\(r.stderr)")
-        let verdict = try f.gateway.verifyAuditTrail()
+        let verdict = try f.gateway.verifyAuditTrail(by: .system)
         #expect(verdict.problem?.code == .entryEdited, "\(verdict)")
         #expect(verdict.problem?.sequence == refused.sequence)
     }

@@ -24,6 +24,8 @@ class GatewayUnderTest: @unchecked Sendable {
     /// The `claimgate serve` started by `serve`, and the ports it listens on.
     var server: ServerProcess?
     var httpsPort = "", sftpPort = "", adminPort = ""
+    /// The operator API's port, when `serve` was given `--operator-api` (`serveWithOperatorAPI`).
+    var operatorAPIPort = ""
 
     /// A dev PKI and an `init`ed home in a new temporary folder named after `label`, with the
     /// gateway's certificate in `trust`.
@@ -90,6 +92,9 @@ class GatewayUnderTest: @unchecked Sendable {
         httpsPort = try s.waitFor("https: listening on 127\\.0\\.0\\.1:([0-9]+)")
         sftpPort = try s.waitFor("sftp: listening on 127\\.0\\.0\\.1:([0-9]+)")
         adminPort = try s.waitFor("admin: listening on http://127\\.0\\.0\\.1:([0-9]+)")
+        if extra.contains("--operator-api") {
+            operatorAPIPort = try s.waitFor("operator-api: listening on 127\\.0\\.0\\.1:([0-9]+)")
+        }
         let hostKey = try String(contentsOfFile: home + "/identity/ssh_host_ed25519.pub", encoding: .utf8)
             .split(separator: " ").prefix(2).joined(separator: " ")
         try dir.write("known_hosts", "[127.0.0.1]:\(sftpPort) \(hostKey)\n")
@@ -159,6 +164,41 @@ class GatewayUnderTest: @unchecked Sendable {
     /// The admin endpoint's `/metrics`.
     func metrics() throws -> String {
         try Shell.run(["curl", "-sS", "http://127.0.0.1:\(adminPort)/metrics"]).stdout
+    }
+
+    // MARK: Operators and the operator API
+
+    /// `claimgate serve` with the operator API on 127.0.0.1, port 0, too.
+    @discardableResult
+    func serveWithOperatorAPI(extra: [String] = []) throws -> ServerProcess {
+        try serve(extra: ["--operator-api", "127.0.0.1:0"] + extra)
+    }
+
+    /// `claimgate operator add NAME --role ROLES …` at the shell; the certificate and key it wrote.
+    func addOperator(_ name: String, roles: String, extra: [String] = []) throws -> (cert: String, key: String) {
+        let out = dir.path + "/operators"
+        try ok(ClaimgateBinary.run(["operator", "add", name, "--role", roles, "--out", out, "--home", home] + extra))
+        return (out + "/\(name).pem", out + "/\(name).key")
+    }
+
+    /// The operator API's URL for `path`.
+    func operatorURL(_ path: String) -> String { "https://127.0.0.1:\(operatorAPIPort)\(path)" }
+
+    /// Stock `curl` against the operator API with an operator's certificate (or none), trusting
+    /// the gateway's CA; `-w` appends the HTTP status on a last line of its own.
+    func operatorCurl(_ path: String, _ args: [String] = [], as credential: (cert: String, key: String)?)
+        throws -> (status: String, body: String, contentType: String, result: Shell.Result) {
+        let identity = credential.map { ["--cert", $0.cert, "--key", $0.key] } ?? []
+        let r = try Shell.run(["curl", "-sS", "--cacert", trust] + identity + ["-w", "\n%{content_type}\n%{http_code}"] + args + [operatorURL(path)])
+        let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        return (String(lines.last ?? ""), lines.dropLast(2).joined(separator: "\n"), lines.count > 1 ? String(lines[lines.count - 2]) : "", r)
+    }
+
+    /// The SHA-256 of a certificate's DER, lowercase hex: how the audit trail names it.
+    func certificateSHA256(_ pem: String) throws -> String {
+        let r = try Shell.bash("openssl x509 -in '\(pem)' -outform DER | sha256sum | cut -d' ' -f1")
+        try ok(r)
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     // MARK: Tools

@@ -66,6 +66,8 @@ public enum Actor: Sendable, Hashable, CustomStringConvertible {
 /// How the event reached the gateway.
 public enum Transport: String, Sendable, Codable {
     case cli, sftp, https
+    /// An operator's request through the operator API (`serve --operator-api`).
+    case operatorAPI = "operator-api"
 }
 
 /// One thing that happened to a partner, a bundle or the gateway. Every transport records through

@@ -24,5 +24,13 @@ public enum Principal: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The transport the principal's actions are recorded with: an operator acts through the
+    /// operator API (its certificate is its only credential), everyone else at the gateway host
+    /// (`cli`). A second operator front end (the console) would carry its own origin here.
+    public var transport: Transport {
+        if case .operator = self { return .operatorAPI }
+        return .cli
+    }
+
     public var description: String { actor.description }
 }
