@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
     ],
     targets: [
         // Domain: agreements, policies, manifests, errors, clock. No C, no NIO.
@@ -79,6 +80,16 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
+        // The command line's client of the operator API (remote mode): mutual TLS with the
+        // operator's certificate, problem documents back into the CLI's errors.
+        .target(name: "OperatorClient", dependencies: [
+            "ClaimGateCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
+
         // Composition root (the services `serve` runs, wired together) and the command-line tool.
         .target(name: "ClaimGateApp", dependencies: [
             "ClaimGateCore", "Operations", "SFTP", "HTTPS", "Exchange", "OperatorAPI",
@@ -91,7 +102,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "claimgate", dependencies: [
-            "ClaimGateApp", "Operations", "ClaimGateCore", "Envelope", "Audit", "DevTools",
+            "ClaimGateApp", "Operations", "ClaimGateCore", "Envelope", "Audit", "DevTools", "OperatorClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -95,6 +95,17 @@ public final class PrivateKey: @unchecked Sendable {
         return bio.string
     }
 
+    /// Its public key as SPKI PEM (`-----BEGIN PUBLIC KEY-----`, as `openssl pkey -pubout` writes
+    /// it): what an operator sends to have a certificate issued while its key stays with it.
+    public func publicKeyPEM() throws -> String {
+        let bio = try MemoryBIO()
+        guard PEM_write_bio_PUBKEY(bio.bio, pkey) == 1 else {
+            OpenSSLErrorQueue.clear()
+            throw EnvelopeError(.invalidKey, "Could not encode the public key.")
+        }
+        return bio.string
+    }
+
     /// Whether this key is the private half of `certificate`'s public key.
     public func matches(_ certificate: Certificate) -> Bool {
         defer { OpenSSLErrorQueue.clear() }

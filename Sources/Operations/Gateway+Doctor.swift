@@ -3,21 +3,24 @@ import Envelope
 import Foundation
 
 /// One thing `claimgate doctor` (and the daily certificate watch in `serve`) found.
-public struct DoctorFinding: Sendable, Hashable, Encodable {
-    public enum Severity: String, Sendable, Hashable, Comparable, Encodable, CaseIterable {
+public struct DoctorFinding: Sendable, Hashable, Codable {
+    public enum Severity: String, Sendable, Hashable, Comparable, Codable, CaseIterable {
         case info, warning, error
         public static func < (a: Self, b: Self) -> Bool { a.rank < b.rank }
         private var rank: Int { switch self { case .info: 0; case .warning: 1; case .error: 2 } }
     }
 
     /// Stable identifier of the kind of finding, for scripts and alert rules (docs/operations.md).
-    public struct Code: Hashable, Sendable, Encodable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, Codable, CustomStringConvertible {
         public let name: String
         public init(_ name: String) { self.name = name }
         public var description: String { name }
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.singleValueContainer()
             try c.encode(name)
+        }
+        public init(from decoder: any Decoder) throws {
+            name = try decoder.singleValueContainer().decode(String.self)
         }
 
         public static let certificateExpired = Code("certificate-expired")
@@ -82,8 +85,8 @@ public struct WatchedCertificate: Sendable {
 
 /// What `claimgate doctor` reports: certificates and agreements ending within `withinDays`,
 /// partners with undelivered or unacknowledged bundles, and configuration problems.
-public struct DoctorReport: Sendable, Encodable {
-    public struct CertificateStatus: Sendable, Encodable {
+public struct DoctorReport: Sendable, Codable {
+    public struct CertificateStatus: Sendable, Codable {
         public var subject: String
         public var certificate: String
         public var notAfter: Date
@@ -482,5 +485,27 @@ extension Gateway {
         if seconds < 3_600 { return "\(Int(seconds / 60)) min ago" }
         if seconds < 86_400 { return "\(Int(seconds / 3_600)) h ago" }
         return "\(days(Int(seconds / 86_400))) ago"
+    }
+}
+
+// Decoding (a command in remote mode reads the operator API's answer), in extensions so that
+// the memberwise initialisers stay.
+extension DoctorReport.CertificateStatus {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(subject: try c.decode(String.self, forKey: .subject), certificate: try c.decode(String.self, forKey: .certificate),
+                  notAfter: try Timestamp.parseStrict(try c.decode(String.self, forKey: .notAfter)),
+                  daysLeft: try c.decode(Int.self, forKey: .daysLeft))
+    }
+}
+
+extension DoctorReport {
+    /// As the operator API answers it (`status` and `exit_status` follow from the findings).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(checkedAt: try Timestamp.parseStrict(try c.decode(String.self, forKey: .checkedAt)),
+                  withinDays: try c.decode(Int.self, forKey: .withinDays),
+                  findings: try c.decode([DoctorFinding].self, forKey: .findings),
+                  certificates: try c.decode([CertificateStatus].self, forKey: .certificates))
     }
 }

@@ -140,6 +140,26 @@ extension Gateway {
         return (path, (attributes[.size] as? NSNumber)?.int64Value ?? 0)
     }
 
+    /// An accepted report's manifest (`manifest.json`, as the partner sealed it, metadata masked
+    /// as received), for an export through the operator API: the document downloads and this
+    /// are what `inbox export` writes locally. Recorded as `inbound-exported`.
+    public func exportInboundManifest(_ raw: String, by principal: Principal) throws -> (path: String, size: Int64) {
+        try authorize(.inboxExport, partner: (try? inboundReport(raw))?.partnerID, by: principal)
+        let r = try inboundReport(raw)
+        guard r.state == .accepted else {
+            throw ClaimGateError(.bundleRejected, "Inbound report \(raw) is \(r.state.rawValue): it has no documents to export.")
+        }
+        let path = r.storedPath + "/manifest.json"
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        var recorded = event(r, .inboundExported, .success, "")
+        recorded.actor = principal.actor
+        recorded.transport = principal.transport
+        recorded.clientAddress = nil
+        recorded.reason = nil
+        try store.record(recorded)
+        return (path, (attributes[.size] as? NSNumber)?.int64Value ?? 0)
+    }
+
     /// One processed upload, by id.
     public func inboundReport(_ raw: String) throws -> InboundReport {
         guard let id = UUID(uuidString: raw), let r = try store.inboundReports(id: id).first else {

@@ -3,8 +3,11 @@ import Foundation
 import SFTP
 import Audit
 
+// Each view is what `--json` prints and the operator API answers; a command in remote mode
+// decodes the API's answer into the same view and prints it as a local command does.
+
 /// What `--json` prints for a bundle.
-public struct BundleView: Encodable {
+public struct BundleView: Codable, Sendable {
     public let id: String
     public let partner: String
     public let claimID: String
@@ -12,7 +15,7 @@ public struct BundleView: Encodable {
     public var state: String
     public let created: String
     public let expires: String
-    public let file: String
+    public var file: String
     public let size: Int64
     public let manifestSHA256: String
     public let documents: [BundleManifest.Document]?
@@ -32,7 +35,7 @@ public struct BundleView: Encodable {
 }
 
 /// What `--json` prints for a partner.
-public struct PartnerView: Encodable {
+public struct PartnerView: Codable, Sendable {
     public let id: String
     public let name: String
     public let role: String
@@ -50,7 +53,7 @@ public struct PartnerView: Encodable {
     public let pushHTTPS: HTTPSPushTarget?
     public let masking: [String]
 
-    public struct CertificateView: Encodable {
+    public struct CertificateView: Codable, Sendable {
         public let subject: String
         public let sha256: String
         public let key: String
@@ -91,7 +94,7 @@ import Store
 public typealias StoredEvent = Store.StoredEvent
 
 /// What `--json` prints for an event.
-public struct StoredEventView: Encodable {
+public struct StoredEventView: Codable, Sendable {
     public let seq: Int64
     public let time: String
     public let actor: String
@@ -106,7 +109,7 @@ public struct StoredEventView: Encodable {
 }
 
 /// What `--json` prints for a delivery.
-public struct DeliveryView: Encodable {
+public struct DeliveryView: Codable, Sendable {
     public let bundle: String
     public let partner: String
     public let transport: String
@@ -132,7 +135,7 @@ public struct DeliveryView: Encodable {
 }
 
 /// What `--json` prints for an inbound report.
-public struct InboundView: Encodable {
+public struct InboundView: Codable, Sendable {
     public let id: String
     public let partner: String
     public let fileName: String
@@ -160,7 +163,7 @@ public struct InboundView: Encodable {
 }
 
 /// What `--json` prints for an operator.
-public struct OperatorView: Encodable {
+public struct OperatorView: Codable, Sendable {
     public let name: String
     public let state: String
     public let roles: [String]
@@ -209,7 +212,7 @@ public struct OperatorView: Encodable {
 }
 
 /// What `audit verify --json` prints, and the operator API's `GET /v1/audit/verify` answers.
-public struct AuditVerificationView: Encodable {
+public struct AuditVerificationView: Codable, Sendable {
     public let intact: Bool
     public let entries: Int64
     public let last_sequence: Int64

@@ -3,7 +3,7 @@ import Foundation
 
 /// What `claimgate pending --json` prints for a pending change (and `approve --json` for the
 /// change it approved).
-public struct PendingChangeView: Encodable, Sendable {
+public struct PendingChangeView: Codable, Sendable {
     public let id: String
     public let action: String
     public let partner: String?

@@ -31,6 +31,7 @@ struct OperatorRoutes: Sendable {
         Endpoint(.get, "/v1/inbox", .inboxList),
         Endpoint(.get, "/v1/inbox/:id", .inboxShow),
         Endpoint(.get, "/v1/inbox/:id/documents/:name", .inboxDocument),
+        Endpoint(.get, "/v1/inbox/:id/manifest", .inboxManifest),
         Endpoint(.get, "/v1/partners", .partnerList),
         Endpoint(.get, "/v1/partners/:id", .partnerShow),
         Endpoint(.post, "/v1/partners/:id/suspend", .partnerSuspend),
@@ -55,7 +56,7 @@ struct OperatorRoutes: Sendable {
     struct Endpoint: Sendable {
         enum Operation: Sendable {
             case bundleList, bundleShow, bundleRecall, upload, send, seal, deliveries
-            case inboxList, inboxShow, inboxDocument
+            case inboxList, inboxShow, inboxDocument, inboxManifest
             case partnerList, partnerShow, partnerSuspend, partnerResume, partnerRemove
             case auditVerify, auditExport, auditReport, auditImpact, doctor, purge
             case operatorList, operatorAdd, operatorShow, operatorSuspend, operatorResume, operatorRemove, operatorGrant, operatorRevoke
@@ -146,6 +147,9 @@ struct OperatorRoutes: Sendable {
             let file = try await run { try g.exportInboundDocument(id, named: name, by: principal) }
             return try await stream(file.path, size: file.size, contentType: "application/octet-stream",
                                     headers: [.contentDisposition: "attachment"], removeAfter: false)
+        case .inboxManifest:
+            let file = try await run { try g.exportInboundManifest(id, by: principal) }
+            return try await stream(file.path, size: file.size, contentType: "application/json", headers: [:], removeAfter: false)
         case .partnerList:
             return try await json { try g.partners(by: principal).map(g.view) }
         case .partnerShow:
@@ -171,20 +175,29 @@ struct OperatorRoutes: Sendable {
         case .auditExport:
             let since = try q("since").map { try Self.time($0, "since") }, until = try q("until").map { try Self.time($0, "until") }
             let uploads = self.uploads
-            let path = try await run { () throws -> String in
+            let (path, summary) = try await run { () throws -> (String, AuditExportSummary) in
                 let path = try uploads.workFile(suffix: ".jsonl")
-                do { try g.exportAuditTrail(to: path, since: since, until: until, by: principal) } catch {
+                do { return (path, try g.exportAuditTrail(to: path, since: since, until: until, by: principal)) } catch {
                     unlink(path)
                     if let t = error as? AuditTrailTampered { throw ClaimGateError(.io, t.message) }
                     throw error
                 }
-                return path
             }
-            return try await stream(path, size: nil, contentType: "application/jsonl", headers: [:], removeAfter: true)
+            // How many entries it holds, for `claimgate audit export -o FILE` to say so.
+            return try await stream(path, size: nil, contentType: "application/jsonl", headers: [.auditEntries: String(summary.entries)],
+                                    removeAfter: true)
         case .auditReport:
             guard let raw = q("month") else { throw ClaimGateError(.invalidArgument, "Name the month: ?month=YYYY-MM.") }
             let month = try ReportMonth(parsing: raw), partner = q("partner")
-            return try await json { try g.auditReport(month: month, partner: partner, by: principal) }
+            let format = try q("format").map { raw in
+                guard let f = AccessReviewFormat(rawValue: raw) else { throw ClaimGateError(.invalidArgument, "format '\(raw.prefix(20))' is not supported: use json, md or csv.") }
+                return f
+            } ?? .json
+            guard format != .json else { return try await json { try g.auditReport(month: month, partner: partner, by: principal) } }
+            // Markdown and CSV as `audit report --format` prints them.
+            let text = try await run { try g.auditReport(month: month, partner: partner, by: principal).rendered(as: format) }
+            return Response(status: .ok, headers: [.contentType: format == .csv ? "text/csv; charset=utf-8" : "text/markdown; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: text)))
         case .auditImpact:
             let format = try q("format").map { raw in
                 guard let f = ImpactFormat(rawValue: raw) else { throw ClaimGateError(.invalidArgument, "format '\(raw.prefix(20))' is not supported: use json or csv.") }
@@ -210,7 +223,7 @@ struct OperatorRoutes: Sendable {
             return try await stream(path, size: nil, contentType: format == .csv ? "text/csv" : "application/json", headers: [:], removeAfter: true)
         case .doctor:
             let days = try q("days").map { raw in
-                guard let d = Int(raw), d > 0, d <= 3650 else { throw ClaimGateError(.invalidArgument, "days '\(raw.prefix(20))' is not a number of days from 1 to 3650.") }
+                guard let d = Int(raw), d >= 0, d <= 3650 else { throw ClaimGateError(.invalidArgument, "days '\(raw.prefix(20))' is not a number of days from 0 to 3650.") }
                 return d
             } ?? 30
             return try await json { try g.doctor(withinDays: days, by: principal) }
@@ -403,6 +416,8 @@ struct OperatorRoutes: Sendable {
 extension HTTPFields.Element.Name {
     /// The id of the bundle a sealed file holds (the name the partner push uses too).
     static let bundleID = Self("Bundle-Id")!
+    /// How many audit entries an export holds.
+    static let auditEntries = Self("Audit-Entries")!
 }
 
 struct RecallBody: Decodable, Sendable { let reason: String }

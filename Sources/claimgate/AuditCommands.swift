@@ -5,6 +5,7 @@ import Operations
 import ClaimGateCore
 import Envelope
 import Foundation
+import OperatorClient
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,7 +21,7 @@ struct AuditCommand: ParsableCommand {
             give the gateway's audit public key with --key (`claimgate identity --audit-pem`), since the \
             key inside an export is never trusted. Entries after the last checkpoint are reported as unsealed.
             """)
-        @OptionGroup var home: HomeOption
+        @OptionGroup var home: GatewayOptions
         @Option(name: .customLong("from-export"), help: ArgumentHelp("A JSON-lines export to verify instead of the database.", valueName: "FILE"))
         var export: String?
         @Option(name: .long, help: ArgumentHelp("Audit public key (PEM) to check checkpoint signatures with.", valueName: "AUDIT-PUBLIC-PEM"))
@@ -36,22 +37,34 @@ struct AuditCommand: ParsableCommand {
                     throw ClaimGateError(.invalidArgument, "--key \(path): \(e.message)")
                 }
             }
-            let result: AuditVerification
+            let view: AuditVerificationView
             if let export {
-                do { result = try AuditVerifier.verify(exportAt: export, keys: keys, allowPartial: partial) } catch let e as AuditError {
+                do { view = AuditVerificationView(try AuditVerifier.verify(exportAt: export, keys: keys, allowPartial: partial)) } catch let e as AuditError {
                     throw ClaimGateError(.invalidArgument, "--from-export \(export): \(e.message)")
                 }
+            } else if let api = try home.remote() {
+                guard keys.isEmpty else {
+                    throw ValidationError("--key checks checkpoints with a key you hold, which a remote gateway cannot use: export the trail (`claimgate audit export -o FILE`) and run `claimgate audit verify --from-export FILE --key KEY`.")
+                }
+                view = try api.get(["v1", "audit", "verify"])
             } else {
                 // Verifying only reads: the database is opened read-only and left as it was.
-                result = try home.readOnlyGateway().verifyAuditTrail(keys: keys.isEmpty ? nil : keys, by: localPrincipal)
+                view = AuditVerificationView(try home.readOnlyGateway().verifyAuditTrail(keys: keys.isEmpty ? nil : keys, by: localPrincipal))
             }
             if json {
-                try printJSON(AuditVerificationView(result))
+                try printJSON(view)
             } else {
-                print(result.description)
-                for w in result.warnings { print("warning: \(w)") }
+                print(Self.text(view))
+                for w in view.warnings { print("warning: \(w)") }
             }
-            if !result.isIntact { throw ExitCode(1) }
+            if !view.intact { throw ExitCode(1) }
+        }
+
+        /// The verdict in one line, as `AuditVerification.description` says it.
+        static func text(_ v: AuditVerificationView) -> String {
+            if let problem = v.problem { return "TAMPERED: \(problem)" }
+            let sealed = v.last_sealed_sequence > 0 ? ", sealed up to entry \(v.last_sealed_sequence) by \(v.checkpoints) checkpoint\(v.checkpoints == 1 ? "" : "s")" : ", no checkpoint"
+            return "OK: \(v.entries) entr\(v.entries == 1 ? "y" : "ies") intact\(sealed)."
         }
     }
 
@@ -65,7 +78,7 @@ struct AuditCommand: ParsableCommand {
             ends at the last checkpoint, and later entries are left out (a warning says how many). An export always \
             ends with the checkpoint of its last entry.
             """)
-        @OptionGroup var home: HomeOption
+        @OptionGroup var home: GatewayOptions
         @Option(name: .long, help: ArgumentHelp("Only entries at or after this time (YYYY-MM-DD or ISO-8601, UTC).", valueName: "TIME"))
         var since: String?
         @Option(name: .long, help: ArgumentHelp("Only entries before this time.", valueName: "TIME"))
@@ -79,6 +92,7 @@ struct AuditCommand: ParsableCommand {
             guard format == "jsonl" else { throw ValidationError("--format \(format) is not supported: use jsonl.") }
             let since = try self.since.map { try AuditTimeArgument.parse($0, option: "--since") }
             let until = try self.until.map { try AuditTimeArgument.parse($0, option: "--until") }
+            if let api = try home.remote() { return try remote(api, since: since, until: until) }
             // A read-only home (chmod a-w) is exported without writing to it.
             let gateway = try home.resolved.isWritable ? home.gateway() : home.readOnlyGateway()
             do {
@@ -99,6 +113,27 @@ struct AuditCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("\(e.message)\nerror: the audit trail does not verify, so it was not exported: run `claimgate audit verify` and investigate before exporting.\n".utf8))
                 throw ExitCode(1)
             }
+        }
+
+        /// Through the operator API: the gateway verifies, records and seals, then streams the export.
+        func remote(_ api: OperatorAPIClient, since: Date?, until: Date?) throws {
+            let query = [("since", since.map(Timestamp.format)), ("until", until.map(Timestamp.format))].compactMap { q in q.1.map { (q.0, $0) } }
+            guard let output else {
+                let out = BufferedBytes()
+                _ = try api.download(.GET, ["v1", "audit", "export"], query: query) { out.write($0) }
+                out.flush()
+                return
+            }
+            let file = try DownloadedFile(FileSystem.absolute(output), replace: true)
+            let reply: OperatorAPIClient.Reply
+            do {
+                reply = try api.download(.GET, ["v1", "audit", "export"], query: query) { try file.write($0) }
+                try file.commit()
+            } catch {
+                file.discard()
+                throw error
+            }
+            FileHandle.standardError.write(Data("exported \(reply.headers.first(name: "Audit-Entries") ?? "?") entries to \(output)\n".utf8))
         }
 
         static func report(_ summary: AuditExportSummary, gateway: Gateway) {

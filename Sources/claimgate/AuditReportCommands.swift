@@ -3,6 +3,8 @@ import ClaimGateApp
 import Operations
 import ClaimGateCore
 import Foundation
+import OperatorClient
+import Synchronization
 
 /// `claimgate audit report`: the monthly access review (docs/audit-reports.md).
 struct AuditReportCommand: ParsableCommand {
@@ -19,7 +21,7 @@ struct AuditReportCommand: ParsableCommand {
         flagged when unused for 90 days. \
         A report on the current month is provisional. Formats: md (default), json, csv; see docs/audit-reports.md.
         """)
-    @OptionGroup var home: HomeOption
+    @OptionGroup var home: GatewayOptions
     @Option(help: ArgumentHelp("The month to review, in UTC.", valueName: "YYYY-MM")) var month: String
     @Option(help: ArgumentHelp("Only this partner.", valueName: "ID")) var partner: String?
     @Option(help: "Output format: md, json or csv.") var format = AccessReviewFormat.md.rawValue
@@ -34,6 +36,12 @@ struct AuditReportCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let api = try home.remote() {
+            // The gateway renders the review in the format asked for, as it does here.
+            let reply = try api.call(.GET, ["v1", "audit", "report"], query: [("month", month), ("format", format)] + (partner.map { [("partner", $0)] } ?? []))
+            FileHandle.standardOutput.write(reply.body)
+            return
+        }
         let gateway = try home.gateway()
         let review = try gateway.auditReport(month: ReportMonth(parsing: month), partner: partner, by: localPrincipal)
         let output = BufferedStandardOutput()
@@ -52,7 +60,7 @@ struct AuditImpactCommand: ParsableCommand {
         claim, purpose and documents (names and SHA-256 from the sealed manifest) and every time it was sealed, \
         delivered or downloaded, with the transport. Formats: json (default), csv; see docs/audit-reports.md.
         """)
-    @OptionGroup var home: HomeOption
+    @OptionGroup var home: GatewayOptions
     @Option(help: ArgumentHelp("The partner whose exposure to assess.", valueName: "ID")) var partner: String?
     @Option(help: ArgumentHelp("The claim whose documents to trace.", valueName: "ID")) var claim: String?
     @Option(help: ArgumentHelp("Only what happened at or after this time (YYYY-MM-DD or ISO-8601, UTC).", valueName: "DATE"))
@@ -73,6 +81,13 @@ struct AuditImpactCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let api = try home.remote() {
+            let query = [("partner", partner), ("claim", claim), ("since", since), ("format", format)].compactMap { q in q.1.map { (q.0, $0) } }
+            let out = BufferedBytes()
+            _ = try api.download(.GET, ["v1", "audit", "impact"], query: query) { out.write($0) }
+            out.flush()
+            return
+        }
         let gateway = try home.gateway()
         let query = ImpactQuery(partner: try partner.map { try gateway.partner($0).id }, claim: claim,
                                 since: try since.map { try AuditTimeArgument.parse($0, option: "--since") })
@@ -95,5 +110,25 @@ final class BufferedStandardOutput {
         guard !buffer.isEmpty else { return }
         FileHandle.standardOutput.write(buffer)
         buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Standard output in 64 KiB writes, for bytes that stream from the operator API.
+final class BufferedBytes: Sendable {
+    private let buffer = Mutex(Data())
+
+    func write(_ data: Data) {
+        let full = buffer.withLock { b -> Data? in
+            b.append(data)
+            guard b.count >= 1 << 16 else { return nil }
+            defer { b.removeAll(keepingCapacity: true) }
+            return b
+        }
+        if let full { FileHandle.standardOutput.write(full) }
+    }
+
+    func flush() {
+        let rest = buffer.withLock { b in defer { b.removeAll() }; return b }
+        if !rest.isEmpty { FileHandle.standardOutput.write(rest) }
     }
 }

@@ -3,6 +3,7 @@ import ClaimGateApp
 import Operations
 import ClaimGateCore
 import Foundation
+import OperatorClient
 
 /// Arguments shared by `seal` and `send`.
 struct SealArguments: ParsableArguments {
@@ -36,15 +37,34 @@ struct SealArguments: ParsableArguments {
                          consentReference: consent, metadata: metadata, documents: documents)
     }
 
+    /// The order as the operator API takes it, the documents uploaded first.
+    func remoteOrder(_ api: OperatorAPIClient) throws -> Data {
+        struct Order: Encodable {
+            let partner: String, claim: String, purpose: String, expires: String?, ttl: String?, consent: String?
+            let metadata: [String: String], documents: [RemoteDocument]
+        }
+        let metadata = try order().metadata   // the same checks as locally, before anything is sent
+        return try JSONEncoder().encode(Order(partner: partner, claim: claim, purpose: purpose, expires: expires, ttl: ttl,
+                                              consent: consent, metadata: metadata, documents: api.uploadDocuments(documents)))
+    }
+
     func report(_ b: BundleRecord) throws {
-        if json { try printJSON(BundleView(b, withDocuments: true)); return }
-        print(b.id.description)
+        try report(BundleView(b, withDocuments: true))
+    }
+
+    func report(_ view: BundleView) throws {
+        if json { try printJSON(view); return }
+        print(view.id)
     }
 
     /// `send`'s result: one shape whether or not a push was planned (`delivery` is null when the
     /// partner pulls).
     func report(_ b: BundleRecord, delivery: Delivery?) throws {
-        guard json else { print(b.id.description); return }
+        try report(BundleView(b, withDocuments: true), delivery: delivery.map(DeliveryView.init))
+    }
+
+    func report(_ b: BundleView, delivery: DeliveryView?) throws {
+        guard json else { print(b.id); return }
         struct Out: Encodable {
             let bundle: BundleView
             let delivery: DeliveryView?
@@ -55,7 +75,7 @@ struct SealArguments: ParsableArguments {
             }
             enum Keys: String, CodingKey { case bundle, delivery }
         }
-        try printJSON(Out(bundle: BundleView(b, withDocuments: true), delivery: delivery.map(DeliveryView.init)))
+        try printJSON(Out(bundle: b, delivery: delivery))
     }
 }
 
@@ -63,12 +83,33 @@ struct SealCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seal",
         abstract: "Seal documents for a partner into one bundle file and record it. Prints the bundle id.")
-    @OptionGroup var home: HomeOption
+    @OptionGroup var home: GatewayOptions
     @Option(help: ArgumentHelp("The bundle file to write (must not exist).", valueName: "FILE")) var out: String
     @OptionGroup var args: SealArguments
 
     func run() throws {
-        try args.report(home.gateway().seal(args.order(), to: .file(out), by: localPrincipal))
+        guard let api = try home.remote() else {
+            return try args.report(home.gateway().seal(args.order(), to: .file(out), by: localPrincipal))
+        }
+        // The gateway seals and streams the file back, keeping no copy; it is written here.
+        let path = FileSystem.absolute(out)
+        let file = try DownloadedFile(path, replace: false)
+        let order = try args.remoteOrder(api)
+        let reply: OperatorAPIClient.Reply
+        do {
+            reply = try api.download(.POST, ["v1", "seal"], json: order) { try file.write($0) }
+            try file.commit()
+        } catch {
+            file.discard()
+            throw error
+        }
+        guard let id = reply.headers.first(name: "Bundle-Id") else {
+            throw ClaimGateError(.io, "The gateway sealed \(path) but did not name the bundle: see `claimgate bundle list`.")
+        }
+        struct Shown: Decodable { let bundle: BundleView }
+        var view = try api.get(Shown.self, ["v1", "bundles", id]).bundle
+        view.file = path
+        try args.report(view)
     }
 }
 
@@ -76,10 +117,20 @@ struct SendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send",
         abstract: "Seal documents for a partner and queue the bundle in its outbox. Prints the bundle id.")
-    @OptionGroup var home: HomeOption
+    @OptionGroup var home: GatewayOptions
     @OptionGroup var args: SealArguments
 
     func run() throws {
+        if let api = try home.remote() {
+            let bundle = try api.post(BundleView.self, ["v1", "send"], json: args.remoteOrder(api))
+            // The gateway's `serve` makes the push; its delivery is queued now.
+            let delivery = (try? api.get([DeliveryView].self, ["v1", "deliveries"]))?.first { $0.bundle == bundle.id }
+            try args.report(bundle, delivery: delivery)
+            if let delivery {
+                FileHandle.standardError.write(Data("queued for delivery to \(delivery.target): the gateway's `claimgate serve` pushes it (see `claimgate deliveries`).\n".utf8))
+            }
+            return
+        }
         let gateway = try home.gateway()
         let bundle = try gateway.seal(args.order(), to: .outbox, by: localPrincipal)
         guard let planned = try gateway.delivery(of: bundle.id) else {
@@ -125,52 +176,65 @@ struct BundleCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Withdraw a bundle: from now on it is neither listed nor served, and a queued push is cancelled.",
             discussion: "A copy the partner already downloaded stays with the partner; the audit trail shows whether it did. `claimgate purge` then destroys the file.")
-        @OptionGroup var home: HomeOption
+        @OptionGroup var home: GatewayOptions
         @Argument(help: "Bundle id.") var id: String
         @Option(help: "Why (kept in the audit trail; no personal data).") var reason: String
 
         func run() throws {
-            let b = try home.gateway().recall(bundle: id, reason: reason, by: localPrincipal)
-            print("Recalled \(b.id.description) (claim \(b.claimID), partner \(b.partnerID)).")
+            let b: BundleView
+            if let api = try home.remote() {
+                b = try api.post(["v1", "bundles", id, "recall"], body: ["reason": reason])
+            } else {
+                b = BundleView(try home.gateway().recall(bundle: id, reason: reason, by: localPrincipal), withDocuments: false)
+            }
+            print("Recalled \(b.id) (claim \(b.claimID), partner \(b.partner)).")
         }
     }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List bundles, newest first.")
-        @OptionGroup var home: HomeOption
+        @OptionGroup var home: GatewayOptions
         @Option(help: "Only this partner's bundles.") var partner: String?
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let g = try home.readOnlyGateway()
-            let bundles = try g.bundles(partner: partner, by: localPrincipal)
-            if json { try printJSON(bundles.map { BundleView($0, withDocuments: false) }); return }
+            let bundles: [BundleView]
+            if let api = try home.remote() {
+                bundles = try api.get(["v1", "bundles"], query: [("partner", partner)])
+            } else {
+                bundles = try home.readOnlyGateway().bundles(partner: partner, by: localPrincipal).map { BundleView($0, withDocuments: false) }
+            }
+            if json { try printJSON(bundles); return }
             if bundles.isEmpty { print("No bundles."); return }
             print("ID".padding(38) + "PARTNER".padding(20) + "CLAIM".padding(18) + "PURPOSE".padding(24) + "STATE".padding(10) + "EXPIRES")
             for b in bundles {
-                print(b.id.description.padding(38) + b.partnerID.rawValue.padding(20) + b.claimID.padding(18)
-                      + b.purpose.padding(24) + b.state.rawValue.padding(10) + Timestamp.format(b.expires))
+                print(b.id.padding(38) + b.partner.padding(20) + b.claimID.padding(18)
+                      + b.purpose.padding(24) + b.state.padding(10) + b.expires)
             }
         }
     }
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one bundle, its documents and its history.")
-        @OptionGroup var home: HomeOption
+        @OptionGroup var home: GatewayOptions
         @Argument(help: "Bundle id.") var id: String
         @Flag(help: "Print JSON.") var json = false
 
+        struct Out: Codable { let bundle: BundleView; let history: [StoredEventView] }
+
         func run() throws {
-            let g = try home.gateway()
-            let (b, expired, history) = try g.bundleWithHistory(id, by: localPrincipal)
-            var view = BundleView(b, withDocuments: true)
-            // Past its expiry a bundle is expired, whatever state it reached before.
-            if expired { view.state = "expired" }
-            if json {
-                struct Out: Encodable { let bundle: BundleView; let history: [StoredEventView] }
-                try printJSON(Out(bundle: view, history: history.map(StoredEventView.init)))
-                return
+            let shown: Out
+            if let api = try home.remote() {
+                shown = try api.get(["v1", "bundles", id])
+            } else {
+                let (b, expired, history) = try home.gateway().bundleWithHistory(id, by: localPrincipal)
+                var view = BundleView(b, withDocuments: true)
+                // Past its expiry a bundle is expired, whatever state it reached before.
+                if expired { view.state = "expired" }
+                shown = Out(bundle: view, history: history.map(StoredEventView.init))
             }
+            let (view, history) = (shown.bundle, shown.history)
+            if json { try printJSON(shown); return }
             print("""
             bundle   \(view.id)
             partner  \(view.partner)
@@ -184,7 +248,7 @@ struct BundleCommand: ParsableCommand {
             """)
             for d in view.documents ?? [] { print("  \(d.name)  \(d.mediaType)  \(d.size) bytes  sha256 \(d.sha256)") }
             print("history:")
-            for e in history { print("  \(Timestamp.format(e.time))  \(e.action)  \(e.outcome)  by \(e.actor) via \(e.transport)") }
+            for e in history { print("  \(e.time)  \(e.action)  \(e.outcome)  by \(e.actor) via \(e.transport)") }
         }
     }
 }

@@ -28,7 +28,7 @@ struct Claimgate: AsyncParsableCommand {
             } else {
                 LogOutput.bootstrap(format: .text, level: .warning)
             }
-            defer { sealAuditTrails() }
+            defer { sealAuditTrails(); RemoteClients.closeAll() }
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -15,7 +15,7 @@ struct DoctorCommand: ParsableCommand {
         Exit status: 0 nothing at warning or above, 1 warnings only, 2 errors (other failures: 64 to 78 as for every command).
         """)
 
-    @OptionGroup var home: HomeOption
+    @OptionGroup var home: GatewayOptions
     @Option(help: ArgumentHelp("Report certificates and agreements ending within this many days.", valueName: "N"))
     var days = 30
     @Flag(help: "Print the report as JSON (findings and every certificate checked).") var json = false
@@ -26,7 +26,12 @@ struct DoctorCommand: ParsableCommand {
 
     func run() throws {
         // The doctor only reads: the database is opened read-only and left as it was.
-        let report = try home.readOnlyGateway().doctor(withinDays: days, by: localPrincipal)
+        let report: DoctorReport
+        if let api = try home.remote() {
+            report = try api.get(["v1", "doctor"], query: [("days", String(days))])
+        } else {
+            report = try home.readOnlyGateway().doctor(withinDays: days, by: localPrincipal)
+        }
         if json {
             try printJSON(report)
         } else {

@@ -3,6 +3,7 @@ import ClaimGateApp
 import Operations
 import ClaimGateCore
 import Foundation
+import OperatorClient
 
 struct SealReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,29 +43,39 @@ struct InboxCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List processed uploads, newest first.")
-        @OptionGroup var home: HomeOption
+        @OptionGroup var home: GatewayOptions
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let reports = try home.gateway().inboundReports(by: localPrincipal)
-            if json { try printJSON(reports.map { InboundView($0) }); return }
+            let reports: [InboundView]
+            if let api = try home.remote() {
+                reports = try api.get(["v1", "inbox"])
+            } else {
+                reports = try home.gateway().inboundReports(by: localPrincipal).map { InboundView($0) }
+            }
+            if json { try printJSON(reports); return }
             if reports.isEmpty { print("No inbound reports."); return }
             print("ID".padding(38) + "PARTNER".padding(20) + "STATE".padding(12) + "CLAIM".padding(18) + "RECEIVED".padding(22) + "REASON")
             for r in reports {
-                print(r.id.uuidString.lowercased().padding(38) + r.partnerID.rawValue.padding(20) + r.state.rawValue.padding(12)
-                      + (r.claimID ?? "-").padding(18) + Timestamp.format(r.received).padding(22) + (r.reason ?? ""))
+                print(r.id.padding(38) + r.partner.padding(20) + r.state.padding(12)
+                      + (r.claimID ?? "-").padding(18) + r.received.padding(22) + (r.reason ?? ""))
             }
         }
     }
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one processed upload.")
-        @OptionGroup var home: HomeOption
+        @OptionGroup var home: GatewayOptions
         @Argument(help: "Inbound report id.") var id: String
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let v = InboundView(try home.gateway().inboundReport(id, by: localPrincipal))
+            let v: InboundView
+            if let api = try home.remote() {
+                v = try api.get(["v1", "inbox", id])
+            } else {
+                v = InboundView(try home.gateway().inboundReport(id, by: localPrincipal))
+            }
             if json { try printJSON(v); return }
             print("""
             report    \(v.id)
@@ -80,13 +91,43 @@ struct InboxCommand: ParsableCommand {
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Copy an accepted report's documents and manifest to a folder.")
-        @OptionGroup var home: HomeOption
+        @OptionGroup var home: GatewayOptions
         @Argument(help: "Inbound report id.") var id: String
         @Option(help: ArgumentHelp("Output folder.", valueName: "DIR")) var out: String
 
         func run() throws {
-            let names = try home.gateway().exportInbound(id, to: out, by: localPrincipal)
-            names.forEach { print("\(out)/\($0)") }
+            guard let api = try home.remote() else {
+                let names = try home.gateway().exportInbound(id, to: out, by: localPrincipal)
+                names.forEach { print("\(out)/\($0)") }
+                return
+            }
+            // Remote: each document is downloaded (and recorded) on its own, then the manifest.
+            let report: InboundView = try api.get(["v1", "inbox", id])
+            let names = (report.documents ?? []).map(\.name).sorted()
+            let dir = FileSystem.absolute(out)
+            try FileSystem.makeDirectory(dir, mode: 0o700)
+            for n in names + ["manifest.json"] where FileManager.default.fileExists(atPath: dir + "/" + n) {
+                throw ClaimGateError(.invalidArgument, "\(dir)/\(n) already exists: export into an empty folder.")
+            }
+            for n in names {
+                let file = try DownloadedFile(dir + "/" + n, mode: 0o600, replace: false)
+                do {
+                    _ = try api.download(.GET, ["v1", "inbox", id, "documents", n]) { try file.write($0) }
+                    try file.commit()
+                } catch {
+                    file.discard()
+                    throw error
+                }
+                print("\(out)/\(n)")
+            }
+            let manifest = try DownloadedFile(dir + "/manifest.json", mode: 0o600, replace: false)
+            do {
+                _ = try api.download(.GET, ["v1", "inbox", id, "manifest"]) { try manifest.write($0) }
+                try manifest.commit()
+            } catch {
+                manifest.discard()
+                throw error
+            }
         }
     }
 }

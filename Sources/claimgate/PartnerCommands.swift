@@ -3,6 +3,7 @@ import ClaimGateApp
 import Operations
 import ClaimGateCore
 import Foundation
+import OperatorClient
 
 struct PartnerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,39 +14,57 @@ struct PartnerCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Validate an edited agreement file and store it as the partner's next agreement version.",
             discussion: "Every version is kept (`partner show --json` lists the current one; the audit trail records what changed). The partner keeps its status. New trust anchors, keys and CRLs apply to the running `serve` within a second.")
-        @OptionGroup var home: HomeOption
+        @OptionGroup var home: GatewayOptions
         @Argument(help: ArgumentHelp("The agreement file.", valueName: "FILE")) var file: String
         @Flag(help: "Print the partner as JSON.") var json = false
 
         func run() throws {
-            let g = try home.gateway()
-            let outcome = try g.updatePartner(agreementFile: file, by: localPrincipal)
-            guard case .applied(let p) = outcome else { return try printPending(outcome.pendingChange!, json: json) }
-            if json { try printJSON(g.view(p)); return }
-            print("Updated \(p.id): agreement \(p.agreement.terms.reference) version \(p.version), valid until \(p.agreement.terms.validUntil).")
+            let v: PartnerView
+            if let api = try home.remote() {
+                let upload = try AgreementUpload(file)
+                switch try api.change(PartnerView.self, ["v1", "partners", upload.partnerID], body: upload.body, method: .PUT) {
+                case .pending(let c): return try printPending(c, json: json)
+                case .applied(let view): v = view
+                }
+            } else {
+                let g = try home.gateway()
+                let outcome = try g.updatePartner(agreementFile: file, by: localPrincipal)
+                guard case .applied(let p) = outcome else { return try printPending(outcome.pendingChange!, json: json, now: g.clock.now) }
+                v = g.view(p)
+            }
+            if json { try printJSON(v); return }
+            print("Updated \(v.id): agreement \(v.agreementReference) version \(v.agreementVersion), valid until \(v.validUntil).")
         }
     }
 
     struct Suspend: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Stop all exchange with a partner until `partner resume`: takes effect on open sessions within a second.")
-        @OptionGroup var home: HomeOption
+        @OptionGroup var home: GatewayOptions
         @Argument(help: "Partner id.") var id: String
         @Option(help: "Why (kept in the audit trail; no personal data).") var reason: String?
 
         func run() throws {
-            try home.gateway().suspendPartner(id, reason: reason, by: localPrincipal)
+            if let api = try home.remote() {
+                let _: PartnerView = try api.post(["v1", "partners", id, "suspend"], body: ["reason": reason])
+            } else {
+                try home.gateway().suspendPartner(id, reason: reason, by: localPrincipal)
+            }
             print("Suspended \(id): it can list, download, upload and receive nothing; pushes wait until `claimgate partner resume \(id)`.")
         }
     }
 
     struct Resume: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Lift a partner's suspension.")
-        @OptionGroup var home: HomeOption
+        @OptionGroup var home: GatewayOptions
         @Argument(help: "Partner id.") var id: String
 
         func run() throws {
-            try home.gateway().resumePartner(id, by: localPrincipal)
+            if let api = try home.remote() {
+                let _: PartnerView = try api.post(["v1", "partners", id, "resume"])
+            } else {
+                try home.gateway().resumePartner(id, by: localPrincipal)
+            }
             print("Resumed \(id).")
         }
     }
@@ -54,7 +73,7 @@ struct PartnerCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "End the relationship with a partner for good; its history is kept.",
             discussion: "Refused while bundles are still waiting to be delivered or pulled, unless --force (their pushes are then cancelled). Run `claimgate purge` afterwards to destroy what is left.")
-        @OptionGroup var home: HomeOption
+        @OptionGroup var home: GatewayOptions
         @Argument(help: "Partner id.") var id: String
         @Flag(help: "Remove even with bundles waiting.") var force = false
         @Option(help: "Why (kept in the audit trail; no personal data).") var reason: String?
@@ -62,8 +81,16 @@ struct PartnerCommand: ParsableCommand {
         @Flag(help: "Print JSON (for a change that waits for a second operator: {\"pending\": ID}).") var json = false
 
         func run() throws {
-            let outcome = try home.gateway().removePartner(id, force: force, reason: reason, by: localPrincipal)
-            if let change = outcome.pendingChange { return try printPending(change, json: json) }
+            if let api = try home.remote() {
+                struct Body: Encodable { let force: Bool; let reason: String? }
+                if case .pending(let c) = try api.change(PartnerView.self, ["v1", "partners", id, "remove"], body: Body(force: force, reason: reason)) {
+                    return try printPending(c, json: json)
+                }
+            } else {
+                let g = try home.gateway()
+                let outcome = try g.removePartner(id, force: force, reason: reason, by: localPrincipal)
+                if let change = outcome.pendingChange { return try printPending(change, json: json, now: g.clock.now) }
+            }
             if json { try printJSON(["removed": id]); return }
             print("Removed \(id).")
         }
@@ -73,46 +100,64 @@ struct PartnerCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Validate an agreement file and onboard the partner it describes.",
             discussion: "Nothing is stored when any check fails; the message names the field. Fields: docs/agreements.md.")
-        @OptionGroup var home: HomeOption
+        @OptionGroup var home: GatewayOptions
         @Argument(help: ArgumentHelp("The agreement file (partners/ID.yaml).", valueName: "FILE")) var file: String
         @Flag(help: "Print the onboarded partner as JSON.") var json = false
 
         func run() throws {
-            let g = try home.gateway()
-            let outcome = try g.addPartner(agreementFile: file, by: localPrincipal)
-            guard case .applied(let p) = outcome else { return try printPending(outcome.pendingChange!, json: json) }
-            if json { try printJSON(g.view(p)); return }
-            print("Onboarded \(p.id) (\(p.agreement.name)), agreement \(p.agreement.terms.reference) valid until \(p.agreement.terms.validUntil).")
+            let v: PartnerView
+            if let api = try home.remote() {
+                switch try api.change(PartnerView.self, ["v1", "partners"], body: try AgreementUpload(file).body) {
+                case .pending(let c): return try printPending(c, json: json)
+                case .applied(let view): v = view
+                }
+            } else {
+                let g = try home.gateway()
+                let outcome = try g.addPartner(agreementFile: file, by: localPrincipal)
+                guard case .applied(let p) = outcome else { return try printPending(outcome.pendingChange!, json: json, now: g.clock.now) }
+                v = g.view(p)
+            }
+            if json { try printJSON(v); return }
+            print("Onboarded \(v.id) (\(v.name)), agreement \(v.agreementReference) valid until \(v.validUntil).")
         }
     }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List onboarded partners.")
-        @OptionGroup var home: HomeOption
+        @OptionGroup var home: GatewayOptions
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let g = try home.gateway()
-            let partners = try g.partners(by: localPrincipal)
-            if json { try printJSON(partners.map(g.view)); return }
+            let partners: [PartnerView]
+            if let api = try home.remote() {
+                partners = try api.get(["v1", "partners"])
+            } else {
+                let g = try home.gateway()
+                partners = try g.partners(by: localPrincipal).map(g.view)
+            }
+            if json { try printJSON(partners); return }
             if partners.isEmpty { print("No partners yet: `claimgate partner add partners/FILE.yaml`."); return }
             print("ID".padding(24) + "ROLE".padding(12) + "STATUS".padding(10) + "AGREEMENT".padding(16) + "VALID UNTIL")
             for p in partners {
-                print(p.id.rawValue.padding(24) + p.agreement.role.rawValue.padding(12) + p.status.rawValue.padding(10)
-                      + p.agreement.terms.reference.padding(16) + p.agreement.terms.validUntil.description)
+                print(p.id.padding(24) + p.role.padding(12) + p.status.padding(10) + p.agreementReference.padding(16) + p.validUntil)
             }
         }
     }
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one partner's agreement.")
-        @OptionGroup var home: HomeOption
+        @OptionGroup var home: GatewayOptions
         @Argument(help: "Partner id.") var id: String
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let g = try home.gateway()
-            let v = g.view(try g.partner(id, by: localPrincipal))
+            let v: PartnerView
+            if let api = try home.remote() {
+                v = try api.get(["v1", "partners", id])
+            } else {
+                let g = try home.gateway()
+                v = g.view(try g.partner(id, by: localPrincipal))
+            }
             if json { try printJSON(v); return }
             print("""
             \(v.id): \(v.name) (\(v.role), \(v.status))

@@ -20,7 +20,7 @@ struct PartnerRotateCommand: ParsableCommand {
         Then put the same change in the partner's agreement file (certificates.next_encryption, \
         see docs/agreements.md): the next `partner update` stores what that file says.
         """)
-    @OptionGroup var home: HomeOption
+    @OptionGroup var home: GatewayOptions
     @Argument(help: "Partner id.") var id: String
     @Option(help: ArgumentHelp("The partner's new encryption certificate (PEM; intermediates may follow it).", valueName: "NEW.pem"))
     var encryption: String
@@ -28,23 +28,41 @@ struct PartnerRotateCommand: ParsableCommand {
     var from: String?
     @Flag(help: "Print the partner as JSON.") var json = false
 
+    /// A rotation as the operator API answers it.
+    struct Rotated: Decodable {
+        let partner: PartnerView
+        let fingerprint: String
+        let from: String?
+    }
+
     func run() throws {
         let day: CalendarDay?
         do { day = try from.map(CalendarDay.init(parsing:)) } catch {
             throw ValidationError("--from '\(from ?? "")' is not a date: use YYYY-MM-DD (a UTC day).")
         }
-        let g = try home.gateway()
-        // A refused rotation (wrong key usage, revoked, after the agreement ends, a shared
-        // trust anchor…) is recorded.
-        let outcome = try g.rotateEncryption(of: id, encryptionFile: encryption, from: day, by: localPrincipal)
-        guard case .applied(let rotation) = outcome else { return try printPending(outcome.pendingChange!, json: json) }
-        let (p, fingerprint) = (rotation.partner, rotation.fingerprint)
-        let scheduled = p.agreement.certificates.nextEncryptionFrom
-        if json { try printJSON(g.view(p)); return }
-        if let scheduled {
-            print("Rotated \(p.id) (agreement version \(p.version)): bundles sealed from \(scheduled) (UTC) on are encrypted to SHA-256 \(fingerprint); until then, to the current certificate.")
+        let rotated: Rotated
+        if let api = try home.remote() {
+            struct Body: Encodable { let encryption_file: String; let files: [String: String]; let from: String? }
+            let (path, files) = try AgreementUpload.files(encryption, what: "--encryption file")
+            switch try api.change(Rotated.self, ["v1", "partners", id, "rotate"], body: Body(encryption_file: path, files: files, from: day?.description)) {
+            case .pending(let c): return try printPending(c, json: json)
+            case .applied(let r): rotated = r
+            }
         } else {
-            print("Rotated \(p.id) (agreement version \(p.version)): new bundles are encrypted to SHA-256 \(fingerprint) from now on.")
+            let g = try home.gateway()
+            // A refused rotation (wrong key usage, revoked, after the agreement ends, a shared
+            // trust anchor…) is recorded.
+            let outcome = try g.rotateEncryption(of: id, encryptionFile: encryption, from: day, by: localPrincipal)
+            guard case .applied(let rotation) = outcome else { return try printPending(outcome.pendingChange!, json: json, now: g.clock.now) }
+            rotated = Rotated(partner: g.view(rotation.partner), fingerprint: rotation.fingerprint,
+                              from: rotation.partner.agreement.certificates.nextEncryptionFrom?.description)
+        }
+        let (p, fingerprint, scheduled) = (rotated.partner, rotated.fingerprint, rotated.from)
+        if json { try printJSON(p); return }
+        if let scheduled {
+            print("Rotated \(p.id) (agreement version \(p.agreementVersion)): bundles sealed from \(scheduled) (UTC) on are encrypted to SHA-256 \(fingerprint); until then, to the current certificate.")
+        } else {
+            print("Rotated \(p.id) (agreement version \(p.agreementVersion)): new bundles are encrypted to SHA-256 \(fingerprint) from now on.")
         }
         print("Put the same change in \(p.id)'s agreement file (certificates.next_encryption or certificates.encryption) before its next `claimgate partner update`.")
     }

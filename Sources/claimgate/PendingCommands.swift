@@ -2,13 +2,19 @@ import ArgumentParser
 import ClaimGateCore
 import Foundation
 import Operations
+import OperatorClient
 
 /// Prints what a command prints for a change kept for a second operator's approval (four eyes):
 /// `pending change ID`, or `{"pending": "ID"}` with `--json`. The command exits 0.
-func printPending(_ change: PendingChange, json: Bool) throws {
-    if json { try printJSON(["pending": change.id.rawValue]); return }
+func printPending(_ change: PendingChange, json: Bool, now: Date = Date()) throws {
+    try printPending(PendingChangeView(change, now: now), json: json)
+}
+
+/// The same for a change as the operator API describes it (remote mode).
+func printPending(_ change: PendingChangeView, json: Bool) throws {
+    if json { try printJSON(["pending": change.id]); return }
     print("pending change \(change.id)")
-    print("\(change.action) \(change.target) waits for a second operator: `claimgate approve \(change.id)` (by \(Timestamp.format(change.expires))).")
+    print("\(change.action) \(change.target) waits for a second operator: `claimgate approve \(change.id)` (by \(change.expires)).")
 }
 
 /// `claimgate pending`: changes that wait for a second operator (four eyes, docs/operators.md).
@@ -20,20 +26,25 @@ struct PendingCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List pending changes (expired ones shown as expired).")
-        @OptionGroup var home: HomeOption
+        @OptionGroup var home: GatewayOptions
         @Flag(help: "Also list approved and withdrawn changes.") var all = false
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let g = try home.gateway()
-            let now = g.clock.now
-            let changes = try g.pendingChanges(by: localPrincipal).filter { all || [.pending, .expired].contains($0.state(at: now)) }
-            if json { try printJSON(changes.map { PendingChangeView($0, now: now) }); return }
+            let changes: [PendingChangeView]
+            if let api = try home.remote() {
+                changes = try api.get(["v1", "pending"], query: [("all", all ? "true" : nil)])
+            } else {
+                let g = try home.gateway()
+                let now = g.clock.now
+                changes = try g.pendingChanges(by: localPrincipal).filter { all || [.pending, .expired].contains($0.state(at: now)) }
+                    .map { PendingChangeView($0, now: now) }
+            }
+            if json { try printJSON(changes); return }
             if changes.isEmpty { print("No pending changes."); return }
             print("ID".padding(12) + "STATE".padding(10) + "ACTION".padding(16) + "TARGET".padding(24) + "EXPIRES".padding(22) + "PROPOSED BY")
             for c in changes {
-                print(c.id.rawValue.padding(12) + c.state(at: now).rawValue.padding(10) + c.action.rawValue.padding(16)
-                      + c.target.padding(24) + Timestamp.format(c.expires).padding(22) + c.proposedBy)
+                print(c.id.padding(12) + c.state.padding(10) + c.action.padding(16) + c.target.padding(24) + c.expires.padding(22) + c.proposedBy)
                 print("".padding(12) + c.summary)
             }
         }
@@ -41,46 +52,57 @@ struct PendingCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one pending change and what it would do if approved now.")
-        @OptionGroup var home: HomeOption
+        @OptionGroup var home: GatewayOptions
         @Argument(help: "The change's id.") var id: String
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let g = try home.gateway()
-            let preview = try g.previewChange(id, by: localPrincipal)
-            if json { try printJSON(PendingChangeView(preview, now: g.clock.now)); return }
-            printPreview(preview, now: g.clock.now)
+            let preview: PendingChangeView
+            if let api = try home.remote() {
+                preview = try api.get(["v1", "pending", id])
+            } else {
+                let g = try home.gateway()
+                preview = PendingChangeView(try g.previewChange(id, by: localPrincipal), now: g.clock.now)
+            }
+            if json { try printJSON(preview); return }
+            printPreview(preview)
         }
     }
 
     struct Withdraw: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Withdraw a pending change (its proposer, or at the gateway host's shell).")
-        @OptionGroup var home: HomeOption
+        @OptionGroup var home: GatewayOptions
         @Argument(help: "The change's id.") var id: String
 
         func run() throws {
-            let c = try home.gateway().withdrawChange(id, by: localPrincipal)
-            print("Withdrew change \(c.id) (\(c.action) \(c.target)): it can no longer be approved.")
+            let (changeID, action, target): (String, String, String)
+            if let api = try home.remote() {
+                let c: PendingChangeView = try api.post(["v1", "pending", id, "withdraw"])
+                (changeID, action, target) = (c.id, c.action, c.target)
+            } else {
+                let c = try home.gateway().withdrawChange(id, by: localPrincipal)
+                (changeID, action, target) = (c.id.rawValue, c.action.rawValue, c.target)
+            }
+            print("Withdrew change \(changeID) (\(action) \(target)): it can no longer be approved.")
         }
     }
 }
 
 /// A pending change as `pending show` and `approve` print it.
-func printPreview(_ p: ChangePreview, now: Date) {
-    let c = p.change
+func printPreview(_ c: PendingChangeView) {
     print("""
-    change \(c.id): \(c.action) \(c.target) (\(c.state(at: now).rawValue))
+    change \(c.id): \(c.action) \(c.target) (\(c.state))
       proposed by  \(c.proposedBy)
-      proposed     \(Timestamp.format(c.created)), expires \(Timestamp.format(c.expires))
+      proposed     \(c.created), expires \(c.expires)
       summary      \(c.summary)
     """)
-    if let by = c.settledBy { print("  settled by   \(by) on \(c.settledAt.map(Timestamp.format) ?? "?")") }
-    if !p.details.isEmpty {
+    if let by = c.settledBy { print("  settled by   \(by) on \(c.settledAt ?? "?")") }
+    if let details = c.details, !details.isEmpty {
         print("  if approved now:")
-        for line in p.details { print("    \(line)") }
+        for line in details { print("    \(line)") }
     }
-    if let blocked = p.blocked { print("  cannot be approved: \(blocked)") }
+    if let blocked = c.blocked { print("  cannot be approved: \(blocked)") }
 }
 
 /// `claimgate approve ID`: a second operator applies a pending change (four eyes).
@@ -94,29 +116,61 @@ struct ApproveCommand: ParsableCommand {
         gateway host's shell (break-glass) anyone can, recorded by the real account. \
         An approved `operator add` issues the certificate now: give --out DIR.
         """)
-    @OptionGroup var home: HomeOption
+    @OptionGroup var home: GatewayOptions
     @Argument(help: "The change's id (see `claimgate pending`).") var id: String
     @Flag(name: .shortAndLong, help: "Approve without asking.") var yes = false
     @Option(help: ArgumentHelp("For an `operator add`: the folder to write NAME.pem and NAME.key to.", valueName: "DIR"))
     var out: String?
     @Flag(help: "Print the approved change as JSON.") var json = false
 
+    /// What an approval applied, as the operator API answers it (`approve --json` prints the change).
+    struct Approved: Decodable {
+        let change: PendingChangeView
+        let applied: Applied
+        struct Applied: Decodable {
+            let kind: String
+            let partner: PartnerView?
+            let partnerID: String?
+            let `operator`: OperatorView?
+            let certificate_chain_pem: String?
+
+            enum CodingKeys: String, CodingKey { case kind, partner, `operator`, certificate_chain_pem }
+            init(kind: String, partner: PartnerView? = nil, partnerID: String? = nil, operator o: OperatorView? = nil, chain: String? = nil) {
+                self.kind = kind; self.partner = partner; self.partnerID = partnerID; self.operator = o; certificate_chain_pem = chain
+            }
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                kind = try c.decode(String.self, forKey: .kind)
+                // `partner` is the partner's view, or its id for a removal.
+                if kind == "partner-removed" {
+                    partnerID = try c.decode(String.self, forKey: .partner); partner = nil
+                } else {
+                    partner = try c.decodeIfPresent(PartnerView.self, forKey: .partner); partnerID = nil
+                }
+                `operator` = try c.decodeIfPresent(OperatorView.self, forKey: .operator)
+                certificate_chain_pem = try c.decodeIfPresent(String.self, forKey: .certificate_chain_pem)
+            }
+        }
+    }
+
     func run() throws {
-        let g = try home.gateway()
-        let preview = try g.previewChange(id, by: localPrincipal)
+        let api = try home.remote()
+        let g = api == nil ? try home.gateway() : nil
+        let preview: PendingChangeView
+        if let api { preview = try api.get(["v1", "pending", id]) } else { preview = PendingChangeView(try g!.previewChange(id, by: localPrincipal), now: g!.clock.now) }
         if preview.blocked == nil {
-            if preview.change.action == .operatorAdd {
-                guard let out else {
-                    throw ValidationError("Change \(preview.change.id) adds operator \(preview.change.target): give --out DIR for its certificate and key.")
+            if preview.action == OperatorAction.operatorAdd.rawValue {
+                if api == nil, out == nil {
+                    throw ValidationError("Change \(preview.id) adds operator \(preview.target): give --out DIR for its certificate and key.")
                 }
                 // The key exists only once, when the certificate is issued: the files must be writable then.
-                for ext in ["pem", "key"] where FileManager.default.fileExists(atPath: out + "/" + preview.change.target + "." + ext) {
-                    throw ValidationError("\(out)/\(preview.change.target).\(ext) already exists: choose another --out folder, or move it away.")
+                for ext in ["pem", "key"] where out.map({ FileManager.default.fileExists(atPath: $0 + "/" + preview.target + "." + ext) }) == true {
+                    throw ValidationError("\(out!)/\(preview.target).\(ext) already exists: choose another --out folder, or move it away.")
                 }
             }
-            if !json { printPreview(preview, now: g.clock.now) }
+            if !json { printPreview(preview) }
             if !yes, isatty(STDIN_FILENO) == 1 {
-                FileHandle.standardError.write(Data("Approve change \(preview.change.id)? [y/N] ".utf8))
+                FileHandle.standardError.write(Data("Approve change \(preview.id)? [y/N] ".utf8))
                 let answer = (readLine() ?? "").trimmingCharacters(in: .whitespaces).lowercased()
                 guard answer == "y" || answer == "yes" else {
                     FileHandle.standardError.write(Data("Not approved: nothing changed.\n".utf8))
@@ -125,25 +179,54 @@ struct ApproveCommand: ParsableCommand {
             }
         }
         // A change that cannot be approved is refused (and recorded) by the approval itself.
-        let (change, applied) = try g.approveChange(id, by: localPrincipal)
-        var written: (certificate: String, key: String)?
-        if case .operatorAdded(let issued) = applied, let out { written = try issued.write(to: out) }
-        if json { try printJSON(PendingChangeView(change, now: g.clock.now)); return }
+        let approved: Approved
+        var written: (certificate: String, key: String?)?
+        if let api {
+            approved = try api.post(["v1", "pending", id, "approve"])
+            if let chain = approved.applied.certificate_chain_pem, let out, let o = approved.applied.operator {
+                let dir = FileSystem.absolute(out)
+                try FileSystem.makeDirectory(dir, mode: 0o700)
+                let path = dir + "/" + o.name + ".pem"
+                try FileSystem.writeAtomically(Data(chain.utf8), to: path, mode: 0o644)
+                written = (path, nil)
+            }
+        } else {
+            let (change, applied) = try g!.approveChange(id, by: localPrincipal)
+            let view = PendingChangeView(change, now: g!.clock.now)
+            switch applied {
+            case .partner(let p):
+                approved = Approved(change: view, applied: .init(kind: "partner", partner: g!.view(p)))
+            case .partnerRemoved(let id):
+                approved = Approved(change: view, applied: .init(kind: "partner-removed", partnerID: id.rawValue))
+            case .operatorChanged(let o):
+                approved = Approved(change: view, applied: .init(kind: "operator", operator: OperatorView(o)))
+            case .operatorAdded(let issued):
+                if let out, !issued.privateKeyPEM.isEmpty { let w = try issued.write(to: out); written = (w.certificate, w.key) }
+                approved = Approved(change: view, applied: .init(kind: "operator-added", operator: OperatorView(issued.operator),
+                                                                 chain: issued.certificateChainPEM))
+            }
+        }
+        let change = approved.change
+        if json { try printJSON(change); return }
         print("Approved change \(change.id) (\(change.action) \(change.target), proposed by \(change.proposedBy)).")
-        switch applied {
-        case .partner(let p):
-            print("\(p.id): agreement \(p.agreement.terms.reference) version \(p.version), valid until \(p.agreement.terms.validUntil).")
-        case .partnerRemoved(let id):
-            print("Removed \(id).")
-        case .operatorChanged(let o):
-            print("Operator \(o.id) now has \(o.summary).")
-        case .operatorAdded(let issued):
-            print("Added operator \(issued.operator.id) (\(issued.operator.summary)), certificate valid until \(Timestamp.format(issued.operator.certificate.notAfter)).")
+        let a = approved.applied
+        switch a.kind {
+        case "partner":
+            if let p = a.partner { print("\(p.id): agreement \(p.agreementReference) version \(p.agreementVersion), valid until \(p.validUntil).") }
+        case "partner-removed":
+            print("Removed \(a.partnerID ?? change.target).")
+        case "operator":
+            if let o = a.operator { print("Operator \(o.name) now has \(o.summary).") }
+        default:
+            guard let o = a.operator else { break }
+            print("Added operator \(o.name) (\(o.summary)), certificate valid until \(o.certificateNotAfter).")
             if let written {
                 print("certificate \(written.certificate)")
-                print("key         \(written.key) (mode 0600: hand it over privately)")
+                if let key = written.key { print("key         \(key) (mode 0600: hand it over privately)") }
+            } else if let chain = a.certificate_chain_pem, written == nil, out == nil, api != nil {
+                print(chain, terminator: "")
             }
-            print(issued.operator.certificate.openSSLFingerprint)
+            print(o.certificateFingerprint)
         }
     }
 }

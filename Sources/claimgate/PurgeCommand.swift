@@ -13,7 +13,7 @@ struct PurgeCommand: ParsableCommand {
         bundle shows as purged. `claimgate serve` runs the same pass every --purge-interval. What deletion \
         guarantees on a journaling file system: docs/operations.md.
         """)
-    @OptionGroup var home: HomeOption
+    @OptionGroup var home: GatewayOptions
     @Option(help: ArgumentHelp("Keep inbound reports' documents this many days.", valueName: "DAYS"))
     var inboundRetentionDays = 90
 
@@ -22,7 +22,15 @@ struct PurgeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let r = try home.gateway().purge(inboundRetentionDays: inboundRetentionDays, by: localPrincipal)
-        print("Purged \(r.bundles.count) bundle(s) (\(r.bytes) bytes) and \(r.inboundReports.count) inbound report(s).")
+        let (bundles, bytes, reports): (Int, Int64, Int)
+        if let api = try home.remote() {
+            struct Purged: Decodable { let bundles: [String]; let inbound_reports: [String]; let bytes: Int64 }
+            let r: Purged = try api.post(["v1", "purge"], body: ["inbound_retention_days": inboundRetentionDays])
+            (bundles, bytes, reports) = (r.bundles.count, r.bytes, r.inbound_reports.count)
+        } else {
+            let r = try home.gateway().purge(inboundRetentionDays: inboundRetentionDays, by: localPrincipal)
+            (bundles, bytes, reports) = (r.bundles.count, r.bytes, r.inboundReports.count)
+        }
+        print("Purged \(bundles) bundle(s) (\(bytes) bytes) and \(reports) inbound report(s).")
     }
 }

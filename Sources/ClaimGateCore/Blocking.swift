@@ -1,9 +1,10 @@
 import Foundation
 
-/// Runs async work from a thread that must wait for it (the delivery thread, a CLI command).
+/// Runs async work from a thread that must wait for it (the delivery thread, a CLI command, the
+/// operator API client).
 /// Never call it from a task on the Swift concurrency pool: it blocks the calling thread.
-enum Blocking {
-    static func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+public enum Blocking {
+    public static func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         let box = ResultBox<T>()
         let done = DispatchSemaphore(value: 0)
         Task.detached {
