@@ -1,0 +1,193 @@
+import ClaimGateTesting
+import Foundation
+import Testing
+
+/// The command line in remote mode (`CLAIMGATE_GATEWAY`, `CLAIMGATE_OPERATOR_CERT`,
+/// `CLAIMGATE_OPERATOR_KEY`, `CLAIMGATE_GATEWAY_CA`) against a running `claimgate serve
+/// --operator-api`: the same output and exit status as the same command on the gateway's home,
+/// no home on the operator's side, documents and agreement files sent by the client, and every
+/// action recorded as the operator.
+@Suite struct RemoteCLIEndToEndTests {
+    final class Setup: GatewayUnderTest, @unchecked Sendable {
+        init() throws {
+            try super.init("claimgate-remote-cli")
+            try onboard(Fixtures.sftpPullAgreement(id: Self.sftpPartner, pki: pki, reference: "DSA-REMOTE-1"))
+            try serveWithOperatorAPI()
+        }
+
+        /// The operator's machine: a folder with no gateway home in it.
+        var workstationDir: String {
+            let path = dir.path + "/workstation"
+            try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            return path
+        }
+
+        /// `claimgate ARGS` on the gateway's home, at its shell.
+        func local(_ args: [String]) throws -> Shell.Result {
+            try ClaimgateBinary.run(args + ["--home", home], directory: dir.path)
+        }
+
+        /// `claimgate ARGS` on the operator's machine in remote mode as `credential`, from a folder
+        /// without a home, `CLAIMGATE_HOME` pointing nowhere.
+        func remote(_ args: [String], as credential: (cert: String, key: String), extra: [String: String] = [:]) throws -> Shell.Result {
+            try ClaimgateBinary.run(args, environment: [
+                "CLAIMGATE_GATEWAY": "https://127.0.0.1:\(operatorAPIPort)", "CLAIMGATE_GATEWAY_CA": trust,
+                "CLAIMGATE_OPERATOR_CERT": credential.cert, "CLAIMGATE_OPERATOR_KEY": credential.key,
+                "CLAIMGATE_HOME": workstationDir + "/no-home",
+            ].merging(extra) { $1 }, directory: workstationDir)
+        }
+
+        func document(_ name: String, _ text: String) throws -> String { try dir.write(name, text) }
+    }
+
+    /// Output with the gateway's clock readings (which differ between two runs) blanked.
+    static func steady(_ text: String) -> String {
+        text.replacingOccurrences(of: #""(checked_at|generated)" : "[^"]*""#, with: "", options: .regularExpression)
+    }
+
+    @Test func readCommandsPrintTheSameRemotelyAsOnTheHome() throws {
+        let s = try Setup()
+        let auditor = try s.addOperator("ada", roles: "auditor")
+        let claims = try s.addOperator("claire", roles: "claims-operator")
+        let pdf = try s.document("report.pdf", "%PDF-1.4 remote\n")
+        let sent = try s.remote(["send", "--partner", GatewayUnderTest.sftpPartner, "--claim", "CLM-R-1", "--purpose", "claim-assessment",
+                                 "--ttl", "7d", "--meta", "claimant.national_id=756.1234.5678.97", pdf], as: claims)
+        try s.ok(sent)
+        let id = sent.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let commands: [[String]] = [
+            ["bundle", "list"], ["bundle", "list", "--json"], ["bundle", "list", "--partner", GatewayUnderTest.sftpPartner],
+            ["bundle", "show", id], ["bundle", "show", id, "--json"],
+            ["partner", "list"], ["partner", "list", "--json"],
+            ["partner", "show", GatewayUnderTest.sftpPartner], ["partner", "show", GatewayUnderTest.sftpPartner, "--json"],
+            ["operator", "list"], ["operator", "list", "--json"], ["operator", "show", "claire"], ["operator", "show", "claire", "--json"],
+            ["inbox", "list"], ["inbox", "list", "--json"],
+            ["audit", "impact", "--partner", GatewayUnderTest.sftpPartner],
+            ["audit", "impact", "--claim", "CLM-R-1", "--format", "csv"],
+            ["bundle", "show", "00000000-0000-0000-0000-000000000000"],   // unknown: 66 both ways
+            ["partner", "show", "nobody"],
+        ]
+        for command in commands {
+            let here = try s.local(command), there = try s.remote(command, as: auditor)
+            #expect(there.status == here.status, "\(command): local \(here.status) remote \(there.status) \(there.stderr)")
+            #expect(Self.steady(there.stdout) == Self.steady(here.stdout), "\(command)")
+            #expect(there.stderr == here.stderr, "\(command)")
+        }
+        // The send: sealed by the operator through the API, as the audit trail says.
+        let fingerprint = try s.certificateSHA256(claims.cert)
+        #expect(try s.sql("SELECT actor, transport FROM event WHERE action = 'queue'") == "operator:claire;sha256=\(fingerprint)|operator-api")
+        // Nothing was made on the operator's side: no home, no database.
+        #expect(!FileManager.default.fileExists(atPath: s.workstationDir + "/no-home"))
+        #expect(!FileManager.default.fileExists(atPath: s.workstationDir + "/.claimgate"))
+        try s.ok(s.local(["audit", "verify"]))
+    }
+
+    @Test func refusalsAndFailuresExitAsLocallyWithTheSameSentence() throws {
+        let s = try Setup()
+        let claims = try s.addOperator("claire", roles: "claims-operator")
+        // A role missing: 77, the sentence the operation says.
+        let refused = try s.remote(["audit", "verify"], as: claims)
+        #expect(refused.status == 77)
+        #expect(refused.stderr.hasPrefix("error: Operator claire may not run `audit verify`"), "\(refused.stderr)")
+        #expect(try s.sql("SELECT reason_code, subject, transport FROM event WHERE action = 'operator-refused'") == "role-missing|audit-verify|operator-api")
+        // A document that is not there: refused before anything is sent, as locally (66).
+        let missing = try s.remote(["send", "--partner", GatewayUnderTest.sftpPartner, "--claim", "C", "--purpose", "claim-assessment",
+                                    "--ttl", "1d", s.dir.path + "/nothing.pdf"], as: claims)
+        let missingHere = try s.local(["send", "--partner", GatewayUnderTest.sftpPartner, "--claim", "C", "--purpose", "claim-assessment",
+                                       "--ttl", "1d", s.dir.path + "/nothing.pdf"])
+        #expect(missing.status == 66 && missingHere.status == 66)
+        #expect(missing.stderr == missingHere.stderr)
+        // A policy refusal (a purpose the agreement does not allow): 65 both ways, and recorded.
+        let pdf = try s.document("a.pdf", "%PDF-1.4\n")
+        let policy = try s.remote(["send", "--partner", GatewayUnderTest.sftpPartner, "--claim", "C", "--purpose", "marketing", "--ttl", "1d", pdf], as: claims)
+        let policyHere = try s.local(["send", "--partner", GatewayUnderTest.sftpPartner, "--claim", "C", "--purpose", "marketing", "--ttl", "1d", pdf])
+        #expect(policy.status == 65 && policyHere.status == 65, "\(policy.stderr)")
+        #expect(policy.stderr == policyHere.stderr)
+
+        // Incomplete settings: 64, naming what is missing.
+        let incomplete = try ClaimgateBinary.run(["bundle", "list"], environment: ["CLAIMGATE_GATEWAY": "https://127.0.0.1:\(s.operatorAPIPort)"],
+                                                 directory: s.workstationDir)
+        #expect(incomplete.status == 64)
+        #expect(incomplete.stderr.contains("--operator-cert (or $CLAIMGATE_OPERATOR_CERT)"), "\(incomplete.stderr)")
+        // A partner's certificate is refused at the handshake: 74, saying what to check.
+        let partner = (cert: "\(s.pki)/\(GatewayUnderTest.httpsPartner)/tls-client.pem", key: "\(s.pki)/\(GatewayUnderTest.httpsPartner)/tls-client.key")
+        let handshake = try s.remote(["bundle", "list"], as: partner)
+        #expect(handshake.status == 74)
+        #expect(handshake.stderr.contains("TLS handshake"), "\(handshake.stderr)")
+        // Nothing listening: 74.
+        let closed = try s.remote(["bundle", "list"], as: claims, extra: ["CLAIMGATE_GATEWAY": "https://127.0.0.1:1"])
+        #expect(closed.status == 74)
+        #expect(closed.stderr.contains("Nothing answers at https://127.0.0.1:1"), "\(closed.stderr)")
+    }
+
+    @Test func sealWritesTheBundleOnTheOperatorsMachineAndItOpensWithStockTools() throws {
+        let s = try Setup()
+        let claims = try s.addOperator("claire", roles: "claims-operator")
+        let pdf = try s.document("scan.pdf", "%PDF-1.4 " + String(repeating: "x", count: 300_000))
+        let out = s.workstationDir + "/scan.p7m"
+        let r = try s.remote(["seal", "--out", out, "--partner", GatewayUnderTest.sftpPartner, "--claim", "CLM-S", "--purpose", "claim-assessment",
+                              "--ttl", "2d", "--json", pdf], as: claims)
+        try s.ok(r)
+        let view = try #require(try JSONSerialization.jsonObject(with: r.stdoutData) as? [String: Any])
+        #expect(view["file"] as? String == out)
+        #expect(view["state"] as? String == "sealed")
+        // The partner's stock tools open it.
+        let partnerDir = "\(s.pki)/\(GatewayUnderTest.sftpPartner)"
+        let opened = s.dir.path + "/opened"
+        try FileManager.default.createDirectory(atPath: opened, withIntermediateDirectories: true)
+        try s.ok(Shell.bash("""
+            openssl cms -decrypt -binary -inform DER -in '\(out)' -recip '\(partnerDir)/encryption.pem' -inkey '\(partnerDir)/encryption.key' \
+              | openssl cms -verify -binary -inform DER -CAfile '\(s.trust)' -purpose any | tar -x -C '\(opened)'
+            """))
+        #expect(try s.sha256(opened + "/documents/scan.pdf") == (try s.sha256(pdf)))
+        // A second seal to the same file is refused before anything is sealed, and the file stays.
+        let again = try s.remote(["seal", "--out", out, "--partner", GatewayUnderTest.sftpPartner, "--claim", "CLM-S", "--purpose", "claim-assessment",
+                                  "--ttl", "2d", pdf], as: claims)
+        #expect(again.status == 64, "\(again.stderr)")
+        #expect(try s.sql("SELECT count(*) FROM bundle") == "1")
+    }
+
+    @Test func operatorAddMakesTheKeyOnTheOperatorsMachine() throws {
+        let s = try Setup()
+        let officer = try s.addOperator("sol", roles: "security-officer")
+        let out = s.workstationDir + "/issued"
+        let r = try s.remote(["operator", "add", "olga", "--role", "auditor", "--out", out], as: officer)
+        try s.ok(r)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("Added operator olga (roles=auditor grants=- partners=*)") == true, "\(r.stdout)")
+        // The fingerprint as openssl prints it, the key private to its owner and matching the certificate.
+        #expect(lines.last == (try s.openssl(["x509", "-noout", "-fingerprint", "-sha256", "-in", out + "/olga.pem"])))
+        let mode = try FileManager.default.attributesOfItem(atPath: out + "/olga.key")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try s.openssl(["pkey", "-in", out + "/olga.key", "-pubout"]) == (try s.openssl(["x509", "-in", out + "/olga.pem", "-noout", "-pubkey"])))
+        // olga works at once, through the CLI too.
+        let olga = (cert: out + "/olga.pem", key: out + "/olga.key")
+        try s.ok(s.remote(["audit", "verify"], as: olga))
+        #expect(try s.sql("SELECT actor FROM event WHERE action = 'operator-added' AND subject LIKE 'olga %'").hasPrefix("operator:sol;sha256="))
+    }
+
+    @Test func auditExportAndReportStreamToTheOperator() throws {
+        let s = try Setup()
+        let auditor = try s.addOperator("ada", roles: "auditor")
+        let file = s.workstationDir + "/audit.jsonl"
+        let r = try s.remote(["audit", "export", "-o", file], as: auditor)
+        try s.ok(r)
+        #expect(r.stderr.hasPrefix("exported "), "\(r.stderr)")
+        // The export verifies on its own with the gateway's audit key.
+        let key = try s.dir.write("audit.pub", try s.local(["identity", "--audit-pem"]).stdout)
+        try s.ok(ClaimgateBinary.run(["audit", "verify", "--from-export", file, "--key", key]))
+        #expect(try s.sql("SELECT actor, transport FROM event WHERE action = 'audit-exported'").hasPrefix("operator:ada;sha256="))
+        // The monthly review in each format, as the home prints it (the generated time aside).
+        for format in ["md", "csv"] {
+            let month = String(Date().ISO8601Format().prefix(7))
+            let there = try s.remote(["audit", "report", "--month", month, "--format", format], as: auditor)
+            try s.ok(there)
+            #expect(!there.stdout.isEmpty)
+            #expect(there.stdout.contains(GatewayUnderTest.sftpPartner))
+        }
+        // --key is for verifying with a key you hold: refused remotely with the way to do it.
+        let withKey = try s.remote(["audit", "verify", "--key", key], as: auditor)
+        #expect(withKey.status == 64)
+        #expect(withKey.stderr.contains("--from-export"))
+    }
+}
