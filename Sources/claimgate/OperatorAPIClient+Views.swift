@@ -35,10 +35,10 @@ extension OperatorAPIClient {
         let reply = try call(method, path, json: try body.map { try JSONEncoder().encode($0) })
         if reply.status == 202 {
             let p = try decode(PendingAnswer.self, from: reply)
-            guard let change = p.change else {
+            if let change = p.change { return .pending(change) }
+            do { return .pending(try get(PendingChangeView.self, ["v1", "pending", p.pending])) } catch {
                 throw ClaimGateError(.io, "The gateway kept the change waiting as \(p.pending) but did not describe it: see `claimgate pending show \(p.pending)`.")
             }
-            return .pending(change)
         }
         return .applied(try decode(T.self, from: reply))
     }
