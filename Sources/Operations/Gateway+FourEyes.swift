@@ -113,16 +113,22 @@ extension Gateway {
     }
 
     /// Every pending change (approved, withdrawn and expired ones too), oldest first. Their
-    /// state at the gateway's clock is `PendingChange.state(at:)`.
+    /// state at the gateway's clock is `PendingChange.state(at:)`. An operator scoped to some
+    /// partners sees only the changes to its partners (not onboardings, nor operator changes).
     public func pendingChanges(by principal: Principal) throws -> [PendingChange] {
-        try authorize(.pendingList, by: principal)
-        return try store.pendingChanges()
+        guard let scope = try listingScope(.pendingList, partner: nil, by: principal) else { return try store.pendingChanges() }
+        return try store.pendingChanges().filter { $0.partner.map(scope.contains) ?? false }
     }
 
-    /// One pending change, and what it would do if approved now.
+    /// One pending change, and what it would do if approved now. Judged on the change's partner:
+    /// an operator scoped to some partners sees only changes to them.
     public func previewChange(_ raw: String, by principal: Principal) throws -> ChangePreview {
-        try authorize(.pendingList, by: principal)
-        let change = try storedChange(raw)
+        let change: PendingChange
+        do { change = try storedChange(raw) } catch {
+            try authorize(.pendingList, by: principal)
+            throw error
+        }
+        try authorize(.pendingList, partner: change.partner, by: principal)
         var details: [String] = []
         var blocked: String?
         do {

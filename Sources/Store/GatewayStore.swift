@@ -289,6 +289,8 @@ public final class GatewayStore: EventRecorder, Sendable {
         m.registerMigration("v12-operator-actor-index") { db in try migrateToOperatorActorIndex(db) }
         // Four eyes: changes waiting for a second operator.
         m.registerMigration("v13-pending-changes") { db in try migrateToPendingChanges(db) }
+        // The last use of each operator's roles and grants, reads included, for the grants review.
+        m.registerMigration("v14-operator-right-use") { db in try migrateToRightUses(db) }
         return m
     }
 
