@@ -1,4 +1,5 @@
 import ClaimGateCore
+import Envelope
 import Foundation
 import Store
 
@@ -15,8 +16,9 @@ enum ChangePayload: Codable {
     case removal(force: Bool, reason: String?)
     /// `operator grant NAME ROLE`.
     case grant(role: Role)
-    /// `operator add NAME …`.
-    case operatorAdd(roles: [Role], grants: [OperatorGrant], partners: [String]?, days: Int)
+    /// `operator add NAME …`; with the public key (PEM) the operator sent, when its private key
+    /// stays with it (the operator API), nil when the gateway makes the key on approval.
+    case operatorAdd(roles: [Role], grants: [OperatorGrant], partners: [String]?, days: Int, publicKey: String? = nil)
 
     func encoded() throws -> String {
         let e = JSONEncoder()
@@ -207,6 +209,13 @@ extension Gateway {
         }
     }
 
+    /// Whether approving `change` makes a private key at the gateway, for the approver to hand
+    /// over (`approve --out`): an `operator add` proposed without the operator's public key.
+    public func changeIssuesPrivateKey(_ change: PendingChange) -> Bool {
+        guard change.action == .operatorAdd, case .operatorAdd(_, _, _, _, let publicKey)? = try? ChangePayload.decode(change) else { return false }
+        return publicKey == nil
+    }
+
     private func storedChange(_ raw: String) throws -> PendingChange {
         guard let id = try? PendingChangeID(raw), let change = try store.pendingChange(id) else {
             throw ClaimGateError(.unknownChange, "There is no pending change '\(EventReason.bounded(String(raw.prefix(40))))': see `claimgate pending`.")
@@ -284,8 +293,14 @@ extension Gateway {
             return PreparedChange(details: ["operator \(op.id): \(op.summary) -> \(after.summary)"]) { a in
                 .operatorChanged(try self.applyGrant(op.id, .role(role), by: a.approver, approval: a))
             }
-        case (.operatorAdd, .operatorAdd(let roles, let grants, let partners, let days)):
+        case (.operatorAdd, .operatorAdd(let roles, let grants, let partners, let days, let publicKeyPEM)):
             let request = try checkNewOperator(change.target, roles: Set(roles), grants: Set(grants), partners: partners, days: days)
+            if let publicKeyPEM {
+                let publicKey = try Self.publicKey(publicKeyPEM)
+                return PreparedChange(details: ["operator \(request.id): \(request.summary)", "certificate: valid \(days) days from approval, for the public key the proposer sent (no private key is made here; `claimgate operator certificate \(request.id)` prints the chain)"]) { a in
+                    .operatorAdded(try self.issueOperator(request, publicKey: publicKey, by: a.approver, approval: a))
+                }
+            }
             return PreparedChange(details: ["operator \(request.id): \(request.summary)", "certificate: valid \(days) days from approval, issued to whoever approves (--out)"]) { a in
                 .operatorAdded(try self.issueOperator(request, by: a.approver, approval: a))
             }

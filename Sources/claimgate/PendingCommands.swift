@@ -97,7 +97,7 @@ struct ApproveCommand: ParsableCommand {
     @OptionGroup var home: HomeOption
     @Argument(help: "The change's id (see `claimgate pending`).") var id: String
     @Flag(name: .shortAndLong, help: "Approve without asking.") var yes = false
-    @Option(help: ArgumentHelp("For an `operator add`: the folder to write NAME.pem and NAME.key to.", valueName: "DIR"))
+    @Option(help: ArgumentHelp("For an `operator add`: the folder to write NAME.pem and NAME.key to (NAME.pem alone for an operator that sent its public key).", valueName: "DIR"))
     var out: String?
     @Flag(help: "Print the approved change as JSON.") var json = false
 
@@ -105,7 +105,7 @@ struct ApproveCommand: ParsableCommand {
         let g = try home.gateway()
         let preview = try g.previewChange(id, by: localPrincipal)
         if preview.blocked == nil {
-            if preview.change.action == .operatorAdd {
+            if preview.change.action == .operatorAdd, g.changeIssuesPrivateKey(preview.change) {
                 guard let out else {
                     throw ValidationError("Change \(preview.change.id) adds operator \(preview.change.target): give --out DIR for its certificate and key.")
                 }
@@ -126,8 +126,11 @@ struct ApproveCommand: ParsableCommand {
         }
         // A change that cannot be approved is refused (and recorded) by the approval itself.
         let (change, applied) = try g.approveChange(id, by: localPrincipal)
-        var written: (certificate: String, key: String)?
-        if case .operatorAdded(let issued) = applied, let out { written = try issued.write(to: out) }
+        var written: (certificate: String, key: String?)?
+        if case .operatorAdded(let issued) = applied, let out {
+            // An operator that sent its public key holds its private key: only the chain is written.
+            written = issued.privateKeyPEM == nil ? (try issued.writeCertificateChain(to: out), nil) : try issued.write(to: out)
+        }
         if json { try printJSON(PendingChangeView(change, now: g.clock.now)); return }
         print("Approved change \(change.id) (\(change.action) \(change.target), proposed by \(change.proposedBy)).")
         switch applied {
@@ -141,7 +144,10 @@ struct ApproveCommand: ParsableCommand {
             print("Added operator \(issued.operator.id) (\(issued.operator.summary)), certificate valid until \(Timestamp.format(issued.operator.certificate.notAfter)).")
             if let written {
                 print("certificate \(written.certificate)")
-                print("key         \(written.key) (mode 0600: hand it over privately)")
+                if let key = written.key { print("key         \(key) (mode 0600: hand it over privately)") }
+            }
+            if issued.privateKeyPEM == nil {
+                print("The operator holds its private key: `claimgate operator certificate \(issued.operator.id)` prints its certificate chain.")
             }
             print(issued.operator.certificate.openSSLFingerprint)
         }

@@ -171,7 +171,7 @@ import Testing
         #expect(chain[0].allowsTLSClientAuthentication)
         #expect(!chain[0].isCA)
         #expect(chain[0].subject.contains("CN=claire"))
-        #expect(try PrivateKey(pem: issued.privateKeyPEM).matches(chain[0]))
+        #expect(try PrivateKey(pem: try #require(issued.privateKeyPEM)).matches(chain[0]))
         // Created at init, recorded once as a key creation.
         #expect(try o.gateway.store.events().filter { $0.action == "key-created" && $0.reasonCode == "operator-ca" }.count == 1)
 
