@@ -129,7 +129,12 @@ struct ApproveCommand: ParsableCommand {
         var written: (certificate: String, key: String?)?
         if case .operatorAdded(let issued) = applied, let out {
             // An operator that sent its public key holds its private key: only the chain is written.
-            written = issued.privateKeyPEM == nil ? (try issued.writeCertificateChain(to: out), nil) : try issued.write(to: out)
+            if issued.privateKeyPEM == nil {
+                written = (try issued.writeCertificateChain(to: out), nil)
+            } else {
+                let files = try issued.write(to: out)
+                written = (files.certificate, files.key)
+            }
         }
         if json { try printJSON(PendingChangeView(change, now: g.clock.now)); return }
         print("Approved change \(change.id) (\(change.action) \(change.target), proposed by \(change.proposedBy)).")
