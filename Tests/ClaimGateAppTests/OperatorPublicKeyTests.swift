@@ -24,7 +24,8 @@ import Testing
 
     static func leafMatches(_ chainPEM: String, keyFile: String) throws -> Bool {
         let chain = try Certificate.parseAll(pem: chainPEM)
-        return chain.count == 2 && (try PrivateKey(pem: try String(contentsOfFile: keyFile, encoding: .utf8)).matches(chain[0]))
+        let key = try PrivateKey(pem: try String(contentsOfFile: keyFile, encoding: .utf8))
+        return chain.count == 2 && key.matches(chain[0])
     }
 
     @Test func anAdditionThatNeedsASecondOfficerKeepsThePublicKeyAndIsIssuedForItOnApproval() throws {

@@ -64,8 +64,10 @@ import Testing
         #expect(try o.gateway.bundles(partner: Self.acme, by: claire).count == 1)
         Self.expectOutOfScope { _ = try o.gateway.bundles(partner: Self.stMarys, by: claire) }
         try o.expectRefusalRecorded(claire, .bundleList, partner: Self.stMarys)
-        // A name that is no partner: unknown, whatever the scope.
-        #expect((#expect(throws: ClaimGateError.self) { _ = try o.gateway.bundles(partner: "no-such-partner", by: claire) })?.code == .unknownPartner)
+        // A partner the gateway does not know is out of the scope too; to an operator without a
+        // scope, it is unknown.
+        Self.expectOutOfScope { _ = try o.gateway.bundles(partner: "no-such-partner", by: claire) }
+        #expect((#expect(throws: ClaimGateError.self) { _ = try o.gateway.bundles(partner: "no-such-partner", by: everyone) })?.code == .unknownPartner)
     }
 
     @Test func deliveriesShowTheScopesDeliveriesOnly() throws {
