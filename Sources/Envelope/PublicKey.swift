@@ -37,4 +37,14 @@ public final class PublicKey: @unchecked Sendable {
     }
 
     public var kind: KeyKind { KeyKind.of(pkey) }
+
+    /// The key as a PEM `PUBLIC KEY` (SubjectPublicKeyInfo), whatever it was read from.
+    public func pem() throws -> String {
+        defer { OpenSSLErrorQueue.clear() }
+        let bio = try MemoryBIO()
+        guard PEM_write_bio_PUBKEY(bio.bio, pkey) == 1 else {
+            throw EnvelopeError(.invalidKey, "Could not encode the public key.")
+        }
+        return bio.string
+    }
 }

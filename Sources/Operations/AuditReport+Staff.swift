@@ -57,8 +57,8 @@ extension AccessReview {
         let g = grantsReview
         out += "\n## Grants review\n\n"
         out += "Roles and grants as held when the report was generated; use measured up to \(g.reviewedAt). "
-            + "Last used: the operator's last recorded action that needed the right (listings, reports and verification record "
-            + "nothing). Unused for \(g.unusedDays) days or more: flagged.\n\n"
+            + "Last used: the operator's last action that needed the right, recorded or (listings, shows, reports, "
+            + "verification) noted by the gateway. Unused for \(g.unusedDays) days or more: flagged.\n\n"
         if g.operators.isEmpty { out += "No operators.\n" }
         else {
             let flagged = unusedGrants

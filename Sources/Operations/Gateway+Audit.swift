@@ -71,7 +71,9 @@ extension Gateway {
 
     /// The access review of `month` (`audit report`), for `principal` (`audit-report`).
     public func auditReport(month: ReportMonth, partner raw: String? = nil, by principal: Principal) throws -> AccessReview {
-        try authorize(.auditReport, by: principal)
+        // One partner's review is judged on that partner; the whole gateway's (every partner and
+        // every operator) is refused to an operator scoped to some partners.
+        if let raw { try authorize(.auditReport, partnerNamed: raw, by: principal) } else { try authorize(.auditReport, by: principal) }
         return try accessReview(month: month, partner: raw.map { try partner($0).id })
     }
 
@@ -79,7 +81,9 @@ extension Gateway {
     @discardableResult
     public func auditImpact(_ query: ImpactQuery, format: ImpactFormat, by principal: Principal,
                             to write: (String) throws -> Void) throws -> ImpactSummary {
-        try authorize(.auditImpact, by: principal)
+        // A partner's impact is judged on that partner; a claim's alone, or every bundle's, may
+        // reach every partner and is refused to an operator scoped to some partners.
+        if let raw = query.partner { try authorize(.auditImpact, partnerNamed: raw, by: principal) } else { try authorize(.auditImpact, by: principal) }
         return try writeImpact(query, format: format, to: write)
     }
 

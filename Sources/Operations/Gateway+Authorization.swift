@@ -20,11 +20,44 @@ extension Gateway {
     ///   - partner: the partner it concerns; nil for an action on the whole gateway.
     ///   - principal: who asks.
     public func authorize(_ action: OperatorAction, partner: PartnerID? = nil, by principal: Principal) throws {
-        guard case .operator(let id, let fingerprint) = principal else { return }
-        let request = OperatorRequest(operatorID: id, fingerprint: fingerprint, stored: try store.operator(id),
-                                      action: action, partner: partner)
-        guard case .fails(let refusal) = OperatorPolicy(clock: clock).evaluate(request) else { return }
-        try refuse(refusal, action: action, partner: partner, by: principal)
+        _ = try allowedOperator(action, partner: partner, by: principal)
+    }
+
+    /// `authorize`, returning the operator as stored when it was judged (nil for the shell and
+    /// the gateway's own jobs). An allowed action is noted as a use of the operator's rights that
+    /// allow it (`noteRightsUsed`), for the grants review.
+    func allowedOperator(_ action: OperatorAction, partner: PartnerID?, by principal: Principal) throws -> Operator? {
+        guard case .operator(let id, let fingerprint) = principal else { return nil }
+        let stored = try store.operator(id)
+        let request = OperatorRequest(operatorID: id, fingerprint: fingerprint, stored: stored, action: action, partner: partner)
+        if case .fails(let refusal) = OperatorPolicy(clock: clock).evaluate(request) {
+            try refuse(refusal, action: action, partner: partner, by: principal)
+        }
+        if let stored { noteRightsUsed(by: stored, for: action) }
+        return stored
+    }
+
+    /// Authorises a listing (`OperatorAction.narrowsToScope`) and says which partners' rows it
+    /// may show: nil for every partner. A listing of one named partner is judged on that partner
+    /// (out of scope: refused and recorded) and shows its rows; a listing of every partner by an
+    /// operator scoped to some partners shows only theirs.
+    /// - Parameters:
+    ///   - partner: the partner the listing is asked for; nil for every partner.
+    func listingScope(_ action: OperatorAction, partner: PartnerID?, by principal: Principal) throws -> Set<PartnerID>? {
+        let op = try allowedOperator(action, partner: partner, by: principal)
+        return partner == nil ? op?.partners : nil
+    }
+
+    /// `listingScope` for the partner a command names (as typed), or none.
+    func listingScope(_ action: OperatorAction, partnerNamed raw: String?, by principal: Principal) throws -> Set<PartnerID>? {
+        guard let raw else { return try listingScope(action, partner: nil, by: principal) }
+        guard let id = try? PartnerID(stored: raw) else {
+            // Names no partner: judged as the operator's listing, then the partner is unknown.
+            _ = try listingScope(action, partner: nil, by: principal)
+            _ = try partner(raw)
+            throw ClaimGateError(.unknownPartner, "No partner '\(EventReason.bounded(String(raw.prefix(64))))': see `claimgate partner list`.")
+        }
+        return try listingScope(action, partner: id, by: principal)
     }
 
     /// Checks that `principal` may stage documents for `send` or `seal` (an operator API upload):

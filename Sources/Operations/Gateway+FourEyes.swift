@@ -1,4 +1,5 @@
 import ClaimGateCore
+import Envelope
 import Foundation
 import Store
 
@@ -15,8 +16,9 @@ enum ChangePayload: Codable {
     case removal(force: Bool, reason: String?)
     /// `operator grant NAME ROLE`.
     case grant(role: Role)
-    /// `operator add NAME …`.
-    case operatorAdd(roles: [Role], grants: [OperatorGrant], partners: [String]?, days: Int)
+    /// `operator add NAME …`; with the public key (PEM) the operator sent, when its private key
+    /// stays with it (the operator API), nil when the gateway makes the key on approval.
+    case operatorAdd(roles: [Role], grants: [OperatorGrant], partners: [String]?, days: Int, publicKey: String? = nil)
 
     func encoded() throws -> String {
         let e = JSONEncoder()
@@ -113,16 +115,22 @@ extension Gateway {
     }
 
     /// Every pending change (approved, withdrawn and expired ones too), oldest first. Their
-    /// state at the gateway's clock is `PendingChange.state(at:)`.
+    /// state at the gateway's clock is `PendingChange.state(at:)`. An operator scoped to some
+    /// partners sees only the changes to its partners (not onboardings, nor operator changes).
     public func pendingChanges(by principal: Principal) throws -> [PendingChange] {
-        try authorize(.pendingList, by: principal)
-        return try store.pendingChanges()
+        guard let scope = try listingScope(.pendingList, partner: nil, by: principal) else { return try store.pendingChanges() }
+        return try store.pendingChanges().filter { $0.partner.map(scope.contains) ?? false }
     }
 
-    /// One pending change, and what it would do if approved now.
+    /// One pending change, and what it would do if approved now. Judged on the change's partner:
+    /// an operator scoped to some partners sees only changes to them.
     public func previewChange(_ raw: String, by principal: Principal) throws -> ChangePreview {
-        try authorize(.pendingList, by: principal)
-        let change = try storedChange(raw)
+        let change: PendingChange
+        do { change = try storedChange(raw) } catch {
+            try authorize(.pendingList, by: principal)
+            throw error
+        }
+        try authorize(.pendingList, partner: change.partner, by: principal)
         var details: [String] = []
         var blocked: String?
         do {
@@ -199,6 +207,13 @@ extension Gateway {
         } catch let e as ClaimGateError where e.code == .changeNotPending {
             return false
         }
+    }
+
+    /// Whether approving `change` makes a private key at the gateway, for the approver to hand
+    /// over (`approve --out`): an `operator add` proposed without the operator's public key.
+    public func changeIssuesPrivateKey(_ change: PendingChange) -> Bool {
+        guard change.action == .operatorAdd, case .operatorAdd(_, _, _, _, let publicKey)? = try? ChangePayload.decode(change) else { return false }
+        return publicKey == nil
     }
 
     private func storedChange(_ raw: String) throws -> PendingChange {
@@ -278,8 +293,14 @@ extension Gateway {
             return PreparedChange(details: ["operator \(op.id): \(op.summary) -> \(after.summary)"]) { a in
                 .operatorChanged(try self.applyGrant(op.id, .role(role), by: a.approver, approval: a))
             }
-        case (.operatorAdd, .operatorAdd(let roles, let grants, let partners, let days)):
+        case (.operatorAdd, .operatorAdd(let roles, let grants, let partners, let days, let publicKeyPEM)):
             let request = try checkNewOperator(change.target, roles: Set(roles), grants: Set(grants), partners: partners, days: days)
+            if let publicKeyPEM {
+                let publicKey = try Self.publicKey(publicKeyPEM)
+                return PreparedChange(details: ["operator \(request.id): \(request.summary)", "certificate: valid \(days) days from approval, for the public key the proposer sent (no private key is made here; `claimgate operator certificate \(request.id)` prints the chain)"]) { a in
+                    .operatorAdded(try self.issueOperator(request, publicKey: publicKey, by: a.approver, approval: a))
+                }
+            }
             return PreparedChange(details: ["operator \(request.id): \(request.summary)", "certificate: valid \(days) days from approval, issued to whoever approves (--out)"]) { a in
                 .operatorAdded(try self.issueOperator(request, by: a.approver, approval: a))
             }

@@ -107,24 +107,57 @@ extension Gateway {
 
     /// Adds an operator whose certificate is issued for a public key it sent (a PEM public key,
     /// or a PEM certificate request whose signature is checked): the operator API's `operator
-    /// add`, where the private key never leaves the operator's machine. A pending change keeps no
-    /// public key yet, so when giving the role needs a second security officer this is refused:
-    /// propose it with `claimgate operator add` (the certificate and key then go to the approver).
-    /// - Returns: the operator and its certificate chain (PEM: the certificate, then the operator CA).
+    /// add`, where the private key never leaves the operator's machine. When giving the roles
+    /// needs a second security officer (four eyes), the request is checked and kept as a pending
+    /// change that holds the public key (PEM, in its payload): on approval the certificate is
+    /// issued for that key, and no private key is made at the gateway.
+    /// - Returns: the operator and its certificate chain (PEM: the certificate, then the operator
+    ///   CA; `privateKeyPEM` nil), or the pending change.
+    @discardableResult
     public func addOperator(_ name: String, roles: Set<Role>, grants: Set<OperatorGrant> = [], partners: [String]? = nil,
-                            days: Int = 365, publicKeyPEM: String, by principal: Principal) throws -> (operator: Operator, certificateChainPEM: String) {
+                            days: Int = 365, publicKeyPEM: String, by principal: Principal) throws -> ChangeOutcome<IssuedOperator> {
         try authorize(.operatorAdd, by: principal)
-        let publicKey: PublicKey
-        do { publicKey = try PublicKey(pem: publicKeyPEM) } catch let e as EnvelopeError {
-            throw ClaimGateError(.invalidArgument, e.message)
-        }
+        let publicKey = try Self.publicKey(publicKeyPEM)
         let request = try checkNewOperator(name, roles: roles, grants: grants, partners: partners, days: days)
         if try needsSecondOperator(.operatorAdd, giving: roles, by: principal) {
-            throw ClaimGateError(.policyRefused, "Adding \(request.id) with these roles needs a second security officer's approval, which is not yet carried for a key held by the client: propose it with `claimgate operator add` and have another security officer approve it.")
+            let keyPEM: String
+            do { keyPEM = try publicKey.pem() } catch let e as EnvelopeError { throw ClaimGateError(.invalidArgument, e.message) }
+            return .pending(try propose(.operatorAdd, partner: nil, target: request.id.rawValue, summary: "add \(request.summary) (public key sent)",
+                                        payload: .operatorAdd(roles: roles.sorted(), grants: grants.sorted(), partners: partners, days: days,
+                                                              publicKey: keyPEM),
+                                        by: principal))
         }
-        return try storeOperator(request, by: principal, approval: nil) { now in
-            try identity.issueOperatorCertificate(for: request.id, publicKey: publicKey, days: request.days, now: now)
+        return .applied(try issueOperator(request, publicKey: publicKey, by: principal))
+    }
+
+    /// A PEM public key or certificate request, read.
+    static func publicKey(_ pem: String) throws -> PublicKey {
+        do { return try PublicKey(pem: pem) } catch let e as EnvelopeError {
+            throw ClaimGateError(.invalidArgument, e.message)
         }
+    }
+
+    /// Issues a checked operator's certificate for `publicKey` and stores it, recorded as
+    /// `operator-added` (for an approved change, naming it and its proposer).
+    func issueOperator(_ r: NewOperator, publicKey: PublicKey, by principal: Principal, approval: Approval? = nil) throws -> IssuedOperator {
+        let (op, chain) = try storeOperator(r, by: principal, approval: approval) { now in
+            try identity.issueOperatorCertificate(for: r.id, publicKey: publicKey, days: r.days, now: now)
+        }
+        return IssuedOperator(operator: op, certificateChainPEM: chain, privateKeyPEM: nil)
+    }
+
+    /// The certificate chain of an operator's certificate on record (PEM: the certificate, then
+    /// the operator CA): public material, for handing over again or checking with `openssl
+    /// verify`. Action `operator-show`.
+    /// - Throws: `invalid-argument` for an operator added before the gateway kept certificates.
+    public func operatorCertificateChainPEM(_ name: String, by principal: Principal) throws -> String {
+        try authorize(.operatorShow, by: principal)
+        let op = try storedOperator(name)
+        guard let pem = try store.operatorCertificatePEM(op.id),
+              let cert = try? Certificate(pem: pem), cert.sha256Fingerprint.lowercased() == op.certificate.fingerprint.lowercased() else {
+            throw ClaimGateError(.invalidArgument, "Operator \(op.id)'s certificate was issued before the gateway kept certificates: it has only its fingerprint (\(op.certificate.openSSLFingerprint)); the chain is in the NAME.pem handed over then.")
+        }
+        return cert.pem + (try identity.operatorCA().pem)
     }
 
     /// Stores a checked operator with the certificate `issue` makes, recorded as `operator-added`.
@@ -137,7 +170,7 @@ extension Gateway {
                           certificate: OperatorCertificate(fingerprint: cert.sha256Fingerprint, serial: cert.serialNumber, notAfter: cert.notAfter),
                           createdBy: principal.actor.description, createdAt: now)
         let subject = "\(r.id) \(op.summary) sha256=\(op.certificate.fingerprint)"
-        try store.insertOperator(op, event: TransferEvent(
+        try store.insertOperator(op, certificatePEM: cert.pem, event: TransferEvent(
             time: now, actor: principal.actor, action: .operatorAdded, outcome: .success,
             reason: EventReason(.operatorChange, approval?.attributed(subject) ?? subject), transport: principal.transport),
             settling: approval?.settlement)

@@ -29,6 +29,10 @@ public final class Gateway: @unchecked Sendable {
     /// checkpoint, so that a command ending does not seal over what it found.
     let tamperingFound = Mutex(false)
 
+    /// When this gateway last noted each operator's use of each right (`noteRightsUsed`), so
+    /// that it writes one at most once a minute.
+    let rightUsesNoted = Mutex<[String: Date]>([:])
+
     /// Whether this gateway was opened with `openReadOnly`: it records and seals nothing.
     public var isReadOnly: Bool { store.isReadOnly }
 

@@ -161,7 +161,8 @@ public struct GrantsReview: Sendable, Encodable, Equatable {
     public var reviewedAt: String
     /// A right held and not used for at least this many days (to `reviewedAt`) is flagged.
     public var unusedDays: Int
-    /// How "last used" is found (see docs/audit-reports.md): `per-right`.
+    /// How "last used" is found (see docs/audit-reports.md): `per-right-with-reads` (the trail's
+    /// entries and the uses `authorize` notes, listings and reports included).
     public var lastUseBasis: String
     public var operators: [OperatorGrants]
 }
@@ -205,7 +206,8 @@ public struct GrantUse: Sendable, Encodable, Equatable {
     public var grantedAt: String?
     public var grantedSequence: Int64?
     /// The operator's last action before `reviewedAt` that needed this right (an action this
-    /// role allows, or `inbox export` for the grant), over the whole trail.
+    /// role allows, or `inbox export` for the grant): its last entry in the whole trail, or a
+    /// later use `authorize` noted (a listing, a show, a report; `lastUsedSequence` nil then).
     public var lastUsed: String?
     public var lastUsedAction: String?
     public var lastUsedSequence: Int64?
@@ -291,6 +293,8 @@ extension Gateway {
 
     private func grantsReview(_ stored: [Operator], reviewedAt: Date, partner: PartnerID?, unusedDays: Int) throws -> GrantsReview {
         let at = AuditTime.format(reviewedAt)
+        // Uses `authorize` noted without waiting are committed first.
+        if !store.isReadOnly { try store.flush() }
         let history = OperatorGrantHistory(try store.operatorChanges())
 
         // Each operator's last successful entry per action before the review time, whatever
@@ -302,6 +306,10 @@ extension Gateway {
         func latest(_ uses: some Sequence<GatewayStore.OperatorLastUse>) -> GatewayStore.OperatorLastUse? {
             uses.max { ($0.time, $0.sequence) < ($1.time, $1.sequence) }
         }
+        // Each operator's last use of each right before the review time as `authorize` noted it
+        // (reads included, which the trail does not record).
+        var noted: [String: [String: GatewayStore.RightUse]] = [:]
+        for use in try store.rightUses(before: at) { noted[use.operatorName, default: [:]][use.right] = use }
 
         let limit = TimeInterval(unusedDays) * 86_400
         var reviewed: [OperatorGrants] = []
@@ -318,13 +326,17 @@ extension Gateway {
                 rights.append((grant.rawValue, .grant, { grant == .inboxExport && $0 == .inboxExport }))
             }
             let grantUses = rights.map { r -> GrantUse in
-                let use = latest(uses.filter { OperatorActivityKind.of(action: $0.action).action.map(r.needs) ?? false })
+                let entry = latest(uses.filter { OperatorActivityKind.of(action: $0.action).action.map(r.needs) ?? false })
                 let g = given[r.right]
                 var u = GrantUse(right: r.right, kind: r.kind, grantedBy: g?.actor, grantedAt: g?.time, grantedSequence: g?.sequence,
-                                 lastUsed: use?.time, lastUsedAction: use?.action, lastUsedSequence: use?.sequence, idleDays: nil, unused: false)
+                                 lastUsed: entry?.time, lastUsedAction: entry?.action, lastUsedSequence: entry?.sequence, idleDays: nil, unused: false)
+                // A later use noted by `authorize` (a listing, a show, a report) counts too.
+                if let read = noted[name]?[r.right], read.time > (entry?.time ?? "") {
+                    u.lastUsed = read.time; u.lastUsedAction = read.action; u.lastUsedSequence = nil
+                }
                 // Idle since the later of its last use and when it was given (the operator's
                 // addition when the trail does not say).
-                let since = [use?.time, g?.time ?? AuditTime.format(op.createdAt)].compactMap { $0 }.max()
+                let since = [u.lastUsed, g?.time ?? AuditTime.format(op.createdAt)].compactMap { $0 }.max()
                 if let since, let start = AuditTime.parse(since) {
                     let idle = reviewedAt.timeIntervalSince(start)
                     u.idleDays = idle < 0 ? 0 : Int(idle / 86_400)
@@ -340,7 +352,7 @@ extension Gateway {
                 addedAt: AuditTime.format(op.createdAt), changedBy: op.changedBy, changedAt: AuditTime.format(op.changedAt),
                 lastAction: last?.time, lastActionName: last?.action, rights: grantUses))
         }
-        return GrantsReview(reviewedAt: at, unusedDays: unusedDays, lastUseBasis: "per-right", operators: reviewed)
+        return GrantsReview(reviewedAt: at, unusedDays: unusedDays, lastUseBasis: "per-right-with-reads", operators: reviewed)
     }
 }
 

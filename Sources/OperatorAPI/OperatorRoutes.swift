@@ -46,6 +46,7 @@ struct OperatorRoutes: Sendable {
         Endpoint(.get, "/v1/operators", .operatorList),
         Endpoint(.post, "/v1/operators", .operatorAdd),
         Endpoint(.get, "/v1/operators/:name", .operatorShow),
+        Endpoint(.get, "/v1/operators/:name/certificate", .operatorCertificate),
         Endpoint(.post, "/v1/operators/:name/suspend", .operatorSuspend),
         Endpoint(.post, "/v1/operators/:name/resume", .operatorResume),
         Endpoint(.post, "/v1/operators/:name/remove", .operatorRemove),
@@ -60,6 +61,7 @@ struct OperatorRoutes: Sendable {
             case partnerList, partnerShow, partnerSuspend, partnerResume, partnerRemove
             case auditVerify, auditExport, auditReport, auditImpact, doctor, purge
             case operatorList, operatorAdd, operatorShow, operatorSuspend, operatorResume, operatorRemove, operatorGrant, operatorRevoke
+            case operatorCertificate
         }
         let method: HTTPRequest.Method
         let path: String
@@ -246,13 +248,16 @@ struct OperatorRoutes: Sendable {
                 guard let g = OperatorGrant(rawValue: raw) else { throw ClaimGateError(.invalidArgument, "'\(raw.prefix(40))' is not a grant: use \(OperatorGrant.allCases.map(\.rawValue).joined(separator: ", ")).") }
                 return g
             })
-            return try await json(status: .created) {
-                let (op, chain) = try g.addOperator(body.name, roles: roles, grants: grants, partners: body.partners, days: body.days ?? 365,
-                                                   publicKeyPEM: body.public_key, by: principal)
-                return AddedOperator(operator: OperatorView(op), certificate_chain_pem: chain)
-            }
+            return try await change(applied: .created) {
+                try g.addOperator(body.name, roles: roles, grants: grants, partners: body.partners, days: body.days ?? 365,
+                                  publicKeyPEM: body.public_key, by: principal)
+            } view: { AddedOperator(operator: OperatorView($0.operator), certificate_chain_pem: $0.certificateChainPEM) }
         case .operatorShow:
             return try await json { OperatorView(try g.operator(name, by: principal)) }
+        case .operatorCertificate:
+            let chain = try await run { try g.operatorCertificateChainPEM(name, by: principal) }
+            return Response(status: .ok, headers: [.contentType: "application/pem-certificate-chain"],
+                            body: .init(byteBuffer: ByteBuffer(string: chain)))
         case .operatorSuspend:
             return try await json { OperatorView(try g.suspendOperator(name, by: principal)) }
         case .operatorResume:
@@ -366,9 +371,11 @@ struct OperatorRoutes: Sendable {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
     }
 
-    /// A change that four eyes may keep waiting (docs/operators.md): `200` with `view` of what
-    /// was applied, or `202` with `{"pending": "ID"}`, as the command line prints it.
-    private func change<T: Sendable, V: Encodable>(_ body: @escaping @Sendable () throws -> ChangeOutcome<T>,
+    /// A change that four eyes may keep waiting (docs/operators.md): `applied` (`200`, or `201`
+    /// for an addition) with `view` of what was applied, or `202` with `{"pending": "ID"}`, as
+    /// the command line prints it.
+    private func change<T: Sendable, V: Encodable>(applied: HTTPResponse.Status = .ok,
+                                                   _ body: @escaping @Sendable () throws -> ChangeOutcome<T>,
                                                    view: @escaping @Sendable (T) throws -> V) async throws -> Response {
         let (text, pending) = try await run { () throws -> (String, Bool) in
             switch try body() {
@@ -376,7 +383,7 @@ struct OperatorRoutes: Sendable {
             case .pending(let c): return (try JSONOutput.string(["pending": c.id.description]), true)
             }
         }
-        return Response(status: pending ? .accepted : .ok, headers: [.contentType: "application/json"],
+        return Response(status: pending ? .accepted : applied, headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
     }
 

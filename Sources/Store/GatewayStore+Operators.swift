@@ -26,10 +26,24 @@ extension GatewayStore {
         }
     }
 
+    /// Migration `v15-operator-certificate`: the operator's certificate itself (PEM), public
+    /// material kept so that it can be handed out again (`operator certificate`). NULL for an
+    /// operator added before it.
+    static func migrateToOperatorCertificates(_ db: Database) throws {
+        try db.alter(table: "operator") { t in t.add(column: "cert_pem", .text) }
+    }
+
+    /// The certificate on record of operator `id` (PEM), as issued; nil when there is no such
+    /// operator or it was added before the gateway kept certificates.
+    public func operatorCertificatePEM(_ id: OperatorID) throws -> String? {
+        try db.read { try String.fetchOne($0, sql: "SELECT cert_pem FROM operator WHERE name = ?", arguments: [id.rawValue]) }
+    }
+
     /// Stores a new operator and records `event`, in one transaction.
     /// - Throws: `operator-exists` when the name is taken (also by a removed operator).
     /// - Parameter settling: the pending change this applies, settled in the same transaction.
-    public func insertOperator(_ op: Operator, event: TransferEvent, settling: ChangeSettlement? = nil) throws {
+    /// - Parameter certificatePEM: the certificate issued (PEM), kept beside its fingerprint.
+    public func insertOperator(_ op: Operator, certificatePEM: String? = nil, event: TransferEvent, settling: ChangeSettlement? = nil) throws {
         try commits.write { db in
             if let settling { try Self.settle(settling, db) }
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM operator WHERE name = ?", arguments: [op.id.rawValue]) == true {
@@ -37,9 +51,9 @@ extension GatewayStore {
             }
             try db.execute(sql: """
                 INSERT INTO operator(name, roles, grants, partners, cert_fingerprint, cert_serial, cert_not_after, state,
-                                     created_by, created_at, changed_by, changed_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: Self.columns(op))
+                                     created_by, created_at, changed_by, changed_at, cert_pem)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: Self.columns(op) + [certificatePEM])
             try Self.insert(event, db)
         }
     }

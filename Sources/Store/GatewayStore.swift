@@ -289,6 +289,10 @@ public final class GatewayStore: EventRecorder, Sendable {
         m.registerMigration("v12-operator-actor-index") { db in try migrateToOperatorActorIndex(db) }
         // Four eyes: changes waiting for a second operator.
         m.registerMigration("v13-pending-changes") { db in try migrateToPendingChanges(db) }
+        // The last use of each operator's roles and grants, reads included, for the grants review.
+        m.registerMigration("v14-operator-right-use") { db in try migrateToRightUses(db) }
+        // Operators' certificates themselves (public), to hand them out again.
+        m.registerMigration("v15-operator-certificate") { db in try migrateToOperatorCertificates(db) }
         return m
     }
 

@@ -9,7 +9,7 @@ struct OperatorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "operator", abstract: "Add and manage operators: people with roles and a client certificate from the operator CA.",
         discussion: "Roles, what each allows and how operators are attributed in the audit trail: docs/operators.md.",
-        subcommands: [Add.self, List.self, Show.self, Suspend.self, Resume.self, Remove.self, Grant.self, Revoke.self])
+        subcommands: [Add.self, List.self, Show.self, Suspend.self, Resume.self, Remove.self, Grant.self, Revoke.self, CertificateChain.self])
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -220,6 +220,22 @@ struct OperatorCommand: ParsableCommand {
                 o = OperatorView(try home.gateway().revokeOperator(name, try OperatorRight(parsing: right), by: localPrincipal))
             }
             print("Operator \(o.name) now has \(o.summary).")
+        }
+    }
+
+    struct CertificateChain: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "certificate", abstract: "Print an operator's certificate chain (PEM): its certificate on record, then the operator CA.",
+            discussion: "Public material: for an operator added with its own public key, or to hand a chain over again. `claimgate operator certificate NAME > NAME.pem`; `openssl verify -CAfile <(claimgate identity --operator-ca-pem) NAME.pem` checks it.")
+        @OptionGroup var home: GatewayOptions
+        @Argument(help: "Operator name.") var name: String
+
+        func run() throws {
+            if let api = try home.remote() {
+                print(try api.call(.GET, ["v1", "operators", name, "certificate"]).text, terminator: "")
+                return
+            }
+            print(try home.readOnlyGateway().operatorCertificateChainPEM(name, by: localPrincipal), terminator: "")
         }
     }
 }

@@ -119,7 +119,7 @@ struct ApproveCommand: ParsableCommand {
     @OptionGroup var home: GatewayOptions
     @Argument(help: "The change's id (see `claimgate pending`).") var id: String
     @Flag(name: .shortAndLong, help: "Approve without asking.") var yes = false
-    @Option(help: ArgumentHelp("For an `operator add`: the folder to write NAME.pem and NAME.key to.", valueName: "DIR"))
+    @Option(help: ArgumentHelp("For an `operator add`: the folder to write NAME.pem and NAME.key to (NAME.pem alone for an operator that sent its public key).", valueName: "DIR"))
     var out: String?
     @Flag(help: "Print the approved change as JSON.") var json = false
 
@@ -156,11 +156,12 @@ struct ApproveCommand: ParsableCommand {
     func run() throws {
         let api = try home.remote()
         let g = api == nil ? try home.gateway() : nil
+        let localPreview = try g?.previewChange(id, by: localPrincipal)
         let preview: PendingChangeView
-        if let api { preview = try api.get(["v1", "pending", id]) } else { preview = PendingChangeView(try g!.previewChange(id, by: localPrincipal), now: g!.clock.now) }
+        if let api { preview = try api.get(["v1", "pending", id]) } else { preview = PendingChangeView(localPreview!, now: g!.clock.now) }
         if preview.blocked == nil {
             if preview.action == OperatorAction.operatorAdd.rawValue {
-                if api == nil, out == nil {
+                if let local = localPreview, g!.changeIssuesPrivateKey(local.change), out == nil {
                     throw ValidationError("Change \(preview.id) adds operator \(preview.target): give --out DIR for its certificate and key.")
                 }
                 // The key exists only once, when the certificate is issued: the files must be writable then.
@@ -181,6 +182,9 @@ struct ApproveCommand: ParsableCommand {
         // A change that cannot be approved is refused (and recorded) by the approval itself.
         let approved: Approved
         var written: (certificate: String, key: String?)?
+        // Whether a new operator holds its own private key (it sent its public key): through the
+        // API always, since the API never hands out a key the gateway made.
+        var holdsKey = api != nil
         if let api {
             approved = try api.post(["v1", "pending", id, "approve"])
             if let chain = approved.applied.certificate_chain_pem, let out, let o = approved.applied.operator {
@@ -201,7 +205,16 @@ struct ApproveCommand: ParsableCommand {
             case .operatorChanged(let o):
                 approved = Approved(change: view, applied: .init(kind: "operator", operator: OperatorView(o)))
             case .operatorAdded(let issued):
-                if let out, !issued.privateKeyPEM.isEmpty { let w = try issued.write(to: out); written = (w.certificate, w.key) }
+                holdsKey = issued.privateKeyPEM == nil
+                if let out {
+                    // An operator that sent its public key holds its private key: only the chain is written.
+                    if holdsKey {
+                        written = (try issued.writeCertificateChain(to: out), nil)
+                    } else {
+                        let files = try issued.write(to: out)
+                        written = (files.certificate, files.key)
+                    }
+                }
                 approved = Approved(change: view, applied: .init(kind: "operator-added", operator: OperatorView(issued.operator),
                                                                  chain: issued.certificateChainPEM))
             }
@@ -223,8 +236,9 @@ struct ApproveCommand: ParsableCommand {
             if let written {
                 print("certificate \(written.certificate)")
                 if let key = written.key { print("key         \(key) (mode 0600: hand it over privately)") }
-            } else if let chain = a.certificate_chain_pem, written == nil, out == nil, api != nil {
-                print(chain, terminator: "")
+            }
+            if holdsKey {
+                print("The operator holds its private key: `claimgate operator certificate \(o.name)` prints its certificate chain.")
             }
             print(o.certificateFingerprint)
         }

@@ -224,7 +224,7 @@ import Testing
 
         let grants = try #require(top["grants_review"] as? [String: Any])
         #expect(Set(grants.keys) == ["reviewed_at", "unused_days", "last_use_basis", "operators"])
-        #expect(grants["last_use_basis"] as? String == "per-right")
+        #expect(grants["last_use_basis"] as? String == "per-right-with-reads")
         let pat = try #require((grants["operators"] as? [[String: Any]])?.first { $0["operator"] as? String == "pat" })
         #expect(pat["all_partners"] as? Bool == true)
         #expect(pat["certificate_sha256"] as? String != nil)

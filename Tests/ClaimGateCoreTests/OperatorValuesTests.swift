@@ -68,7 +68,14 @@ import Testing
         }
         #expect(reason(.seal, acme) == nil)
         #expect(reason(.seal, other) == .partnerOutOfScope)
-        #expect(reason(.bundleList, nil) == .partnerOutOfScope)
+        #expect(reason(.purge, nil) == .roleMissing)
+        #expect(reason(.bundleList, nil) == nil)   // a listing: narrowed to the scope by the operation
+        #expect(reason(.bundleList, other) == .partnerOutOfScope)
+        op.roles.insert(.auditor)
+        #expect(reason(.auditVerify, nil) == .partnerOutOfScope)
+        #expect(reason(.auditReport, acme) == nil)
+        #expect(reason(.operatorList, nil) == .partnerOutOfScope)
+        op.roles.remove(.auditor)
         #expect(reason(.identityShow, nil) == nil)
         #expect(reason(.partnerSuspend, acme) == .roleMissing)
         #expect(reason(.partnerSuspend, other) == .roleMissing)   // the role first, then the scope
