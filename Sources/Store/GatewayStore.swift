@@ -495,6 +495,25 @@ public final class GatewayStore: EventRecorder, Sendable {
         }
     }
 
+    /// An operator's change to a delivery (`deliveries retry` or `cancel`): its new state, last
+    /// attempt and error as `d` holds them, only while it is still in one of `from`, and `event`,
+    /// in one transaction.
+    /// - Throws: `delivery-settled` when it is no longer in one of `from` (an attempt or another
+    ///   operator changed it meanwhile); nothing is changed or recorded then.
+    public func changeDelivery(_ d: Delivery, from: Set<DeliveryState>, event: TransferEvent) throws {
+        try commits.write { db in
+            try db.execute(sql: """
+                UPDATE delivery SET state = ?, last_attempt_at = ?, last_error_code = ?, last_error = ?
+                WHERE id = ? AND state IN (\(from.map { _ in "?" }.joined(separator: ", ")))
+                """, arguments: StatementArguments([d.state.rawValue, d.lastAttemptAt.map(StoredDate.text), d.lastErrorCode, d.lastError,
+                                                    d.id] as [(any DatabaseValueConvertible)?]) + StatementArguments(from.map(\.rawValue)))
+            guard db.changesCount == 1 else {
+                throw ClaimGateError(.deliverySettled, "The delivery of bundle \(d.bundleID.description) changed meanwhile: see `claimgate deliveries`.")
+            }
+            try Self.insert(event, db)
+        }
+    }
+
     /// Moves a bundle to `state` and records `event`, in one transaction.
     /// - Parameter from: only these states move (e.g. a download does not undo an acknowledgement).
     public func updateBundleState(_ id: BundleID, to state: BundleState, from: Set<BundleState>, event: TransferEvent) throws {
