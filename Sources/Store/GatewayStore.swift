@@ -479,14 +479,16 @@ public final class GatewayStore: EventRecorder, Sendable {
     }
 
     /// Records one attempt: the delivery's new state and error, the event, and on success the
-    /// bundle's move to `delivered`, in one transaction.
+    /// bundle's move to `delivered`, in one transaction. An attempt that did not deliver leaves
+    /// a delivery that stopped being pending meanwhile (cancelled by an operator, a recall or a
+    /// removal while the push ran) as it is; one that delivered says so whatever happened.
     public func recordAttempt(_ d: Delivery, event: TransferEvent) throws {
         try commits.write { db in
             try db.execute(sql: """
                 UPDATE delivery SET state = ?, attempts = ?, last_attempt_at = ?, last_error_code = ?, last_error = ?,
-                                    delivered_at = ? WHERE id = ?
+                                    delivered_at = ? WHERE id = ? AND (state = 'pending' OR ? = 'delivered')
                 """, arguments: [d.state.rawValue, d.attempts, d.lastAttemptAt.map(StoredDate.text), d.lastErrorCode,
-                                 d.lastError, d.deliveredAt.map(StoredDate.text), d.id])
+                                 d.lastError, d.deliveredAt.map(StoredDate.text), d.id, d.state.rawValue])
             if d.state == .delivered {
                 try db.execute(sql: "UPDATE bundle SET state = ? WHERE id = ? AND state = ?",
                                arguments: [BundleState.delivered.rawValue, d.bundleID.description, BundleState.queued.rawValue])

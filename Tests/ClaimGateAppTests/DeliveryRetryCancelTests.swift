@@ -19,6 +19,7 @@ import Testing
         let admin: Principal, claims: Principal
         init() throws {
             f = try GatewayFixture()
+            let shell = DeliveryRetryCancelTests.shell
             try f.gateway.addPartner(agreementFile: try f.agreement(extra: DeliveryRetryCancelTests.push), by: shell)
             try f.gateway.addPartner(agreementFile: try f.agreement(id: "st-marys-hospital"), by: shell)
             func add(_ name: String, _ role: Role) throws -> Principal {
@@ -31,7 +32,8 @@ import Testing
 
         /// A bundle sealed into `partner`'s outbox; for the pushing partner, its delivery after one failed attempt.
         func sent(to partner: String = "acme-assessors") throws -> BundleRecord {
-            let b = try g.seal(f.order(partner, documents: [try f.document("report-\(UUID().uuidString.prefix(6)).pdf")]), to: .outbox, by: shell)
+            let b = try g.seal(f.order(partner, documents: [try f.document("report-\(UUID().uuidString.prefix(6)).pdf")]), to: .outbox,
+                               by: DeliveryRetryCancelTests.shell)
             if let d = try g.delivery(of: b.id) { try g.attempt(d, retry: RetryPolicy(maxAttempts: 1)) }
             return b
         }
@@ -85,8 +87,9 @@ import Testing
         let s = try Setup()
         let b = try s.sent()
         try s.g.cancelDelivery(of: b.id.description, reason: "not needed", by: s.admin)
-        for (what, call) in [("retry", { try s.g.retryDelivery(of: b.id.description, by: s.admin) }),
-                             ("cancel", { try s.g.cancelDelivery(of: b.id.description, reason: "again", by: s.admin) })] {
+        let calls: [(String, () throws -> Delivery)] = [("retry", { try s.g.retryDelivery(of: b.id.description, by: s.admin) }),
+                                                        ("cancel", { try s.g.cancelDelivery(of: b.id.description, reason: "again", by: s.admin) })]
+        for (what, call) in calls {
             let e = #expect(throws: ClaimGateError.self, "\(what)") { _ = try call() }
             #expect(e?.code == .deliverySettled)
             #expect(e?.code.exitStatus == 65)
@@ -111,8 +114,9 @@ import Testing
         let s = try Setup()
         let b = try s.sent()
         #expect(try s.g.deliveries(by: s.claims).count == 1)
-        for call in [{ try s.g.retryDelivery(of: b.id.description, by: s.claims) },
-                     { try s.g.cancelDelivery(of: b.id.description, reason: "x", by: s.claims) }] {
+        let calls: [() throws -> Delivery] = [{ try s.g.retryDelivery(of: b.id.description, by: s.claims) },
+                                              { try s.g.cancelDelivery(of: b.id.description, reason: "x", by: s.claims) }]
+        for call in calls {
             let e = #expect(throws: ClaimGateError.self) { _ = try call() }
             #expect(e?.code == .notPermitted)
             #expect(e?.refusal == .roleMissing)
