@@ -22,8 +22,9 @@ import Testing
             let shell = DeliveryRetryCancelTests.shell
             try f.gateway.addPartner(agreementFile: try f.agreement(extra: DeliveryRetryCancelTests.push), by: shell)
             try f.gateway.addPartner(agreementFile: try f.agreement(id: "st-marys-hospital"), by: shell)
+            let g = f.gateway
             func add(_ name: String, _ role: Role) throws -> Principal {
-                let o = try f.gateway.addOperator(name, roles: [role], by: shell).requireApplied().operator
+                let o = try g.addOperator(name, roles: [role], by: shell).requireApplied().operator
                 return .operator(o.id, fingerprint: o.certificate.fingerprint)
             }
             admin = try add("pat", .partnerAdmin)
