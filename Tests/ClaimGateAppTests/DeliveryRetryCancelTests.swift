@@ -9,8 +9,9 @@ import Testing
 /// it, then cancels it (the bundle stays in the outbox); delivered, cancelled and missing
 /// deliveries are refused with their codes, a claims operator by its role, each recorded.
 @Suite struct DeliveryRetryCancelTests {
-    /// A partner whose pushes go to a port nothing listens on (and that may pull too).
-    static let push = "delivery:\n  push:\n    https:\n      url: https://127.0.0.1:9/bundles\n  pull: [sftp]"
+    /// A partner whose pushes go to a port nothing listens on (and that may pull too). SFTP: its
+    /// client is synchronous, so an attempt never waits on the test's cooperative threads.
+    static let push = "delivery:\n  push:\n    sftp: {host: 127.0.0.1, port: 1, user: u, path: /in, host_key: \"SHA256:\(String(repeating: "A", count: 43))\"}\n  pull: [sftp]"
     static let shell = Principal.local(uid: 1000, name: "test")
 
     final class Setup: @unchecked Sendable {
