@@ -190,7 +190,7 @@ import Testing
         #expect(refused.status == "400", "\(refused.body)")
         #expect((try s.problem(refused.body)["detail"] as? String)?.contains("claimgate approve \(id) --out DIR") == true)
         #expect(!refused.body.contains("PRIVATE KEY"))
-        #expect(try s.sql("SELECT count(*) FROM operator WHERE id = 'olga'") == "0")
+        #expect(try s.sql("SELECT count(*) FROM operator WHERE name = 'olga'") == "0")
         #expect(try s.sql("SELECT state FROM pending_change WHERE id = '\(id)'") == "pending")
         #expect(try s.sql("SELECT reason_code FROM event WHERE action = 'change-refused' ORDER BY seq DESC LIMIT 1") == "invalid-argument")
     }
