@@ -37,20 +37,24 @@ public struct ClaimGateError: Error, Hashable, Sendable, CustomStringConvertible
         /// The partner's agreement changed after the change was proposed against it: propose
         /// it again against the agreement in force.
         case changeOutdated = "change-outdated"
+        /// The bundle has no push delivery (its partner pulls).
+        case unknownDelivery = "unknown-delivery"
+        /// The push delivery was delivered or cancelled already: it cannot be retried or cancelled.
+        case deliverySettled = "delivery-settled"
 
         public var name: String { rawValue }
         public var description: String { rawValue }
 
         /// The command line's exit status for this code (sysexits-like): 64 bad usage, 65 refused
-        /// by policy, a rejected bundle or a pending change expired, settled or outdated, 66 unknown
-        /// partner/bundle/operator/change or an input that
+        /// by policy, a rejected bundle, a pending change expired, settled or outdated, or a delivery
+        /// settled, 66 unknown partner/bundle/operator/change/delivery or an input that
         /// cannot be read, 73 cannot create, 74 I/O, 77 not permitted, 78 not initialised. The
         /// operator API answers with the same code, so a client derives the same status.
         public var exitStatus: Int32 {
             switch self {
             case .invalidArgument, .invalidAgreement: return 64
-            case .policyRefused, .bundleRejected, .changeExpired, .changeNotPending, .changeOutdated: return 65
-            case .unknownPartner, .unknownBundle, .unknownOperator, .unknownChange, .unreadableInput: return 66
+            case .policyRefused, .bundleRejected, .changeExpired, .changeNotPending, .changeOutdated, .deliverySettled: return 65
+            case .unknownPartner, .unknownBundle, .unknownOperator, .unknownChange, .unknownDelivery, .unreadableInput: return 66
             case .partnerExists, .operatorExists, .alreadyInitialised: return 73
             case .notPermitted: return 77
             case .notInitialised: return 78

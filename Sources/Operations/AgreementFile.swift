@@ -83,8 +83,12 @@ public enum AgreementLoader {
     public static let maxAgreementFileSize = 1 << 20
 
     /// The `id` of an agreement file if it can be read at all, for recording a refusal.
-    static func peekPartnerID(path: String) -> PartnerID? {
-        guard let text = try? FileSystem.readInput(path, what: "agreement file"),
+    /// - Parameter files: the files sent with the change (nothing is read from disk then); nil
+    ///   to read the file from disk.
+    static func peekPartnerID(path: String, files: InputFiles? = nil) -> PartnerID? {
+        let read = files.map { f in try? f.text(path, what: "agreement file", limit: maxAgreementFileSize) }
+            ?? (try? FileSystem.readInput(path, what: "agreement file"))
+        guard let text = read,
               let node = try? Yams.compose(yaml: text), let id = node["id"]?.string else { return nil }
         return try? PartnerID(id)
     }

@@ -90,6 +90,94 @@ extension Gateway {
         return d
     }
 
+    /// Asks for a push delivery to be tried again at once (`deliveries retry`): one that
+    /// `failed`, or a `pending` one still waiting out its backoff, becomes `pending` and due now
+    /// (its backoff starts over), so `serve`'s delivery worker attempts it at its next pass
+    /// (within seconds). Its attempts so far and last error are kept until that attempt. Refused
+    /// for a delivered or cancelled delivery (`delivery-settled`) and for a bundle no longer
+    /// available (recalled, purged, expired). Recorded as `delivery-retried`; a refusal as
+    /// `delivery-refused` (or `operator-refused`).
+    /// - Parameters:
+    ///   - raw: the bundle's id (any spelling).
+    ///   - principal: who asks; needs `delivery-retry` on the bundle's partner.
+    /// - Returns: the delivery as it now stands.
+    @discardableResult
+    public func retryDelivery(of raw: String, by principal: Principal) throws -> Delivery {
+        try changeDelivery(of: raw, .deliveryRetry, by: principal) { d, b in
+            if case .fails(let r) = BundleAvailable(clock: clock).evaluate(b) {
+                throw ClaimGateError(.policyRefused, "The delivery of bundle \(b.id.description) cannot be retried: \(r.message)")
+            }
+            var next = d
+            next.state = .pending
+            next.lastAttemptAt = nil   // due now: `RetryPolicy.isDue`
+            return (next, TransferEvent(time: clock.now, actor: principal.actor, action: .deliveryRetried, outcome: .success,
+                                        partnerID: d.partnerID, claimID: b.claimID, bundleID: b.id, purpose: b.purpose,
+                                        transport: principal.transport, clientAddress: d.target))
+        }
+    }
+
+    /// Cancels a `pending` or `failed` push delivery (`deliveries cancel`): it is not attempted
+    /// again. The bundle stays in the partner's outbox, for the partner to pull if its agreement
+    /// lets it; `bundle recall` withdraws the bundle itself. Refused for a delivered or cancelled
+    /// delivery (`delivery-settled`). Recorded as `delivery-cancelled` with the reason
+    /// (`operator-note`); a refusal as `delivery-refused` (or `operator-refused`).
+    /// - Parameters:
+    ///   - raw: the bundle's id (any spelling).
+    ///   - reason: why (kept in the audit trail; no personal data).
+    ///   - principal: who asks; needs `delivery-cancel` on the bundle's partner.
+    /// - Returns: the delivery as it now stands.
+    @discardableResult
+    public func cancelDelivery(of raw: String, reason: String, by principal: Principal) throws -> Delivery {
+        try changeDelivery(of: raw, .deliveryCancel, by: principal) { d, b in
+            let words = Self.auditText(reason).trimmingCharacters(in: .whitespaces)
+            guard !words.isEmpty else {
+                throw ClaimGateError(.invalidArgument, "Say why the delivery is cancelled (--reason; kept in the audit trail, no personal data).")
+            }
+            var next = d
+            next.state = .cancelled
+            next.lastErrorCode = "cancelled"
+            next.lastError = "Cancelled by an operator: \(words)"
+            return (next, TransferEvent(time: clock.now, actor: principal.actor, action: .deliveryCancelled, outcome: .success,
+                                        partnerID: d.partnerID, claimID: b.claimID, bundleID: b.id, purpose: b.purpose,
+                                        reason: EventReason(.operatorNote, words), transport: principal.transport, clientAddress: d.target))
+        }
+    }
+
+    /// Authorises `action` on the bundle's partner, finds the bundle's delivery, requires it
+    /// `pending` or `failed`, and stores what `change` makes of it with its event. A refusal
+    /// after authorisation is recorded as `delivery-refused` (its code, and `action` as subject).
+    private func changeDelivery(of raw: String, _ action: OperatorAction, by principal: Principal,
+                                _ change: (Delivery, BundleRecord) throws -> (Delivery, TransferEvent)) throws -> Delivery {
+        let found = try BundleID(lenient: raw).flatMap { try store.bundle($0) }
+        try authorize(action, partner: found?.partnerID, by: principal)
+        do {
+            guard let b = found else {
+                throw ClaimGateError(.unknownBundle, "No bundle '\(EventReason.bounded(String(raw.prefix(64))))': see `claimgate deliveries`.")
+            }
+            guard let d = try store.deliveries(bundle: b.id).first else {
+                throw ClaimGateError(.unknownDelivery, "Bundle \(b.id.description) has no push delivery: partner \(b.partnerID) pulls its bundles (see `claimgate partner show \(b.partnerID)`).")
+            }
+            let verb = action == .deliveryRetry ? "retried" : "cancelled"
+            switch d.state {
+            case .delivered:
+                throw ClaimGateError(.deliverySettled, "The delivery of bundle \(b.id.description) was delivered on \(d.deliveredAt.map(Timestamp.format) ?? "?"), so it cannot be \(verb): see `claimgate bundle show \(b.id.description)`.")
+            case .cancelled:
+                throw ClaimGateError(.deliverySettled, "The delivery of bundle \(b.id.description) is cancelled (\(d.lastError ?? "no reason recorded")), so it cannot be \(verb): send the documents again for a new delivery.")
+            case .pending, .failed:
+                break
+            }
+            let (next, event) = try change(d, b)
+            try store.changeDelivery(next, from: [d.state], event: event)
+            logger.info("delivery \(verb)", metadata: ["bundle.id": "\(b.id.description)", "partner.id": "\(d.partnerID)"])
+            return next
+        } catch let e as ClaimGateError where e.code != .auditUnavailable {
+            try store.record(TransferEvent(time: clock.now, actor: principal.actor, action: .deliveryRefused, outcome: .refused,
+                                           partnerID: found?.partnerID, bundleID: found?.id,
+                                           reason: EventReason(EventReason.Code(e.code), action.rawValue), transport: principal.transport))
+            throw e
+        }
+    }
+
     /// Attempts every pending delivery that is due now.
     /// - Returns: how many were attempted.
     @discardableResult

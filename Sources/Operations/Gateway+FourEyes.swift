@@ -20,6 +20,18 @@ enum ChangePayload: Codable {
     /// stays with it (the operator API), nil when the gateway makes the key on approval.
     case operatorAdd(roles: [Role], grants: [OperatorGrant], partners: [String]?, days: Int, publicKey: String? = nil)
 
+    /// Whether applying the change makes a private key at the gateway: an `operator add` whose
+    /// certificate is issued with a key the gateway generates, for the approver to hand over.
+    /// Such a key leaves the gateway host only through `claimgate approve ID --out DIR` at its
+    /// shell, never through the operator API. (Each case is spelt out: a payload that carries
+    /// the operator's own public key makes no private key, and must say so here.)
+    var generatesPrivateKey: Bool {
+        switch self {
+        case .operatorAdd(_, _, _, _, let publicKey): return publicKey == nil
+        case .agreement, .rotation, .removal, .grant: return false
+        }
+    }
+
     func encoded() throws -> String {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
@@ -148,11 +160,18 @@ extension Gateway {
     /// must still be pending and not past its 7 days. A failed approval is recorded as
     /// `change-refused` with its code (`self-approval`, `change-expired`, `unknown-partner`…),
     /// and the change stays as it was (an expired one becomes `expired`).
+    /// - Parameter keysLeaving: false where a private key the gateway generates cannot be handed
+    ///   over (the operator API): a change that would generate one (an `operator add` issued
+    ///   with a gateway-made key) is then refused (`invalid-argument`, recorded) before anything
+    ///   is done, naming `claimgate approve ID --out DIR` at the gateway host.
     /// - Returns: the change as settled, and what it did.
-    public func approveChange(_ raw: String, by principal: Principal) throws -> (change: PendingChange, applied: AppliedChange) {
+    public func approveChange(_ raw: String, keysLeaving: Bool = true, by principal: Principal) throws -> (change: PendingChange, applied: AppliedChange) {
         let change = try storedChange(raw)
         try authorize(change.action, partner: change.partner, by: principal)
         return try recordingChangeRefusal(change, by: principal) {
+            if !keysLeaving, try ChangePayload.decode(change).generatesPrivateKey {
+                throw ClaimGateError(.invalidArgument, "Approving change \(change.id) (\(change.action) \(change.target)) generates the operator's private key at the gateway, which never leaves it through the operator API: approve it at the gateway host with `claimgate approve \(change.id) --out DIR` and hand the key over privately.")
+            }
             try requireOpen(change, settling: true)
             if case .fails(let refusal) = SecondPerson().evaluate(ApprovalRequest(change: change, approver: principal)) {
                 throw ClaimGateError(.notPermitted, refusal.message, refusal: refusal.reason)
@@ -212,8 +231,8 @@ extension Gateway {
     /// Whether approving `change` makes a private key at the gateway, for the approver to hand
     /// over (`approve --out`): an `operator add` proposed without the operator's public key.
     public func changeIssuesPrivateKey(_ change: PendingChange) -> Bool {
-        guard change.action == .operatorAdd, case .operatorAdd(_, _, _, _, let publicKey)? = try? ChangePayload.decode(change) else { return false }
-        return publicKey == nil
+        guard change.action == .operatorAdd, let payload = try? ChangePayload.decode(change) else { return false }
+        return payload.generatesPrivateKey
     }
 
     private func storedChange(_ raw: String) throws -> PendingChange {

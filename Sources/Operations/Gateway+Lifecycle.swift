@@ -8,12 +8,23 @@ extension Gateway {
     /// The partner keeps its status; nothing is stored when a check fails (the refusal is
     /// recorded). When a second operator must agree (four eyes), the validated agreement, with
     /// the files it names as read now, is kept as a pending change against the version in force.
+    /// - Parameters:
+    ///   - path: the agreement file's absolute path (relative: to the working directory).
+    ///   - sent: the agreement file and every file it names, as a client sent them, by absolute
+    ///     path (the operator API): nothing is read from disk. nil reads them from disk.
+    ///   - expected: the partner the caller means (`PUT /v1/partners/{id}`): an agreement for
+    ///     another id is refused (`invalid-argument`).
+    ///   - principal: who asks.
     @discardableResult
-    public func updatePartner(agreementFile path: String, by principal: Principal) throws -> ChangeOutcome<Partner> {
-        try authorize(.partnerUpdate, partner: AgreementLoader.peekPartnerID(path: path), by: principal)
-        return try recordingRefusal(ofAgreementFile: path, by: principal) {
-            let files = InputFiles()
+    public func updatePartner(agreementFile path: String, files sent: InputFiles? = nil, expecting expected: String? = nil,
+                              by principal: Principal) throws -> ChangeOutcome<Partner> {
+        try authorize(.partnerUpdate, partner: AgreementLoader.peekPartnerID(path: path, files: sent), by: principal)
+        return try recordingRefusal(ofAgreementFile: path, files: sent, by: principal) {
+            let files = sent ?? InputFiles()
             let (agreement, source) = try AgreementLoader.load(path: path, files: files, clock: clock)
+            if let expected, agreement.id.rawValue != expected {
+                throw ClaimGateError(.invalidArgument, "The agreement file is for partner \(agreement.id), not \(EventReason.bounded(String(expected.prefix(64)))): send it to /v1/partners/\(agreement.id), or send \(EventReason.bounded(String(expected.prefix(64))))'s agreement.")
+            }
             try authorize(.partnerUpdate, partner: agreement.id, by: principal)
             let current = try partner(agreement.id.rawValue)
             try checkNewVersion(agreement, of: current)
@@ -33,14 +44,16 @@ extension Gateway {
     /// certificate's checks, the shared-anchor rule) is recorded. When a second operator must
     /// agree (four eyes), the checked rotation, with the certificate file as read now, is kept as
     /// a pending change against the version in force.
+    /// - Parameter sent: the certificate file as a client sent it, by absolute path (the operator
+    ///   API): nothing is read from disk. nil reads it from disk.
     /// - Returns: the partner as stored, and the fingerprint of the certificate rotated to.
     @discardableResult
-    public func rotateEncryption(of id: String, encryptionFile: String, from: CalendarDay?,
+    public func rotateEncryption(of id: String, encryptionFile: String, files sent: InputFiles? = nil, from: CalendarDay?,
                                  by principal: Principal) throws -> ChangeOutcome<Rotation> {
         try authorize(.partnerRotate, partnerNamed: id, by: principal)
         let current = try partner(id)
         return try recordingRefusal(of: current.id, by: principal) {
-            let files = InputFiles()
+            let files = sent ?? InputFiles()
             let r = try rotation(of: current, encryptionFile: encryptionFile, files: files, from: from)
             if try needsSecondOperator(.partnerRotate, by: principal) {
                 return .pending(try propose(.partnerRotate, partner: current.id, target: current.id.rawValue,

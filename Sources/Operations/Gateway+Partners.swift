@@ -5,11 +5,16 @@ extension Gateway {
     /// Validates and onboards the agreement file at `path`. Nothing is stored when any check fails;
     /// the refusal is recorded. When a second operator must agree (four eyes), the validated
     /// agreement, with the files it names as read now, is kept as a pending change instead.
+    /// - Parameters:
+    ///   - path: the agreement file's absolute path (relative: to the working directory).
+    ///   - sent: the agreement file and every file it names, as a client sent them, by absolute
+    ///     path (the operator API): nothing is read from disk. nil reads them from disk.
+    ///   - principal: who asks.
     @discardableResult
-    public func addPartner(agreementFile path: String, by principal: Principal) throws -> ChangeOutcome<Partner> {
-        try authorize(.partnerAdd, partner: AgreementLoader.peekPartnerID(path: path), by: principal)
-        return try recordingRefusal(ofAgreementFile: path, by: principal) {
-            let files = InputFiles()
+    public func addPartner(agreementFile path: String, files sent: InputFiles? = nil, by principal: Principal) throws -> ChangeOutcome<Partner> {
+        try authorize(.partnerAdd, partner: AgreementLoader.peekPartnerID(path: path, files: sent), by: principal)
+        return try recordingRefusal(ofAgreementFile: path, files: sent, by: principal) {
+            let files = sent ?? InputFiles()
             let (agreement, source) = try AgreementLoader.load(path: path, files: files, clock: clock)
             try authorize(.partnerAdd, partner: agreement.id, by: principal)
             try checkOnboarding(agreement)
@@ -22,10 +27,10 @@ extension Gateway {
         }
     }
 
-    /// Runs `body` (which reads the agreement file at `path`); a refusal is recorded, with the
-    /// partner id the file names if it can be read, and rethrown.
-    func recordingRefusal<T>(ofAgreementFile path: String, by principal: Principal, _ body: () throws -> T) throws -> T {
-        try recordingRefusal(of: AgreementLoader.peekPartnerID(path: path), by: principal, body)
+    /// Runs `body` (which reads the agreement file at `path`, from `files` when given); a refusal
+    /// is recorded, with the partner id the file names if it can be read, and rethrown.
+    func recordingRefusal<T>(ofAgreementFile path: String, files: InputFiles?, by principal: Principal, _ body: () throws -> T) throws -> T {
+        try recordingRefusal(of: AgreementLoader.peekPartnerID(path: path, files: files), by: principal, body)
     }
 
     /// Runs an admin change to `partner`'s agreement; a refusal is recorded

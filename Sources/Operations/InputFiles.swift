@@ -11,18 +11,27 @@ import Synchronization
 /// limits and the UTF-8 check apply as when reading.
 public final class InputFiles: Sendable {
     private let kept: Mutex<[String: Data]>
-    private let replaying: Bool
+    /// Replaying: the files there are to replay.
+    private let offered: [String: Data]?
+    /// Replaying: what a file not offered is, after its path (`is not among …`).
+    private let missing: String
 
     /// Reads from disk, keeping what it reads.
     public init() {
         kept = Mutex([:])
-        replaying = false
+        offered = nil
+        missing = ""
     }
 
-    /// Replays files kept earlier; nothing is read from disk.
-    public init(kept files: [String: Data]) {
-        kept = Mutex(files)
-        replaying = true
+    /// Replays files kept earlier, or sent by a client; nothing is read from disk.
+    /// - Parameters:
+    ///   - files: the files, by absolute path (as `FileSystem.absolute` gives it).
+    ///   - missing: what a file asked for and not among `files` is told, after its path.
+    public init(kept files: [String: Data],
+                missing: String = "is not among the files the change was proposed with: withdraw it and propose it again") {
+        kept = Mutex([:])
+        offered = files
+        self.missing = missing
     }
 
     /// Every file read (or replayed) so far, by absolute path.
@@ -33,13 +42,14 @@ public final class InputFiles: Sendable {
     ///   `invalid-argument` when it is over `limit`.
     func bytes(_ path: String, what: String, limit: Int = 1 << 20) throws -> [UInt8] {
         let key = FileSystem.absolute(path)
-        if replaying {
-            guard let data = kept.withLock({ $0[key] }) else {
-                throw ClaimGateError(.unreadableInput, "The \(what) \(path) is not among the files the change was proposed with: withdraw it and propose it again.")
+        if let offered {
+            guard let data = offered[key] else {
+                throw ClaimGateError(.unreadableInput, "The \(what) \(path) \(missing).")
             }
             guard data.count <= limit else {
                 throw ClaimGateError(.invalidArgument, "The \(what) \(path) is over \(limit / 1024) KiB: is it the right file?")
             }
+            kept.withLock { $0[key] = data }
             return Array(data)
         }
         let bytes = try FileSystem.readInputBytes(path, what: what, limit: limit)

@@ -81,6 +81,8 @@ public enum OperatorActivityKind: String, Sendable, CaseIterable {
     /// A partner added, updated or rotated, suspended, resumed or removed.
     case partnerChange = "partner-change"
     case recall
+    /// A push delivery retried or cancelled (`delivery-retried`, `delivery-cancelled`).
+    case delivery
     /// Inbound documents copied out (`inbound-exported`).
     case inboxExport = "inbox-export"
     /// The audit trail exported (`audit-exported`).
@@ -104,6 +106,8 @@ public enum OperatorActivityKind: String, Sendable, CaseIterable {
         case .partnerResumed: return (.partnerChange, .partnerResume)
         case .partnerRemoved: return (.partnerChange, .partnerRemove)
         case .recall: return (.recall, .bundleRecall)
+        case .deliveryRetried: return (.delivery, .deliveryRetry)
+        case .deliveryCancelled: return (.delivery, .deliveryCancel)
         case .inboundExported: return (.inboxExport, .inboxExport)
         case .auditExported: return (.auditExport, .auditExport)
         case .purge: return (.purge, .purge)

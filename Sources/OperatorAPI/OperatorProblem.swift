@@ -13,9 +13,9 @@ enum OperatorProblem {
         switch code {
         case .invalidArgument, .invalidAgreement: .badRequest
         case .policyRefused, .changeExpired, .changeOutdated: .unprocessableContent
-        case .changeNotPending: .conflict
+        case .changeNotPending, .deliverySettled: .conflict
         case .bundleRejected: .conflict
-        case .unknownPartner, .unknownBundle, .unknownOperator, .unknownChange, .unreadableInput: .notFound
+        case .unknownPartner, .unknownBundle, .unknownOperator, .unknownChange, .unknownDelivery, .unreadableInput: .notFound
         case .partnerExists, .operatorExists, .alreadyInitialised: .conflict
         case .notPermitted: .forbidden
         case .notInitialised, .auditUnavailable: .serviceUnavailable

@@ -28,12 +28,17 @@ struct OperatorRoutes: Sendable {
         Endpoint(.post, "/v1/send", .send),
         Endpoint(.post, "/v1/seal", .seal),
         Endpoint(.get, "/v1/deliveries", .deliveries),
+        Endpoint(.post, "/v1/deliveries/:bundle/retry", .deliveryRetry),
+        Endpoint(.post, "/v1/deliveries/:bundle/cancel", .deliveryCancel),
         Endpoint(.get, "/v1/inbox", .inboxList),
         Endpoint(.get, "/v1/inbox/:id", .inboxShow),
         Endpoint(.get, "/v1/inbox/:id/documents/:name", .inboxDocument),
         Endpoint(.get, "/v1/inbox/:id/manifest", .inboxManifest),
         Endpoint(.get, "/v1/partners", .partnerList),
+        Endpoint(.post, "/v1/partners", .partnerAdd),
         Endpoint(.get, "/v1/partners/:id", .partnerShow),
+        Endpoint(.put, "/v1/partners/:id", .partnerUpdate),
+        Endpoint(.post, "/v1/partners/:id/rotate", .partnerRotate),
         Endpoint(.post, "/v1/partners/:id/suspend", .partnerSuspend),
         Endpoint(.post, "/v1/partners/:id/resume", .partnerResume),
         Endpoint(.post, "/v1/partners/:id/remove", .partnerRemove),
@@ -52,13 +57,19 @@ struct OperatorRoutes: Sendable {
         Endpoint(.post, "/v1/operators/:name/remove", .operatorRemove),
         Endpoint(.post, "/v1/operators/:name/grant", .operatorGrant),
         Endpoint(.post, "/v1/operators/:name/revoke", .operatorRevoke),
+        Endpoint(.get, "/v1/pending", .pendingList),
+        Endpoint(.get, "/v1/pending/:id", .pendingShow),
+        Endpoint(.post, "/v1/pending/:id/withdraw", .pendingWithdraw),
+        Endpoint(.post, "/v1/pending/:id/approve", .pendingApprove),
     ]
 
     struct Endpoint: Sendable {
         enum Operation: Sendable {
-            case bundleList, bundleShow, bundleRecall, upload, send, seal, deliveries
+            case bundleList, bundleShow, bundleRecall, upload, send, seal, deliveries, deliveryRetry, deliveryCancel
             case inboxList, inboxShow, inboxDocument, inboxManifest
             case partnerList, partnerShow, partnerSuspend, partnerResume, partnerRemove
+            case partnerAdd, partnerUpdate, partnerRotate
+            case pendingList, pendingShow, pendingWithdraw, pendingApprove
             case auditVerify, auditExport, auditReport, auditImpact, doctor, purge
             case operatorList, operatorAdd, operatorShow, operatorSuspend, operatorResume, operatorRemove, operatorGrant, operatorRevoke
             case operatorCertificate
@@ -111,6 +122,7 @@ struct OperatorRoutes: Sendable {
         let query = request.uri.queryParameters
         func q(_ name: String) -> String? { query.get(name) }
         let id = context.parameters.get("id") ?? "", name = context.parameters.get("name") ?? ""
+        let bundle = context.parameters.get("bundle") ?? ""
         switch operation {
         case .bundleList:
             let partner = q("partner")
@@ -141,6 +153,11 @@ struct OperatorRoutes: Sendable {
                 return s
             }
             return try await json { try g.deliveries(state: state, by: principal).map(DeliveryView.init) }
+        case .deliveryRetry:
+            return try await json { DeliveryView(try g.retryDelivery(of: bundle, by: principal)) }
+        case .deliveryCancel:
+            let body = try await decode(RecallBody.self, request, context)
+            return try await json { DeliveryView(try g.cancelDelivery(of: bundle, reason: body.reason, by: principal)) }
         case .inboxList:
             return try await json { try g.inboundReports(by: principal).map(InboundView.init) }
         case .inboxShow:
@@ -172,6 +189,44 @@ struct OperatorRoutes: Sendable {
             return try await change {
                 try g.removePartner(id, force: body.force ?? false, reason: body.reason, by: principal)
             } view: { _ in g.view(try g.partner(id)) }
+        case .partnerAdd:
+            let body = try await decode(AgreementBody.self, request, context, limit: Self.filesBodyLimit)
+            let (path, files) = try Self.sentFiles(body.agreement_file, "agreement_file", body.files)
+            return try await change(status: .created) { try g.addPartner(agreementFile: path, files: files, by: principal) } view: { g.view($0) }
+        case .partnerUpdate:
+            let body = try await decode(AgreementBody.self, request, context, limit: Self.filesBodyLimit)
+            let (path, files) = try Self.sentFiles(body.agreement_file, "agreement_file", body.files)
+            return try await change {
+                try g.updatePartner(agreementFile: path, files: files, expecting: id, by: principal)
+            } view: { g.view($0) }
+        case .partnerRotate:
+            let body = try await decode(RotateBody.self, request, context, limit: Self.filesBodyLimit)
+            let (path, files) = try Self.sentFiles(body.encryption_file, "encryption_file", body.files)
+            let from = try body.from.map { raw in
+                do { return try CalendarDay(parsing: raw) } catch {
+                    throw ClaimGateError(.invalidArgument, "from '\(raw.prefix(40))' is not a date: use YYYY-MM-DD (a UTC day).")
+                }
+            }
+            return try await change {
+                try g.rotateEncryption(of: id, encryptionFile: path, files: files, from: from, by: principal)
+            } view: { RotationView(partner: g.view($0.partner), fingerprint: $0.fingerprint,
+                                   from: $0.partner.agreement.certificates.nextEncryptionFrom?.description) }
+        case .pendingList:
+            let all = try Self.flag(q("all"), "all")
+            return try await json {
+                let now = g.clock.now
+                return try g.pendingChanges(by: principal).filter { all || [.pending, .expired].contains($0.state(at: now)) }
+                    .map { PendingChangeView($0, now: now) }
+            }
+        case .pendingShow:
+            return try await json { PendingChangeView(try g.previewChange(id, by: principal), now: g.clock.now) }
+        case .pendingWithdraw:
+            return try await json { PendingChangeView(try g.withdrawChange(id, by: principal), now: g.clock.now) }
+        case .pendingApprove:
+            return try await json {
+                let (change, applied) = try g.approveChange(id, keysLeaving: false, by: principal)
+                return ApprovedChange(change: PendingChangeView(change, now: g.clock.now), applied: AppliedView(applied, gateway: g))
+            }
         case .auditVerify:
             return try await json { AuditVerificationView(try g.verifyAuditTrail(by: principal)) }
         case .auditExport:
@@ -248,7 +303,7 @@ struct OperatorRoutes: Sendable {
                 guard let g = OperatorGrant(rawValue: raw) else { throw ClaimGateError(.invalidArgument, "'\(raw.prefix(40))' is not a grant: use \(OperatorGrant.allCases.map(\.rawValue).joined(separator: ", ")).") }
                 return g
             })
-            return try await change(applied: .created) {
+            return try await change(status: .created) {
                 try g.addOperator(body.name, roles: roles, grants: grants, partners: body.partners, days: body.days ?? 365,
                                   publicKeyPEM: body.public_key, by: principal)
             } view: { AddedOperator(operator: OperatorView($0.operator), certificate_chain_pem: $0.certificateChainPEM) }
@@ -371,19 +426,21 @@ struct OperatorRoutes: Sendable {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
     }
 
-    /// A change that four eyes may keep waiting (docs/operators.md): `applied` (`200`, or `201`
-    /// for an addition) with `view` of what was applied, or `202` with `{"pending": "ID"}`, as
-    /// the command line prints it.
-    private func change<T: Sendable, V: Encodable>(applied: HTTPResponse.Status = .ok,
+    /// A change that four eyes may keep waiting (docs/operators.md): `status` (200) with `view`
+    /// of what was applied, or `202` with `{"pending": "ID", "change": …}`: the id the command
+    /// line prints, and the change as `pending --json` shows it (action, target, expiry).
+    private func change<T: Sendable, V: Encodable>(status: HTTPResponse.Status = .ok,
                                                    _ body: @escaping @Sendable () throws -> ChangeOutcome<T>,
                                                    view: @escaping @Sendable (T) throws -> V) async throws -> Response {
+        let g = gateway
         let (text, pending) = try await run { () throws -> (String, Bool) in
             switch try body() {
             case .applied(let value): return (try JSONOutput.string(try view(value)), false)
-            case .pending(let c): return (try JSONOutput.string(["pending": c.id.description]), true)
+            case .pending(let c):
+                return (try JSONOutput.string(PendingAnswer(pending: c.id.description, change: PendingChangeView(c, now: g.clock.now))), true)
             }
         }
-        return Response(status: pending ? .accepted : applied, headers: [.contentType: "application/json"],
+        return Response(status: pending ? .accepted : status, headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
     }
 
@@ -392,13 +449,50 @@ struct OperatorRoutes: Sendable {
                  body: .init(byteBuffer: ByteBuffer(string: try JSONOutput.string(value) + "\n")))
     }
 
-    /// Decodes a JSON body (at most 1 MiB); `empty` stands for a request without one.
+    /// Decodes a JSON body (at most `limit`, 1 MiB unless the route carries files); `empty`
+    /// stands for a request without one.
     private func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: OperatorRequestContext,
-                                      empty: T? = nil) async throws -> T {
-        let data = try await request.body.collect(upTo: 1 << 20)
+                                      empty: T? = nil, limit: Int = 1 << 20) async throws -> T {
+        let data: ByteBuffer
+        do { data = try await request.body.collect(upTo: limit) } catch {
+            throw ClaimGateError(.invalidArgument, "The request body is over the \(limit >> 20) MiB this route takes.")
+        }
         if data.readableBytes == 0, let empty { return empty }
         do { return try JSONDecoder().decode(T.self, from: Data(buffer: data)) } catch {
             throw ClaimGateError(.invalidArgument, "The request body is not the JSON this route takes (\(Self.describe(error))): see docs/operator-api.yaml.")
+        }
+    }
+
+    /// A body that carries files (an agreement and the files it names, a certificate) may be this
+    /// large: an agreement file and its certificates, keys and CRLs (up to 16 MiB each), in base64.
+    static let filesBodyLimit = 48 << 20
+
+    /// The files a client sent (`{"/abs/path": "<base64>"}`) for the operations to replay: the
+    /// server never reads a client's path from its own disk. Every path must be absolute (as the
+    /// client resolved it), and the file named must be among them.
+    static func sentFiles(_ path: String, _ field: String, _ files: [String: String]) throws -> (String, InputFiles) {
+        guard path.hasPrefix("/") else {
+            throw ClaimGateError(.invalidArgument, "\(field) '\(path.prefix(80))' is not an absolute path: send the path as the client resolved it, with the file in \"files\".")
+        }
+        var decoded: [String: Data] = [:]
+        for (key, value) in files {
+            guard key.hasPrefix("/") else {
+                throw ClaimGateError(.invalidArgument, "files: '\(key.prefix(80))' is not an absolute path: key each file by the absolute path the client resolved.")
+            }
+            guard let data = Data(base64Encoded: value, options: .ignoreUnknownCharacters) else {
+                throw ClaimGateError(.invalidArgument, "files: '\(key.prefix(80))' is not base64: send each file's bytes in base64.")
+            }
+            decoded[FileSystem.absolute(key)] = data
+        }
+        return (path, InputFiles(kept: decoded, missing: "is not among the files sent with the request: add it to \"files\", keyed by its absolute path (the gateway never reads a client's paths from its own disk)"))
+    }
+
+    /// A query flag: absent, `true` or `false`.
+    static func flag(_ raw: String?, _ name: String) throws -> Bool {
+        switch raw {
+        case nil, "false": return false
+        case "true": return true
+        case let other?: throw ClaimGateError(.invalidArgument, "\(name) '\(other.prefix(20))' is not true or false.")
         }
     }
 
@@ -442,6 +536,59 @@ struct AddOperatorBody: Decodable, Sendable {
     let public_key: String
 }
 struct AddedOperator: Encodable { let `operator`: OperatorView; let certificate_chain_pem: String }
+/// `POST /v1/partners`, `PUT /v1/partners/{id}`: the agreement file and every file it names, each
+/// keyed by the absolute path the client resolved, in base64.
+struct AgreementBody: Decodable, Sendable { let agreement_file: String; let files: [String: String] }
+/// `POST /v1/partners/{id}/rotate`: the new certificate file (keyed in `files` as above) and the day.
+struct RotateBody: Decodable, Sendable { let encryption_file: String; let files: [String: String]; let from: String? }
+struct RotationView: Encodable {
+    let partner: PartnerView
+    let fingerprint: String
+    let from: String?
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(partner, forKey: .partner)
+        try c.encode(fingerprint, forKey: .fingerprint)
+        try c.encode(from, forKey: .from)   // null, not absent
+    }
+    enum Keys: String, CodingKey { case partner, fingerprint, from }
+}
+/// A change four eyes keeps waiting: `202`.
+struct PendingAnswer: Encodable { let pending: String; let change: PendingChangeView }
+/// `POST /v1/pending/{id}/approve`: the change as settled, and what it did.
+struct ApprovedChange: Encodable { let change: PendingChangeView; let applied: AppliedView }
+/// What an approved change did, as `claimgate approve` prints it; never a private key.
+struct AppliedView: Encodable {
+    let kind: String
+    let partner: PartnerView?
+    let partnerID: String?
+    let `operator`: OperatorView?
+    let certificateChainPEM: String?
+
+    init(_ applied: AppliedChange, gateway g: Gateway) {
+        switch applied {
+        case .partner(let p):
+            kind = "partner"; partner = g.view(p); partnerID = nil; `operator` = nil; certificateChainPEM = nil
+        case .partnerRemoved(let id):
+            kind = "partner-removed"; partner = nil; partnerID = id.rawValue; `operator` = nil; certificateChainPEM = nil
+        case .operatorChanged(let o):
+            kind = "operator"; partner = nil; partnerID = nil; `operator` = OperatorView(o); certificateChainPEM = nil
+        case .operatorAdded(let issued):
+            kind = "operator-added"; partner = nil; partnerID = nil; `operator` = OperatorView(issued.operator)
+            certificateChainPEM = issued.certificateChainPEM
+        }
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(kind, forKey: .kind)
+        if let partner { try c.encode(partner, forKey: .partner) }
+        if let partnerID { try c.encode(partnerID, forKey: .partner) }
+        if let o = `operator` { try c.encode(o, forKey: .operator) }
+        if let certificateChainPEM { try c.encode(certificateChainPEM, forKey: .certificateChainPEM) }
+    }
+    enum Keys: String, CodingKey { case kind, partner, `operator`, certificateChainPEM = "certificate_chain_pem" }
+}
 struct SealBody: Decodable, Sendable {
     struct Document: Decodable, Sendable { let upload: String; let name: String }
     let partner: String

@@ -483,17 +483,38 @@ public final class GatewayStore: EventRecorder, Sendable {
     }
 
     /// Records one attempt: the delivery's new state and error, the event, and on success the
-    /// bundle's move to `delivered`, in one transaction.
+    /// bundle's move to `delivered`, in one transaction. An attempt that did not deliver leaves
+    /// a delivery that stopped being pending meanwhile (cancelled by an operator, a recall or a
+    /// removal while the push ran) as it is; one that delivered says so whatever happened.
     public func recordAttempt(_ d: Delivery, event: TransferEvent) throws {
         try commits.write { db in
             try db.execute(sql: """
                 UPDATE delivery SET state = ?, attempts = ?, last_attempt_at = ?, last_error_code = ?, last_error = ?,
-                                    delivered_at = ? WHERE id = ?
+                                    delivered_at = ? WHERE id = ? AND (state = 'pending' OR ? = 'delivered')
                 """, arguments: [d.state.rawValue, d.attempts, d.lastAttemptAt.map(StoredDate.text), d.lastErrorCode,
-                                 d.lastError, d.deliveredAt.map(StoredDate.text), d.id])
+                                 d.lastError, d.deliveredAt.map(StoredDate.text), d.id, d.state.rawValue])
             if d.state == .delivered {
                 try db.execute(sql: "UPDATE bundle SET state = ? WHERE id = ? AND state = ?",
                                arguments: [BundleState.delivered.rawValue, d.bundleID.description, BundleState.queued.rawValue])
+            }
+            try Self.insert(event, db)
+        }
+    }
+
+    /// An operator's change to a delivery (`deliveries retry` or `cancel`): its new state, last
+    /// attempt and error as `d` holds them, only while it is still in one of `from`, and `event`,
+    /// in one transaction.
+    /// - Throws: `delivery-settled` when it is no longer in one of `from` (an attempt or another
+    ///   operator changed it meanwhile); nothing is changed or recorded then.
+    public func changeDelivery(_ d: Delivery, from: Set<DeliveryState>, event: TransferEvent) throws {
+        try commits.write { db in
+            try db.execute(sql: """
+                UPDATE delivery SET state = ?, last_attempt_at = ?, last_error_code = ?, last_error = ?
+                WHERE id = ? AND state IN (\(from.map { _ in "?" }.joined(separator: ", ")))
+                """, arguments: StatementArguments([d.state.rawValue, d.lastAttemptAt.map(StoredDate.text), d.lastErrorCode, d.lastError,
+                                                    d.id] as [(any DatabaseValueConvertible)?]) + StatementArguments(from.map(\.rawValue)))
+            guard db.changesCount == 1 else {
+                throw ClaimGateError(.deliverySettled, "The delivery of bundle \(d.bundleID.description) changed meanwhile: see `claimgate deliveries`.")
             }
             try Self.insert(event, db)
         }

@@ -252,25 +252,3 @@ struct BundleCommand: ParsableCommand {
         }
     }
 }
-
-struct DeliveriesCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "deliveries", abstract: "Show push deliveries: state, attempts and last error, newest first.")
-    @OptionGroup var home: HomeOption
-    @Option(help: "Only deliveries in this state (pending, delivered, failed, cancelled).") var state: DeliveryState?
-    @Flag(help: "Print JSON.") var json = false
-
-    func run() throws {
-        let g = try home.gateway()
-        let list = try g.deliveries(state: state, by: localPrincipal)
-        if json { try printJSON(list.map(DeliveryView.init)); return }
-        if list.isEmpty { print("No deliveries."); return }
-        print("BUNDLE".padding(38) + "PARTNER".padding(20) + "STATE".padding(11) + "TRIES".padding(6) + "TARGET / LAST ERROR")
-        for d in list {
-            print(d.bundleID.description.padding(38) + d.partnerID.rawValue.padding(20) + d.state.rawValue.padding(11)
-                  + String(d.attempts).padding(6) + (d.lastError ?? d.target))
-        }
-    }
-}
-
-extension DeliveryState: ExpressibleByArgument {}

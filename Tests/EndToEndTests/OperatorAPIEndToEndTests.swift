@@ -298,8 +298,44 @@ import Testing
         _ = try call("POST", "/v1/operators/pat/remove", as: security)
         _ = try call("POST", "/v1/operators/pat/resume", as: security)                        // 400: removed
         _ = try call("POST", "/v1/partners/\(GatewayUnderTest.sftpPartner)/remove", body: #"{"force":true}"#, as: admin)   // 403: pat was removed
-        #expect(pairs.count >= 25)
-        #expect(Set(pairs.map(\.status)).isSuperset(of: [200, 201, 400, 403, 404]))
+        // Partners from the files sent, deliveries retried and cancelled, four eyes: pia is the
+        // only active partner admin at first, so its changes apply at once.
+        let pia = try s.addOperator("pia", roles: "partner-admin")
+        let stm = GatewayUnderTest.httpsPartner
+        let push = "{push: {https: {url: \"https://127.0.0.1:9/bundles\"}}, pull: [https]}"
+        let stmAdd = try OperatorAPIChangesEndToEndTests.stMarysRequest(s, reference: "DSA-SPEC-2", delivery: push)
+        _ = try call("POST", "/v1/partners", body: stmAdd, as: pia)                                       // 201
+        _ = try call("POST", "/v1/partners", body: stmAdd, as: pia)                                       // 409: exists
+        let stmUpdate = try OperatorAPIChangesEndToEndTests.stMarysRequest(s, reference: "DSA-SPEC-3", delivery: push)
+        _ = try call("PUT", "/v1/partners/\(stm)", body: stmUpdate, as: pia)
+        _ = try call("PUT", "/v1/partners/\(GatewayUnderTest.sftpPartner)", body: stmUpdate, as: pia)     // 400: another id
+        _ = try call("POST", "/v1/partners/\(stm)/rotate", body: #"{"encryption_file":"/client/next.pem","files":{}}"#, as: pia)   // 404
+        let upload2 = try #require(try JSONSerialization.jsonObject(with: Data(call("POST", "/v1/uploads", raw: document, as: claims).utf8)) as? [String: Any])
+        let order2 = #"{"partner":"\#(stm)","claim":"CLM-SPEC-2","purpose":"claim-assessment","ttl":"2d","documents":[{"upload":"\#(upload2["upload"] as? String ?? "")","name":"notes.pdf"}]}"#
+        let pushed = try #require(try JSONSerialization.jsonObject(with: Data(call("POST", "/v1/send", body: order2, as: claims).utf8)) as? [String: Any])
+        let pushedID = try #require(pushed["id"] as? String)
+        _ = try call("POST", "/v1/deliveries/\(pushedID)/retry", as: pia)
+        _ = try call("POST", "/v1/deliveries/\(pushedID)/cancel", body: #"{"reason":"spec test"}"#, as: claims)   // 403
+        _ = try call("POST", "/v1/deliveries/\(pushedID)/cancel", body: #"{"reason":"spec test"}"#, as: pia)
+        _ = try call("POST", "/v1/deliveries/\(pushedID)/retry", as: pia)                                // 409: cancelled
+        _ = try call("POST", "/v1/deliveries/\(id)/retry", as: pia)                                      // 404: pulled, no push
+        _ = try s.addOperator("quinn", roles: "partner-admin")
+        let quinn = (cert: s.dir.path + "/operators/quinn.pem", key: s.dir.path + "/operators/quinn.key")
+        let waiting = try #require(try JSONSerialization.jsonObject(with: Data(call("PUT", "/v1/partners/\(stm)",
+            body: try OperatorAPIChangesEndToEndTests.stMarysRequest(s, reference: "DSA-SPEC-4", delivery: push), as: pia).utf8)) as? [String: Any])
+        let pendingID = try #require(waiting["pending"] as? String, "\(waiting)")
+        _ = try call("GET", "/v1/pending", as: auditor)
+        _ = try call("GET", "/v1/pending", query: ["all": "true"], as: auditor)
+        _ = try call("GET", "/v1/pending/\(pendingID)", as: quinn)
+        _ = try call("GET", "/v1/pending/nosuchchng", as: quinn)                                          // 404
+        _ = try call("POST", "/v1/pending/\(pendingID)/approve", as: pia)                                 // 403: its proposer
+        _ = try call("POST", "/v1/pending/\(pendingID)/approve", as: quinn)
+        _ = try call("POST", "/v1/pending/\(pendingID)/withdraw", as: pia)                                // 409: approved
+        let removal = try #require(try JSONSerialization.jsonObject(with: Data(call("POST", "/v1/partners/\(stm)/remove",
+            body: #"{"force":true}"#, as: pia).utf8)) as? [String: Any])
+        _ = try call("POST", "/v1/pending/\(try #require(removal["pending"] as? String))/withdraw", as: pia)
+        #expect(pairs.count >= 50)
+        #expect(Set(pairs.map(\.status)).isSuperset(of: [200, 201, 202, 400, 403, 404, 409]))
 
         let pairsFile = s.dir.file("pairs.json")
         try JSONEncoder().encode(pairs).write(to: URL(fileURLWithPath: pairsFile))

@@ -65,7 +65,7 @@ public struct EventReason: Sendable, Hashable, CustomStringConvertible {
         func make(_ code: Code, _ subject: String?) -> EventReason { EventReason(recorded: text, code: code, subject: subject) }
         switch action {
         case "partner-updated": return make(Code(.agreementChanged), text)
-        case "partner-suspended", "partner-resumed", "partner-removed", "recall": return make(Code(.operatorNote), text)
+        case "partner-suspended", "partner-resumed", "partner-removed", "recall", "delivery-cancelled": return make(Code(.operatorNote), text)
         case "inbound-quarantined": return make(Code(.reportRejected), text)
         default: break
         }
@@ -112,7 +112,7 @@ public struct EventReason: Sendable, Hashable, CustomStringConvertible {
             case reportRejected = "report-rejected"
             /// A new agreement version (the subject lists what changed).
             case agreementChanged = "agreement-changed"
-            /// An operator's own words (recall, suspend, resume, remove).
+            /// An operator's own words (recall, suspend, resume, remove, a cancelled delivery).
             case operatorNote = "operator-note"
             /// A push whose bundle or partner no longer exists (the delivery is cancelled).
             case unknownBundleOrPartner = "unknown-bundle-or-partner"

@@ -90,6 +90,11 @@ public struct TransferEvent: Sendable, Equatable {
         case accessRefused = "access-refused"
         /// One attempt to push a bundle to a partner's server (success, or failed with a reason).
         case delivery
+        /// An operator asked for a push delivery to be tried again at once (`deliveries retry`),
+        /// or cancelled it (`deliveries cancel`, its words as `operator-note`), or was refused
+        /// either (`delivery-refused`: the error code, and `delivery-retry` or `delivery-cancel`).
+        case deliveryRetried = "delivery-retried", deliveryCancelled = "delivery-cancelled"
+        case deliveryRefused = "delivery-refused"
         /// A partner acknowledged a bundle with the digest of what it received (or a wrong one).
         case receipt
         /// A partner's upload was verified and its documents stored, or quarantined.

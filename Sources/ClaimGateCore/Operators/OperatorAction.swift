@@ -7,6 +7,8 @@ public enum OperatorAction: String, Sendable, Hashable, Codable, CaseIterable, C
     case seal, send
     case bundleList = "bundle-list", bundleShow = "bundle-show", bundleRecall = "bundle-recall"
     case deliveriesView = "deliveries-view"
+    /// A push delivery tried again at once, or cancelled (the bundle stays in the outbox).
+    case deliveryRetry = "delivery-retry", deliveryCancel = "delivery-cancel"
     // Inbound reports.
     case inboxList = "inbox-list", inboxShow = "inbox-show", inboxExport = "inbox-export"
     // Partners.
@@ -36,6 +38,8 @@ public enum OperatorAction: String, Sendable, Hashable, Codable, CaseIterable, C
     public var command: String {
         switch self {
         case .deliveriesView: return "deliveries"
+        case .deliveryRetry: return "deliveries retry"
+        case .deliveryCancel: return "deliveries cancel"
         case .identityShow: return "identity"
         case .pendingList: return "pending"
         default: return rawValue.replacingOccurrences(of: "-", with: " ")

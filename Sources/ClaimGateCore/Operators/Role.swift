@@ -4,7 +4,8 @@ public enum Role: String, Sendable, Hashable, Codable, CaseIterable, Comparable,
     /// Claims staff: seal and send, see bundles, deliveries and inbound reports; export inbound
     /// documents only with the grant `inbox-export`.
     case claimsOperator = "claims-operator"
-    /// Onboards and changes partners, recalls bundles; no sealing, no documents.
+    /// Onboards and changes partners, recalls bundles, retries and cancels deliveries; no
+    /// sealing, no documents.
     case partnerAdmin = "partner-admin"
     /// Reads and exports the audit trail and reads metadata; no documents, no changes.
     case auditor
@@ -20,7 +21,7 @@ public enum Role: String, Sendable, Hashable, Codable, CaseIterable, Comparable,
             return everyone.union([.seal, .send, .bundleList, .bundleShow, .deliveriesView, .inboxList, .inboxShow, .inboxExport])
         case .partnerAdmin:
             return everyone.union([.partnerAdd, .partnerUpdate, .partnerSuspend, .partnerResume, .partnerRemove, .partnerRotate,
-                                   .bundleRecall, .bundleList, .bundleShow, .deliveriesView, .pendingList])
+                                   .bundleRecall, .bundleList, .bundleShow, .deliveriesView, .deliveryRetry, .deliveryCancel, .pendingList])
         case .auditor:
             return everyone.union([.auditVerify, .auditExport, .auditReport, .auditImpact, .bundleList, .bundleShow,
                                    .deliveriesView, .inboxList, .inboxShow, .operatorList, .operatorShow, .pendingList])
