@@ -190,4 +190,47 @@ import Testing
         #expect(withKey.status == 64)
         #expect(withKey.stderr.contains("--from-export"))
     }
+
+    @Test func agreementChangesGoThroughFourEyesFromTheOperatorsMachine() throws {
+        let s = try Setup()
+        let pat = try s.addOperator("pat", roles: "partner-admin")
+        let quinn = try s.addOperator("quinn", roles: "partner-admin")
+        let file = try s.agreementFile(Fixtures.stMarysAgreement(pki: s.pki, reference: "DSA-REMOTE-2"))
+
+        // pat proposes: the agreement and its certificates travel with the request; it waits.
+        let proposed = try s.remote(["partner", "add", file], as: pat)
+        try s.ok(proposed)
+        let first = proposed.stdout.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(first.hasPrefix("pending change "), "\(proposed.stdout)")
+        let id = String(first.dropFirst("pending change ".count))
+        #expect(proposed.stdout.contains("partner-add \(GatewayUnderTest.httpsPartner) waits for a second operator"))
+        #expect(try s.local(["partner", "show", GatewayUnderTest.httpsPartner]).status == 66)
+
+        // Its proposer cannot approve it (77); quinn sees it and approves it without a terminal.
+        let selfApproval = try s.remote(["approve", id], as: pat)
+        #expect(selfApproval.status == 77, "\(selfApproval.stderr)")
+        #expect(try s.remote(["pending"], as: quinn).stdout.contains(id))
+        #expect(try s.remote(["pending", "show", id], as: quinn).stdout == (try s.local(["pending", "show", id])).stdout)
+        let approved = try s.remote(["approve", id], as: quinn)
+        try s.ok(approved)
+        #expect(approved.stdout.contains("Approved change \(id) (partner-add \(GatewayUnderTest.httpsPartner), proposed by operator:pat;sha256="), "\(approved.stdout)")
+        #expect(approved.stdout.contains("\(GatewayUnderTest.httpsPartner): agreement DSA-REMOTE-2 version 1"))
+        try s.ok(s.local(["partner", "show", GatewayUnderTest.httpsPartner]))
+
+        // An update proposed, then withdrawn by its proposer only.
+        let edited = try s.agreementFile(Fixtures.stMarysAgreement(pki: s.pki, reference: "DSA-REMOTE-3"))
+        let update = try s.remote(["partner", "update", edited, "--json"], as: pat)
+        try s.ok(update)
+        let pending = try #require(try JSONSerialization.jsonObject(with: update.stdoutData) as? [String: String])
+        let change = try #require(pending["pending"])
+        #expect(try s.remote(["pending", "withdraw", change], as: quinn).status == 77)
+        let withdrawn = try s.remote(["pending", "withdraw", change], as: pat)
+        try s.ok(withdrawn)
+        #expect(withdrawn.stdout.hasPrefix("Withdrew change \(change) (partner-update \(GatewayUnderTest.httpsPartner))"), "\(withdrawn.stdout)")
+        // A file missing on the operator's machine is refused there, as locally (66).
+        let missing = try s.remote(["partner", "add", s.dir.path + "/absent.yaml"], as: pat)
+        #expect(missing.status == 66)
+        #expect(missing.stderr == (try s.local(["partner", "add", s.dir.path + "/absent.yaml"])).stderr)
+        try s.ok(s.local(["audit", "verify"]))
+    }
 }
