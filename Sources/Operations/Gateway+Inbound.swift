@@ -130,13 +130,7 @@ extension Gateway {
         }
         let path = r.storedPath + "/documents/" + name
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
-        var recorded = event(r, .inboundExported, .success, "")
-        recorded.actor = principal.actor
-        recorded.transport = principal.transport
-        recorded.clientAddress = nil
-        recorded.reason = nil
-        recorded.documentDigests = (r.manifestJSON.flatMap { try? BundleManifest.decode($0) })?.documents.filter { $0.name == name }.map(\.sha256) ?? []
-        try store.record(recorded)
+        try recordExport(r, by: principal, digests: (r.manifestJSON.flatMap { try? BundleManifest.decode($0) })?.documents.filter { $0.name == name }.map(\.sha256) ?? [])
         return (path, (attributes[.size] as? NSNumber)?.int64Value ?? 0)
     }
 
@@ -151,13 +145,20 @@ extension Gateway {
         }
         let path = r.storedPath + "/manifest.json"
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        try recordExport(r, by: principal, digests: [])   // the manifest, no document
+        return (path, (attributes[.size] as? NSNumber)?.int64Value ?? 0)
+    }
+
+    /// Records `inbound-exported` for (part of) an accepted report, as the principal acting;
+    /// `digests` narrows the documents named (all of the report's by default).
+    private func recordExport(_ r: InboundReport, by principal: Principal, digests: [String]? = nil) throws {
         var recorded = event(r, .inboundExported, .success, "")
         recorded.actor = principal.actor
         recorded.transport = principal.transport
         recorded.clientAddress = nil
         recorded.reason = nil
+        if let digests { recorded.documentDigests = digests }
         try store.record(recorded)
-        return (path, (attributes[.size] as? NSNumber)?.int64Value ?? 0)
     }
 
     /// One processed upload, by id.
@@ -187,12 +188,7 @@ extension Gateway {
         for n in names + ["manifest.json"] where FileManager.default.fileExists(atPath: out + "/" + n) {
             throw ClaimGateError(.invalidArgument, "\(out)/\(n) already exists: export into an empty folder.")
         }
-        var recorded = event(r, .inboundExported, .success, "")
-        recorded.actor = principal.actor
-        recorded.transport = principal.transport
-        recorded.clientAddress = nil
-        recorded.reason = nil
-        try store.record(recorded)
+        try recordExport(r, by: principal)
         for n in names {
             try FileManager.default.copyItem(atPath: r.storedPath + "/documents/" + n, toPath: out + "/" + n)
         }

@@ -233,4 +233,34 @@ import Testing
         #expect(missing.stderr == (try s.local(["partner", "add", s.dir.path + "/absent.yaml"])).stderr)
         try s.ok(s.local(["audit", "verify"]))
     }
+
+    @Test func inboxExportDownloadsTheDocumentsAndTheManifestAsLocally() throws {
+        let s = try Setup()
+        let ines = try s.addOperator("ines", roles: "claims-operator", extra: ["--grant", "inbox-export"])
+        let doc = try s.document("assessment.pdf", "%PDF-1.4\nloss assessment for CLM-IN\n")
+        try s.ok(Fixtures.sealReport(home: s.home, pki: s.pki, partner: GatewayUnderTest.sftpPartner, claim: "CLM-IN", document: doc,
+                                     out: s.dir.file("report.p7m"), scratch: s.dir))
+        try s.ok(s.sftp("put report.p7m /inbox/report-in.p7m"))
+        let listed = try s.remote(["inbox", "list", "--json"], as: ines)
+        try s.ok(listed)
+        let reports = try #require(try JSONSerialization.jsonObject(with: listed.stdoutData) as? [[String: Any]])
+        let id = try #require(reports.first { $0["state"] as? String == "accepted" }?["id"] as? String, "\(listed.stdout)")
+
+        let there = try s.remote(["inbox", "export", id, "--out", "exported"], as: ines)
+        try s.ok(there)
+        let here = try s.local(["inbox", "export", id, "--out", s.dir.path + "/exported-here"])
+        try s.ok(here)
+        #expect(there.stdout == here.stdout.replacingOccurrences(of: s.dir.path + "/exported-here", with: "exported"))
+        for name in ["assessment.pdf", "manifest.json"] {
+            #expect(FileManager.default.contents(atPath: s.workstationDir + "/exported/" + name)
+                    == FileManager.default.contents(atPath: s.dir.path + "/exported-here/" + name), "\(name)")
+        }
+        #expect(try s.sha256(s.workstationDir + "/exported/assessment.pdf") == (try s.sha256(doc)))
+        // The document and the manifest, each recorded as the operator's export.
+        #expect(try s.sql("SELECT count(*) FROM event WHERE action = 'inbound-exported' AND transport = 'operator-api'") == "2")
+        // Into a folder that holds them already: refused before anything is downloaded, as locally.
+        let again = try s.remote(["inbox", "export", id, "--out", "exported"], as: ines)
+        #expect(again.status == 64)
+        #expect(try s.sql("SELECT count(*) FROM event WHERE action = 'inbound-exported' AND transport = 'operator-api'") == "2")
+    }
 }
