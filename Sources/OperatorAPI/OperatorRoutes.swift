@@ -152,14 +152,16 @@ struct OperatorRoutes: Sendable {
                 }
                 return s
             }
-            return try await json { try g.deliveries(state: state, by: principal).map(DeliveryView.init) }
+            let partner = q("partner")
+            return try await json { try g.deliveries(state: state, partner: partner, by: principal).map(DeliveryView.init) }
         case .deliveryRetry:
             return try await json { DeliveryView(try g.retryDelivery(of: bundle, by: principal)) }
         case .deliveryCancel:
             let body = try await decode(RecallBody.self, request, context)
             return try await json { DeliveryView(try g.cancelDelivery(of: bundle, reason: body.reason, by: principal)) }
         case .inboxList:
-            return try await json { try g.inboundReports(by: principal).map(InboundView.init) }
+            let partner = q("partner")
+            return try await json { try g.inboundReports(partner: partner, by: principal).map(InboundView.init) }
         case .inboxShow:
             return try await json { InboundView(try g.inboundReport(id, by: principal)) }
         case .inboxDocument:

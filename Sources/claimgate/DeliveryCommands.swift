@@ -15,14 +15,15 @@ struct DeliveriesCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show push deliveries: state, attempts and last error, newest first.")
         @OptionGroup var home: GatewayOptions
         @Option(help: "Only deliveries in this state (pending, delivered, failed, cancelled).") var state: DeliveryState?
+        @Option(help: "Only this partner's deliveries.") var partner: String?
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             let list: [DeliveryView]
             if let api = try home.remote() {
-                list = try api.get(["v1", "deliveries"], query: [("state", state?.rawValue)])
+                list = try api.get(["v1", "deliveries"], query: [("state", state?.rawValue), ("partner", partner)])
             } else {
-                list = try home.gateway().deliveries(state: state, by: localPrincipal).map(DeliveryView.init)
+                list = try home.gateway().deliveries(state: state, partner: partner, by: localPrincipal).map(DeliveryView.init)
             }
             if json { try printJSON(list); return }
             if list.isEmpty { print("No deliveries."); return }

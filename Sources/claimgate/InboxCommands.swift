@@ -44,14 +44,15 @@ struct InboxCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List processed uploads, newest first.")
         @OptionGroup var home: GatewayOptions
+        @Option(help: "Only this partner's reports.") var partner: String?
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             let reports: [InboundView]
             if let api = try home.remote() {
-                reports = try api.get(["v1", "inbox"])
+                reports = try api.get(["v1", "inbox"], query: [("partner", partner)])
             } else {
-                reports = try home.gateway().inboundReports(by: localPrincipal).map { InboundView($0) }
+                reports = try home.gateway().inboundReports(partner: partner, by: localPrincipal).map { InboundView($0) }
             }
             if json { try printJSON(reports); return }
             if reports.isEmpty { print("No inbound reports."); return }

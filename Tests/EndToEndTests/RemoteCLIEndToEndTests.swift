@@ -61,7 +61,8 @@ import Testing
             ["partner", "list"], ["partner", "list", "--json"],
             ["partner", "show", GatewayUnderTest.sftpPartner], ["partner", "show", GatewayUnderTest.sftpPartner, "--json"],
             ["operator", "list"], ["operator", "list", "--json"], ["operator", "show", "claire"], ["operator", "show", "claire", "--json"],
-            ["inbox", "list"], ["inbox", "list", "--json"],
+            ["inbox", "list"], ["inbox", "list", "--json"], ["inbox", "list", "--partner", GatewayUnderTest.sftpPartner],
+            ["deliveries"], ["deliveries", "--partner", GatewayUnderTest.sftpPartner, "--json"], ["deliveries", "--partner", "nobody"],
             ["audit", "impact", "--partner", GatewayUnderTest.sftpPartner],
             ["audit", "impact", "--claim", "CLM-R-1", "--format", "csv"],
             ["bundle", "show", "00000000-0000-0000-0000-000000000000"],   // unknown: 66 both ways
