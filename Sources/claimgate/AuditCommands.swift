@@ -117,6 +117,14 @@ struct AuditCommand: ParsableCommand {
 
         /// Through the operator API: the gateway verifies, records and seals, then streams the export.
         func remote(_ api: OperatorAPIClient, since: Date?, until: Date?) throws {
+            do { try streamRemote(api, since: since, until: until) } catch let e as ClaimGateError where e.code == .io && e.message.hasPrefix("TAMPERED: ") {
+                // The gateway's verdict (the sentence `audit verify` prints): as locally, exit 1.
+                FileHandle.standardError.write(Data("\(e.message)\nerror: the audit trail does not verify, so it was not exported: run `claimgate audit verify` and investigate before exporting.\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+
+        private func streamRemote(_ api: OperatorAPIClient, since: Date?, until: Date?) throws {
             let query = [("since", since.map(Timestamp.format)), ("until", until.map(Timestamp.format))].compactMap { q in q.1.map { (q.0, $0) } }
             guard let output else {
                 let out = BufferedBytes()

@@ -264,4 +264,23 @@ import Testing
         #expect(again.status == 64)
         #expect(try s.sql("SELECT count(*) FROM event WHERE action = 'inbound-exported' AND transport = 'operator-api'") == "2")
     }
+
+    @Test func anExportOfATamperedTrailFailsRemotelyAsLocally() throws {
+        let s = try Setup()
+        let auditor = try s.addOperator("ada", roles: "auditor")
+        let onboarded = try s.sql("SELECT seq FROM event WHERE action = 'partner-onboarded'")
+        let edit = try Shell.run(["python3", "-c", """
+            import sqlite3, sys
+            c = sqlite3.connect(sys.argv[1])
+            c.executescript("DROP TRIGGER IF EXISTS event_no_update; DROP TRIGGER IF EXISTS event_no_delete;")
+            c.execute("UPDATE event SET partner_id = 'someone-else' WHERE seq = " + sys.argv[2]); c.commit()
+            """, s.database, onboarded])
+        try s.ok(edit)
+        let there = try s.remote(["audit", "export", "-o", "audit.jsonl"], as: auditor)
+        let here = try s.local(["audit", "export", "-o", s.dir.path + "/audit.jsonl"])
+        #expect(here.status == 1 && there.status == 1, "\(there.stderr)")
+        #expect(there.stderr == here.stderr)
+        #expect(there.stderr.hasPrefix("TAMPERED: Entry \(onboarded)"), "\(there.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: s.workstationDir + "/audit.jsonl"))
+    }
 }
