@@ -4,7 +4,6 @@ import Foundation
 import Logging
 import OperatorClient
 import Operations
-import Synchronization
 
 /// Where an operator command runs: on the local home (`--home`, the default), or through a
 /// remote gateway's operator API (`--gateway` or `$CLAIMGATE_GATEWAY`, with the operator's
@@ -44,20 +43,5 @@ extension HomeOption {
     init(home: String?) {
         self.init()
         self.home = home
-    }
-}
-
-/// The operator API clients this process opened, closed when the command is done.
-enum RemoteClients {
-    private static let opened = Mutex<[OperatorAPIClient]>([])
-
-    static func open(_ configuration: OperatorClientConfiguration) throws -> OperatorAPIClient {
-        let client = try OperatorAPIClient(configuration)
-        opened.withLock { $0.append(client) }
-        return client
-    }
-
-    static func closeAll() {
-        for client in opened.withLock({ list in defer { list.removeAll() }; return list }) { client.shutdown() }
     }
 }
