@@ -246,6 +246,15 @@ import Testing
         try s.ok(listed)
         let reports = try #require(try JSONSerialization.jsonObject(with: listed.stdoutData) as? [[String: Any]])
         let id = try #require(reports.first { $0["state"] as? String == "accepted" }?["id"] as? String, "\(listed.stdout)")
+        // --partner narrows the listing, remotely as locally; an unknown partner is 66 both ways.
+        let mine = try s.remote(["inbox", "list", "--partner", GatewayUnderTest.sftpPartner], as: ines)
+        let mineHere = try s.local(["inbox", "list", "--partner", GatewayUnderTest.sftpPartner])
+        #expect(mine.stdout.contains(id))
+        #expect(mine.stdout == mineHere.stdout)
+        let nobody = try s.remote(["inbox", "list", "--partner", "nobody"], as: ines)
+        let nobodyHere = try s.local(["inbox", "list", "--partner", "nobody"])
+        #expect(nobody.status == 66, "\(nobody.stderr)")
+        #expect(nobodyHere.status == 66)
 
         let there = try s.remote(["inbox", "export", id, "--out", "exported"], as: ines)
         try s.ok(there)
