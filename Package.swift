@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.0"),
     ],
     targets: [
         // Domain: agreements, policies, manifests, errors, clock. No C, no NIO.
@@ -68,6 +70,8 @@ let package = Package(
             "ClaimGateCore", "Envelope", "Packaging", "SFTP", "Store", "HTTPS", "Audit", "Exchange",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
         ]),
 
         // The operator API: JSON over mutual TLS (operator CA only), a front end of Operations.
@@ -79,6 +83,20 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+
+        // The web console (`serve --console`): server-rendered pages in Simplified Chinese and
+        // English over TLS, password + TOTP sessions, CSRF and a strict CSP; a front end of
+        // Operations.
+        .target(name: "Console", dependencies: [
+            "ClaimGateCore", "Operations",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], resources: [.copy("Resources")]),
 
         // The command line's client of the operator API (remote mode): mutual TLS with the
         // operator's certificate, problem documents back into the CLI's errors.
@@ -92,7 +110,7 @@ let package = Package(
 
         // Composition root (the services `serve` runs, wired together) and the command-line tool.
         .target(name: "ClaimGateApp", dependencies: [
-            "ClaimGateCore", "Operations", "SFTP", "HTTPS", "Exchange", "OperatorAPI",
+            "ClaimGateCore", "Operations", "SFTP", "HTTPS", "Exchange", "OperatorAPI", "Console",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -131,6 +149,10 @@ let package = Package(
         ]),
         .testTarget(name: "OperatorAPITests", dependencies: [
             "OperatorAPI", "ClaimGateCore", "ClaimGateTesting", .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+        .testTarget(name: "ConsoleTests", dependencies: [
+            "Console", "Operations", "ClaimGateCore", "ClaimGateTesting",
+            .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         // Operations: to act as an operator (four eyes) where the CLI acts as the shell.
         .testTarget(name: "EndToEndTests", dependencies: ["ClaimGateTesting", "claimgate", "Operations"]),
