@@ -153,6 +153,8 @@ let package = Package(
         .testTarget(name: "ConsoleTests", dependencies: [
             "Console", "Operations", "ClaimGateCore", "ClaimGateTesting",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Operations: to act as an operator (four eyes) where the CLI acts as the shell.
         .testTarget(name: "EndToEndTests", dependencies: ["ClaimGateTesting", "claimgate", "Operations"]),

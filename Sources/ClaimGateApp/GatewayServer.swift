@@ -1,4 +1,5 @@
 import ClaimGateCore
+import Console
 import Exchange
 import Foundation
 import HTTPS
@@ -68,6 +69,17 @@ public struct GatewayServer: Sendable {
             config.maxUploadBytes = c.maxUploadBytes
             operatorServices.append(.init(service: OperatorAPIServer(configuration: config, gateway: gateway, logger: logger) { port in
                 announce("operator-api: listening on \(address.host):\(port) (operator certificates only)")
+            }))
+        }
+        // The web console, when asked for: the same TLS identity, password + TOTP logins.
+        if let address = c.console {
+            var config = ConsoleServer.Configuration(certificateChainDER: apiConfig.certificateChainDER, privateKeyPEM: apiConfig.privateKeyPEM)
+            config.host = address.host
+            config.port = address.port
+            config.idleTimeoutSeconds = c.httpsIdleTimeout
+            config.maxUploadBytes = c.maxUploadBytes
+            operatorServices.append(.init(service: ConsoleServer(configuration: config, gateway: gateway, logger: logger) { port in
+                announce("console: listening on \(address.host):\(port) (password and TOTP)")
             }))
         }
         let deliveries = DeliveryWorker(gateway: gateway, retry: RetryPolicy(base: c.retryBase), interval: min(2, c.retryBase))

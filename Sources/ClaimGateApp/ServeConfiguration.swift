@@ -27,6 +27,9 @@ public struct ServeConfiguration: Sendable {
     public var admin = Address(host: "127.0.0.1", port: 9090)
     /// The operator API (mutual TLS, operator certificates only); nil: not started.
     public var operatorAPI: Address? = nil
+    /// The web console (HTTPS with the gateway's TLS certificate, password + TOTP logins); nil:
+    /// not started.
+    public var console: Address? = nil
     /// The largest accepted upload, in bytes.
     public var maxUploadBytes: Int64 = 512 << 20
     /// The first retry delay of a failed push, in seconds; doubles on each failure up to an hour.

@@ -38,3 +38,15 @@ public enum ConsoleLanguage: String, Sendable, CaseIterable, Hashable {
     /// The value of `<html lang>`.
     public var htmlLang: String { rawValue }
 }
+
+extension ConsoleLanguage {
+    /// The language of a request: the one the operator switched to (the `__Host-claimgate-lang`
+    /// cookie, when it names a language the console offers), else `Accept-Language`'s.
+    /// - Parameters:
+    ///   - cookie: the language cookie's value, nil when absent.
+    ///   - acceptLanguage: the `Accept-Language` header, nil when absent.
+    public static func preferred(cookie: String?, acceptLanguage: String?) -> ConsoleLanguage {
+        if let cookie, let chosen = ConsoleLanguage(rawValue: cookie) { return chosen }
+        return negotiate(acceptLanguage)
+    }
+}

@@ -20,6 +20,8 @@ struct ServeCommand: AsyncParsableCommand {
     var admin = "127.0.0.1:9090"
     @Option(name: .customLong("operator-api"), help: ArgumentHelp("Operator API listen address (mutual TLS, operator certificates only; docs/operator-api.md); not started unless given; port 0 picks a free port.", valueName: "HOST:PORT"))
     var operatorAPI: String?
+    @Option(help: ArgumentHelp("Web console listen address (HTTPS with the gateway's TLS certificate; operators log in with password and TOTP; docs/console.md); not started unless given; port 0 picks a free port.", valueName: "HOST:PORT"))
+    var console: String?
     @Option(help: ArgumentHelp("Largest accepted upload.", valueName: "MiB")) var maxUploadMib = 512
     @Option(help: ArgumentHelp("First retry delay of a failed push; doubles on each failure up to an hour.", valueName: "SECONDS"))
     var retryBase = 30.0
@@ -35,7 +37,8 @@ struct ServeCommand: AsyncParsableCommand {
     var logFormat: LogOutput.Format = .text
 
     func validate() throws {
-        for (name, value) in [("--sftp", sftp), ("--https", https), ("--admin", admin), ("--operator-api", operatorAPI ?? "0.0.0.0:0")] where ServeConfiguration.Address(value) == nil {
+        for (name, value) in [("--sftp", sftp), ("--https", https), ("--admin", admin), ("--operator-api", operatorAPI ?? "0.0.0.0:0"),
+                              ("--console", console ?? "0.0.0.0:0")] where ServeConfiguration.Address(value) == nil {
             throw ValidationError("\(name) '\(value)' is not HOST:PORT (e.g. 127.0.0.1:2222).")
         }
         guard purgeInterval > 0, inboundRetentionDays > 0 else { throw ValidationError("--purge-interval and --inbound-retention-days must be more than 0.") }
@@ -51,6 +54,7 @@ struct ServeCommand: AsyncParsableCommand {
         c.https = ServeConfiguration.Address(https)!
         c.admin = ServeConfiguration.Address(admin)!
         c.operatorAPI = operatorAPI.flatMap(ServeConfiguration.Address.init)
+        c.console = console.flatMap(ServeConfiguration.Address.init)
         c.maxUploadBytes = Int64(maxUploadMib) << 20
         c.retryBase = retryBase
         c.auditInterval = auditInterval

@@ -1,0 +1,97 @@
+import ClaimGateCore
+import Foundation
+import Hummingbird
+import Operations
+
+/// The listings: deliveries (with retry and cancel), inbound reports, partners and operators,
+/// each as its command lists it for the operator.
+extension ConsoleRoutes {
+    /// `GET /deliveries?state=`: push deliveries with state, attempts and last error; retry and
+    /// cancel forms when the operator's roles allow them.
+    func deliveries(_ request: Request, _ s: SignedIn, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let raw = request.uri.queryParameters.get("state").flatMap { $0.isEmpty ? nil : String($0.prefix(40)) }
+        let state = try raw.map { raw in
+            guard let st = DeliveryState(rawValue: raw) else {
+                throw ClaimGateError(.invalidArgument, "state '\(raw)' is not a delivery state: use \(DeliveryState.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            return st
+        }
+        let g = gateway, principal = s.principal, page = s.page, views = self.views
+        return try await run {
+            let rows = try g.deliveries(state: state, by: principal)
+            let mayRetry = page.offered.contains(.deliveryRetry), mayCancel = page.offered.contains(.deliveryCancel)
+            var values: [String: Any] = [
+                "rows": rows.prefix(Self.bundleRowLimit).map { d in
+                    Self.deliveryRow(d, page).merging(["open": [.pending, .failed].contains(d.state),
+                                                        "mayRetry": mayRetry, "mayCancel": mayCancel]) { $1 }
+                },
+                "none": rows.isEmpty,
+                "states": DeliveryState.allCases.map { ["value": $0.rawValue, "selected": $0 == state] as [String: Any] },
+            ]
+            if let error { values["error"] = error }
+            return views.render("deliveries", page, status: status, title: "title_deliveries", values)
+        }
+    }
+
+    /// `POST /deliveries/BUNDLE/retry` and `/cancel` (`reason`): the operation, then back to the list.
+    func changeDelivery(_ bundle: String, cancel: Bool, _ request: Request, _ s: SignedIn, _ form: ConsoleForm) async throws -> Response {
+        let g = gateway, principal = s.principal, reason = form.trimmed("reason") ?? ""
+        do {
+            try await run {
+                if cancel { _ = try g.cancelDelivery(of: bundle, reason: reason, by: principal) } else { _ = try g.retryDelivery(of: bundle, by: principal) }
+            }
+            return Self.redirect("/deliveries")
+        } catch let e as ClaimGateError where e.code != .notPermitted {
+            return try await deliveries(request, s, error: e.message, status: Self.status(for: e.code))
+        }
+    }
+
+    /// `GET /inbox`: accepted and quarantined reports partners uploaded.
+    func inbox(_ s: SignedIn) async throws -> Response {
+        let g = gateway, principal = s.principal, page = s.page, views = self.views
+        return try await run {
+            let reports = try g.inboundReports(by: principal)
+            return views.render("inbox", page, title: "title_inbox", [
+                "rows": reports.prefix(Self.bundleRowLimit).map { r -> [String: Any] in
+                    ["id": r.id.uuidString.lowercased(), "partner": r.partnerID.rawValue, "file": r.fileName,
+                     "received": page.date(r.received), "bytes": r.bytes, "state": r.state.rawValue, "reason": r.reason ?? "",
+                     "bundle": r.bundleID?.description ?? "", "claim": r.claimID ?? ""]
+                },
+                "none": reports.isEmpty,
+            ])
+        }
+    }
+
+    /// `GET /partners`: the partners, as `partner list` shows them to the operator.
+    func partners(_ s: SignedIn) async throws -> Response {
+        let g = gateway, principal = s.principal, page = s.page, views = self.views
+        return try await run {
+            let partners = try g.partners(by: principal)
+            return views.render("partners", page, title: "title_partners", [
+                "rows": partners.map { p -> [String: Any] in
+                    let v = g.view(p)
+                    return ["id": v.id, "name": v.name, "role": v.role, "status": v.status, "version": v.agreementVersion,
+                            "purposes": v.purposes.joined(separator: ", "), "validUntil": v.validUntil,
+                            "certificateEnds": v.encryptionCertificate?.notAfter ?? ""]
+                },
+                "none": partners.isEmpty,
+            ])
+        }
+    }
+
+    /// `GET /operators`: the operators with their roles, grants and scope (`operator list`).
+    func operators(_ s: SignedIn) async throws -> Response {
+        let g = gateway, principal = s.principal, page = s.page, views = self.views
+        return try await run {
+            let operators = try g.operators(by: principal)
+            return views.render("operators", page, title: "title_operators", [
+                "rows": operators.map { o -> [String: Any] in
+                    ["name": o.id.description, "state": o.state.rawValue, "roles": o.roles.sorted().map(\.rawValue).joined(separator: ", "),
+                     "grants": o.grants.sorted().map(\.rawValue).joined(separator: ", "),
+                     "partners": o.partners.map { $0.sorted().map(\.rawValue).joined(separator: ", ") } ?? "*",
+                     "changed": page.date(o.changedAt)]
+                },
+            ])
+        }
+    }
+}
