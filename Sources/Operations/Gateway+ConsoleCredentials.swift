@@ -53,11 +53,13 @@ extension Gateway {
         return ConsoleSecrets.authenticatorURI(secret: secret, operatorName: op.id.rawValue)
     }
 
-    /// Whether operator `name` can sign in to the console (both factors set), and until when it
-    /// is locked, for `operator show`.
-    public func consoleStatus(_ id: OperatorID) throws -> (password: Bool, totp: Bool, lockedUntil: Date?) {
-        let c = try store.consoleCredentials(id)
-        let locked = c?.lockedUntil.flatMap { $0 > clock.now ? $0 : nil }
-        return (c?.passwordHash != nil, c?.totpSecret != nil, locked)
+    /// One operator as `operator show` prints it: as stored, with whether it can sign in to the
+    /// console (both factors set) and until when it is locked.
+    public func operatorView(_ name: String, by principal: Principal) throws -> OperatorView {
+        var view = OperatorView(try `operator`(name, by: principal))
+        let c = try store.consoleCredentials(try OperatorID(name))
+        view.console = ConsoleStatusView(password: c?.passwordHash != nil, totp: c?.totpSecret != nil,
+                                         lockedUntil: c?.lockedUntil.flatMap { $0 > clock.now ? Timestamp.format($0) : nil })
+        return view
     }
 }

@@ -312,7 +312,7 @@ struct OperatorRoutes: Sendable {
                                   publicKeyPEM: body.public_key, by: principal)
             } view: { AddedOperator(operator: OperatorView($0.operator), certificate_chain_pem: $0.certificateChainPEM) }
         case .operatorShow:
-            return try await json { OperatorView(try g.operator(name, by: principal)) }
+            return try await json { try g.operatorView(name, by: principal) }
         case .operatorCertificate:
             let chain = try await run { try g.operatorCertificateChainPEM(name, by: principal) }
             return Response(status: .ok, headers: [.contentType: "application/pem-certificate-chain"],

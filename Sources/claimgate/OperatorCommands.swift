@@ -119,7 +119,7 @@ struct OperatorCommand: ParsableCommand {
             if let api = try home.remote() {
                 v = try api.get(["v1", "operators", name])
             } else {
-                v = OperatorView(try home.gateway().operator(name, by: localPrincipal))
+                v = try home.gateway().operatorView(name, by: localPrincipal)
             }
             if json { try printJSON(v); return }
             print("""
@@ -132,6 +132,7 @@ struct OperatorCommand: ParsableCommand {
               created      \(v.createdAt) by \(v.createdBy)
               changed      \(v.changedAt) by \(v.changedBy)
             """)
+            if let console = v.console { print("  console      \(console.summary)") }
         }
     }
 

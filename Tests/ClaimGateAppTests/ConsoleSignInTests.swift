@@ -110,7 +110,7 @@ import Testing
         let s = try Setup()
         let session = try s.gateway.consoleLogin(operator: "claire", password: Self.password, totp: s.code(), from: "h")
         for _ in 0..<5 { _ = try? s.gateway.consoleLogin(operator: "claire", password: "x", totp: "000000", from: "h") }
-        #expect(try s.gateway.consoleStatus(OperatorID("claire")).lockedUntil != nil)
+        #expect(try s.gateway.operatorView("claire", by: OperatorFixture.shell).console?.lockedUntil != nil)
         // The lock also ended the session.
         #expect(try s.gateway.consoleSession(token: session.token) == nil)
         try s.gateway.setConsolePassword("claire", password: "another long password", by: OperatorFixture.shell)
