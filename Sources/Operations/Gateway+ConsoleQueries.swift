@@ -20,7 +20,7 @@ extension Gateway {
     /// own jobs have every one. This offers links only: every page still calls its operation,
     /// which judges (and records) the request itself.
     public func offeredActions(for principal: Principal) throws -> Set<OperatorAction> {
-        guard let id = Self.operatorID(of: principal) else { return Set(OperatorAction.allCases) }
+        guard let id = principal.operatorID else { return Set(OperatorAction.allCases) }
         guard let stored = try store.operator(id), stored.state == .active else { return [] }
         return Set(OperatorAction.allCases.filter { action in stored.roles.contains { $0.allows(action, grants: stored.grants) } })
     }
@@ -41,11 +41,5 @@ extension Gateway {
         try authorize(.auditVerify, by: principal)
         guard let c = try store.lastAuditCheckpoint() else { return nil }
         return AuditCheckpointSummary(sequence: c.sequence, time: AuditTime.parse(c.time) ?? .distantPast)
-    }
-
-    /// The operator a principal names, when it is one.
-    private static func operatorID(of principal: Principal) -> OperatorID? {
-        if case .operator(let id, _) = principal { return id }
-        return nil
     }
 }
