@@ -11,71 +11,11 @@ import Testing
 /// trusting the gateway CA: the security headers on every kind of response, the login form and
 /// its cookie, language switching, and TLS without a client certificate.
 @Suite(.serialized) struct ConsoleServerTests {
-    let dir = TemporaryDirectory("claimgate-console")
-    let gateway: Gateway
-
-    init() throws {
-        var logger = Logger(label: "claimgate.test.console")
-        logger.logLevel = .critical
-        gateway = try Gateway.initialise(home: Home(root: dir.path + "/home"), gatewayID: "test-gateway",
-                                         by: .local(uid: 1000, name: "test"), logger: logger)
-    }
-
-    var caFile: String { gateway.home.identity + "/" + GatewayIdentity.File.ca }
-
-    /// Runs the console for the length of `body` (given its port), then shuts it down gracefully.
-    func serve(_ body: (Int) async throws -> Void) async throws {
-        try await withTaskExecutorPreference(DedicatedExecutor.shared) {
-            var logger = Logger(label: "claimgate.test.console")
-            logger.logLevel = .warning
-            var configuration = ConsoleServer.Configuration(
-                certificateChainDER: [try gateway.identity.tls().der, gateway.identity.ca.der],
-                privateKeyPEM: Array(try Data(contentsOf: URL(fileURLWithPath: gateway.home.identity + "/" + GatewayIdentity.File.tlsKey))))
-            configuration.timeZone = TimeZone(identifier: "Asia/Shanghai")!
-            let (ports, listening) = AsyncStream.makeStream(of: Int.self)
-            let server = ConsoleServer(configuration: configuration, gateway: gateway, logger: logger) { listening.yield($0) }
-            let group = ServiceGroup(services: [server], logger: logger)
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { defer { listening.finish() }; try await group.run() }
-                var first = ports.makeAsyncIterator()
-                guard let port = await first.next() else {
-                    try await tasks.waitForAll()
-                    Issue.record("the console stopped before it listened")
-                    return
-                }
-                do { try await body(port) } catch {
-                    await group.triggerGracefulShutdown(); try? await tasks.waitForAll(); throw error
-                }
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-            }
-        }
-    }
-
-    struct Answer {
-        let status: Int
-        /// Header names in lowercase; `set-cookie` lines joined with a newline.
-        let headers: [String: String]
-        let body: String
-    }
-
-    /// `curl` trusting the gateway CA (no client certificate); headers to a file, the body to stdout.
-    func curl(_ port: Int, _ path: String, _ extra: [String] = []) async throws -> Answer {
-        let headerFile = dir.file("headers-\(UUID().uuidString.prefix(8)).txt")
-        let r = try await Shell.runDetached(["curl", "-sS", "--max-time", "20", "--cacert", caFile, "-D", headerFile]
-                                            + extra + ["https://127.0.0.1:\(port)\(path)"])
-        try #require(r.succeeded, "curl failed: \(r.stderr)")
-        let text = try String(contentsOfFile: headerFile, encoding: .utf8)
-        var headers: [String: String] = [:]
-        var status = 0
-        for line in text.split(separator: "\r\n") {
-            if line.hasPrefix("HTTP/") { status = Int(line.split(separator: " ")[1]) ?? 0; continue }
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = line[..<colon].lowercased(), value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            headers[name] = headers[name].map { $0 + "\n" + value } ?? value
-        }
-        return Answer(status: status, headers: headers, body: r.stdout)
-    }
+    let console: ConsoleTestServer
+    init() throws { console = try ConsoleTestServer() }
+    var caFile: String { console.caFile }
+    func serve(_ body: (Int) async throws -> Void) async throws { try await console.serve(body) }
+    func curl(_ port: Int, _ path: String, _ extra: [String] = []) async throws -> Answer { try await console.curl(port, path, extra) }
 
     static let csp = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
