@@ -5,7 +5,8 @@ import Logging
 import ServiceLifecycle
 
 /// Runs `Gateway.purge` at start and then every `interval` while `serve` runs: expired and
-/// recalled bundle files and inbound reports past retention are destroyed and recorded.
+/// recalled bundle files and inbound reports past retention are destroyed and recorded; web
+/// console sessions idle past their timeout (or of operators no longer active) are cleared.
 public struct PurgeJob: Service {
     let gateway: Gateway
     let interval: Duration
@@ -24,6 +25,10 @@ public struct PurgeJob: Service {
             await offload {
                 do { try gateway.purge(inboundRetentionDays: days, by: .scheduled(.purge)) } catch {
                     gateway.logger.error("purge failed", metadata: ["error": "\(error)"])
+                }
+                // Idle sessions are refused when read already; this only clears their rows.
+                do { try gateway.endIdleConsoleSessions() } catch {
+                    gateway.logger.error("clearing idle console sessions failed", metadata: ["error": "\(error)"])
                 }
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }

@@ -27,7 +27,7 @@ extension Gateway {
     /// the gateway's own jobs). An allowed action is noted as a use of the operator's rights that
     /// allow it (`noteRightsUsed`), for the grants review.
     func allowedOperator(_ action: OperatorAction, partner: PartnerID?, by principal: Principal) throws -> Operator? {
-        guard case .operator(let id, let fingerprint) = principal else { return nil }
+        guard let (id, fingerprint) = principal.operatorCredential else { return nil }
         let stored = try store.operator(id)
         let request = OperatorRequest(operatorID: id, fingerprint: fingerprint, stored: stored, action: action, partner: partner)
         if case .fails(let refusal) = OperatorPolicy(clock: clock).evaluate(request) {
@@ -64,7 +64,7 @@ extension Gateway {
     /// in good standing and holding a role that seals or sends. The partner is not known yet:
     /// the scope is judged when the upload is sent. A refusal is recorded (subject `send`).
     public func authorizeUpload(by principal: Principal) throws {
-        guard case .operator(let id, let fingerprint) = principal else { return }
+        guard let (id, fingerprint) = principal.operatorCredential else { return }
         let stored = try store.operator(id)
         func judge(_ action: OperatorAction) -> PolicyResult {
             AllOf<OperatorRequest>([OperatorStanding(clock: clock), RoleAllowsAction()])
@@ -76,7 +76,7 @@ extension Gateway {
     }
 
     private func refuse(_ refusal: Refusal, action: OperatorAction, partner: PartnerID?, by principal: Principal) throws -> Never {
-        guard case .operator(let id, _) = principal else { throw ClaimGateError(.notPermitted, refusal.message, refusal: refusal.reason) }
+        guard let id = principal.operatorID else { throw ClaimGateError(.notPermitted, refusal.message, refusal: refusal.reason) }
         if !store.isReadOnly {
             try store.record(TransferEvent(time: clock.now, actor: principal.actor, action: .operatorRefused, outcome: .refused,
                                            partnerID: partner, reason: EventReason(refusal.reason, action.rawValue), transport: principal.transport))

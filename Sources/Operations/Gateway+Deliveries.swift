@@ -218,7 +218,7 @@ extension Gateway {
                                                               clientCertificateChainDER: chain, clientPrivateKeyPEM: key))
             let path = bundle.filePath, id = bundle.id
             return try Blocking.run { try await client.push(localPath: path, bundleID: id, sha256Hex: digest) }
-        case .cli, .operatorAPI:
+        case .cli, .operatorAPI, .console:
             throw PushError(.noTarget, "Deliveries go over sftp or https.")
         }
     }

@@ -113,7 +113,7 @@ extension Gateway {
     /// Keeps a validated change as pending, recorded as `change-proposed` by its proposer.
     func propose(_ action: OperatorAction, partner: PartnerID?, target: String, summary: String, payload: ChangePayload,
                  by principal: Principal) throws -> PendingChange {
-        guard case .operator(let proposer, _) = principal else {
+        guard let proposer = principal.operatorID else {
             throw ClaimGateError(.invalidArgument, "Only an operator's change waits for a second operator.")
         }
         let now = clock.now
@@ -192,7 +192,7 @@ extension Gateway {
         try authorize(change.action, partner: change.partner, by: principal)
         return try recordingChangeRefusal(change, by: principal) {
             try requireOpen(change, settling: true)
-            if case .operator(let id, _) = principal, id != change.proposer {
+            if let id = principal.operatorID, id != change.proposer {
                 throw ClaimGateError(.notPermitted, "Only \(change.proposer.map { "operator \($0)" } ?? "its proposer"), who proposed change \(change.id), can withdraw it; it expires on \(Timestamp.format(change.expires)) if nobody approves it.", refusal: .notProposer)
             }
             let now = clock.now

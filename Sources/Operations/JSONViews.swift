@@ -180,8 +180,11 @@ public struct OperatorView: Codable, Sendable {
     public let createdAt: String
     public let changedBy: String
     public let changedAt: String
+    /// Its web console credentials, in `operator show` (absent from listings).
+    public var console: ConsoleStatusView?
 
     enum CodingKeys: String, CodingKey {
+        case console
         case name, state, roles, grants, partners
         case certificateSHA256 = "certificate_sha256", certificateFingerprint = "certificate_fingerprint"
         case certificateSerial = "certificate_serial", certificateNotAfter = "certificate_not_after"
@@ -208,6 +211,29 @@ public struct OperatorView: Codable, Sendable {
         try c.encode(certificateNotAfter, forKey: .certificateNotAfter)
         try c.encode(createdBy, forKey: .createdBy); try c.encode(createdAt, forKey: .createdAt)
         try c.encode(changedBy, forKey: .changedBy); try c.encode(changedAt, forKey: .changedAt)
+        try c.encodeIfPresent(console, forKey: .console)
+    }
+}
+
+/// Whether an operator can sign in to the web console: a password set, a TOTP enrolled, and
+/// the end of a lock in force (nil when none).
+public struct ConsoleStatusView: Codable, Sendable, Hashable {
+    public let password: Bool
+    public let totp: Bool
+    public let lockedUntil: String?
+
+    enum CodingKeys: String, CodingKey { case password, totp, lockedUntil = "locked_until" }
+
+    public init(password: Bool, totp: Bool, lockedUntil: String?) {
+        self.password = password; self.totp = totp; self.lockedUntil = lockedUntil
+    }
+
+    /// `password set, TOTP enrolled`, `no password, no TOTP (cannot sign in)`, with the lock.
+    public var summary: String {
+        var s = (password ? "password set" : "no password") + ", " + (totp ? "TOTP enrolled" : "no TOTP")
+        if !(password && totp) { s += " (cannot sign in)" }
+        if let lockedUntil { s += ", locked until \(lockedUntil)" }
+        return s
     }
 }
 

@@ -251,12 +251,15 @@ extension Gateway {
             if row.lastSequence > a.lastSequence { a.lastSequence = row.lastSequence; a.lastTime = row.lastTime }
             activity[name] = a
 
-            var c = certificates[name]?[fingerprint] ?? OperatorCertificateUse(
-                sha256: fingerprint, entries: 0, firstTime: row.firstTime, lastTime: row.lastTime,
-                current: byName[name]?.certificate.fingerprint == fingerprint)
-            c.entries += row.count
-            c.firstTime = min(c.firstTime, row.firstTime); c.lastTime = max(c.lastTime, row.lastTime)
-            certificates[name, default: [:]][fingerprint] = c
+            // A console session presents no certificate: its entries count, no certificate use.
+            if let fingerprint {
+                var c = certificates[name]?[fingerprint] ?? OperatorCertificateUse(
+                    sha256: fingerprint, entries: 0, firstTime: row.firstTime, lastTime: row.lastTime,
+                    current: byName[name]?.certificate.fingerprint == fingerprint)
+                c.entries += row.count
+                c.firstTime = min(c.firstTime, row.firstTime); c.lastTime = max(c.lastTime, row.lastTime)
+                certificates[name, default: [:]][fingerprint] = c
+            }
 
             if row.outcome == TransferEvent.Outcome.refused.rawValue {
                 let key = [row.action, row.reasonCode, row.refusedAction ?? ""].joined(separator: "\u{0}")
@@ -365,11 +368,16 @@ extension Gateway {
 /// Reads the actor texts of staff entries, with `Actor(recorded:)`: the one place the review
 /// looks inside an actor.
 enum StaffActor {
-    /// An operator's name and certificate fingerprint from `operator:<name>;sha256=<fp>`. Text no
-    /// gateway writes is kept whole as the name (with no fingerprint), so it is listed, not lost.
-    static func operatorName(_ actor: String) -> (name: String, fingerprint: String) {
-        if case .operator(let id, let fingerprint)? = Actor(recorded: actor) { return (id.rawValue, fingerprint) }
-        return (actor, "")
+    /// An operator's name and certificate fingerprint from `operator:<name>;sha256=<fp>`, or its
+    /// name and no fingerprint from a console session's `operator:<name>;session=<ref>`. Text no
+    /// gateway writes is kept whole as the name (with an empty fingerprint), so it is listed, not
+    /// lost.
+    static func operatorName(_ actor: String) -> (name: String, fingerprint: String?) {
+        switch Actor(recorded: actor) {
+        case .operator(let id, let fingerprint)?: return (id.rawValue, fingerprint)
+        case .consoleOperator(let id, _)?: return (id.rawValue, nil)
+        default: return (actor, "")
+        }
     }
 
     /// The account of a `local:` or `admin:` entry.
@@ -386,6 +394,9 @@ enum StaffActor {
     static func short(_ actor: String) -> String {
         if case .operator(let id, let fingerprint)? = Actor(recorded: actor) {
             return "operator:\(id) (sha256 \(fingerprint.prefix(8))…)"
+        }
+        if case .consoleOperator(let id, let session)? = Actor(recorded: actor) {
+            return "operator:\(id) (console \(session.prefix(8))…)"
         }
         if actor.hasPrefix("admin:") { return actor + " (legacy)" }
         return actor

@@ -113,7 +113,7 @@ public final class OperatorUploads: Sendable {
     private var home: String { (directory as NSString).deletingLastPathComponent }
 
     private func path(_ id: String, owner principal: Principal) throws -> String {
-        guard let uuid = UUID(uuidString: id), case .operator(let name, _) = principal else {
+        guard let uuid = UUID(uuidString: id), let name = principal.operatorID else {
             throw ClaimGateError(.unreadableInput, "'\(id.prefix(64))' is not an upload id: use the id POST /v1/uploads returned.")
         }
         return directory + "/" + name.rawValue + "." + uuid.uuidString.lowercased()

@@ -57,6 +57,8 @@ struct OperatorRoutes: Sendable {
         Endpoint(.post, "/v1/operators/:name/remove", .operatorRemove),
         Endpoint(.post, "/v1/operators/:name/grant", .operatorGrant),
         Endpoint(.post, "/v1/operators/:name/revoke", .operatorRevoke),
+        Endpoint(.post, "/v1/operators/:name/password", .operatorPassword),
+        Endpoint(.post, "/v1/operators/:name/totp", .operatorTOTP),
         Endpoint(.get, "/v1/pending", .pendingList),
         Endpoint(.get, "/v1/pending/:id", .pendingShow),
         Endpoint(.post, "/v1/pending/:id/withdraw", .pendingWithdraw),
@@ -72,7 +74,7 @@ struct OperatorRoutes: Sendable {
             case pendingList, pendingShow, pendingWithdraw, pendingApprove
             case auditVerify, auditExport, auditReport, auditImpact, doctor, purge
             case operatorList, operatorAdd, operatorShow, operatorSuspend, operatorResume, operatorRemove, operatorGrant, operatorRevoke
-            case operatorCertificate
+            case operatorCertificate, operatorPassword, operatorTOTP
         }
         let method: HTTPRequest.Method
         let path: String
@@ -310,7 +312,7 @@ struct OperatorRoutes: Sendable {
                                   publicKeyPEM: body.public_key, by: principal)
             } view: { AddedOperator(operator: OperatorView($0.operator), certificate_chain_pem: $0.certificateChainPEM) }
         case .operatorShow:
-            return try await json { OperatorView(try g.operator(name, by: principal)) }
+            return try await json { try g.operatorView(name, by: principal) }
         case .operatorCertificate:
             let chain = try await run { try g.operatorCertificateChainPEM(name, by: principal) }
             return Response(status: .ok, headers: [.contentType: "application/pem-certificate-chain"],
@@ -321,6 +323,14 @@ struct OperatorRoutes: Sendable {
             return try await json { OperatorView(try g.resumeOperator(name, by: principal)) }
         case .operatorRemove:
             return try await json { OperatorView(try g.removeOperator(name, by: principal)) }
+        case .operatorPassword:
+            let body = try await decode(PasswordBody.self, request, context)
+            return try await json {
+                try g.setConsolePassword(name, password: body.password, by: principal)
+                return OperatorView(try g.operator(name, by: principal))
+            }
+        case .operatorTOTP:
+            return try await json { TOTPEnrolled(otpauth_uri: try g.enrolConsoleTOTP(name, by: principal)) }
         case .operatorGrant, .operatorRevoke:
             let body = try await decode(RightBody.self, request, context)
             let right = try OperatorRight(parsing: body.right)
@@ -524,6 +534,8 @@ extension HTTPFields.Element.Name {
 }
 
 struct RecallBody: Decodable, Sendable { let reason: String }
+struct PasswordBody: Decodable, Sendable { let password: String }
+struct TOTPEnrolled: Encodable, Sendable { let otpauth_uri: String }
 struct ReasonBody: Decodable, Sendable { var reason: String? = nil }
 struct RemoveBody: Decodable, Sendable { var force: Bool? = nil; var reason: String? = nil }
 struct PurgeBody: Decodable, Sendable { var inbound_retention_days: Int? = nil }

@@ -293,6 +293,8 @@ public final class GatewayStore: EventRecorder, Sendable {
         m.registerMigration("v14-operator-right-use") { db in try migrateToRightUses(db) }
         // Operators' certificates themselves (public), to hand them out again.
         m.registerMigration("v15-operator-certificate") { db in try migrateToOperatorCertificates(db) }
+        // The web console: operators' passwords and TOTP secrets, and console sessions.
+        m.registerMigration("v16-console") { db in try migrateToConsole(db) }
         return m
     }
 

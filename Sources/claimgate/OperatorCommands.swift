@@ -9,7 +9,8 @@ struct OperatorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "operator", abstract: "Add and manage operators: people with roles and a client certificate from the operator CA.",
         discussion: "Roles, what each allows and how operators are attributed in the audit trail: docs/operators.md.",
-        subcommands: [Add.self, List.self, Show.self, Suspend.self, Resume.self, Remove.self, Grant.self, Revoke.self, CertificateChain.self])
+        subcommands: [Add.self, List.self, Show.self, Suspend.self, Resume.self, Remove.self, Grant.self, Revoke.self, CertificateChain.self,
+                      Password.self, TOTPEnrol.self])
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -118,7 +119,7 @@ struct OperatorCommand: ParsableCommand {
             if let api = try home.remote() {
                 v = try api.get(["v1", "operators", name])
             } else {
-                v = OperatorView(try home.gateway().operator(name, by: localPrincipal))
+                v = try home.gateway().operatorView(name, by: localPrincipal)
             }
             if json { try printJSON(v); return }
             print("""
@@ -131,6 +132,7 @@ struct OperatorCommand: ParsableCommand {
               created      \(v.createdAt) by \(v.createdBy)
               changed      \(v.changedAt) by \(v.changedBy)
             """)
+            if let console = v.console { print("  console      \(console.summary)") }
         }
     }
 
@@ -236,6 +238,46 @@ struct OperatorCommand: ParsableCommand {
                 return
             }
             print(try home.readOnlyGateway().operatorCertificateChainPEM(name, by: localPrincipal), terminator: "")
+        }
+    }
+
+    struct Password: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set an operator's web console password (at least 12 characters; kept as a bcrypt hash).",
+            discussion: "Read twice without echo at a terminal, or as one line from standard input. Ends the operator's console sessions and lifts a lock. The console also needs a TOTP: `claimgate operator totp NAME`.")
+        @OptionGroup var home: GatewayOptions
+        @Argument(help: "Operator name.") var name: String
+
+        func run() throws {
+            let password = try PasswordPrompt.read(for: name)
+            if let api = try home.remote() {
+                struct Body: Encodable { let password: String }
+                let _: OperatorView = try api.post(["v1", "operators", name, "password"], body: Body(password: password))
+            } else {
+                try home.gateway().setConsolePassword(name, password: password, by: localPrincipal)
+            }
+            print("Set the console password of operator \(name).")
+        }
+    }
+
+    struct TOTPEnrol: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "totp",
+            abstract: "Enrol a new TOTP secret for an operator's web console sign-in and print its otpauth:// URI once.",
+            discussion: "Give the URI (or a QR code of it) to the operator only, for an authenticator app (RFC 6238, 6 digits, 30 seconds). The previous secret stops working and the operator's console sessions end.")
+        @OptionGroup var home: GatewayOptions
+        @Argument(help: "Operator name.") var name: String
+
+        func run() throws {
+            let uri: String
+            if let api = try home.remote() {
+                struct Enrolled: Decodable { let otpauth_uri: String }
+                let e: Enrolled = try api.post(["v1", "operators", name, "totp"])
+                uri = e.otpauth_uri
+            } else {
+                uri = try home.gateway().enrolConsoleTOTP(name, by: localPrincipal)
+            }
+            print(uri)
         }
     }
 }

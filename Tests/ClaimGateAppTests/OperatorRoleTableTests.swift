@@ -26,7 +26,8 @@ import Testing
         .auditor: everyone.union([.auditVerify, .auditExport, .auditReport, .auditImpact, .bundleList, .bundleShow, .deliveriesView,
                                   .inboxList, .inboxShow, .operatorList, .operatorShow, .pendingList]),
         .securityOfficer: everyone.union([.operatorAdd, .operatorSuspend, .operatorResume, .operatorRemove, .operatorGrant,
-                                          .operatorRevoke, .operatorList, .operatorShow, .doctor, .purge, .pendingList]),
+                                          .operatorRevoke, .operatorList, .operatorShow, .operatorCredentials, .doctor, .purge,
+                                          .pendingList]),
     ]
 
     /// One gateway for the whole table, with one operator per profile.

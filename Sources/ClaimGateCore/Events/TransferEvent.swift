@@ -8,12 +8,16 @@ import Foundation
 ///   shell, by the process's real user id
 /// - `operator:<name>;sha256=<fingerprint>`: an operator and the SHA-256 (lowercase hex) of
 ///   the client certificate it acted with
+/// - `operator:<name>;session=<reference>`: an operator acting through the web console, signed
+///   in with its password and TOTP; the reference (16 hex) names the console session
 /// - `system`, or `system:<job>` for a scheduled job of `serve` (`system:purge`)
 /// - `admin:<user>`: the shell before operators (named by `$USER`); still read, never written
 public enum Actor: Sendable, Hashable, CustomStringConvertible {
     case partner(PartnerID)
     case local(uid: UInt32, name: String?)
     case `operator`(OperatorID, fingerprint: String)
+    /// An operator signed in to the web console, and the session's public reference.
+    case consoleOperator(OperatorID, session: String)
     case system
     case scheduled(ScheduledJob)
     /// Recorded before operators existed; kept so that old entries read as what they are.
@@ -24,6 +28,7 @@ public enum Actor: Sendable, Hashable, CustomStringConvertible {
         case .partner(let id): return "partner:\(id)"
         case .local(let uid, let name): return "local:uid=\(uid)" + (name.map { "(\($0))" } ?? "")
         case .operator(let id, let fingerprint): return "operator:\(id);sha256=\(fingerprint)"
+        case .consoleOperator(let id, let session): return "operator:\(id);session=\(session)"
         case .system: return "system"
         case .scheduled(let job): return "system:\(job.rawValue)"
         case .admin(let user): return "admin:\(user)"
@@ -45,6 +50,10 @@ public enum Actor: Sendable, Hashable, CustomStringConvertible {
             guard let job = ScheduledJob(rawValue: rest) else { return nil }
             self = .scheduled(job)
         case "operator":
+            if let semi = rest.range(of: ";session="), let id = try? OperatorID(String(rest[..<semi.lowerBound])) {
+                self = .consoleOperator(id, session: String(rest[semi.upperBound...]))
+                return
+            }
             guard let semi = rest.range(of: ";sha256="), let id = try? OperatorID(String(rest[..<semi.lowerBound])) else { return nil }
             self = .operator(id, fingerprint: String(rest[semi.upperBound...]))
         case "local":
@@ -68,6 +77,8 @@ public enum Transport: String, Sendable, Codable {
     case cli, sftp, https
     /// An operator's request through the operator API (`serve --operator-api`).
     case operatorAPI = "operator-api"
+    /// An operator's request through the web console (`serve --console`).
+    case console
 }
 
 /// One thing that happened to a partner, a bundle or the gateway. Every transport records through
@@ -120,6 +131,12 @@ public struct TransferEvent: Sendable, Equatable {
         /// An operator asked for an action it may not take (`reason`: `role-missing`,
         /// `partner-out-of-scope`, `operator-suspended`…, with the action as subject).
         case operatorRefused = "operator-refused"
+        /// The web console: an operator signed in (password and TOTP), was refused at sign-in
+        /// (`reason`: `login-failed`, `operator-locked`…), or signed out; a security officer or
+        /// the shell set an operator's console password or enrolled its TOTP.
+        case consoleLogin = "console-login", consoleLoginRefused = "console-login-refused"
+        case consoleLogout = "console-logout"
+        case operatorPasswordSet = "operator-password-set", operatorTOTPEnrolled = "operator-totp-enrolled"
         /// Four eyes: a change waiting for a second operator was proposed, approved (the change's
         /// own entry follows in the same transaction), refused (an approval that failed its
         /// checks), withdrawn by its proposer, or expired after 7 days (`reason`:

@@ -23,6 +23,9 @@ public enum OperatorAction: String, Sendable, Hashable, Codable, CaseIterable, C
     case operatorAdd = "operator-add", operatorSuspend = "operator-suspend", operatorResume = "operator-resume"
     case operatorRemove = "operator-remove", operatorGrant = "operator-grant", operatorRevoke = "operator-revoke"
     case operatorList = "operator-list", operatorShow = "operator-show"
+    /// Setting an operator's web console password or enrolling its TOTP (`operator password`,
+    /// `operator totp`).
+    case operatorCredentials = "operator-credentials"
     // Four eyes: listing and showing pending changes (approving one is the change's own action).
     case pendingList = "pending-list"
     // The gateway's public identity (certificates partners and operators trust).
@@ -42,6 +45,7 @@ public enum OperatorAction: String, Sendable, Hashable, Codable, CaseIterable, C
         case .deliveryCancel: return "deliveries cancel"
         case .identityShow: return "identity"
         case .pendingList: return "pending"
+        case .operatorCredentials: return "operator password"
         default: return rawValue.replacingOccurrences(of: "-", with: " ")
         }
     }

@@ -27,7 +27,7 @@ public enum Role: String, Sendable, Hashable, Codable, CaseIterable, Comparable,
                                    .deliveriesView, .inboxList, .inboxShow, .operatorList, .operatorShow, .pendingList])
         case .securityOfficer:
             return everyone.union([.operatorAdd, .operatorSuspend, .operatorResume, .operatorRemove, .operatorGrant,
-                                   .operatorRevoke, .operatorList, .operatorShow, .doctor, .purge, .pendingList])
+                                   .operatorRevoke, .operatorList, .operatorShow, .operatorCredentials, .doctor, .purge, .pendingList])
         }
     }
 

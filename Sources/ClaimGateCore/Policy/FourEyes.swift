@@ -40,7 +40,7 @@ public struct SecondPerson: Policy {
     public init() {}
 
     public func evaluate(_ r: ApprovalRequest) -> PolicyResult {
-        guard case .operator(let id, _) = r.approver, let proposer = r.change.proposer, id == proposer else { return .meets }
+        guard let id = r.approver.operatorID, let proposer = r.change.proposer, id == proposer else { return .meets }
         return .fails(Refusal(.selfApproval, "Operator \(id) proposed change \(r.change.id) and cannot approve it too: a different operator with the role must run `claimgate approve \(r.change.id)`.", partner: r.change.partner))
     }
 }

@@ -1,17 +1,18 @@
 import Foundation
 
 /// One action an operator asks for: who (the name and the fingerprint of the certificate it
-/// presented), the operator as stored now (nil when there is none), what, and the partner it
+/// presented, or none for an operator signed in to the web console), the operator as stored now (nil when there is none), what, and the partner it
 /// concerns (nil for an action on the whole gateway).
 public struct OperatorRequest: Sendable, Hashable {
     public var operatorID: OperatorID
-    /// SHA-256 of the presented certificate's DER, lowercase hex.
-    public var fingerprint: String
+    /// SHA-256 of the presented certificate's DER, lowercase hex; nil for a web console session,
+    /// whose password, TOTP and idle timeout were checked when the session was read.
+    public var fingerprint: String?
     public var stored: Operator?
     public var action: OperatorAction
     public var partner: PartnerID?
 
-    public init(operatorID: OperatorID, fingerprint: String, stored: Operator?, action: OperatorAction, partner: PartnerID? = nil) {
+    public init(operatorID: OperatorID, fingerprint: String?, stored: Operator?, action: OperatorAction, partner: PartnerID? = nil) {
         self.operatorID = operatorID; self.fingerprint = fingerprint; self.stored = stored
         self.action = action; self.partner = partner
     }

@@ -1,7 +1,8 @@
 import Foundation
 
-/// An operator may act at all: it exists, is active, presents the certificate on record, and
-/// that certificate has not expired.
+/// An operator may act at all: it exists, is active, and, through the operator API, presents the
+/// certificate on record, which has not expired. A web console session carries no certificate:
+/// its credentials (password, TOTP) were checked at sign-in and its idle timeout when read.
 public struct OperatorStanding: Policy {
     public let clock: any WallClock
 
@@ -18,7 +19,8 @@ public struct OperatorStanding: Policy {
             return .fails(Refusal(.operatorSuspended, "Operator \(op.id) is suspended: ask a security officer to run `claimgate operator resume \(op.id)`."))
         case .active: break
         }
-        guard op.certificate.fingerprint == r.fingerprint.lowercased() else {
+        guard let fingerprint = r.fingerprint else { return .meets }
+        guard op.certificate.fingerprint == fingerprint.lowercased() else {
             return .fails(Refusal(.operatorCertificateMismatch, "The certificate presented for operator \(op.id) is not the one on record: use the certificate `claimgate operator add` issued (see `claimgate operator show \(op.id)`)."))
         }
         guard clock.now <= op.certificate.notAfter else {

@@ -61,6 +61,18 @@ public struct Refusal: Sendable, Hashable, Error, CustomStringConvertible {
         case selfApproval = "self-approval"
         /// Only the operator who proposed a pending change (or the shell) may withdraw it.
         case notProposer = "not-proposer"
+        // The web console.
+        /// A sign-in with a wrong name, password or code, or for an operator with no console
+        /// password or TOTP yet (one reason for all, so a refusal tells nothing of which).
+        case loginFailed = "login-failed"
+        /// Five failed sign-ins or codes in a row: the operator is locked for 15 minutes.
+        case operatorLocked = "operator-locked"
+        /// A wrong TOTP code where a sensitive action asks for it again.
+        case totpInvalid = "totp-invalid"
+        /// A form posted without the session's CSRF token, or with another.
+        case csrfRefused = "csrf-refused"
+        /// A form posted from another origin (or with no `Origin`).
+        case foreignOrigin = "foreign-origin"
 
         public var code: String { rawValue }
         public var description: String { rawValue }
