@@ -7,8 +7,8 @@ import Testing
 /// `Browser/console_scenarios.py` against a gateway of its own for each scenario of issue 17's
 /// Tests. Then the audit trail, read from outside, must hold what the browser did, as `console`.
 ///
-/// Without Chromium, chromedriver or the venv these tests fail (they do not skip): run
-/// `scripts/install-deps` and `scripts/browser-venv`. With `CLAIMGATE_SCREENSHOTS=DIR` the
+/// Without Chromium or chromedriver these tests fail (they do not skip): run
+/// `scripts/install-deps`. The venv is made on first use by `scripts/browser-venv`. With `CLAIMGATE_SCREENSHOTS=DIR` the
 /// login-send-recall and zh-CN scenarios save PNGs of the main pages there
 /// (`scripts/console-screenshots`).
 @Suite(.serialized, .timeLimit(.minutes(5)))
@@ -91,6 +91,12 @@ struct ConsoleBrowserEndToEndTests {
         for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
             try #require(FileManager.default.isExecutableFile(atPath: tool),
                          "\(tool) is missing: run scripts/install-deps (Debian's chromium and chromium-driver) and scripts/browser-venv",
+                         sourceLocation: sourceLocation)
+        }
+        // The venv is made once, by the script that pins it (Selenium, pyotp, requests from PyPI).
+        if !FileManager.default.isExecutableFile(atPath: python) {
+            let made = try Shell.run([root + "/scripts/browser-venv"])
+            try #require(made.succeeded, "scripts/browser-venv failed (\(made.stderr.suffix(2000))): run it by hand to see why",
                          sourceLocation: sourceLocation)
         }
         try #require(FileManager.default.isExecutableFile(atPath: python),
