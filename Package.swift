@@ -92,6 +92,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
@@ -157,7 +158,9 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Operations: to act as an operator (four eyes) where the CLI acts as the shell.
-        .testTarget(name: "EndToEndTests", dependencies: ["ClaimGateTesting", "claimgate", "Operations"]),
+        // Browser/: the console's Selenium scenarios (Python), run by ConsoleBrowserEndToEndTests.
+        .testTarget(name: "EndToEndTests", dependencies: ["ClaimGateTesting", "claimgate", "Operations"],
+                    exclude: ["Browser"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -26,6 +26,8 @@ class GatewayUnderTest: @unchecked Sendable {
     var httpsPort = "", sftpPort = "", adminPort = ""
     /// The operator API's port, when `serve` was given `--operator-api` (`serveWithOperatorAPI`).
     var operatorAPIPort = ""
+    /// The web console's port, when `serve` was given `--console`.
+    var consolePort = ""
 
     /// A dev PKI and an `init`ed home in a new temporary folder named after `label`, with the
     /// gateway's certificate in `trust`.
@@ -94,6 +96,9 @@ class GatewayUnderTest: @unchecked Sendable {
         adminPort = try s.waitFor("admin: listening on http://127\\.0\\.0\\.1:([0-9]+)")
         if extra.contains("--operator-api") {
             operatorAPIPort = try s.waitFor("operator-api: listening on 127\\.0\\.0\\.1:([0-9]+)")
+        }
+        if extra.contains("--console") {
+            consolePort = try s.waitFor("console: listening on 127\\.0\\.0\\.1:([0-9]+)")
         }
         let hostKey = try String(contentsOfFile: home + "/identity/ssh_host_ed25519.pub", encoding: .utf8)
             .split(separator: " ").prefix(2).joined(separator: " ")
