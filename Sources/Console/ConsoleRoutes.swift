@@ -35,6 +35,7 @@ struct ConsoleRoutes: Sendable {
         router.post("/preferences") { request, context in try await action(request, context) { try await savePreferences($0, $1) } }
         router.get("/") { request, context in try await page(request, context) { try await dashboard($0) } }
         router.get("/send") { request, context in try await page(request, context) { try await sendPage(request, $0) } }
+        router.post("/send") { request, context in try await send(request, context) }
         router.get("/bundles") { request, context in try await page(request, context) { try await bundles(request, $0) } }
         router.get("/bundles/:id") { request, context in
             let id = context.parameters.get("id") ?? ""
