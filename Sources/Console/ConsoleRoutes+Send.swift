@@ -27,7 +27,6 @@ extension ConsoleRoutes {
                 let chosen = extra["purpose"]
                 values["partner"] = ["id": p.agreement.id.rawValue, "name": p.agreement.name] as [String: Any]
                 values["purposes"] = p.agreement.terms.purposes.map { ["value": $0, "selected": $0 == chosen] as [String: Any] }
-                if extra["ttl"] == nil && extra["expires"] == nil { values["ttl"] = "7d" }
             } else {
                 let partners = try g.partners(by: principal).filter { $0.status == .active }
                 values["choices"] = partners.map { ["id": $0.agreement.id.rawValue, "name": $0.agreement.name] as [String: Any] }

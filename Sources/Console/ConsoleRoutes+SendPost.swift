@@ -45,7 +45,13 @@ extension ConsoleRoutes {
                      "metadata": form[field: "metadata"] ?? ""]
         let files = form.files("documents").filter { $0.size > 0 || !$0.filename.isEmpty }
         do {
-            let expiry = typed["expires"]!.isEmpty ? try ExpirySpec.ttl(typed["ttl"]!) : try ExpirySpec.expires(typed["expires"]!)
+            let expiry: ExpirySpec
+            switch (typed["ttl"]!.isEmpty, typed["expires"]!.isEmpty) {
+            case (true, true): throw ClaimGateError(.invalidArgument, "Give a time to live (such as 7d) or an expiry date.")
+            case (false, false): throw ClaimGateError(.invalidArgument, "Give a time to live or an expiry date, not both.")
+            case (false, true): expiry = try ExpirySpec.ttl(typed["ttl"]!)
+            case (true, false): expiry = try ExpirySpec.expires(typed["expires"]!)
+            }
             let metadata = try Self.metadata(typed["metadata"]!)
             let id = try await run { () throws -> String in
                 // Each document under its own name, in a folder of its own (two of one name are

@@ -5,7 +5,8 @@ import Logging
 
 /// The first step of every console request: whatever a route answers, or throws, leaves with
 /// the console's security headers: a Content-Security-Policy with no script at all and no
-/// `unsafe-inline` (the console has no JavaScript), no sniffing, no referrer, no framing, HSTS,
+/// `unsafe-inline` (the console has no JavaScript), no sniffing, no referrer to other origins, no
+/// framing, HSTS,
 /// and `Cache-Control: no-store` unless the response chose otherwise (the stylesheet). An error
 /// no route turned into a page (an unknown path, a body too large, a failure) becomes an error
 /// page here, in the request's language; internal detail goes to the log only.
@@ -22,7 +23,10 @@ struct ConsoleSecurityMiddleware: RouterMiddleware {
     static let headers: HTTPFields = [
         .contentSecurityPolicy: contentSecurityPolicy,
         HTTPFields.Element.Name("X-Content-Type-Options")!: "nosniff",
-        HTTPFields.Element.Name("Referrer-Policy")!: "no-referrer",
+        // Not `no-referrer`: under it browsers send `Origin: null` on the console's own form
+        // posts (Fetch, "serialize a request origin"), and the Origin check would refuse them.
+        // `same-origin` sends no referrer to any other origin either.
+        HTTPFields.Element.Name("Referrer-Policy")!: "same-origin",
         HTTPFields.Element.Name("X-Frame-Options")!: "DENY",
         HTTPFields.Element.Name("Strict-Transport-Security")!: "max-age=31536000",
     ]

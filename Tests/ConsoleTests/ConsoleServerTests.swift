@@ -23,7 +23,7 @@ import Testing
         #expect(a.headers["content-security-policy"] == Self.csp, "\(path)")
         #expect(!(a.headers["content-security-policy"] ?? "").contains("unsafe-inline"), "\(path)")
         #expect(a.headers["x-content-type-options"] == "nosniff", "\(path)")
-        #expect(a.headers["referrer-policy"] == "no-referrer", "\(path)")
+        #expect(a.headers["referrer-policy"] == "same-origin", "\(path)")
         #expect(a.headers["x-frame-options"] == "DENY", "\(path)")
         #expect(a.headers["strict-transport-security"] == "max-age=31536000", "\(path)")
     }
