@@ -40,10 +40,9 @@ import pyotp
 import requests
 import urllib3
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, TimeoutException
+from selenium.common.exceptions import NoSuchElementException, TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 CHROMIUM = "/usr/bin/chromium"
@@ -56,6 +55,19 @@ WAIT = 20
 class ScenarioFailed(AssertionError):
     pass
 
+
+
+def gone(element):
+    """A wait condition: `element` is no longer in the page (the next page replaced it).
+    Chromedriver may answer a detached node with "does not belong to the document" instead of
+    a stale-element error, in the instant the old page goes: both mean gone."""
+    def condition(_driver):
+        try:
+            element.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+    return condition
 
 def check(condition, message):
     if not condition:
@@ -190,7 +202,7 @@ class Console:
         old = self.find("html")
         self.must(button_css, "submit").click()
         try:
-            WebDriverWait(self.driver, WAIT).until(EC.staleness_of(old))
+            WebDriverWait(self.driver, WAIT).until(gone(old))
             WebDriverWait(self.driver, WAIT).until(lambda d: d.execute_script("return document.readyState") == "complete")
         except TimeoutException:
             raise ScenarioFailed("%s: no new page within %d s after %s" % (self.path(), WAIT, button_css))
@@ -202,7 +214,7 @@ class Console:
         check(href and href.startswith(self.base + "/"), "%s points away from the console: %r" % (link_css, href))
         old = self.find("html")
         link.click()
-        WebDriverWait(self.driver, WAIT).until(EC.staleness_of(old))
+        WebDriverWait(self.driver, WAIT).until(gone(old))
         self.visited.append(self.driver.current_url)
 
     def shot(self, name):
