@@ -9,7 +9,7 @@ extension ConsoleRoutes {
     static let bundleRowLimit = 200
 
     /// `GET /bundles?claim=&partner=&state=&from=&to=`: the bundles `bundle list` shows the
-    /// operator (its partner scope applied by the operation), narrowed to the search.
+    /// operator (its partner scope applied by the operation), searched in the store.
     func bundles(_ request: Request, _ s: SignedIn) async throws -> Response {
         let query = request.uri.queryParameters
         func q(_ name: String) -> String? {
@@ -26,16 +26,13 @@ extension ConsoleRoutes {
         let from = try fromRaw.map { try Self.day($0, "from") }, to = try toRaw.map { try Self.day($0, "to") }
         let g = gateway, principal = s.principal, page = s.page, views = self.views
         return try await run {
-            let found = try g.bundles(partner: partner, by: principal).filter { b in
-                (claim.map { b.claimID.localizedCaseInsensitiveContains($0) } ?? true)
-                    && (state.map { b.state == $0 } ?? true)
-                    && (from.map { b.created >= $0 } ?? true)
-                    && (to.map { b.created < $0.addingTimeInterval(86_400) } ?? true)
-            }
+            let found = try g.searchBundles(BundleSearch(claim: claim, partner: partner, state: state, createdFrom: from,
+                                                         createdBefore: to?.addingTimeInterval(86_400), limit: Self.bundleRowLimit),
+                                            by: principal)
             let states = BundleState.allCases.map { ["value": $0.rawValue, "selected": $0 == state] as [String: Any] }
             return views.render("bundles", page, title: "title_bundles", [
-                "rows": found.prefix(Self.bundleRowLimit).map { Self.bundleRow($0, page) },
-                "none": found.isEmpty, "more": found.count > Self.bundleRowLimit, "count": found.count,
+                "rows": found.bundles.map { Self.bundleRow($0, page) },
+                "none": found.total == 0, "more": found.total > found.bundles.count, "count": found.total,
                 "claim": claim ?? "", "partner": partner ?? "", "from": fromRaw ?? "", "to": toRaw ?? "", "states": states,
             ])
         }

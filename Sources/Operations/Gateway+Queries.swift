@@ -14,6 +14,14 @@ extension Gateway {
         return Self.narrowed(try store.bundles(partner: raw.map { try partner($0).id }), to: scope, \.partnerID)
     }
 
+    /// The bundles matching `search` that the operator may list (its partner scope applied), newest
+    /// first, at most `search.limit`, and how many match in all. Judged as `bundle list`.
+    public func searchBundles(_ search: BundleSearch, by principal: Principal) throws -> (bundles: [BundleRecord], total: Int) {
+        let scope = try listingScope(.bundleList, partnerNamed: search.partner, by: principal)
+        let partner = try search.partner.map { try self.partner($0).id }
+        return try store.searchBundles(search, partner: partner, scope: scope)
+    }
+
     /// One bundle (any spelling of its id) and its audit history, oldest first; `expired` when
     /// it is past its expiry in a state that would otherwise still be served.
     public func bundleWithHistory(_ raw: String, by principal: Principal) throws -> (bundle: BundleRecord, expired: Bool, history: [StoredEvent]) {

@@ -581,13 +581,35 @@ public final class GatewayStore: EventRecorder, Sendable {
         }
     }
 
-    static func fetchBundles(_ db: Database, where clause: String, _ args: [any DatabaseValueConvertible]) throws -> [BundleRecord] {
+    /// Bundles matching `search` (its partner already resolved to `partner`), among the
+    /// partners of `scope` (nil: every partner), newest first: at most `search.limit` of them, and
+    /// how many match in all.
+    public func searchBundles(_ search: BundleSearch, partner: PartnerID?, scope: Set<PartnerID>?) throws -> (bundles: [BundleRecord], total: Int) {
+        var clauses: [String] = [], args: [any DatabaseValueConvertible] = []
+        if let partner { clauses.append("partner_id = ?"); args.append(partner.rawValue) }
+        if let scope {
+            clauses.append(scope.isEmpty ? "0" : "partner_id IN (\(Array(repeating: "?", count: scope.count).joined(separator: ",")))")
+            args += scope.map(\.rawValue).sorted()
+        }
+        if let claim = search.claim, !claim.isEmpty { clauses.append("instr(lower(claim_id), lower(?)) > 0"); args.append(claim) }
+        if let state = search.state { clauses.append("state = ?"); args.append(state.rawValue) }
+        if let from = search.createdFrom { clauses.append("created_at >= ?"); args.append(StoredDate.text(from)) }
+        if let before = search.createdBefore { clauses.append("created_at < ?"); args.append(StoredDate.text(before)) }
+        let whereSQL = clauses.isEmpty ? "1" : clauses.joined(separator: " AND ")
+        return try db.read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bundle WHERE \(whereSQL)", arguments: StatementArguments(args)) ?? 0
+            let rows = try Self.fetchBundles(db, where: whereSQL, args, limit: max(0, search.limit))
+            return (rows, total)
+        }
+    }
+
+    static func fetchBundles(_ db: Database, where clause: String, _ args: [any DatabaseValueConvertible], limit: Int? = nil) throws -> [BundleRecord] {
         // Cached: the clauses are a handful of fixed strings, and lookups are on the download
         // path; columns are read by position, not looked up by name.
         try Row.fetchAll(db.cachedStatement(sql: """
             SELECT id, partner_id, claim_id, purpose, state, created_at, expires_at, manifest_json, manifest_sha256,
                    file_path, file_size, agreement_version, document_types
-            FROM bundle WHERE \(clause) ORDER BY created_at DESC, id
+            FROM bundle WHERE \(clause) ORDER BY created_at DESC, id\(limit.map { " LIMIT \($0)" } ?? "")
             """), arguments: StatementArguments(args)).map { row in
             guard let id = BundleID(lenient: row[0]) else {
                 throw ClaimGateError(.io, "The gateway database holds a malformed bundle id: restore it from a backup.")
