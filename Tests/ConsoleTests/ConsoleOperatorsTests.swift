@@ -137,6 +137,31 @@ import Testing
             #expect(try events("operator-refused").contains { $0.reasonCode == "role-missing" && $0.actor.hasPrefix("operator:audrey;session=") })
         }
     }
+
+    @Test(.timeLimit(.minutes(3)))
+    func givingSecurityOfficerWhileTwoHoldItWaitsForASecondOfficer() async throws {
+        _ = try gateway.addOperator("sam", roles: [.securityOfficer], by: Self.shell).requireApplied()
+        let key = console.dir.file("otto-key.pem"), pub = console.dir.file("otto-pub.pem")
+        #expect(try await Shell.runDetached(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]).succeeded)
+        #expect(try await Shell.runDetached(["openssl", "pkey", "-in", key, "-pubout", "-out", pub]).succeeded)
+        let publicKey = try String(contentsOfFile: pub, encoding: .utf8)
+        try await console.serve { port in
+            let b = try await signedIn(port, "sofia")
+            let csrf = ConsoleSessionTests.Browser.csrf(try await b.get("/operators").body)
+            let grant = try await b.post("/operators/claire/grant", [("csrf", csrf), ("right", "security-officer")])
+            #expect(grant.status == 303)
+            let grantPending = try #require(grant.headers["location"])
+            #expect(grantPending.hasPrefix("/pending/"))
+            #expect(try gateway.operator("claire", by: Self.shell).roles == [.claimsOperator])
+            let add = try await b.post("/operators", [("csrf", csrf), ("name", "otto"), ("role", "security-officer"), ("public_key", publicKey)])
+            #expect(add.status == 303)
+            #expect(add.headers["location"]?.hasPrefix("/pending/") == true && add.headers["location"] != grantPending)
+            #expect((try? gateway.operator("otto", by: Self.shell)) == nil)
+            let proposed = try events("change-proposed")
+            #expect(proposed.count == 2)
+            #expect(proposed.allSatisfy { $0.actor.hasPrefix("operator:sofia;session=") && $0.transport == "console" })
+        }
+    }
 }
 
 extension ConsoleSessionTests.Browser {
