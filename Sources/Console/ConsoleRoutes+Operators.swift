@@ -31,18 +31,20 @@ extension ConsoleRoutes {
     }
 
     /// `GET /operators/NAME`: one operator as `operator show` prints it, with its console status
-    /// (password, TOTP, locked until), and the forms its roles offer.
+    /// (password, TOTP, locked until), dates in the operator's time zone, and the forms the
+    /// signed-in operator's roles offer.
     func operatorPage(_ name: String, _ s: SignedIn, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let g = gateway, principal = s.principal, page = s.page, views = self.views
         return try await run {
-            let v = try g.operatorView(name, by: principal)
+            let v = try g.operatorView(name, by: principal), stored = try g.operator(name, by: principal)
             let held = Set(v.roles + v.grants)
             let rights = Role.allCases.map(\.rawValue) + OperatorGrant.allCases.map(\.rawValue)
             var values: [String: Any] = [
                 "op": ["name": v.name, "state": v.state, "roles": v.roles.joined(separator: ", "), "grants": v.grants.joined(separator: ", "),
                        "partners": v.partners.map { $0.joined(separator: ", ") } ?? "*", "serial": v.certificateSerial,
-                       "notAfter": v.certificateNotAfter, "fingerprint": v.certificateFingerprint, "createdBy": v.createdBy,
-                       "createdAt": v.createdAt, "changedBy": v.changedBy, "changedAt": v.changedAt] as [String: Any],
+                       "notAfter": page.date(stored.certificate.notAfter), "fingerprint": v.certificateFingerprint, "createdBy": v.createdBy,
+                       "createdAt": page.date(stored.createdAt), "changedBy": v.changedBy,
+                       "changedAt": page.date(stored.changedAt)] as [String: Any],
                 "mayGrant": page.offered.contains(.operatorGrant) && v.state != OperatorState.removed.rawValue,
                 "mayRevoke": page.offered.contains(.operatorRevoke) && v.state != OperatorState.removed.rawValue && !held.isEmpty,
                 "maySuspend": page.offered.contains(.operatorSuspend) && v.state == OperatorState.active.rawValue,
