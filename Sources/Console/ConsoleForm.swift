@@ -3,9 +3,11 @@ import Foundation
 import Hummingbird
 
 /// A submitted `application/x-www-form-urlencoded` form (or a query string): each field's
-/// first value.
+/// first value, and every value of a repeated one.
 struct ConsoleForm: Sendable {
     private(set) var fields: [String: String] = [:]
+    /// Every value of each field, in order (checkboxes send one pair each).
+    private(set) var repeated: [String: [String]] = [:]
 
     /// Parses `a=1&b=x+y` (`+` is a space, percent escapes are decoded; malformed pairs are
     /// skipped; the first value of a repeated field wins).
@@ -15,10 +17,16 @@ struct ConsoleForm: Sendable {
             guard let name = Self.decode(parts[0]), !name.isEmpty else { continue }
             let value = parts.count > 1 ? Self.decode(parts[1]) ?? "" : ""
             if fields[name] == nil { fields[name] = value }
+            repeated[name, default: []].append(value)
         }
     }
 
     subscript(_ name: String) -> String? { fields[name] }
+
+    /// Every non-blank value of a repeated field (checkboxes), trimmed, in order.
+    func values(_ name: String) -> [String] {
+        (repeated[name] ?? []).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+    }
 
     /// The value, trimmed; nil when absent or blank.
     func trimmed(_ name: String) -> String? {

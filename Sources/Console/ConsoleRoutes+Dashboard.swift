@@ -10,7 +10,7 @@ extension ConsoleRoutes {
     func dashboard(_ s: SignedIn) async throws -> Response {
         let g = gateway, principal = s.principal, offered = s.page.offered, page = s.page, views = self.views
         return try await run {
-            var values: [String: Any] = [:]
+            var values: [String: Any] = ["mayPurge": offered.contains(.purge)]
             if offered.contains(.doctor) {
                 let report = try g.doctor(withinDays: 30, by: principal)
                 values["doctor"] = ["findings": report.findings.map {

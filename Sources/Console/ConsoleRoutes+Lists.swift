@@ -3,8 +3,9 @@ import Foundation
 import Hummingbird
 import Operations
 
-/// The listings: deliveries (with retry and cancel), inbound reports, partners and operators,
-/// each as its command lists it for the operator.
+/// The listings: deliveries (with retry and cancel) and partners, each as its command lists it
+/// for the operator. Inbound reports: `ConsoleRoutes+Inbox.swift`; operators:
+/// `ConsoleRoutes+Operators.swift`.
 extension ConsoleRoutes {
     /// `GET /deliveries?state=`: push deliveries with state, attempts and last error; retry and
     /// cancel forms when the operator's roles allow them.
@@ -46,22 +47,6 @@ extension ConsoleRoutes {
         }
     }
 
-    /// `GET /inbox`: accepted and quarantined reports partners uploaded.
-    func inbox(_ s: SignedIn) async throws -> Response {
-        let g = gateway, principal = s.principal, page = s.page, views = self.views
-        return try await run {
-            let reports = try g.inboundReports(by: principal)
-            return views.render("inbox", page, title: "title_inbox", [
-                "rows": reports.prefix(Self.bundleRowLimit).map { r -> [String: Any] in
-                    ["id": r.id.uuidString.lowercased(), "partner": r.partnerID.rawValue, "file": r.fileName,
-                     "received": page.date(r.received), "bytes": r.bytes, "state": r.state.rawValue, "reason": r.reason ?? "",
-                     "bundle": r.bundleID?.description ?? "", "claim": r.claimID ?? ""]
-                },
-                "none": reports.isEmpty,
-            ])
-        }
-    }
-
     /// `GET /partners`: the partners, as `partner list` shows them to the operator.
     func partners(_ s: SignedIn) async throws -> Response {
         let g = gateway, principal = s.principal, page = s.page, views = self.views
@@ -75,22 +60,6 @@ extension ConsoleRoutes {
                             "certificateEnds": v.encryptionCertificate?.notAfter ?? ""]
                 },
                 "none": partners.isEmpty,
-            ])
-        }
-    }
-
-    /// `GET /operators`: the operators with their roles, grants and scope (`operator list`).
-    func operators(_ s: SignedIn) async throws -> Response {
-        let g = gateway, principal = s.principal, page = s.page, views = self.views
-        return try await run {
-            let operators = try g.operators(by: principal)
-            return views.render("operators", page, title: "title_operators", [
-                "rows": operators.map { o -> [String: Any] in
-                    ["name": o.id.description, "state": o.state.rawValue, "roles": o.roles.sorted().map(\.rawValue).joined(separator: ", "),
-                     "grants": o.grants.sorted().map(\.rawValue).joined(separator: ", "),
-                     "partners": o.partners.map { $0.sorted().map(\.rawValue).joined(separator: ", ") } ?? "*",
-                     "changed": page.date(o.changedAt)]
-                },
             ])
         }
     }

@@ -55,8 +55,39 @@ struct ConsoleRoutes: Sendable {
             return try await action(request, context) { try await changeDelivery(bundle, cancel: true, request, $0, $1) }
         }
         router.get("/inbox") { request, context in try await page(request, context) { try await inbox($0) } }
+        router.get("/inbox/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await page(request, context) { try await inboxReport(id, $0) }
+        }
+        router.post("/inbox/:id/export") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await action(request, context) { try await exportInbox(id, $0, $1) }
+        }
+        router.get("/purge") { request, context in try await page(request, context) { try await purgePage($0) } }
+        router.post("/purge") { request, context in try await action(request, context) { try await purge($0, $1) } }
         router.get("/partners") { request, context in try await page(request, context) { try await partners($0) } }
         router.get("/operators") { request, context in try await page(request, context) { try await operators($0) } }
+        router.post("/operators") { request, context in try await action(request, context) { try await addOperator($0, $1) } }
+        router.get("/operators/:name") { request, context in
+            let name = context.parameters.get("name") ?? ""
+            return try await page(request, context) { try await operatorPage(name, $0) }
+        }
+        router.post("/operators/:name/grant") { request, context in
+            let name = context.parameters.get("name") ?? ""
+            return try await action(request, context) { try await changeOperatorRight(name, revoke: false, $0, $1) }
+        }
+        router.post("/operators/:name/revoke") { request, context in
+            let name = context.parameters.get("name") ?? ""
+            return try await action(request, context) { try await changeOperatorRight(name, revoke: true, $0, $1) }
+        }
+        router.post("/operators/:name/suspend") { request, context in
+            let name = context.parameters.get("name") ?? ""
+            return try await action(request, context) { try await changeOperatorState(name, suspend: true, $0, $1) }
+        }
+        router.post("/operators/:name/resume") { request, context in
+            let name = context.parameters.get("name") ?? ""
+            return try await action(request, context) { try await changeOperatorState(name, suspend: false, $0, $1) }
+        }
         router.get("/audit") { request, context in try await page(request, context) { try await audit($0) } }
         router.get("/audit/report") { request, context in try await page(request, context) { try await auditReport(request, $0) } }
         router.get("/audit/report.csv") { request, context in try await page(request, context) { try await auditReportCSV(request, $0) } }

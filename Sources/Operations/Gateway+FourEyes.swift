@@ -94,11 +94,12 @@ public struct ChangePreview: Sendable {
 /// the same checks run again. Local (shell) use is break-glass: its changes apply at once, and
 /// it may approve or withdraw any pending change, attributed to the real account.
 extension Gateway {
-    /// Whether `principal` must leave `action` to a second operator: an operator, while two or
-    /// more active operators hold the role that guards it.
+    /// Whether `principal` must leave `action` to a second operator: an operator (through the
+    /// operator API or the web console alike), while two or more active operators hold the role
+    /// that guards it.
     /// - Parameter roles: for `operator-add` and `operator-grant`, the roles given.
     func needsSecondOperator(_ action: OperatorAction, giving roles: Set<Role> = [], by principal: Principal) throws -> Bool {
-        guard case .operator = principal, let role = FourEyes.guardingRole(of: action, giving: roles) else { return false }
+        guard principal.operatorID != nil, let role = FourEyes.guardingRole(of: action, giving: roles) else { return false }
         return FourEyes.needsSecondOperator(role, among: try store.operators())
     }
 

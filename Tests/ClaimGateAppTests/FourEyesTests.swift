@@ -296,6 +296,21 @@ import Testing
         #expect(try o.gateway.verifyAuditTrail(by: .system).isIntact)
     }
 
+    /// An operator signed in to the web console is an operator like any other: four eyes holds
+    /// there too (it once held only for the operator API's certificate principal).
+    @Test func aConsoleOperatorsChangeWaitsForASecondOperatorToo() throws {
+        let o = try OperatorFixture()
+        try o.add("sam", [.securityOfficer])
+        try o.add("sue", [.securityOfficer])
+        try o.add("bob", [.auditor])
+        let samAtConsole = Principal.consoleOperator(try OperatorID("sam"), session: "0123456789abcdef")
+        let grant = try Self.proposed(o.gateway.grantOperator("bob", .role(.securityOfficer), by: samAtConsole))
+        #expect(grant.proposer?.rawValue == "sam")
+        #expect(try o.gateway.store.operator(OperatorID("bob"))?.roles == [.auditor])
+        _ = try Self.proposed(o.gateway.addOperator("sol", roles: [.securityOfficer], by: samAtConsole))
+        #expect(try o.gateway.grantOperator("bob", .role(.claimsOperator), by: samAtConsole).appliedValue != nil)
+    }
+
     @Test func theShellSeesTheListAndApprovesAnOperatorAddition() throws {
         let o = try OperatorFixture()
         let sam = try o.add("sam", [.securityOfficer])
