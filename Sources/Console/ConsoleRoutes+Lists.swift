@@ -62,23 +62,6 @@ extension ConsoleRoutes {
         }
     }
 
-    /// `GET /partners`: the partners, as `partner list` shows them to the operator.
-    func partners(_ s: SignedIn) async throws -> Response {
-        let g = gateway, principal = s.principal, page = s.page, views = self.views
-        return try await run {
-            let partners = try g.partners(by: principal)
-            return views.render("partners", page, title: "title_partners", [
-                "rows": partners.map { p -> [String: Any] in
-                    let v = g.view(p)
-                    return ["id": v.id, "name": v.name, "role": v.role, "status": v.status, "version": v.agreementVersion,
-                            "purposes": v.purposes.joined(separator: ", "), "validUntil": v.validUntil,
-                            "certificateEnds": v.encryptionCertificate?.notAfter ?? ""]
-                },
-                "none": partners.isEmpty,
-            ])
-        }
-    }
-
     /// `GET /operators`: the operators with their roles, grants and scope (`operator list`).
     func operators(_ s: SignedIn) async throws -> Response {
         let g = gateway, principal = s.principal, page = s.page, views = self.views

@@ -98,7 +98,8 @@ extension Gateway {
     /// more active operators hold the role that guards it.
     /// - Parameter roles: for `operator-add` and `operator-grant`, the roles given.
     func needsSecondOperator(_ action: OperatorAction, giving roles: Set<Role> = [], by principal: Principal) throws -> Bool {
-        guard case .operator = principal, let role = FourEyes.guardingRole(of: action, giving: roles) else { return false }
+        // Every operator, through the operator API or the console; the shell and the gateway's own jobs are not judged.
+        guard principal.operatorID != nil, let role = FourEyes.guardingRole(of: action, giving: roles) else { return false }
         return FourEyes.needsSecondOperator(role, among: try store.operators())
     }
 
