@@ -78,16 +78,12 @@ extension Gateway {
         let c = p.agreement.certificates
         var rows: [PartnerDetail.CertificateRow] = [], unreadable: [String] = []
         func add(_ name: String, _ pem: String, all: Bool = false) {
-            do {
-                let parsed: [Certificate]
-                if all { parsed = try Certificate.parseAll(pem: pem) } else { parsed = [try Certificate(pem: pem)] }
-                for (i, cert) in parsed.enumerated() {
-                    rows.append(.init(name: i == 0 ? name : "\(name)-\(i + 1)", subject: cert.subject, issuer: cert.issuer,
-                                      sha256: cert.sha256Fingerprint, key: cert.keyKind.description, notAfter: cert.notAfter,
-                                      daysLeft: daysLeft(until: cert.notAfter, now: now)))
-                }
-            } catch {
-                unreadable.append(name)
+            let parsed = all ? try? Certificate.parseAll(pem: pem) : (try? Certificate(pem: pem)).map { [$0] }
+            guard let parsed else { unreadable.append(name); return }
+            for (i, cert) in parsed.enumerated() {
+                rows.append(.init(name: i == 0 ? name : "\(name)-\(i + 1)", subject: cert.subject, issuer: cert.issuer,
+                                  sha256: cert.sha256Fingerprint, key: cert.keyKind.description, notAfter: cert.notAfter,
+                                  daysLeft: daysLeft(until: cert.notAfter, now: now)))
             }
         }
         add("encryption", c.encryptionPEM)
