@@ -105,6 +105,8 @@ import Testing
                 #expect(page.body.contains("id=\"\(id)\""), "\(id)")
             }
             #expect(!page.body.contains("id=\"resume-form\""))
+            #expect(page.body.contains("action=\"/partners/\(Self.partner)/suspend\"") && page.body.contains("action=\"/partners/\(Self.partner)/update\""))
+            #expect(page.body.contains("enctype=\"multipart/form-data\"") && page.body.contains("name=\"files\" type=\"file\" multiple"))
             #expect(page.body.contains("data-certificate=\"encryption\"") && page.body.contains("data-certificate=\"trust-anchor\""))
             #expect(page.body.contains("CN=acme encryption") && page.body.contains("DSA-TEST-1"))
             // 200 days from now, counted at the gateway's clock.
@@ -170,6 +172,7 @@ import Testing
             let change = try await paula.get(location)
             #expect(change.body.contains("id=\"approve-form\"") && change.body.contains("id=\"approve-totp\""))
             #expect(!change.body.contains("id=\"withdraw-form\""))
+            #expect(change.body.contains("action=\"\(location)/approve\""))
             // The login's code is taken: the same code again is refused (and recorded).
             let reused = try await paula.post(location + "/approve", ["csrf": Browser.csrf(change.body), "totp": loginCode])
             #expect(reused.status == 403 && reused.body.contains("id=\"error\""))
@@ -183,6 +186,54 @@ import Testing
             #expect(try events("change-approved").last?.actor.hasPrefix("operator:paula;session=") == true)
             let shown = try await paula.get("/partners/\(Self.partner)")
             #expect(shown.body.contains("data-version=\"2\"") && shown.body.contains("operator:paula;session="))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func anOnboardingUploadWaitsAndItsProposerWithdrawsIt() async throws {
+        // A second partner with a CA of its own (each partner needs its own trust anchor).
+        let made = try Shell.bash("""
+            set -e
+            mkdir -p other && cd other
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 3650 \
+              -subj "/O=Beta Bank/CN=Beta Test CA" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+            openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout enc.key -out enc.csr -subj "/O=Beta Bank/CN=beta encryption"
+            openssl x509 -req -in enc.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 100 -out enc.pem -extfile ../certs/leaf.ext
+            """, directory: pki)
+        try #require(made.succeeded, "openssl: \(made.stderr)")
+        let yaml = try console.dir.write("upload/beta.yaml", """
+            id: beta-bank
+            name: Beta Bank
+            role: institution
+            agreement:
+              reference: DSA-BETA-1
+              purposes: [claim-assessment]
+              document_types: [application/pdf]
+              max_retention_days: 10
+              valid_until: 2099-12-31
+            certificates:
+              encryption: keys/enc.pem
+              trust_anchor: keys/ca.pem
+
+            """)
+        try await console.serve { port in
+            let pat = browser(port)
+            #expect(try await pat.signIn("pat", password: Self.password, totp: try code("pat")).status == 303)
+            let list = try await pat.get("/partners", ["-H", "Accept-Language: zh-CN"])
+            #expect(list.body.contains("id=\"add-partner-form\"") && list.body.contains("接入合作方"))
+            let proposed = try await upload(pat, "/partners", ["csrf": Browser.csrf(list.body)],
+                                            files: [("agreement", yaml), ("files", pki + "/other/ca.pem"), ("files", pki + "/other/enc.pem")])
+            #expect(proposed.status == 303)
+            let location = try #require(proposed.headers["location"])
+            #expect(location.hasPrefix("/pending/"))
+            #expect(throws: ClaimGateError.self) { try gateway.partner("beta-bank") }
+            let change = try await pat.get(location, ["-H", "Accept-Language: zh-CN"])
+            #expect(change.body.contains("id=\"change-diff\"") && change.body.contains("DSA-BETA-1") && change.body.contains("撤回"))
+            let withdrawn = try await pat.post(location + "/withdraw", ["csrf": Browser.csrf(change.body)])
+            #expect(withdrawn.status == 303 && withdrawn.headers["location"] == location)
+            let after = try await pat.get(location)
+            #expect(after.body.contains("<dd id=\"change-state\">withdrawn</dd>") && !after.body.contains("id=\"approve-form\""))
+            #expect(try events("change-withdrawn").last?.actor.hasPrefix("operator:pat;session=") == true)
         }
     }
 
