@@ -25,6 +25,7 @@ struct ConsolePage: Sendable {
             "deliveries": offered.contains(.deliveriesView),
             "inbox": offered.contains(.inboxList),
             "partners": offered.contains(.partnerList),
+            "pending": offered.contains(.pendingList),
             "audit": !offered.isDisjoint(with: [.auditVerify, .auditReport, .auditImpact]),
             "operators": offered.contains(.operatorList),
         ]

@@ -66,6 +66,35 @@ struct ConsoleRoutes: Sendable {
         router.get("/purge") { request, context in try await page(request, context) { try await purgePage($0) } }
         router.post("/purge") { request, context in try await action(request, context) { try await purge($0, $1) } }
         router.get("/partners") { request, context in try await page(request, context) { try await partners($0) } }
+        router.post("/partners") { request, context in try await proposeAgreement(request, context, partner: nil) }
+        router.get("/partners/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await page(request, context) { try await partner(id, $0) }
+        }
+        router.post("/partners/:id/suspend") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await action(request, context) { try await changePartnerStatus(id, suspend: true, $0, $1) }
+        }
+        router.post("/partners/:id/resume") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await action(request, context) { try await changePartnerStatus(id, suspend: false, $0, $1) }
+        }
+        router.post("/partners/:id/update") { request, context in
+            try await proposeAgreement(request, context, partner: context.parameters.get("id") ?? "")
+        }
+        router.get("/pending") { request, context in try await page(request, context) { try await pendingChanges($0) } }
+        router.get("/pending/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await page(request, context) { try await pendingChange(id, $0) }
+        }
+        router.post("/pending/:id/approve") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await action(request, context) { try await approveChange(id, $0, $1) }
+        }
+        router.post("/pending/:id/withdraw") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await action(request, context) { try await withdrawChange(id, $0, $1) }
+        }
         router.get("/operators") { request, context in try await page(request, context) { try await operators($0) } }
         router.post("/operators") { request, context in try await action(request, context) { try await addOperator($0, $1) } }
         router.get("/operators/:name") { request, context in

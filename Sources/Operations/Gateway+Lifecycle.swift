@@ -134,12 +134,13 @@ extension Gateway {
     }
 
     /// Lifts a suspension.
-    public func resumePartner(_ raw: String, by principal: Principal) throws {
+    /// - Parameter reason: why (kept in the audit trail; no personal data).
+    public func resumePartner(_ raw: String, reason: String? = nil, by principal: Principal) throws {
         try authorize(.partnerResume, partnerNamed: raw, by: principal)
         let p = try partner(raw)
         try store.setPartnerStatus(p.id, to: .active, from: [.suspended], event: TransferEvent(
             time: clock.now, actor: principal.actor, action: .partnerResumed, outcome: .success,
-            partnerID: p.id, transport: principal.transport))
+            partnerID: p.id, reason: reason.map { EventReason(.operatorNote, Self.auditText($0)) }, transport: principal.transport))
     }
 
     /// Removes a partner for good (its history stays). Refused while it still has bundles waiting

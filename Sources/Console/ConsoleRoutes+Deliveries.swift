@@ -3,9 +3,9 @@ import Foundation
 import Hummingbird
 import Operations
 
-/// The listings: deliveries (with retry and cancel) and partners, each as its command lists it
-/// for the operator. Inbound reports: `ConsoleRoutes+Inbox.swift`; operators:
-/// `ConsoleRoutes+Operators.swift`.
+/// The deliveries page, with retry and cancel, as `deliveries` lists them for the operator.
+/// Partners: `ConsoleRoutes+Partners.swift`; inbound reports: `ConsoleRoutes+Inbox.swift`;
+/// operators: `ConsoleRoutes+Operators.swift`.
 extension ConsoleRoutes {
     /// `GET /deliveries?state=`: push deliveries with state, attempts and last error; retry and
     /// cancel forms when the operator's roles allow them.
@@ -44,23 +44,6 @@ extension ConsoleRoutes {
             return Self.redirect("/deliveries")
         } catch let e as ClaimGateError where e.code != .notPermitted {
             return try await deliveries(request, s, error: e.message, status: Self.status(for: e.code))
-        }
-    }
-
-    /// `GET /partners`: the partners, as `partner list` shows them to the operator.
-    func partners(_ s: SignedIn) async throws -> Response {
-        let g = gateway, principal = s.principal, page = s.page, views = self.views
-        return try await run {
-            let partners = try g.partners(by: principal)
-            return views.render("partners", page, title: "title_partners", [
-                "rows": partners.map { p -> [String: Any] in
-                    let v = g.view(p)
-                    return ["id": v.id, "name": v.name, "role": v.role, "status": v.status, "version": v.agreementVersion,
-                            "purposes": v.purposes.joined(separator: ", "), "validUntil": v.validUntil,
-                            "certificateEnds": v.encryptionCertificate?.notAfter ?? ""]
-                },
-                "none": partners.isEmpty,
-            ])
         }
     }
 }
