@@ -48,6 +48,15 @@ extension ConsoleRoutes {
         let name = form["operator"]?.trimmingCharacters(in: .whitespaces) ?? ""
         let password = form["password"] ?? "", totp = form["totp"]?.trimmingCharacters(in: .whitespaces) ?? ""
         let g = gateway, address = context.clientAddress
+        // Too many failures from this address this minute: refused before anything is checked.
+        switch loginThrottle.decide(address, at: Date()) {
+        case .refuse(let record, _):
+            if record { try await run { try g.recordThrottledLogins(name: name, count: 1, from: address) } }
+            let t = views.catalogue(page.language)
+            return loginForm(page, status: .tooManyRequests, error: t.text("error_login_throttled"), name: String(name.prefix(64)))
+        case .admit(let owed):
+            if owed > 0 { try await run { try g.recordThrottledLogins(name: nil, count: owed, from: address) } }
+        }
         do {
             let session = try await run { try g.consoleLogin(operator: name, password: password, totp: totp, from: address) }
             var response = Self.redirect("/")
@@ -57,6 +66,7 @@ extension ConsoleRoutes {
         } catch let e as ClaimGateError where e.code == .notPermitted || e.code == .invalidArgument || e.code == .unknownOperator {
             // A wrong name, password or code reads the same (nothing tells which was wrong); a
             // lock or suspension is said as the operation words it.
+            loginThrottle.failed(address, at: Date())
             let t = views.catalogue(page.language)
             let sentence = e.refusal == .loginFailed || e.code == .unknownOperator ? t.text("error_login_failed") : e.message
             return loginForm(page, status: .unauthorized, error: sentence, name: String(name.prefix(64)))

@@ -20,6 +20,8 @@ struct ConsoleRoutes: Sendable {
     let maxUploadBytes: Int64
     /// Dates are shown in this zone until the operator picks one.
     let defaultTimeZone: TimeZone
+    /// Failed sign-ins per client address (`ConsoleLoginThrottle`).
+    let loginThrottle = ConsoleLoginThrottle()
 
     func register(on router: Router<ConsoleRequestContext>) {
         router.add(middleware: ConsoleSecurityMiddleware(views: views, logger: logger, defaultTimeZone: defaultTimeZone))

@@ -146,6 +146,19 @@ extension Gateway {
         logger.info("console request refused", metadata: ["reason": "\(reason)", "operator.id": "\(principal?.operatorID.map(\.rawValue) ?? "-")"])
     }
 
+    /// Records sign-ins a console refused for their address's failures before checking anything
+    /// (`console-login-refused`, `login-throttled`): one on its own, or, with `count` above one,
+    /// how many more of a window were refused without an entry each.
+    /// - Parameters:
+    ///   - name: the name the refused sign-in tried (for one on its own).
+    public func recordThrottledLogins(name: String?, count: Int, from address: String) throws {
+        guard !store.isReadOnly, count > 0 else { return }
+        let subject = count == 1 ? "\(String((name ?? "").prefix(64))) from=\(address)" : "\(count) more from=\(address)"
+        try store.record(TransferEvent(time: clock.now, actor: .system, action: .consoleLoginRefused, outcome: .refused,
+                                       reason: EventReason(.loginThrottled, subject), transport: .console))
+        logger.info("console sign-ins throttled", metadata: ["count": "\(count)"])
+    }
+
     // MARK: - Refusals
 
     /// Counts a failed sign-in (locking at the fifth), records it, and throws.

@@ -183,4 +183,28 @@ import Testing
             #expect(zh.status == 401)
         }
     }
+
+    @Test(.timeLimit(.minutes(3)))
+    func manyFailuresFromOneAddressAreThrottledBeforeAnyCheck() async throws {
+        try await console.serve { port in
+            let b = browser(port)
+            // Ten names that are nobody's (no operator locks): each checked and refused.
+            for i in 0..<10 {
+                let failed = try await b.signIn("nobody-\(i)", password: "not the password", totp: "000000")
+                #expect(failed.status == 401)
+            }
+            // Then, from the same address, even an operator's right password and code wait.
+            let throttled = try await b.signIn("claire", password: Self.password, totp: try code("claire"))
+            #expect(throttled.status == 429)
+            #expect(throttled.body.contains("id=\"error\"") && throttled.body.contains("wait a minute"))
+            #expect(throttled.cookie("__Host-claimgate-session") == nil)
+            _ = try await b.signIn("claire", password: Self.password, totp: try code("claire"))
+            // Ten failures recorded one by one, the first throttled one on its own, the next only counted.
+            let refused = try gateway.store.events().filter { $0.action == "console-login-refused" }
+            #expect(refused.filter { $0.reasonCode == "login-failed" }.count == 10)
+            #expect(refused.filter { $0.reasonCode == "login-throttled" }.map(\.subject) == ["claire from=127.0.0.1"])
+            // Nothing reached the operator: no failure counted against claire.
+            #expect(try gateway.store.consoleCredentials(OperatorID("claire"))?.failures == 0)
+        }
+    }
 }

@@ -67,6 +67,8 @@ public struct Refusal: Sendable, Hashable, Error, CustomStringConvertible {
         case loginFailed = "login-failed"
         /// Five failed sign-ins or codes in a row: the operator is locked for 15 minutes.
         case operatorLocked = "operator-locked"
+        /// Too many failed sign-ins from one address in a minute: refused before any check.
+        case loginThrottled = "login-throttled"
         /// A wrong TOTP code where a sensitive action asks for it again.
         case totpInvalid = "totp-invalid"
         /// A form posted without the session's CSRF token, or with another.
