@@ -5,7 +5,8 @@ import Foundation
 /// is hashed or any store is written, so a guessing run costs neither CPU nor disk. The operator
 /// lock (`ConsoleLockout`, five failures) protects each operator across nodes; this protects the
 /// console from one address spraying many names. What it refuses is recorded sparingly: the
-/// first refusal of a window on its own, the rest as one count when the window is over.
+/// first refusal of a window on its own, the rest as one count with the next sign-in from the
+/// address after the window.
 final class ConsoleLoginThrottle: @unchecked Sendable {
     let window: TimeInterval
     let maxFailures: Int
