@@ -105,34 +105,20 @@ extension ConsoleRoutes {
     /// change applied, to `/pending/ID` when it waits for a second operator; the page again with
     /// the operation's sentence otherwise.
     func proposeAgreement(_ request: Request, _ context: ConsoleRequestContext, partner id: String?) async throws -> Response {
-        guard let s = try await signedIn(request) else { return Self.redirect("/login") }
-        if let refused = try await refuseForeignOrigin(request, context, s.page, by: s.principal) { return refused }
-        let g = gateway, principal = s.principal
-        do {
-            try await run { try g.authorize(id == nil ? .partnerAdd : .partnerUpdate, partner: id.flatMap { try? PartnerID($0) }, by: principal) }
-        } catch let e as ClaimGateError {
-            return Self.errorResponse(e, s.page, views)
-        }
-        let folder = gateway.home.scratch + "/console/" + UUID().uuidString.lowercased()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        try await run {
-            try FileSystem.makeDirectory(g.home.scratch, mode: 0o700)
-            try FileSystem.makeDirectory(g.home.scratch + "/console", mode: 0o700)
-            try FileSystem.makeDirectory(folder, mode: 0o700)
-        }
         var limits = MultipartFormReader.Configuration()
         limits.maxBodyBytes = min(maxUploadBytes, Self.agreementUploadBytes)
         limits.maxFileBytes = Self.agreementUploadFileBytes
-        let form: MultipartForm
-        do {
-            let reader = try MultipartFormReader(contentType: request.headers[.contentType], directory: folder + "/parts", configuration: limits)
-            form = try await reader.read(request.body, blocking: blocking)
-        } catch let e as ClaimGateError {
-            return Self.errorResponse(e, s.page, views)
+        let g = gateway
+        return try await uploadForm(request, context, limits: limits, authorize: { principal in
+            try g.authorize(id == nil ? .partnerAdd : .partnerUpdate, partner: id.flatMap { try? PartnerID($0) }, by: principal)
+        }) { s, form, _ in
+            try await proposeAgreement(s, form, partner: id)
         }
-        guard ConsoleCookies.constantTimeEqual(form[field: "csrf"] ?? "", s.session.csrfToken) else {
-            return try await refuseCSRF(request, context, s.page, by: s.principal)
-        }
+    }
+
+    /// The checked agreement upload: the change it proposes.
+    private func proposeAgreement(_ s: SignedIn, _ form: MultipartForm, partner id: String?) async throws -> Response {
+        let g = gateway, principal = s.principal
         let agreement = form.files("agreement").first
         let extra = form.files("files").filter { $0.size > 0 || !$0.filename.isEmpty }
         do {

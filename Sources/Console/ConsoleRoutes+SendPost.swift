@@ -11,34 +11,18 @@ extension ConsoleRoutes {
     /// body is read; then the session's CSRF token from the form; then seals. `303` to the new
     /// bundle, or the form again with what was typed and the operation's sentence in `p#error`.
     func send(_ request: Request, _ context: ConsoleRequestContext) async throws -> Response {
-        guard let s = try await signedIn(request) else { return Self.redirect("/login") }
-        if let refused = try await refuseForeignOrigin(request, context, s.page, by: s.principal) { return refused }
-        let g = gateway, principal = s.principal
-        do {
-            try await run { try g.authorizeUpload(by: principal) }
-        } catch let e as ClaimGateError {
-            return Self.errorResponse(e, s.page, views)
-        }
-        let folder = gateway.home.scratch + "/console/" + UUID().uuidString.lowercased()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        try await run {
-            try FileSystem.makeDirectory(g.home.scratch, mode: 0o700)
-            try FileSystem.makeDirectory(g.home.scratch + "/console", mode: 0o700)
-            try FileSystem.makeDirectory(folder, mode: 0o700)
-        }
         var limits = MultipartFormReader.Configuration()
         limits.maxBodyBytes = maxUploadBytes
         limits.maxFileBytes = maxUploadBytes
-        let form: MultipartForm
-        do {
-            let reader = try MultipartFormReader(contentType: request.headers[.contentType], directory: folder + "/parts", configuration: limits)
-            form = try await reader.read(request.body, blocking: blocking)
-        } catch let e as ClaimGateError {
-            return Self.errorResponse(e, s.page, views)
+        let g = gateway
+        return try await uploadForm(request, context, limits: limits, authorize: { try g.authorizeUpload(by: $0) }) { s, form, folder in
+            try await send(s, form, folder)
         }
-        guard ConsoleCookies.constantTimeEqual(form[field: "csrf"] ?? "", s.session.csrfToken) else {
-            return try await refuseCSRF(request, context, s.page, by: s.principal)
-        }
+    }
+
+    /// The checked send form: seals what it carries.
+    private func send(_ s: SignedIn, _ form: MultipartForm, _ folder: String) async throws -> Response {
+        let g = gateway, principal = s.principal
         func field(_ name: String) -> String { (form[field: name] ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
         let partner = String(field("partner").prefix(64))
         let typed = ["claim": field("claim"), "purpose": field("purpose"), "ttl": field("ttl"), "expires": field("expires"),
