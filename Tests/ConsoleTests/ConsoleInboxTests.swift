@@ -23,8 +23,7 @@ import Testing
         for (name, roles, grants) in [("claire", Set([Role.claimsOperator]), Set([OperatorGrant.inboxExport])),
                                       ("carl", [.claimsOperator], []), ("sofia", [.securityOfficer], [])] {
             _ = try console.gateway.addOperator(name, roles: roles, grants: grants, by: Self.shell).requireApplied()
-            try console.gateway.setConsolePassword(name, password: Self.password, by: Self.shell)
-            _ = try console.gateway.enrolConsoleTOTP(name, by: Self.shell)
+            try console.enrol(name, password: Self.password)
         }
         // An accepted report as `processInbound` stores one: its documents, its manifest and the
         // sealed original under `inbound-reports/<id>/`, and the record with `inbound-accepted`.
@@ -72,10 +71,7 @@ import Testing
         return String(r.stdout.prefix { $0 != " " })
     }
 
-    func code(_ name: String, offset: Int64 = 0) throws -> String {
-        let secret = try #require(try gateway.store.consoleCredentials(OperatorID(name))?.totpSecret)
-        return ConsoleSecrets.code(secret: secret, step: ConsoleSecrets.step(of: Date()) + offset)
-    }
+    func code(_ name: String, offset: Int64 = 0) throws -> String { try console.code(name, offset: offset) }
 
     /// Signed in with the previous step's code, so the current one is left for the confirmation.
     func signedIn(_ port: Int, _ name: String) async throws -> ConsoleSessionTests.Browser {

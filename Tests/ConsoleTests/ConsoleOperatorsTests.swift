@@ -19,16 +19,12 @@ import Testing
         console = try ConsoleTestServer()
         for (name, roles) in [("sofia", Set([Role.securityOfficer])), ("claire", [.claimsOperator]), ("audrey", [.auditor])] {
             _ = try console.gateway.addOperator(name, roles: roles, by: Self.shell).requireApplied()
-            try console.gateway.setConsolePassword(name, password: Self.password, by: Self.shell)
-            _ = try console.gateway.enrolConsoleTOTP(name, by: Self.shell)
+            try console.enrol(name, password: Self.password)
         }
     }
 
-    /// The operator's TOTP code, `offset` steps from now (each code is taken once).
-    func code(_ name: String, offset: Int64 = 0) throws -> String {
-        let secret = try #require(try gateway.store.consoleCredentials(OperatorID(name))?.totpSecret)
-        return ConsoleSecrets.code(secret: secret, step: ConsoleSecrets.step(of: Date()) + offset)
-    }
+    /// The operator's TOTP code, `offset` steps from now (`ConsoleTestServer.code`).
+    func code(_ name: String, offset: Int64 = 0) throws -> String { try console.code(name, offset: offset) }
 
     func signedIn(_ port: Int, _ name: String) async throws -> ConsoleSessionTests.Browser {
         let b = ConsoleSessionTests.Browser(console: console, port: port, jar: console.dir.file("jar-\(UUID().uuidString.prefix(8))"))

@@ -24,8 +24,7 @@ import Testing
         // Two partner admins: a change one of them asks for waits for the other.
         for (name, roles) in [("pat", Set([Role.partnerAdmin])), ("paula", [.partnerAdmin]), ("audrey", [.auditor])] {
             _ = try console.gateway.addOperator(name, roles: roles, by: Self.shell).requireApplied()
-            try console.gateway.setConsolePassword(name, password: Self.password, by: Self.shell)
-            _ = try console.gateway.enrolConsoleTOTP(name, by: Self.shell)
+            try console.enrol(name, password: Self.password)
         }
         pki = console.dir.file("partner")
         try FileManager.default.createDirectory(atPath: pki + "/certs", withIntermediateDirectories: true)
@@ -67,11 +66,8 @@ import Testing
         """
     }
 
-    /// The operator's TOTP code, `offset` steps from now (each code is taken once).
-    func code(_ name: String, offset: Int64 = 0) throws -> String {
-        let secret = try #require(try gateway.store.consoleCredentials(OperatorID(name))?.totpSecret)
-        return ConsoleSecrets.code(secret: secret, step: ConsoleSecrets.step(of: Date()) + offset)
-    }
+    /// The operator's TOTP code, `offset` steps from now (`ConsoleTestServer.code`).
+    func code(_ name: String, offset: Int64 = 0) throws -> String { try console.code(name, offset: offset) }
 
     func browser(_ port: Int) -> Browser {
         Browser(console: console, port: port, jar: console.dir.file("jar-\(UUID().uuidString.prefix(8))"))

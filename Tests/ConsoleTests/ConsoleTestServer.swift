@@ -3,7 +3,7 @@ import ClaimGateTesting
 @testable import Console
 import Foundation
 import Logging
-import Operations
+@testable import Operations
 import ServiceLifecycle
 import Testing
 
@@ -21,6 +21,18 @@ final class ConsoleTestServer: @unchecked Sendable {
     }
 
     var caFile: String { gateway.home.identity + "/" + GatewayIdentity.File.ca }
+
+    /// Gives operator `name` a console password and a TOTP secret, at the shell.
+    func enrol(_ name: String, password: String) throws {
+        try gateway.setConsolePassword(name, password: password, by: .local(uid: 1000, name: "test"))
+        _ = try gateway.enrolConsoleTOTP(name, by: .local(uid: 1000, name: "test"))
+    }
+
+    /// Operator `name`'s TOTP code, `offset` steps from now (each code is taken once).
+    func code(_ name: String, offset: Int64 = 0) throws -> String {
+        let secret = try #require(try gateway.store.consoleCredentials(OperatorID(name))?.totpSecret)
+        return ConsoleSecrets.code(secret: secret, step: ConsoleSecrets.step(of: Date()) + offset)
+    }
 
     /// Runs the console for the length of `body` (given its port), then shuts it down gracefully.
     func serve(_ body: (Int) async throws -> Void) async throws {
