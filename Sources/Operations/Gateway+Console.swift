@@ -37,7 +37,7 @@ extension Gateway {
 
         // Locked: nothing is checked, so guessing stops; the refusal is recorded all the same.
         if case .fails(let refusal) = lockout.evaluate(credentials) {
-            try recordLoginRefusal(refusal, operator: id, name: name, from: address, lockedUntil: nil)
+            try recordLoginRefusal(refusal, operator: id, name: name, from: address)
         }
         let passwordOK = Bcrypt.verify(password, hash: credentials?.passwordHash ?? Self.decoyHash) && credentials?.passwordHash != nil
         guard let id, let stored, let credentials, let secret = credentials.totpSecret, passwordOK,
@@ -46,7 +46,7 @@ extension Gateway {
         }
         guard stored.state == .active else {
             let standing = OperatorStanding(clock: clock).evaluate(OperatorRequest(operatorID: id, fingerprint: nil, stored: stored, action: .identityShow))
-            if case .fails(let refusal) = standing { try recordLoginRefusal(refusal, operator: id, name: name, from: address, lockedUntil: nil) }
+            if case .fails(let refusal) = standing { try recordLoginRefusal(refusal, operator: id, name: name, from: address) }
             throw ClaimGateError(.notPermitted, failed.message, refusal: .loginFailed)
         }
         let token = ConsoleSecrets.token()
@@ -176,8 +176,7 @@ extension Gateway {
     }
 
     /// Records a refused sign-in that counts nothing (locked, suspended) and throws.
-    private func recordLoginRefusal(_ refusal: Refusal, operator id: OperatorID?, name: String, from address: String,
-                                    lockedUntil: Date?) throws -> Never {
+    private func recordLoginRefusal(_ refusal: Refusal, operator id: OperatorID?, name: String, from address: String) throws -> Never {
         if !store.isReadOnly {
             try store.record(loginRefusedEvent(refusal.reason, operator: id, name: name, from: address, at: clock.now))
         }
