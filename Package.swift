@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
@@ -54,6 +55,11 @@ let package = Package(
         .target(name: "Store", dependencies: [
             "ClaimGateCore", "Audit",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
 
         // The transport-neutral partner session: the one session rule, bundle access, download
@@ -127,7 +133,7 @@ let package = Package(
         ]),
 
         // Tests: one target per module, plus end-to-end tests with real peers.
-        .target(name: "ClaimGateTesting", dependencies: ["ClaimGateCore", "ClaimGateApp", "Operations", "DevTools", "Envelope"],
+        .target(name: "ClaimGateTesting", dependencies: ["ClaimGateCore", "ClaimGateApp", "Operations", "DevTools", "Envelope", "Store"],
                 path: "Tests/ClaimGateTesting"),
         .testTarget(name: "ClaimGateCoreTests", dependencies: ["ClaimGateCore", "ClaimGateTesting"]),
         .testTarget(name: "EnvelopeTests", dependencies: ["Envelope", "ClaimGateTesting"]),

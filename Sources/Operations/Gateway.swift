@@ -33,6 +33,9 @@ public final class Gateway: @unchecked Sendable {
     /// that it writes one at most once a minute.
     let rightUsesNoted = Mutex<[String: Date]>([:])
 
+    /// Where the store is: the SQLite file's path, or the PostgreSQL URL (without password).
+    public var databaseLocation: String { store.location }
+
     /// Whether this gateway was opened with `openReadOnly`: it records and seals nothing.
     public var isReadOnly: Bool { store.isReadOnly }
 
@@ -47,7 +50,7 @@ public final class Gateway: @unchecked Sendable {
     public static func open(home: Home, clock: any WallClock = SystemClock(),
                             logger: Logger = Logger(label: "claimgate")) throws -> Gateway {
         try home.requireInitialised()
-        return try open(home: home, store: GatewayStore(path: home.database), clock: clock, logger: logger)
+        return try open(home: home, store: home.openStore(), clock: clock, logger: logger)
     }
 
     /// Opens an initialised home for reading only (`audit verify`, `bundle list`, `doctor`): its
@@ -56,7 +59,7 @@ public final class Gateway: @unchecked Sendable {
     public static func openReadOnly(home: Home, clock: any WallClock = SystemClock(),
                                     logger: Logger = Logger(label: "claimgate")) throws -> Gateway {
         try home.requireInitialised()
-        return try open(home: home, store: GatewayStore(readingAt: home.database), clock: clock, logger: logger)
+        return try open(home: home, store: home.openStore(readOnly: true), clock: clock, logger: logger)
     }
 
     /// The gateway over an opened store: its id from the store, its identity from the home.
@@ -77,7 +80,11 @@ public final class Gateway: @unchecked Sendable {
     ///   - gatewayID: the name partners see as the sender, `[a-z0-9-]{2,64}`.
     ///   - material: certificates and keys to import instead of generating them.
     ///   - principal: who initialises it (named in the first audit entry).
+    ///   - databaseURL: a PostgreSQL database to hold the store (shared by several nodes),
+    ///     `postgresql://USER@HOST:PORT/DB`, recorded in the home without a password; nil for the
+    ///     home's own SQLite file.
     public static func initialise(home: Home, gatewayID: String, material: GatewayIdentity.Import = .init(),
+                                  databaseURL: String? = nil,
                                   by principal: Principal, clock: any WallClock = SystemClock(),
                                   logger: Logger = Logger(label: "claimgate")) throws -> Gateway {
         if case .operator = principal {
@@ -89,9 +96,20 @@ public final class Gateway: @unchecked Sendable {
         if home.isInitialised || FileManager.default.fileExists(atPath: home.identity + "/signing.pem") {
             throw ClaimGateError(.alreadyInitialised, "A gateway already exists at \(home.root): use it, or choose another --home.")
         }
+        // The shared database first: one that already holds a gateway's trail is not taken over.
+        let database = try databaseURL.map { try PostgresLocation(url: $0) }
+        var shared: GatewayStore?
+        if let database {
+            let store = GatewayStore(database: try PostgresDatabase(database))
+            if try store.auditHead().sequence > 0 {
+                throw ClaimGateError(.alreadyInitialised, "The database \(database) already holds a gateway (its audit trail has begun): give the other nodes the same --home folder instead of initialising again, or use an empty database.")
+            }
+            shared = store
+        }
         try home.createLayout()
+        if let database { try home.recordDatabase(database) }
         try GatewayIdentity.create(in: home, gatewayID: gatewayID, material: material, now: clock.now)
-        let store = try GatewayStore(path: home.database)
+        let store = try shared ?? GatewayStore(path: home.database)
         try store.setSetting(gatewayIDSetting, gatewayID)
         let identity = try GatewayIdentity.load(home, gatewayID: gatewayID)
         // Entry 1 names the audit key, and a checkpoint seals it at once: a store emptied or

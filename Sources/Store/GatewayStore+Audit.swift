@@ -1,46 +1,16 @@
 import Audit
 import ClaimGateCore
 import Foundation
-import GRDB
 
 /// The event table is the audit trail: each row carries the hash of the previous row over the
 /// canonical encoding in docs/audit-format.md, and signed checkpoints seal the head.
 extension GatewayStore {
-    /// Adds the chain columns and the checkpoint table, and chains the events already recorded.
-    static func migrateToAuditChain(_ db: Database) throws {
-        try db.alter(table: "event") { t in
-            t.add(column: "prev_hash", .blob)
-            t.add(column: "hash", .blob)
-        }
-        try db.create(table: "audit_checkpoint") { t in
-            t.primaryKey("seq", .integer)
-            t.column("head_hash", .blob).notNull()
-            t.column("time", .text).notNull()
-            t.column("key_id", .text).notNull()
-            t.column("signature", .blob).notNull()
-        }
-        var chain = AuditChain()
-        let rows = try Row.fetchAll(db, sql: "SELECT * FROM event ORDER BY seq")
-        for row in rows {
-            let appended = chain.append(entry(row))
-            try db.execute(sql: "UPDATE event SET prev_hash = ?, hash = ? WHERE seq = ?",
-                           arguments: [Data(appended.previousHash), Data(appended.hash), row["seq"] as Int64])
-        }
-        // Nothing may change or remove a recorded entry through SQL by accident; a deliberate
-        // attacker with the file can, and the chain and checkpoints are what reveal it.
-        try db.execute(sql: """
-            CREATE TRIGGER event_no_update BEFORE UPDATE ON event
-            BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
-            CREATE TRIGGER event_no_delete BEFORE DELETE ON event
-            BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
-            """)
-    }
 
     /// - Parameter reason: the entry's reason as a code and subject, stored beside the hashed
     ///   text in their own columns (what reports and metrics read).
-    static func appendAuditEntry(_ content: AuditEntry, reason: EventReason?, _ db: Database) throws {
+    static func appendAuditEntry(_ content: AuditEntry, reason: EventReason?, _ db: any SQLSession) throws {
         // Cached statements: every transfer appends, so neither is parsed again per entry.
-        let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash, time FROM event ORDER BY seq DESC LIMIT 1"))
+        let head = try SQLRow.fetchOne(db.cachedStatement(sql: "SELECT seq, hash, time FROM event ORDER BY seq DESC LIMIT 1"))
         var e = content
         // Times follow the sequence: an event stamped just before another one committed first
         // (or a clock stepped back) takes the previous entry's time, so a time window is always a
@@ -58,33 +28,10 @@ extension GatewayStore {
                                      Data(e.previousHash), Data(e.hash), reason?.code.rawValue, reason?.subject])
     }
 
-    /// Adds `reason_code` and `subject` to the event table and fills them for the entries already
-    /// recorded, from their reason text (`EventReason.parse`). Only the new columns are written:
-    /// no hashed field changes, so every earlier entry still verifies. The append-only update
-    /// trigger is lifted for this migration and put back in the same transaction (GRDB runs each
-    /// migration in one), so no other connection ever sees the table without it.
-    static func migrateToReasonColumns(_ db: Database) throws {
-        try db.execute(sql: "DROP TRIGGER IF EXISTS event_no_update")
-        try db.alter(table: "event") { t in
-            t.add(column: "reason_code", .text)
-            t.add(column: "subject", .text)
-        }
-        let rows = try Row.fetchAll(db, sql: "SELECT seq, action, reason FROM event WHERE reason IS NOT NULL")
-        let update = try db.makeStatement(sql: "UPDATE event SET reason_code = ?, subject = ? WHERE seq = ?")
-        for row in rows {
-            let r = EventReason.parse(recorded: row["reason"], action: row["action"])
-            try update.execute(arguments: [r.code.rawValue, r.subject, row["seq"] as Int64])
-        }
-        try db.execute(sql: """
-            CREATE TRIGGER event_no_update BEFORE UPDATE ON event
-            BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
-            CREATE INDEX event_reason_code ON event(reason_code) WHERE reason_code IS NOT NULL;
-            """)
-    }
 
     /// Whether a row's reason columns are what its hashed reason text says: the columns are
     /// not covered by the entry hash, so `audit verify` checks that they are its projection.
-    static func reasonColumnsMatch(_ row: Row) -> Bool {
+    static func reasonColumnsMatch(_ row: SQLRow) -> Bool {
         let text: String? = row["reason"], code: String? = row["reason_code"], subject: String? = row["subject"]
         guard let text else { return code == nil && subject == nil }
         // Written without the columns (by a gateway older than migration v9 still running on a
@@ -94,17 +41,6 @@ extension GatewayStore {
         return r.code.rawValue == code && r.subject == subject
     }
 
-    /// Records how the trail began, in the setting `audit_origin`: `genesis` for a new store
-    /// (its first entry will be the genesis entry `init` writes), or `legacy:<N>` for a store
-    /// whose trail already held entries 1…N, recorded before there was a genesis entry. No
-    /// history is invented for such a trail: it keeps no genesis entry, and is held to having at
-    /// least those N entries.
-    static func migrateToAuditOrigin(_ db: Database) throws {
-        let last = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM event") ?? 0
-        try db.execute(sql: """
-            INSERT INTO gateway_setting(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value
-            """, arguments: [auditOriginSetting, last == 0 ? "genesis" : "legacy:\(last)"])
-    }
 
     static let auditOriginSetting = "audit_origin"
 
@@ -164,13 +100,13 @@ extension GatewayStore {
     /// there are none.
     public func auditSequenceRange(since: String? = nil, until: String? = nil) throws -> (first: Int64, last: Int64)? {
         var conditions: [String] = []
-        var args: [any DatabaseValueConvertible] = []
+        var args: [any SQLEncodable] = []
         if let since { conditions.append("time >= ?"); args.append(since) }
         if let until { conditions.append("time < ?"); args.append(until) }
         let whereSQL = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         return try db.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT min(seq) AS a, max(seq) AS b FROM event \(whereSQL)",
-                                             arguments: StatementArguments(args)),
+            guard let row = try SQLRow.fetchOne(db, sql: "SELECT min(seq) AS a, max(seq) AS b FROM event \(whereSQL)",
+                                             arguments: SQLArguments(args)),
                   let first: Int64 = row["a"], let last: Int64 = row["b"] else { return nil }
             return (first, last)
         }
@@ -185,7 +121,7 @@ extension GatewayStore {
     }
 
     /// An audit entry from an `event` row, as stored.
-    static func entry(_ row: Row) -> AuditEntry {
+    static func entry(_ row: SQLRow) -> AuditEntry {
         let digestsText: String = row["document_digests"] ?? "[]"
         let digests = parseDigests(digestsText)
         return AuditEntry(sequence: row["seq"], time: row["time"], actor: row["actor"], action: row["action"], outcome: row["outcome"],
@@ -216,7 +152,7 @@ extension GatewayStore {
     /// The last entry's sequence number and hash (0 and the genesis hash for an empty log).
     public func auditHead() throws -> (sequence: Int64, hash: [UInt8]) {
         try db.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM event ORDER BY seq DESC LIMIT 1") else {
+            guard let row = try SQLRow.fetchOne(db, sql: "SELECT seq, hash FROM event ORDER BY seq DESC LIMIT 1") else {
                 return (0, AuditEntry.genesisHash)
             }
             return (row["seq"], [UInt8](row["hash"] as Data? ?? Data()))
@@ -232,13 +168,13 @@ extension GatewayStore {
     public func forEachAuditEntry(since: String? = nil, until: String? = nil, through: Int64? = nil,
                                   inconsistentReason: ((Int64) throws -> Void)? = nil, _ body: (AuditEntry) throws -> Void) throws {
         var conditions: [String] = []
-        var args: [any DatabaseValueConvertible] = []
+        var args: [any SQLEncodable] = []
         if let since { conditions.append("time >= ?"); args.append(since) }
         if let until { conditions.append("time < ?"); args.append(until) }
         if let through { conditions.append("seq <= ?"); args.append(through) }
         let whereSQL = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         try db.read { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM event \(whereSQL) ORDER BY seq", arguments: StatementArguments(args))
+            let rows = try SQLRow.fetchCursor(db, sql: "SELECT * FROM event \(whereSQL) ORDER BY seq", arguments: SQLArguments(args))
             while let row = try rows.next() {
                 if let inconsistentReason, !Self.reasonColumnsMatch(row) { try inconsistentReason(row["seq"]) }
                 try body(Self.entry(row))
@@ -249,7 +185,7 @@ extension GatewayStore {
     /// Every checkpoint, oldest first.
     public func auditCheckpoints() throws -> [AuditCheckpoint] {
         try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM audit_checkpoint ORDER BY seq").map {
+            try SQLRow.fetchAll(db, sql: "SELECT * FROM audit_checkpoint ORDER BY seq").map {
                 AuditCheckpoint(sequence: $0["seq"], headHash: [UInt8]($0["head_hash"] as Data), time: $0["time"],
                                 keyID: $0["key_id"], signature: [UInt8]($0["signature"] as Data))
             }
@@ -283,7 +219,7 @@ extension GatewayStore {
                                 sign: @escaping (_ sequence: Int64, _ headHash: [UInt8]) throws -> AuditCheckpoint) throws -> AuditCheckpoint? {
         try commits.write { db in
             try Self.requireWitness(witness, db)
-            guard let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM event ORDER BY seq DESC LIMIT 1") else { return nil }
+            guard let head = try SQLRow.fetchOne(db, sql: "SELECT seq, hash FROM event ORDER BY seq DESC LIMIT 1") else { return nil }
             let seq: Int64 = head["seq"]
             let last = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM audit_checkpoint") ?? 0
             guard seq > last else { return nil }
@@ -302,7 +238,7 @@ extension GatewayStore {
 
     /// Throws `WitnessMismatch` unless the store holds a checkpoint of `witness.sequence` for
     /// `witness.headHash`, and the entry it seals still has that hash.
-    static func requireWitness(_ witness: (sequence: Int64, headHash: [UInt8])?, _ db: Database) throws {
+    static func requireWitness(_ witness: (sequence: Int64, headHash: [UInt8])?, _ db: any SQLSession) throws {
         guard let witness else { return }
         let checkpoint = try Data.fetchOne(db, sql: "SELECT head_hash FROM audit_checkpoint WHERE seq = ?", arguments: [witness.sequence])
         let entry = try Data.fetchOne(db, sql: "SELECT hash FROM event WHERE seq = ?", arguments: [witness.sequence])

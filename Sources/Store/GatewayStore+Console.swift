@@ -1,50 +1,26 @@
 import ClaimGateCore
 import Foundation
-import GRDB
 
 /// The web console's state: each operator's console credentials (a bcrypt hash, the TOTP secret,
 /// the last code's step, failures and lock) and the sessions signed in. Sessions live in the
 /// store, not in a process, so that any node can serve any request. A session is found by the
 /// SHA-256 of its cookie: the database never holds a cookie a thief could replay.
 extension GatewayStore {
-    /// Migration `v16-console`.
-    static func migrateToConsole(_ db: Database) throws {
-        try db.create(table: "operator_console") { t in
-            t.primaryKey("name", .text).references("operator", column: "name")
-            t.column("password_hash", .text)
-            t.column("password_set_at", .text)
-            t.column("totp_secret", .text)
-            t.column("totp_enrolled_at", .text)
-            t.column("totp_last_step", .integer).notNull().defaults(to: 0)
-            t.column("failures", .integer).notNull().defaults(to: 0)
-            t.column("locked_until", .text)
-        }
-        try db.create(table: "console_session") { t in
-            t.primaryKey("token_sha256", .text)
-            /// Public: named in the audit actor (`operator:<name>;session=<reference>`).
-            t.column("reference", .text).notNull().unique()
-            t.column("operator", .text).notNull().references("operator", column: "name").indexed()
-            t.column("csrf_token", .text).notNull()
-            t.column("created_at", .text).notNull()
-            t.column("last_seen", .text).notNull()
-            t.column("address", .text).notNull()
-        }
-    }
 
     /// The console credentials of operator `id`; nil when none were ever set.
     public func consoleCredentials(_ id: OperatorID) throws -> ConsoleCredentials? {
         try db.read { db in try Self.credentials(id, db) }
     }
 
-    private static func credentials(_ id: OperatorID, _ db: Database) throws -> ConsoleCredentials? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM operator_console WHERE name = ?", arguments: [id.rawValue]) else { return nil }
+    private static func credentials(_ id: OperatorID, _ db: any SQLSession) throws -> ConsoleCredentials? {
+        guard let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM operator_console WHERE name = ?", arguments: [id.rawValue]) else { return nil }
         func date(_ column: String) throws -> Date? { try (row[column] as String?).map(StoredDate.date) }
         return ConsoleCredentials(operatorID: id, passwordHash: row["password_hash"], passwordSetAt: try date("password_set_at"),
                                   totpSecret: row["totp_secret"], totpEnrolledAt: try date("totp_enrolled_at"),
                                   totpLastStep: row["totp_last_step"], failures: row["failures"], lockedUntil: try date("locked_until"))
     }
 
-    private static func ensureRow(_ id: OperatorID, _ db: Database) throws {
+    private static func ensureRow(_ id: OperatorID, _ db: any SQLSession) throws {
         try db.execute(sql: "INSERT INTO operator_console(name) VALUES (?) ON CONFLICT(name) DO NOTHING", arguments: [id.rawValue])
     }
 
@@ -122,7 +98,7 @@ extension GatewayStore {
     /// The session whose cookie hashes to `tokenSHA256`; nil when there is none.
     public func consoleSession(tokenSHA256: String) throws -> StoredConsoleSession? {
         try db.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM console_session WHERE token_sha256 = ?", arguments: [tokenSHA256]),
+            guard let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM console_session WHERE token_sha256 = ?", arguments: [tokenSHA256]),
                   let id = try? OperatorID(row["operator"] as String) else { return nil }
             return StoredConsoleSession(tokenSHA256: row["token_sha256"], reference: row["reference"], operatorID: id,
                                         csrfToken: row["csrf_token"], createdAt: try StoredDate.date(row["created_at"]),

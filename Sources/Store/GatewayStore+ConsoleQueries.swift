@@ -1,7 +1,6 @@
 import Audit
 import ClaimGateCore
 import Foundation
-import GRDB
 
 /// Read-only queries the web console's pages show (through the operations, which authorise
 /// them): the latest audit entries and the last checkpoint, each one bounded query.
@@ -11,7 +10,7 @@ extension GatewayStore {
     public func latestEvents(limit: Int) throws -> [StoredEvent] {
         let limit = max(1, min(limit, 500))
         return try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM event ORDER BY seq DESC LIMIT ?", arguments: [limit]).map {
+            try SQLRow.fetchAll(db, sql: "SELECT * FROM event ORDER BY seq DESC LIMIT ?", arguments: [limit]).map {
                 StoredEvent(sequence: $0["seq"], time: try StoredDate.date($0["time"]), actor: $0["actor"], action: $0["action"],
                             outcome: $0["outcome"], partnerID: $0["partner_id"], claimID: $0["claim_id"],
                             bundleID: $0["bundle_id"], purpose: $0["purpose"], reason: $0["reason"],
@@ -24,7 +23,7 @@ extension GatewayStore {
     /// The newest signed checkpoint, nil when there is none.
     public func lastAuditCheckpoint() throws -> AuditCheckpoint? {
         try db.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM audit_checkpoint ORDER BY seq DESC LIMIT 1").map {
+            try SQLRow.fetchOne(db, sql: "SELECT * FROM audit_checkpoint ORDER BY seq DESC LIMIT 1").map {
                 AuditCheckpoint(sequence: $0["seq"], headHash: [UInt8]($0["head_hash"] as Data), time: $0["time"],
                                 keyID: $0["key_id"], signature: [UInt8]($0["signature"] as Data))
             }

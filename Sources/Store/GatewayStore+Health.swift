@@ -1,6 +1,5 @@
 import ClaimGateCore
 import Foundation
-import GRDB
 
 /// Whether the store takes a write now: what the admin listener's `/readyz` asks.
 extension GatewayStore {
@@ -15,18 +14,10 @@ extension GatewayStore {
     /// - Throws: `ClaimGateError` `audit-unavailable`, the SQLite error in its diagnostics only.
     public func checkWritable() throws {
         do {
-            try db.writeWithoutTransaction { try Self.probeWrite($0) }
+            try db.probeWrite()
         } catch {
             throw ClaimGateError(.auditUnavailable, "The gateway database cannot be written, so nothing can be recorded or served.",
                                  diagnostics: "\(error)")
-        }
-    }
-
-    /// The probe on one connection: `BEGIN IMMEDIATE`, an `UPDATE` that matches no row, `ROLLBACK`.
-    static func probeWrite(_ db: Database) throws {
-        try db.inTransaction(.immediate) {
-            try db.execute(sql: "UPDATE gateway_setting SET value = value WHERE 0")
-            return .rollback
         }
     }
 }

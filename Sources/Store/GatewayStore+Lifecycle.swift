@@ -1,6 +1,5 @@
 import ClaimGateCore
 import Foundation
-import GRDB
 
 /// Agreements and bundles over time: new agreement versions, partner status, recall, purge.
 /// Each change is committed with its audit entry.
@@ -16,7 +15,7 @@ extension GatewayStore {
         let json = try Self.agreementJSON(agreement)
         return try commits.write { db in
             if let settling { try Self.settle(settling, db) }
-            guard let row = try Row.fetchOne(db, sql: "SELECT status, current_version, onboarded_at FROM partner WHERE id = ?",
+            guard let row = try SQLRow.fetchOne(db, sql: "SELECT status, current_version, onboarded_at FROM partner WHERE id = ?",
                                              arguments: [agreement.id.rawValue]) else {
                 throw ClaimGateError(.unknownPartner, "Partner \(agreement.id) is not onboarded: use `claimgate partner add`.")
             }
@@ -140,15 +139,31 @@ extension GatewayStore {
         try db.read { db in
             var out: [(table: PurgedRecord, id: String, manifest: Data)] = []
             for table in PurgedRecord.allCases {
-                let rows = try Row.fetchAll(db, sql: """
-                    SELECT id, manifest_json FROM \(table.rawValue) WHERE state = 'purged' AND manifest_json IS NOT NULL
-                    AND json_valid(CAST(manifest_json AS TEXT)) AND EXISTS (
-                        SELECT 1 FROM json_each(CAST(manifest_json AS TEXT), '$.metadata') WHERE value IS NOT '[purged]')
-                    """)
-                out += rows.map { (table, $0["id"], $0["manifest_json"]) }
+                switch db.dialect {
+                case .sqlite:
+                    let rows = try SQLRow.fetchAll(db, sql: """
+                        SELECT id, manifest_json FROM \(table.rawValue) WHERE state = 'purged' AND manifest_json IS NOT NULL
+                        AND json_valid(CAST(manifest_json AS TEXT)) AND EXISTS (
+                            SELECT 1 FROM json_each(CAST(manifest_json AS TEXT), '$.metadata') WHERE value IS NOT '[purged]')
+                        """)
+                    out += rows.map { (table, $0["id"], $0["manifest_json"]) }
+                case .postgresql:
+                    // PostgreSQL has no json_valid before version 16: the manifests are judged here.
+                    let rows = try SQLRow.fetchAll(db, sql: """
+                        SELECT id, manifest_json FROM \(table.rawValue) WHERE state = 'purged' AND manifest_json IS NOT NULL
+                        """)
+                    out += rows.filter { Self.holdsMetadataValues($0["manifest_json"]) }.map { (table, $0["id"], $0["manifest_json"]) }
+                }
             }
             return out
         }
+    }
+
+    /// Whether `manifest` is JSON whose `metadata` object holds a value other than `[purged]`.
+    static func holdsMetadataValues(_ manifest: Data) -> Bool {
+        guard let object = try? JSONSerialization.jsonObject(with: manifest) as? [String: Any],
+              let metadata = object["metadata"] as? [String: Any] else { return false }
+        return metadata.values.contains { ($0 as? String) != "[purged]" }
     }
 
     /// Replaces a purged record's stored manifest with its scrubbed form.

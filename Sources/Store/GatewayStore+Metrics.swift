@@ -1,6 +1,5 @@
 import ClaimGateCore
 import Foundation
-import GRDB
 
 /// What `/metrics` reads beyond the event totals: transfers per partner, and the reason texts of
 /// refusals whose code column holds no code.
@@ -20,7 +19,7 @@ extension GatewayStore {
     /// audit trail: monotonic counters, as Prometheus expects.
     public func partnerTransferTotals() throws -> [PartnerTransferTotal] {
         try db.read { db in
-            try Row.fetchAll(db, sql: """
+            try SQLRow.fetchAll(db, sql: """
                 SELECT partner_id, action, outcome, COUNT(*) AS n,
                        COALESCE(SUM(CASE WHEN outcome IN ('success', 'partial') THEN bytes END), 0) AS b
                 FROM event
@@ -36,9 +35,9 @@ extension GatewayStore {
     /// the caller can read the code from the text (`EventReason.parse`).
     public func refusalReasons(codeColumn code: String?) throws -> [(action: String, text: String?, count: Int)] {
         try db.read { db in
-            try Row.fetchAll(db, sql: """
+            try SQLRow.fetchAll(db, sql: """
                 SELECT action, reason, COUNT(*) AS n FROM event
-                WHERE outcome = 'refused' AND reason_code IS ?
+                WHERE outcome = 'refused' AND reason_code IS NOT DISTINCT FROM ?
                 GROUP BY action, reason
                 """, arguments: [code]).map { ($0["action"], $0["reason"], $0["n"]) }
         }

@@ -1,37 +1,11 @@
 import ClaimGateCore
 import Foundation
-import GRDB
 
 /// Operators: who may act through the gateway's operations with a client certificate from the
 /// operator CA, with which roles, grants and partner scope. Read at every action (no cache), so
 /// a change made while `serve` runs is in force at the next request.
 extension GatewayStore {
-    /// Migration `v11-operators`: the operator table.
-    static func migrateToOperators(_ db: Database) throws {
-        try db.create(table: "operator") { t in
-            t.primaryKey("name", .text)
-            /// Comma-separated, sorted; empty for none.
-            t.column("roles", .text).notNull()
-            t.column("grants", .text).notNull()
-            /// Comma-separated partner ids; NULL for every partner.
-            t.column("partners", .text)
-            t.column("cert_fingerprint", .text).notNull().unique()
-            t.column("cert_serial", .text).notNull()
-            t.column("cert_not_after", .text).notNull()
-            t.column("state", .text).notNull()
-            t.column("created_by", .text).notNull()
-            t.column("created_at", .text).notNull()
-            t.column("changed_by", .text).notNull()
-            t.column("changed_at", .text).notNull()
-        }
-    }
 
-    /// Migration `v15-operator-certificate`: the operator's certificate itself (PEM), public
-    /// material kept so that it can be handed out again (`operator certificate`). NULL for an
-    /// operator added before it.
-    static func migrateToOperatorCertificates(_ db: Database) throws {
-        try db.alter(table: "operator") { t in t.add(column: "cert_pem", .text) }
-    }
 
     /// The certificate on record of operator `id` (PEM), as issued; nil when there is no such
     /// operator or it was added before the gateway kept certificates.
@@ -95,19 +69,19 @@ extension GatewayStore {
 
     /// Every operator, by name (removed ones too).
     public func operators() throws -> [Operator] {
-        try db.read { try Self.fetchOperators($0, where: "1", []) }
+        try db.read { try Self.fetchOperators($0, where: "TRUE", []) }
     }
 
     private static func list(_ values: [String]) -> String { values.sorted().joined(separator: ",") }
 
-    private static func columns(_ op: Operator) -> StatementArguments {
+    private static func columns(_ op: Operator) -> SQLArguments {
         [op.id.rawValue, list(op.roles.map(\.rawValue)), list(op.grants.map(\.rawValue)), op.partners.map { list($0.map(\.rawValue)) },
          op.certificate.fingerprint, op.certificate.serial, StoredDate.text(op.certificate.notAfter), op.state.rawValue,
          op.createdBy, StoredDate.text(op.createdAt), op.changedBy, StoredDate.text(op.changedAt)]
     }
 
-    private static func fetchOperators(_ db: Database, where clause: String, _ args: [any DatabaseValueConvertible]) throws -> [Operator] {
-        try Row.fetchAll(db, sql: "SELECT * FROM operator WHERE \(clause) ORDER BY name", arguments: StatementArguments(args)).map { row in
+    private static func fetchOperators(_ db: any SQLSession, where clause: String, _ args: [any SQLEncodable]) throws -> [Operator] {
+        try SQLRow.fetchAll(db, sql: "SELECT * FROM operator WHERE \(clause) ORDER BY name", arguments: SQLArguments(args)).map { row in
             func split(_ text: String) -> [String] { text.split(separator: ",").map(String.init) }
             let name: String = row["name"]
             // What this gateway wrote reads back; anything else is a damaged database. An

@@ -1,6 +1,5 @@
 import ClaimGateCore
 import Foundation
-import GRDB
 
 /// How a write settles a pending change in its own transaction: the change moves from `pending`
 /// to `state` (only from `pending`: a change is approved at most once) and `event` is recorded
@@ -17,27 +16,6 @@ public struct ChangeSettlement: Sendable {
 
 /// Pending changes (four eyes): what an operator proposed, waiting for a second operator.
 extension GatewayStore {
-    /// Migration `v13-pending-changes`: the `pending_change` table.
-    static func migrateToPendingChanges(_ db: Database) throws {
-        try db.create(table: "pending_change") { t in
-            t.primaryKey("id", .text)
-            t.column("action", .text).notNull()
-            t.column("partner_id", .text)
-            t.column("target", .text).notNull()
-            t.column("summary", .text).notNull()
-            t.column("proposed_by", .text).notNull()
-            /// The proposing operator's name; NULL when not an operator.
-            t.column("proposer", .text)
-            t.column("created_at", .text).notNull()
-            t.column("expires_at", .text).notNull()
-            t.column("state", .text).notNull()
-            t.column("settled_by", .text)
-            t.column("settled_at", .text)
-            /// JSON written by the operations: everything needed to apply the change.
-            t.column("payload", .text).notNull()
-        }
-        try db.create(index: "pending_change_state", on: "pending_change", columns: ["state", "created_at"])
-    }
 
     /// Stores a new pending change and records `event` (`change-proposed`), in one transaction.
     public func insertPendingChange(_ c: PendingChange, event: TransferEvent) throws {
@@ -61,7 +39,7 @@ extension GatewayStore {
     /// Every pending change, oldest first; with `onlyPending`, those still stored as pending
     /// (expired ones among them: see `PendingChange.state(at:)`).
     public func pendingChanges(onlyPending: Bool = false) throws -> [PendingChange] {
-        try db.read { try Self.fetchChanges($0, where: onlyPending ? "state = 'pending'" : "1", []) }
+        try db.read { try Self.fetchChanges($0, where: onlyPending ? "state = 'pending'" : "TRUE", []) }
     }
 
     /// Settles a pending change without anything else (withdrawn, expired), with its entry.
@@ -72,7 +50,7 @@ extension GatewayStore {
 
     /// Moves the change from `pending` to the settlement's state and records its entry, inside
     /// the caller's transaction.
-    static func settle(_ s: ChangeSettlement, _ db: Database) throws {
+    static func settle(_ s: ChangeSettlement, _ db: any SQLSession) throws {
         guard let state = try String.fetchOne(db, sql: "SELECT state FROM pending_change WHERE id = ?", arguments: [s.id.rawValue]) else {
             throw ClaimGateError(.unknownChange, "There is no pending change \(s.id): see `claimgate pending`.")
         }
@@ -84,9 +62,9 @@ extension GatewayStore {
         try insert(s.event, db)
     }
 
-    private static func fetchChanges(_ db: Database, where clause: String, _ args: [any DatabaseValueConvertible]) throws -> [PendingChange] {
-        try Row.fetchAll(db, sql: "SELECT * FROM pending_change WHERE \(clause) ORDER BY created_at, id",
-                         arguments: StatementArguments(args)).map { row in
+    private static func fetchChanges(_ db: any SQLSession, where clause: String, _ args: [any SQLEncodable]) throws -> [PendingChange] {
+        try SQLRow.fetchAll(db, sql: "SELECT * FROM pending_change WHERE \(clause) ORDER BY created_at, id",
+                         arguments: SQLArguments(args)).map { row in
             let id: String = row["id"]
             guard let cid = try? PendingChangeID(id), let action = OperatorAction(rawValue: row["action"]),
                   let state = PendingChangeState(rawValue: row["state"]) else {

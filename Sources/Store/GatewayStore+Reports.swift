@@ -1,6 +1,5 @@
 import ClaimGateCore
 import Foundation
-import GRDB
 
 /// Read-only queries behind `claimgate audit report` and `audit impact` (docs/audit-reports.md).
 ///
@@ -55,28 +54,28 @@ extension GatewayStore {
     public func partnerActivity(since: String, until: String, partner: String? = nil) throws -> [PartnerActivity] {
         let (filter, args) = Self.period(since, until, partner: partner)
         return try db.read { db in
-            try Row.fetchAll(db, sql: """
+            try SQLRow.fetchAll(db, sql: """
                 SELECT partner_id, purpose,
-                  SUM(sealed) AS sealed,
+                  COUNT(*) FILTER (WHERE sealed) AS sealed,
                   COUNT(DISTINCT CASE WHEN sealed THEN claim_id END) AS claims,
-                  SUM(CASE WHEN sealed THEN json_array_length(document_digests) ELSE 0 END) AS documents,
-                  SUM(action = 'delivery' AND outcome = 'success') AS delivered,
-                  SUM(action = 'delivery' AND outcome IN ('failed', 'refused')) AS delivery_failures,
-                  SUM(action = 'download' AND outcome = 'success') AS downloads_complete,
-                  SUM(action = 'download' AND outcome = 'partial') AS downloads_partial,
+                  COALESCE(SUM(CASE WHEN sealed THEN \(db.dialect.jsonArrayLength("document_digests")) ELSE 0 END), 0) AS documents,
+                  COUNT(*) FILTER (WHERE action = 'delivery' AND outcome = 'success') AS delivered,
+                  COUNT(*) FILTER (WHERE action = 'delivery' AND outcome IN ('failed', 'refused')) AS delivery_failures,
+                  COUNT(*) FILTER (WHERE action = 'download' AND outcome = 'success') AS downloads_complete,
+                  COUNT(*) FILTER (WHERE action = 'download' AND outcome = 'partial') AS downloads_partial,
                   SUM(CASE WHEN action = 'download' AND outcome IN ('success', 'partial') THEN COALESCE(bytes, 0) ELSE 0 END) AS download_bytes,
                   COUNT(DISTINCT CASE WHEN action = 'download' AND outcome = 'success' THEN bundle_id END) AS bundles_downloaded,
-                  SUM(action = 'receipt' AND outcome = 'success') AS receipts,
-                  SUM(action = 'receipt' AND outcome = 'refused') AS receipts_refused,
-                  SUM(action = 'login' AND outcome = 'success') AS logins,
-                  SUM(action = 'listing' AND outcome = 'success') AS listings,
-                  SUM(action = 'upload' AND outcome = 'success') AS uploads,
-                  SUM(action = 'inbound-accepted') AS inbound_accepted,
-                  SUM(action = 'inbound-quarantined') AS inbound_quarantined
+                  COUNT(*) FILTER (WHERE action = 'receipt' AND outcome = 'success') AS receipts,
+                  COUNT(*) FILTER (WHERE action = 'receipt' AND outcome = 'refused') AS receipts_refused,
+                  COUNT(*) FILTER (WHERE action = 'login' AND outcome = 'success') AS logins,
+                  COUNT(*) FILTER (WHERE action = 'listing' AND outcome = 'success') AS listings,
+                  COUNT(*) FILTER (WHERE action = 'upload' AND outcome = 'success') AS uploads,
+                  COUNT(*) FILTER (WHERE action = 'inbound-accepted') AS inbound_accepted,
+                  COUNT(*) FILTER (WHERE action = 'inbound-quarantined') AS inbound_quarantined
                 FROM (SELECT *, (action IN ('seal', 'queue') AND outcome = 'success') AS sealed FROM event
-                      WHERE \(filter) AND +partner_id IS NOT NULL)
+                      WHERE \(filter) AND \(db.dialect.unindexed("partner_id")) IS NOT NULL) AS e
                 GROUP BY partner_id, purpose
-                ORDER BY partner_id, purpose
+                ORDER BY partner_id, purpose NULLS FIRST
                 """, arguments: args).map { r in
                 PartnerActivity(partnerID: r["partner_id"], purpose: r["purpose"], bundlesSealed: r["sealed"], claimsSealed: r["claims"],
                                 documentsSealed: r["documents"], deliveries: r["delivered"], deliveryFailures: r["delivery_failures"],
@@ -112,14 +111,14 @@ extension GatewayStore {
     /// reason code, in one pass aggregated in SQL.
     /// - Parameter partner: only this partner's refusals, and SFTP login refusals for its user name.
     public func refusalCounts(since: String, until: String, partner: String? = nil) throws -> [RefusalCount] {
-        var args: [any DatabaseValueConvertible] = [since, until]
+        var args: [any SQLEncodable] = [since, until]
         var who = ""
         if let partner {
             who = "AND (r.partner_id = ? OR (r.partner_id IS NULL AND r.action = 'login-refused' AND r.subject = ?))"
             args += [partner, partner]
         }
         return try db.read { db in
-            try Row.fetchAll(db, sql: """
+            try SQLRow.fetchAll(db, sql: """
                 SELECT partner_id, claimed_user, action, code, actor_kind, COUNT(*) AS n FROM (
                   SELECT r.partner_id, r.action,
                     CASE WHEN r.partner_id IS NULL AND r.action = 'login-refused'
@@ -128,10 +127,10 @@ extension GatewayStore {
                     CASE WHEN r.actor LIKE 'partner:%' THEN 'partner' WHEN r.actor LIKE 'admin:%' THEN 'admin'
                          WHEN r.actor LIKE 'local:%' THEN 'local' WHEN r.actor LIKE 'operator:%' THEN 'operator' ELSE 'system' END AS actor_kind
                   FROM event r WHERE r.time >= ? AND r.time < ? AND r.outcome = 'refused' \(who)
-                )
+                ) AS refusal
                 GROUP BY partner_id, claimed_user, action, code, actor_kind
-                ORDER BY partner_id, claimed_user, action, code, actor_kind
-                """, arguments: StatementArguments(args)).map { r in
+                ORDER BY partner_id NULLS FIRST, claimed_user NULLS FIRST, action, code, actor_kind
+                """, arguments: SQLArguments(args)).map { r in
                 RefusalCount(partnerID: r["partner_id"], claimedUser: r["claimed_user"], action: r["action"], reasonCode: r["code"],
                              actorKind: r["actor_kind"], count: r["n"])
             }
@@ -184,17 +183,18 @@ extension GatewayStore {
         let (filter, args) = Self.period(since, until, partner: partner, table: "e")
 
         try db.read { db in
-            let rows = try Row.fetchCursor(db, sql: """
+            let rows = try SQLRow.fetchCursor(db, sql: """
                 SELECT e.partner_id,
                        CASE WHEN b.id IS NULL THEN 'unknown' WHEN b.partner_id != e.partner_id THEN 'foreign'
                             WHEN e.time >= b.expires_at THEN 'expired' ELSE 'unavailable' END AS kind,
                        e.subject AS reference,
-                       b.id AS bundle_id, b.partner_id AS bundle_partner, b.claim_id AS bundle_claim, b.purpose AS bundle_purpose,
-                       b.expires_at, b.state, COUNT(*) AS n, MIN(e.time) AS first_time, MAX(e.time) AS last_time,
-                       MIN(e.seq) AS first_seq, GROUP_CONCAT(DISTINCT e.transport) AS transports,
-                       GROUP_CONCAT(DISTINCT e.client_address) AS addresses
+                       MAX(b.id) AS bundle_id, MAX(b.partner_id) AS bundle_partner, MAX(b.claim_id) AS bundle_claim,
+                       MAX(b.purpose) AS bundle_purpose, MAX(b.expires_at) AS expires_at, MAX(b.state) AS state,
+                       COUNT(*) AS n, MIN(e.time) AS first_time, MAX(e.time) AS last_time,
+                       MIN(e.seq) AS first_seq, \(db.dialect.groupConcatDistinct("e.transport")) AS transports,
+                       \(db.dialect.groupConcatDistinct("e.client_address")) AS addresses
                 FROM event e LEFT JOIN bundle b ON b.id = lower(substr(e.subject, 1, 36))
-                WHERE \(filter) AND e.action = 'access-refused' AND +e.partner_id IS NOT NULL
+                WHERE \(filter) AND e.action = 'access-refused' AND \(db.dialect.unindexed("e.partner_id")) IS NOT NULL
                   AND e.reason_code = ? AND e.subject IS NOT NULL
                 GROUP BY e.partner_id, kind, reference
                 ORDER BY e.partner_id, kind, first_time, reference
@@ -238,14 +238,14 @@ extension GatewayStore {
                                            _ body: (UnreceiptedDownload) throws -> Void) throws {
         let (filter, args) = Self.period(since, until, partner: partner, table: "e")
         try db.read { db in
-            let rows = try Row.fetchCursor(db, sql: """
+            let rows = try SQLRow.fetchCursor(db, sql: """
                 SELECT * FROM (
                   SELECT e.partner_id, e.bundle_id, MAX(e.claim_id) AS claim_id, MAX(e.purpose) AS purpose,
                          MIN(e.time) AS first_time, MAX(e.time) AS last_time, MIN(e.seq) AS first_seq, COUNT(*) AS n,
-                         GROUP_CONCAT(DISTINCT e.transport) AS transports
+                         \(db.dialect.groupConcatDistinct("e.transport")) AS transports
                   FROM event e
                   WHERE \(filter) AND e.action = 'download' AND e.outcome = 'success'
-                    AND +e.partner_id IS NOT NULL AND +e.bundle_id IS NOT NULL
+                    AND \(db.dialect.unindexed("e.partner_id")) IS NOT NULL AND \(db.dialect.unindexed("e.bundle_id")) IS NOT NULL
                   GROUP BY e.partner_id, e.bundle_id
                 ) AS d
                 -- Once per downloaded bundle, through the bundle index.
@@ -305,13 +305,13 @@ extension GatewayStore {
         var conditions = ["""
             ((e.action IN ('seal', 'queue', 'delivery') AND e.outcome = 'success')
              OR (e.action = 'download' AND e.outcome IN ('success', 'partial')))
-            """, "+e.bundle_id IS NOT NULL", "+e.partner_id IS NOT NULL"]
-        var args: [any DatabaseValueConvertible] = []
+            """, "\(db.dialect.unindexed("e.bundle_id")) IS NOT NULL", "\(db.dialect.unindexed("e.partner_id")) IS NOT NULL"]
+        var args: [any SQLEncodable] = []
         if let partner { conditions.append("e.partner_id = ?"); args.append(partner) }
         if let claim { conditions.append("e.bundle_id IN (SELECT id FROM bundle WHERE claim_id = ?)"); args.append(claim) }
         if let since { conditions.append("e.time >= ?"); args.append(since) }
         try db.read { db in
-            let rows = try Row.fetchCursor(db, sql: """
+            let rows = try SQLRow.fetchCursor(db, sql: """
                 WITH hits AS MATERIALIZED (
                   SELECT e.seq, e.time, e.action, e.outcome, e.partner_id, e.claim_id, e.bundle_id, e.purpose, e.transport,
                          e.client_address, e.bytes, e.document_digests
@@ -327,7 +327,7 @@ extension GatewayStore {
                           AND s.outcome = 'success' ORDER BY s.seq LIMIT 1), h.document_digests) END AS digests
                 FROM hits h JOIN firsts f ON f.bundle_id = h.bundle_id LEFT JOIN bundle b ON b.id = h.bundle_id
                 ORDER BY f.first_seq, h.seq
-                """, arguments: StatementArguments(args))
+                """, arguments: SQLArguments(args))
             while let r = try rows.next() {
                 let digests = (r["digests"] as String?).flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
                 let seq: Int64 = r["seq"]
@@ -343,14 +343,6 @@ extension GatewayStore {
 
     // MARK: Operators and local use
 
-    /// Migration `v12-operator-actor-index`: a partial index of the entries whose actor is an
-    /// operator (`operator:<name>;sha256=…`). It holds only those entries, so appends by partners
-    /// and the system do not pay for it, and the grants review finds each operator's last use of
-    /// its rights without reading the rest of the trail. No column is added: nothing to backfill
-    /// and nothing new for `audit verify` to check.
-    static func migrateToOperatorActorIndex(_ db: Database) throws {
-        try db.execute(sql: "CREATE INDEX event_operator_actor ON event(actor, action, time) WHERE \(operatorActorTerms)")
-    }
 
     /// The condition that selects entries recorded by an operator, written exactly as the partial
     /// index `event_operator_actor` is (SQLite uses a partial index only for a query that repeats
@@ -380,19 +372,19 @@ extension GatewayStore {
     /// and reason code in SQL (through the partial index `event_operator_actor`).
     /// - Parameter partner: only entries that name this partner.
     public func operatorEntryCounts(since: String, until: String, partner: String? = nil) throws -> [OperatorEntryCount] {
-        var args: [any DatabaseValueConvertible] = [since, until]
+        var args: [any SQLEncodable] = [since, until]
         var who = ""
         if let partner { who = "AND partner_id = ?"; args.append(partner) }
         return try db.read { db in
-            try Row.fetchAll(db, sql: """
+            try SQLRow.fetchAll(db, sql: """
                 SELECT actor, action, outcome, COALESCE(reason_code, '') AS code,
                        CASE WHEN action = 'operator-refused' THEN subject END AS refused,
                        COUNT(*) AS n, MIN(time) AS first_time, MAX(time) AS last_time, MIN(seq) AS first_seq, MAX(seq) AS last_seq
                 FROM event
                 WHERE \(Self.operatorActorTerms) AND time >= ? AND time < ? \(who)
                 GROUP BY actor, action, outcome, code, refused
-                ORDER BY actor, action, outcome, code, refused
-                """, arguments: StatementArguments(args)).map { r in
+                ORDER BY actor, action, outcome, code, refused NULLS FIRST
+                """, arguments: SQLArguments(args)).map { r in
                 OperatorEntryCount(actor: r["actor"], action: r["action"], outcome: r["outcome"], reasonCode: r["code"],
                                    refusedAction: r["refused"], count: r["n"], firstTime: r["first_time"], lastTime: r["last_time"],
                                    firstSequence: r["first_seq"], lastSequence: r["last_seq"])
@@ -414,7 +406,7 @@ extension GatewayStore {
     /// only operators' entries are read).
     public func operatorLastUses(before until: String) throws -> [OperatorLastUse] {
         try db.read { db in
-            try Row.fetchAll(db, sql: """
+            try SQLRow.fetchAll(db, sql: """
                 SELECT actor, action, MAX(time) AS last_time, MAX(seq) AS last_seq
                 FROM event
                 WHERE \(Self.operatorActorTerms) AND outcome = 'success' AND time < ?
@@ -450,7 +442,7 @@ extension GatewayStore {
                                    _ body: (RecordedAction) throws -> Void) throws {
         let (filter, args) = Self.period(since, until, partner: partner)
         try db.read { db in
-            let rows = try Row.fetchCursor(db, sql: """
+            let rows = try SQLRow.fetchCursor(db, sql: """
                 SELECT seq, time, actor, action, outcome, partner_id, bundle_id, claim_id, reason_code, subject FROM event
                 WHERE \(filter) AND ((actor >= 'local:' AND actor < 'local;') OR (actor >= 'admin:' AND actor < 'admin;'))
                 ORDER BY seq
@@ -464,7 +456,7 @@ extension GatewayStore {
     /// trail (through the `reason_code` index). The subject names the operator first.
     public func operatorChanges() throws -> [RecordedAction] {
         try db.read { db in
-            try Row.fetchAll(db, sql: """
+            try SQLRow.fetchAll(db, sql: """
                 SELECT seq, time, actor, action, outcome, partner_id, bundle_id, claim_id, reason_code, subject FROM event
                 WHERE reason_code = 'operator-change' AND outcome = 'success'
                 ORDER BY seq
@@ -472,7 +464,7 @@ extension GatewayStore {
         }
     }
 
-    private static func recordedAction(_ r: Row) -> RecordedAction {
+    private static func recordedAction(_ r: SQLRow) -> RecordedAction {
         RecordedAction(sequence: r["seq"], time: r["time"], actor: r["actor"], action: r["action"], outcome: r["outcome"],
                        partnerID: r["partner_id"], bundleID: r["bundle_id"], claimID: r["claim_id"],
                        reasonCode: r["reason_code"], subject: r["subject"])
@@ -482,12 +474,12 @@ extension GatewayStore {
 
     /// `time` in `[since, until)`, and optionally one partner, on `table`'s columns.
     private static func period(_ since: String, _ until: String, partner: String?,
-                               table: String? = nil) -> (String, StatementArguments) {
+                               table: String? = nil) -> (String, SQLArguments) {
         let p = table.map { $0 + "." } ?? ""
         var sql = "\(p)time >= ? AND \(p)time < ?"
-        var args: [any DatabaseValueConvertible] = [since, until]
+        var args: [any SQLEncodable] = [since, until]
         if let partner { sql += " AND \(p)partner_id = ?"; args.append(partner) }
-        return (sql, StatementArguments(args))
+        return (sql, SQLArguments(args))
     }
 
 }

@@ -1,7 +1,6 @@
 import Audit
 import ClaimGateCore
 import Foundation
-import GRDB
 
 /// When each operator last used each of its roles and grants, for the grants review of `audit
 /// report`. Listings, shows and reports write no audit entry, so an operator who only reads
@@ -10,22 +9,6 @@ import GRDB
 /// trail (no hash, no checkpoint): a hint for the reviewer beside the entries, which stay the
 /// record of what changed.
 extension GatewayStore {
-    /// Migration `v14-operator-right-use`: the `operator_right_use` table.
-    static func migrateToRightUses(_ db: Database) throws {
-        try db.create(table: "operator_right_use", options: [.withoutRowID]) { t in
-            t.column("operator_name", .text).notNull()
-            /// A role (`auditor`…) or a grant (`inbox-export`).
-            t.column("right_name", .text).notNull()
-            /// `YYYY-MM` of `last_used` (UTC): a review of an earlier month still finds the
-            /// last use before its end.
-            t.column("month", .text).notNull()
-            /// Audit-format time (`YYYY-MM-DDTHH:MM:SS.mmmZ`), the latest use in the month.
-            t.column("last_used", .text).notNull()
-            /// The action (`OperatorAction`) of that use.
-            t.column("last_action", .text).notNull()
-            t.primaryKey(["operator_name", "right_name", "month"])
-        }
-    }
 
     /// One right's last use before some time.
     public struct RightUse: Sendable, Hashable {
@@ -57,9 +40,11 @@ extension GatewayStore {
     /// For each operator and right, its last use strictly before `before` (audit-format time).
     public func rightUses(before: String) throws -> [RightUse] {
         try db.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT operator_name, right_name, MAX(last_used) AS last_used, last_action FROM operator_right_use
-                WHERE last_used < ? GROUP BY operator_name, right_name
+            try SQLRow.fetchAll(db, sql: """
+                SELECT u.operator_name, u.right_name, u.last_used, u.last_action FROM operator_right_use u
+                WHERE u.last_used = (SELECT MAX(v.last_used) FROM operator_right_use v
+                                     WHERE v.operator_name = u.operator_name AND v.right_name = u.right_name AND v.last_used < ?)
+                ORDER BY u.operator_name, u.right_name
                 """, arguments: [before]).map {
                 RightUse(operatorName: $0["operator_name"], right: $0["right_name"], time: $0["last_used"], action: $0["last_action"])
             }

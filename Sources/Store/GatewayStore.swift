@@ -1,306 +1,73 @@
 import Audit
 import ClaimGateCore
 import Foundation
-import GRDB
 import Synchronization
 
-/// The gateway's embedded database (SQLite through GRDB): partners with every agreement version,
-/// bundles and the event log. All writes are transactions; a bundle and its seal event are
-/// committed together.
+/// The gateway's database: partners with every agreement version, bundles, deliveries, inbound
+/// reports, operators and the hash-chained event log (the audit trail). All writes are
+/// transactions; a bundle and its seal event are committed together.
+///
+/// One store over two backends (`SQLDatabase`): SQLite in the home (the embedded default, one
+/// node) or PostgreSQL (several nodes). The logic and the SQL here are the same for both; no SQL
+/// leaves this module.
 public final class GatewayStore: EventRecorder, Sendable {
-    let db: DatabasePool
+    let db: any SQLDatabase
     /// Every write goes through here: durable, group-committed, with its audit entry.
     let commits: GroupCommit
-    /// Opened with `init(readingAt:)`: nothing is ever written, created or migrated.
-    public let isReadOnly: Bool
-    /// For a read-only store opened immutable: the database file as it was when opened.
-    private let snapshot: FileState?
+    /// Opened for reading only: nothing is ever written, created or migrated.
+    public var isReadOnly: Bool { db.isReadOnly }
+    /// Which backend holds the store.
+    public var dialect: SQLDialect { db.dialect }
+    /// Where the database is: its path, or a PostgreSQL URL without password.
+    public var location: String { db.location }
 
-    /// Opens (creating and migrating if needed) the database at `path`. A new database file is
-    /// created with mode 0600, and SQLite gives its `-wal` and `-shm` files the same mode.
-    public init(path: String) throws {
-        isReadOnly = false
-        snapshot = nil
-        GatewayStore.noteOpened(path)
-        if !FileManager.default.fileExists(atPath: path) {
-            // An empty file is an empty database: created here so that it is the owner's only.
-            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            if fd >= 0 { close(fd) }
-        }
-        var config = Configuration()
-        config.foreignKeysEnabled = true
-        config.busyMode = .timeout(10)
-        config.prepareDatabase { db in
-            // Durable commits: the WAL is fsynced before a commit returns.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            // The writer appends to the event table's four indexes, three of them (partner,
-            // claim, bundle) at scattered places: with a million entries, SQLite's default 2 MiB
-            // page cache misses on most of them. 16 MiB keeps the hot index pages (readers keep
-            // the default).
-            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -16384") }
-        }
-        // A few readers are plenty: reads are short, and each connection has its own page cache.
-        config.maximumReaderCount = 4
-        do {
-            // WAL (a pool always uses it): one fsync per group commit, and readers never wait
-            // for the writer's fsync.
-            db = try DatabasePool(path: path, configuration: config)
-            commits = GroupCommit(db)
-        } catch {
-            throw GatewayStore.explain(error, path: path)
-        }
-        // A database a newer ClaimGate has migrated is not written by an older one: it would
-        // write rows the newer schema does not expect (e.g. events without their reason columns).
-        let superseded: Bool
-        do { superseded = try db.read { try GatewayStore.migrator.hasBeenSuperseded($0) } } catch { throw GatewayStore.explain(error, path: path) }
-        if superseded {
-            throw ClaimGateError(.io, "The gateway database at \(path) was upgraded by a newer ClaimGate: run that version (or newer) on this home.")
-        }
-        do {
-            try GatewayStore.migrator.migrate(db)
-        } catch {
-            throw GatewayStore.explain(error, path: path)
-        }
+    /// The store on an open backend.
+    public init(database: any SQLDatabase) {
+        db = database
+        commits = GroupCommit(database)
     }
 
-    /// Opens the database at `path` for reading only: no file is created or written, no
+    /// Opens (creating and migrating if needed) the SQLite database at `path`. A new database file
+    /// is created with mode 0600, and SQLite gives its `-wal` and `-shm` files the same mode.
+    public convenience init(path: String) throws {
+        GatewayStore.noteOpened(path)
+        self.init(database: try SQLiteDatabase(path: path))
+    }
+
+    /// Opens the SQLite database at `path` for reading only: no file is created or written, no
     /// migration runs, and every write fails. For commands that only read (`audit verify`,
     /// `bundle list`, `doctor`), so that they work on a read-only copy of a home and leave its
-    /// files exactly as they were.
-    ///
-    /// On a folder that cannot be written (a read-only copy of a home) and with no `-wal` file,
-    /// the database is opened immutable, so SQLite needs no `-wal` or `-shm` file (which the
-    /// folder could not hold). Immutable means SQLite takes no locks and assumes the file never
-    /// changes, so it is used only there; `isUnchangedSinceOpened` then tells whether the file
-    /// changed anyway. Otherwise (a gateway may be running) it is opened read-only through the
-    /// write-ahead log like any reader, which sees every committed write consistently.
-    public init(readingAt path: String) throws {
-        isReadOnly = true
+    /// files exactly as they were (see `SQLiteDatabase.init(readingAt:)`).
+    public convenience init(readingAt path: String) throws {
         GatewayStore.noteOpened(path)
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw ClaimGateError(.io, "The gateway database at \(path) is missing: restore claimgate.sqlite from a backup.")
-        }
-        let folder = (path as NSString).deletingLastPathComponent
-        var st = stat()
-        let folderWritable = stat(folder, &st) == 0 && st.st_mode & 0o222 != 0 && access(folder, W_OK) == 0
-        let immutable = !folderWritable && !FileManager.default.fileExists(atPath: path + "-wal")
-        snapshot = immutable ? FileState(path) : nil
-        var config = Configuration()
-        config.readonly = true
-        config.busyMode = .timeout(10)
-        config.maximumReaderCount = 2
-        // In a URI, only these three characters of a path need escaping.
-        let escaped = path.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "?", with: "%3f")
-            .replacingOccurrences(of: "#", with: "%23")
-        do {
-            db = try DatabasePool(path: immutable ? "file:\(escaped)?immutable=1" : path, configuration: config)
-            commits = GroupCommit(db)
-            let (superseded, complete) = try db.read { db in
-                (try GatewayStore.migrator.hasBeenSuperseded(db), try GatewayStore.migrator.hasCompletedMigrations(db))
-            }
-            if superseded {
-                throw ClaimGateError(.io, "The gateway database at \(path) was upgraded by a newer ClaimGate: run that version (or newer) on this home.")
-            }
-            if !complete {
-                throw ClaimGateError(.io, "The gateway database at \(path) was written by an older ClaimGate and this command only reads it: run `claimgate serve` or any command that writes on the home once to upgrade it, then run this one again.")
-            }
-        } catch let e as ClaimGateError {
-            throw e
-        } catch {
-            throw GatewayStore.explain(error, path: path)
-        }
+        self.init(database: try SQLiteDatabase(readingAt: path))
     }
 
     /// For a store opened read-only and immutable: whether the database file is still as it was
     /// when opened (no gateway process has opened or written it since). Always true otherwise.
     public var isUnchangedSinceOpened: Bool {
-        guard let snapshot else { return true }
-        let path = snapshot.path
-        return FileState(path) == snapshot && !FileManager.default.fileExists(atPath: path + "-wal")
-    }
-
-    /// A file's identity, size and modification time.
-    struct FileState: Equatable, Sendable {
-        let path: String, device: UInt64, inode: UInt64, size: Int64, seconds: Int, nanoseconds: Int
-        init?(_ path: String) {
-            var st = stat()
-            guard stat(path, &st) == 0 else { return nil }
-            self.path = path
-            device = UInt64(st.st_dev); inode = UInt64(st.st_ino); size = Int64(st.st_size)
-            seconds = st.st_mtim.tv_sec; nanoseconds = st.st_mtim.tv_nsec
-        }
+        (db as? SQLiteDatabase)?.isUnchangedSinceOpened ?? true
     }
 
     private static let lastOpened = Mutex<String?>(nil)
     private static func noteOpened(_ path: String) { lastOpened.withLock { $0 = path } }
 
-    /// One sentence for an error SQLite reported about the gateway database (damaged, not a
-    /// database, read-only, locked, full), with what to do; nil for any other error. The SQLite
-    /// message and statement go to `diagnostics` only.
+    /// One sentence for an error the database reported (damaged, not a database, read-only,
+    /// locked, full, unreachable), with what to do; nil for any other error. The database's own
+    /// message goes to `diagnostics` only.
     /// - Parameters:
-    ///   - error: any error; only GRDB's `DatabaseError` is explained.
+    ///   - error: any error; only the backends' database errors are explained.
     ///   - path: the database; by default the one this process opened last.
     public static func explainIfDatabaseError(_ error: any Error, path: String? = nil) -> ClaimGateError? {
-        guard let e = error as? DatabaseError else { return nil }
         let path = path ?? lastOpened.withLock { $0 } ?? "claimgate.sqlite"
-        let what: String
-        switch e.resultCode {
-        case .SQLITE_NOTADB:
-            what = "is damaged: it is not an SQLite database. Stop the gateway and restore claimgate.sqlite (with its -wal and -shm files, if any) from a backup"
-        case .SQLITE_CORRUPT:
-            what = "is damaged: SQLite reports that its pages are malformed. Stop the gateway and restore claimgate.sqlite (with its -wal and -shm files, if any) from a backup"
-        case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_CANTOPEN, .SQLITE_AUTH:
-            what = "cannot be opened or written by this user: check that it owns the --home folder and may write it (commands that only read, such as `audit verify`, also work on a read-only home)"
-        case .SQLITE_BUSY, .SQLITE_LOCKED:
-            what = "is locked by another process for more than 10 s: try again when it is done"
-        case .SQLITE_FULL:
-            what = "cannot be written because the disk is full: free space, then try again"
-        default:
-            what = "cannot be read or written (SQLite result \(e.resultCode.rawValue)): check the disk and the --home folder"
-        }
-        return ClaimGateError(.io, "The gateway database at \(path) \(what).", diagnostics: "\(e)")
+        return SQLiteDatabase.explainIfDatabaseError(error, path: path)
     }
 
-    static func explain(_ error: any Error, path: String) -> ClaimGateError {
-        if let e = error as? ClaimGateError { return e }
-        return explainIfDatabaseError(error, path: path)
-            ?? ClaimGateError(.io, "Cannot open the gateway database at \(path): check the --home folder and its permissions.",
-                              diagnostics: "\(error)")
-    }
 
-    static var migrator: DatabaseMigrator {
-        var m = DatabaseMigrator()
-        m.registerMigration("v1") { db in
-            try db.create(table: "gateway_setting") { t in
-                t.primaryKey("key", .text)
-                t.column("value", .text).notNull()
-            }
-            try db.create(table: "partner") { t in
-                t.primaryKey("id", .text)
-                t.column("name", .text).notNull()
-                t.column("role", .text).notNull()
-                t.column("status", .text).notNull()
-                t.column("current_version", .integer).notNull()
-                t.column("onboarded_at", .text).notNull()
-            }
-            try db.create(table: "partner_version") { t in
-                t.column("partner_id", .text).notNull().references("partner")
-                t.column("version", .integer).notNull()
-                t.column("agreement_json", .text).notNull()
-                t.column("source", .text).notNull()
-                t.column("recorded_at", .text).notNull()
-                t.primaryKey(["partner_id", "version"])
-            }
-            try db.create(table: "bundle") { t in
-                t.primaryKey("id", .text)
-                t.column("partner_id", .text).notNull().references("partner").indexed()
-                t.column("claim_id", .text).notNull().indexed()
-                t.column("purpose", .text).notNull()
-                t.column("state", .text).notNull()
-                t.column("created_at", .text).notNull()
-                t.column("expires_at", .text).notNull()
-                t.column("manifest_json", .blob).notNull()
-                t.column("manifest_sha256", .text).notNull()
-                t.column("file_path", .text).notNull()
-                t.column("file_size", .integer).notNull()
-                t.column("agreement_version", .integer).notNull()
-            }
-            try db.create(table: "event") { t in
-                t.autoIncrementedPrimaryKey("seq")
-                t.column("time", .text).notNull()
-                t.column("actor", .text).notNull()
-                t.column("action", .text).notNull()
-                t.column("outcome", .text).notNull()
-                t.column("partner_id", .text).indexed()
-                t.column("claim_id", .text).indexed()
-                t.column("bundle_id", .text).indexed()
-                t.column("purpose", .text)
-                t.column("document_digests", .text).notNull()
-                t.column("bytes", .integer)
-                t.column("reason", .text)
-                t.column("transport", .text).notNull()
-                t.column("client_address", .text)
-            }
-        }
-        m.registerMigration("v2-deliveries") { db in
-            try db.create(table: "delivery") { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.column("bundle_id", .text).notNull().unique().references("bundle")
-                t.column("partner_id", .text).notNull().indexed()
-                t.column("transport", .text).notNull()
-                t.column("target", .text).notNull()
-                t.column("state", .text).notNull().indexed()
-                t.column("attempts", .integer).notNull()
-                t.column("last_attempt_at", .text)
-                t.column("last_error_code", .text)
-                t.column("last_error", .text)
-                t.column("delivered_at", .text)
-                t.column("created_at", .text).notNull()
-            }
-        }
-        m.registerMigration("v3-inbound") { db in
-            try db.create(table: "inbound_report") { t in
-                t.primaryKey("id", .text)
-                t.column("partner_id", .text).notNull().indexed()
-                t.column("file_name", .text).notNull()
-                t.column("received_at", .text).notNull()
-                t.column("bytes", .integer).notNull()
-                t.column("state", .text).notNull()
-                t.column("reason", .text)
-                t.column("transport", .text).notNull()
-                t.column("bundle_id", .text)
-                t.column("claim_id", .text).indexed()
-                t.column("purpose", .text)
-                t.column("manifest_json", .blob)
-                t.column("stored_path", .text).notNull()
-            }
-        }
-        m.registerMigration("v4-inbound-unique") { db in
-            // A report (bundle id) is accepted at most once, even from two sessions at once.
-            try db.execute(sql: """
-                CREATE UNIQUE INDEX inbound_report_accepted_bundle ON inbound_report(bundle_id) WHERE state = 'accepted'
-                """)
-        }
-        m.registerMigration("v5-bundle-file-digest") { db in
-            try db.alter(table: "bundle") { t in t.add(column: "file_sha256", .text) }
-        }
-        m.registerMigration("v6-audit-chain") { db in try migrateToAuditChain(db) }
-        m.registerMigration("v7-event-time-index") { db in
-            // Monthly reviews and exports by time read one month, not the whole trail.
-            try db.execute(sql: "CREATE INDEX event_time ON event(time)")
-        }
-        m.registerMigration("v8-bundle-document-types") { db in
-            // Purpose limitation at every access: each listing and download checks the bundle's
-            // media types against the agreement as it stands, without reading the manifest.
-            try db.alter(table: "bundle") { t in t.add(column: "document_types", .text).notNull().defaults(to: "") }
-            let rows = try Row.fetchAll(db, sql: "SELECT id, manifest_json FROM bundle")
-            for row in rows {
-                let types = BundleRecord.documentTypes(ofManifest: row[1]).joined(separator: " ")
-                try db.execute(sql: "UPDATE bundle SET document_types = ? WHERE id = ?", arguments: [types, row[0] as String])
-            }
-        }
-        // Reasons as columns: a closed code and a subject beside the hashed text.
-        m.registerMigration("v9-event-reason-columns") { db in try migrateToReasonColumns(db) }
-        // How the trail began: with a genesis entry (a new store), or before there was one.
-        m.registerMigration("v10-audit-origin") { db in try migrateToAuditOrigin(db) }
-        // Operators with roles, grants, a partner scope and their certificate on record.
-        m.registerMigration("v11-operators") { db in try migrateToOperators(db) }
-        // Operators' entries indexed apart, for the grants review of `audit report`.
-        m.registerMigration("v12-operator-actor-index") { db in try migrateToOperatorActorIndex(db) }
-        // Four eyes: changes waiting for a second operator.
-        m.registerMigration("v13-pending-changes") { db in try migrateToPendingChanges(db) }
-        // The last use of each operator's roles and grants, reads included, for the grants review.
-        m.registerMigration("v14-operator-right-use") { db in try migrateToRightUses(db) }
-        // Operators' certificates themselves (public), to hand them out again.
-        m.registerMigration("v15-operator-certificate") { db in try migrateToOperatorCertificates(db) }
-        // The web console: operators' passwords and TOTP secrets, and console sessions.
-        m.registerMigration("v16-console") { db in try migrateToConsole(db) }
-        return m
-    }
 
     /// The cached SHA-256 of a bundle's sealed file, if computed.
     public func fileDigest(of bundle: BundleID) throws -> String? {
-        try db.unsafeRead { try String.fetchOne($0.cachedStatement(sql: "SELECT file_sha256 FROM bundle WHERE id = ?"), arguments: [bundle.description]) }
+        try db.readStatement { try String.fetchOne($0.cachedStatement(sql: "SELECT file_sha256 FROM bundle WHERE id = ?"), arguments: [bundle.description]) }
     }
 
     public func setFileDigest(_ digest: String, of bundle: BundleID) throws {
@@ -313,7 +80,7 @@ public final class GatewayStore: EventRecorder, Sendable {
     /// from its column).
     public func eventTotals() throws -> [(action: String, outcome: String, transport: String, reason: String?, count: Int, bytes: Int64)] {
         try db.read { db in
-            try Row.fetchAll(db, sql: """
+            try SQLRow.fetchAll(db, sql: """
                 SELECT action, outcome, transport, reason_code, COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b
                 FROM event GROUP BY action, outcome, transport, reason_code
                 """).map { ($0["action"], $0["outcome"], $0["transport"], $0["reason_code"], $0["n"], $0["b"]) }
@@ -353,7 +120,7 @@ public final class GatewayStore: EventRecorder, Sendable {
             ("bundle_id = ? AND state = 'accepted'", acceptedBundle?.description),
         ])
         return try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM inbound_report \(clause) ORDER BY received_at DESC, id",
+            try SQLRow.fetchAll(db, sql: "SELECT * FROM inbound_report \(clause) ORDER BY received_at DESC, id",
                              arguments: args).map { row in
                 InboundReport(id: UUID(uuidString: row["id"])!, partnerID: try PartnerID(stored: row["partner_id"]),
                               fileName: row["file_name"], received: try StoredDate.date(row["received_at"]), bytes: row["bytes"],
@@ -410,25 +177,25 @@ public final class GatewayStore: EventRecorder, Sendable {
     }
 
     public func partners() throws -> [Partner] {
-        try db.read { try Self.fetchPartners(db: $0, where: "1", []) }
+        try db.read { try Self.fetchPartners(db: $0, where: "TRUE", []) }
     }
 
     /// Every agreement version of a partner, oldest first.
     public func agreementVersions(_ id: PartnerID) throws -> [(version: Int, recordedAt: Date, agreement: PartnerAgreement)] {
         try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT version, recorded_at, agreement_json FROM partner_version WHERE partner_id = ? ORDER BY version",
+            try SQLRow.fetchAll(db, sql: "SELECT version, recorded_at, agreement_json FROM partner_version WHERE partner_id = ? ORDER BY version",
                              arguments: [id.rawValue]).map { row in
                 (row["version"], try StoredDate.date(row["recorded_at"]), try Self.decodeAgreement(row["agreement_json"]))
             }
         }
     }
 
-    private static func fetchPartners(db: Database, where clause: String, _ args: [any DatabaseValueConvertible]) throws -> [Partner] {
-        try Row.fetchAll(db, sql: """
+    private static func fetchPartners(db: any SQLSession, where clause: String, _ args: [any SQLEncodable]) throws -> [Partner] {
+        try SQLRow.fetchAll(db, sql: """
             SELECT p.status, p.current_version, p.onboarded_at, v.agreement_json
             FROM partner p JOIN partner_version v ON v.partner_id = p.id AND v.version = p.current_version
             WHERE \(clause) ORDER BY p.id
-            """, arguments: StatementArguments(args)).map { row in
+            """, arguments: SQLArguments(args)).map { row in
             Partner(agreement: try decodeAgreement(row["agreement_json"]),
                     status: PartnerStatus(rawValue: row["status"]) ?? .suspended,
                     version: row["current_version"], onboardedAt: try StoredDate.date(row["onboarded_at"]))
@@ -455,7 +222,7 @@ public final class GatewayStore: EventRecorder, Sendable {
 
     // MARK: Deliveries
 
-    private static func insert(_ d: Delivery, _ db: Database) throws {
+    private static func insert(_ d: Delivery, _ db: any SQLSession) throws {
         try db.execute(sql: """
             INSERT INTO delivery(bundle_id, partner_id, transport, target, state, attempts, created_at)
             VALUES (?, ?, ?, ?, ?, 0, ?)
@@ -468,10 +235,10 @@ public final class GatewayStore: EventRecorder, Sendable {
         var (clause, args) = Self.filter([("bundle_id = ?", bundle?.description)])
         if let states {
             clause += (clause.isEmpty ? "WHERE " : " AND ") + "state IN (" + states.map { _ in "?" }.joined(separator: ", ") + ")"
-            args += StatementArguments(states.map(\.rawValue))
+            args += SQLArguments(states.map(\.rawValue))
         }
         return try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM delivery \(clause) ORDER BY id DESC", arguments: args).map { row in
+            try SQLRow.fetchAll(db, sql: "SELECT * FROM delivery \(clause) ORDER BY id DESC", arguments: args).map { row in
                 Delivery(
                     id: row["id"], bundleID: BundleID(lenient: row["bundle_id"])!, partnerID: try PartnerID(stored: row["partner_id"]),
                     transport: Transport(rawValue: row["transport"]) ?? .sftp, target: row["target"],
@@ -513,8 +280,8 @@ public final class GatewayStore: EventRecorder, Sendable {
             try db.execute(sql: """
                 UPDATE delivery SET state = ?, last_attempt_at = ?, last_error_code = ?, last_error = ?
                 WHERE id = ? AND state IN (\(from.map { _ in "?" }.joined(separator: ", ")))
-                """, arguments: StatementArguments([d.state.rawValue, d.lastAttemptAt.map(StoredDate.text), d.lastErrorCode, d.lastError,
-                                                    d.id] as [(any DatabaseValueConvertible)?]) + StatementArguments(from.map(\.rawValue)))
+                """, arguments: SQLArguments([d.state.rawValue, d.lastAttemptAt.map(StoredDate.text), d.lastErrorCode, d.lastError,
+                                                    d.id] as [(any SQLEncodable)?]) + SQLArguments(from.map(\.rawValue)))
             guard db.changesCount == 1 else {
                 throw ClaimGateError(.deliverySettled, "The delivery of bundle \(d.bundleID.description) changed meanwhile: see `claimgate deliveries`.")
             }
@@ -531,14 +298,14 @@ public final class GatewayStore: EventRecorder, Sendable {
         }
     }
 
-    private static func updateState(_ id: BundleID, to state: BundleState, from: Set<BundleState>, _ db: Database) throws {
+    private static func updateState(_ id: BundleID, to state: BundleState, from: Set<BundleState>, _ db: any SQLSession) throws {
         // Sorted, so the same transition reuses one cached statement.
         let sources = from.map(\.rawValue).sorted()
         let placeholders = sources.map { _ in "?" }.joined(separator: ", ")
-        var args: [any DatabaseValueConvertible] = [state.rawValue, id.description]
+        var args: [any SQLEncodable] = [state.rawValue, id.description]
         args += sources
         try db.cachedStatement(sql: "UPDATE bundle SET state = ? WHERE id = ? AND state IN (\(placeholders))")
-            .execute(arguments: StatementArguments(args))
+            .execute(arguments: SQLArguments(args))
     }
 
     /// One bundle. A single SELECT is atomic on its own, so it runs without a read transaction
@@ -570,14 +337,14 @@ public final class GatewayStore: EventRecorder, Sendable {
     public func flush() throws { try commits.flush() }
 
     public func bundle(_ id: BundleID) throws -> BundleRecord? {
-        try db.unsafeRead { try Self.fetchBundles($0, where: "id = ?", [id.description]).first }
+        try db.readStatement { try Self.fetchBundles($0, where: "id = ?", [id.description]).first }
     }
 
     /// Bundles, newest first, optionally of one partner.
     public func bundles(partner: PartnerID? = nil) throws -> [BundleRecord] {
         try db.read { db in
             if let partner { return try Self.fetchBundles(db, where: "partner_id = ?", [partner.rawValue]) }
-            return try Self.fetchBundles(db, where: "1", [])
+            return try Self.fetchBundles(db, where: "TRUE", [])
         }
     }
 
@@ -585,32 +352,32 @@ public final class GatewayStore: EventRecorder, Sendable {
     /// partners of `scope` (nil: every partner), newest first: at most `search.limit` of them, and
     /// how many match in all.
     public func searchBundles(_ search: BundleSearch, partner: PartnerID?, scope: Set<PartnerID>?) throws -> (bundles: [BundleRecord], total: Int) {
-        var clauses: [String] = [], args: [any DatabaseValueConvertible] = []
+        var clauses: [String] = [], args: [any SQLEncodable] = []
         if let partner { clauses.append("partner_id = ?"); args.append(partner.rawValue) }
         if let scope {
-            clauses.append(scope.isEmpty ? "0" : "partner_id IN (\(Array(repeating: "?", count: scope.count).joined(separator: ",")))")
+            clauses.append(scope.isEmpty ? "FALSE" : "partner_id IN (\(Array(repeating: "?", count: scope.count).joined(separator: ",")))")
             args += scope.map(\.rawValue).sorted()
         }
-        if let claim = search.claim, !claim.isEmpty { clauses.append("instr(lower(claim_id), lower(?)) > 0"); args.append(claim) }
+        if let claim = search.claim, !claim.isEmpty { clauses.append(db.dialect.containsIgnoringCase("claim_id", "?")); args.append(claim) }
         if let state = search.state { clauses.append("state = ?"); args.append(state.rawValue) }
         if let from = search.createdFrom { clauses.append("created_at >= ?"); args.append(StoredDate.text(from)) }
         if let before = search.createdBefore { clauses.append("created_at < ?"); args.append(StoredDate.text(before)) }
-        let whereSQL = clauses.isEmpty ? "1" : clauses.joined(separator: " AND ")
+        let whereSQL = clauses.isEmpty ? "TRUE" : clauses.joined(separator: " AND ")
         return try db.read { db in
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bundle WHERE \(whereSQL)", arguments: StatementArguments(args)) ?? 0
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bundle WHERE \(whereSQL)", arguments: SQLArguments(args)) ?? 0
             let rows = try Self.fetchBundles(db, where: whereSQL, args, limit: max(0, search.limit))
             return (rows, total)
         }
     }
 
-    static func fetchBundles(_ db: Database, where clause: String, _ args: [any DatabaseValueConvertible], limit: Int? = nil) throws -> [BundleRecord] {
+    static func fetchBundles(_ db: any SQLSession, where clause: String, _ args: [any SQLEncodable], limit: Int? = nil) throws -> [BundleRecord] {
         // Cached: the clauses are a handful of fixed strings, and lookups are on the download
         // path; columns are read by position, not looked up by name.
-        try Row.fetchAll(db.cachedStatement(sql: """
+        try SQLRow.fetchAll(db.cachedStatement(sql: """
             SELECT id, partner_id, claim_id, purpose, state, created_at, expires_at, manifest_json, manifest_sha256,
                    file_path, file_size, agreement_version, document_types
             FROM bundle WHERE \(clause) ORDER BY created_at DESC, id\(limit.map { " LIMIT \($0)" } ?? "")
-            """), arguments: StatementArguments(args)).map { row in
+            """), arguments: SQLArguments(args)).map { row in
             guard let id = BundleID(lenient: row[0]) else {
                 throw ClaimGateError(.io, "The gateway database holds a malformed bundle id: restore it from a backup.")
             }
@@ -632,7 +399,7 @@ public final class GatewayStore: EventRecorder, Sendable {
     public func events(bundle: BundleID? = nil, partner: PartnerID? = nil) throws -> [StoredEvent] {
         let (whereSQL, args) = Self.filter([("bundle_id = ?", bundle?.description), ("partner_id = ?", partner?.rawValue)])
         return try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM event \(whereSQL) ORDER BY seq", arguments: args).map {
+            try SQLRow.fetchAll(db, sql: "SELECT * FROM event \(whereSQL) ORDER BY seq", arguments: args).map {
                 StoredEvent(sequence: $0["seq"], time: try StoredDate.date($0["time"]), actor: $0["actor"], action: $0["action"],
                             outcome: $0["outcome"], partnerID: $0["partner_id"], claimID: $0["claim_id"],
                             bundleID: $0["bundle_id"], purpose: $0["purpose"], reason: $0["reason"],
@@ -643,16 +410,16 @@ public final class GatewayStore: EventRecorder, Sendable {
     }
 
     /// A WHERE clause from the conditions whose value is given (each with one `?`).
-    private static func filter(_ conditions: [(String, String?)]) -> (String, StatementArguments) {
+    private static func filter(_ conditions: [(String, String?)]) -> (String, SQLArguments) {
         let given = conditions.compactMap { c in c.1.map { (c.0, $0) } }
         guard !given.isEmpty else { return ("", []) }
-        return ("WHERE " + given.map(\.0).joined(separator: " AND "), StatementArguments(given.map(\.1)))
+        return ("WHERE " + given.map(\.0).joined(separator: " AND "), SQLArguments(given.map(\.1)))
     }
 
     /// Appends `e` to the hash-chained event log inside the caller's transaction: the next
     /// sequence number and the previous entry's hash are read in the same transaction, so
     /// writers in several processes still form one chain.
-    static func insert(_ e: TransferEvent, _ db: Database) throws {
+    static func insert(_ e: TransferEvent, _ db: any SQLSession) throws {
         try appendAuditEntry(AuditEntry(event: e), reason: e.reason, db)
     }
 

@@ -1,6 +1,5 @@
 import ClaimGateCore
 import Foundation
-import GRDB
 
 /// Durable writes with group commit: concurrent callers' changes are committed together in one
 /// transaction (one WAL fsync), each inside its own savepoint so one caller's failure does not
@@ -15,7 +14,7 @@ import GRDB
 /// requests cost one commit each rather than two, and is committed on its own after `linger`
 /// (5 ms) when no other write comes. `flush()` (at shutdown) commits what is queued.
 final class GroupCommit: @unchecked Sendable {
-    private let writer: any DatabaseWriter
+    private let writer: any SQLDatabase
     private let lock = NSLock()
     private var pending: [Operation] = []
     private var busy = false
@@ -27,14 +26,14 @@ final class GroupCommit: @unchecked Sendable {
     let linger: DispatchTimeInterval
     private let flushQueue = DispatchQueue(label: "claimgate.store.group-commit")
 
-    init(_ writer: any DatabaseWriter, maxBatch: Int = 512, linger: DispatchTimeInterval = .milliseconds(5)) {
+    init(_ writer: any SQLDatabase, maxBatch: Int = 512, linger: DispatchTimeInterval = .milliseconds(5)) {
         self.writer = writer
         self.maxBatch = maxBatch
         self.linger = linger
     }
 
     private final class Operation: @unchecked Sendable {
-        let body: (Database) throws -> Void
+        let body: (any SQLSession) throws -> Void
         /// Set for an enqueued change: nobody waits; a failure goes here.
         let onFailure: ((any Error) -> Void)?
         var error: (any Error)?
@@ -42,7 +41,7 @@ final class GroupCommit: @unchecked Sendable {
         /// Set (under the lock) when this waiting caller becomes the leader.
         var promoted = false
         let signal = DispatchSemaphore(value: 0)
-        init(_ body: @escaping (Database) throws -> Void, onFailure: ((any Error) -> Void)? = nil) {
+        init(_ body: @escaping (any SQLSession) throws -> Void, onFailure: ((any Error) -> Void)? = nil) {
             self.body = body
             self.onFailure = onFailure
         }
@@ -52,7 +51,7 @@ final class GroupCommit: @unchecked Sendable {
     /// Runs `body` in a savepoint of the next group transaction and waits for the commit.
     /// - Throws: `body`'s error (its changes rolled back), or `ClaimGateError(.auditUnavailable)`
     ///   when the transaction could not be committed (nothing of it was kept).
-    func write<T>(_ body: @escaping (Database) throws -> T) throws -> T {
+    func write<T>(_ body: @escaping (any SQLSession) throws -> T) throws -> T {
         var result: T?
         let op = Operation { db in result = try body(db) }
         lock.lock()
@@ -80,7 +79,7 @@ final class GroupCommit: @unchecked Sendable {
     /// `write`'s transaction, or is committed on its own after `linger`. Changes stay in order:
     /// a later `write` commits after (or with) everything enqueued before it. A failure is
     /// reported to `onFailure` (on the committing thread).
-    func enqueue(_ body: @escaping (Database) throws -> Void, onFailure: @escaping (any Error) -> Void) {
+    func enqueue(_ body: @escaping (any SQLSession) throws -> Void, onFailure: @escaping (any Error) -> Void) {
         lock.lock()
         pending.append(Operation(body, onFailure: onFailure))
         let schedule = !busy && !flushScheduled
@@ -140,36 +139,24 @@ final class GroupCommit: @unchecked Sendable {
         do {
             try writer.write { db in
                 for op in batch {
-                    // A savepoint per change through cached statements: GRDB's inSavepoint
-                    // parses its SAVEPOINT and RELEASE again for every call.
-                    try db.cachedStatement(sql: "SAVEPOINT op").execute()
+                    // A savepoint per change, kept prepared: every write pays for these three.
+                    try db.execute("SAVEPOINT op", [], cached: true)
                     do {
                         try op.body(db)
                     } catch {
                         op.error = error
-                        try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT op").execute()
+                        try db.execute("ROLLBACK TO SAVEPOINT op", [], cached: true)
                     }
-                    try db.cachedStatement(sql: "RELEASE SAVEPOINT op").execute()
+                    try db.execute("RELEASE SAVEPOINT op", [], cached: true)
                 }
             }
         } catch {
             let failure = ClaimGateError(
                 .auditUnavailable,
-                "The gateway database (and its audit trail) cannot be written, so nothing was done: \(Self.describe(error)). Free disk space or stop whatever holds the database, then retry.",
+                "The gateway database (and its audit trail) cannot be written, so nothing was done: \(writer.describeWriteFailure(error)). Free disk space or stop whatever holds the database, then retry.",
                 diagnostics: "\(error)")
             for op in batch { op.error = failure }
         }
         for op in batch { op.committed = true }
-    }
-
-    static func describe(_ error: any Error) -> String {
-        guard let e = error as? DatabaseError else { return "\(error)" }
-        switch e.resultCode {
-        case .SQLITE_BUSY, .SQLITE_LOCKED: return "the database is locked by another process"
-        case .SQLITE_FULL: return "the disk is full"
-        case .SQLITE_READONLY: return "the database is read-only"
-        case .SQLITE_IOERR: return "an I/O error occurred"
-        default: return e.message ?? "\(e.resultCode)"
-        }
     }
 }

@@ -21,13 +21,15 @@ struct InitCommand: ParsableCommand {
     @Option(help: "Import: its private key.") var tlsKey: String?
     @Option(help: "Import: the certificate partners encrypt inbound reports to.") var encryptionCert: String?
     @Option(help: "Import: its private key.") var encryptionKey: String?
+    @Option(help: ArgumentHelp("Keep the store in this PostgreSQL database, shared by several gateway nodes, instead of the home's SQLite file: postgresql://USER@HOST:PORT/DB[?sslmode=require|verify-full]. The password comes from PGPASSWORD and is never recorded.", valueName: "url")) var database: String?
 
     func run() throws {
         var m = GatewayIdentity.Import()
         m.caCert = caCert; m.caKey = caKey; m.signingCert = signingCert; m.signingKey = signingKey
         m.tlsCert = tlsCert; m.tlsKey = tlsKey; m.encryptionCert = encryptionCert; m.encryptionKey = encryptionKey
-        let g = try Gateway.initialise(home: home.resolved, gatewayID: gatewayID, material: m, by: localPrincipal)
+        let g = try Gateway.initialise(home: home.resolved, gatewayID: gatewayID, material: m, databaseURL: database, by: localPrincipal)
         print("Initialised gateway '\(g.identity.gatewayID)' in \(g.home.root)")
+        if database != nil { print("  database: \(g.databaseLocation) (every node runs with this --home)") }
         print("  signing certificate SHA-256: \(g.identity.signing.sha256Fingerprint)")
         print("  SSH host key: \(try g.identity.sshHost().fingerprint)")
         print("Next: give partners `claimgate identity --pem`, then `claimgate partner add FILE.yaml`.")

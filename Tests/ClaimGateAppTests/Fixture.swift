@@ -42,7 +42,9 @@ final class GatewayFixture: @unchecked Sendable {
     init(clock: any WallClock = SystemClock()) throws {
         var logger = Logger(label: "claimgate-test")
         logger.logLevel = .warning
-        gateway = try Gateway.initialise(home: Home(root: dir.path + "/home"), gatewayID: "test-gateway", by: .local(uid: 1000, name: "test"), clock: clock, logger: logger)
+        gateway = try Gateway.initialise(home: Home(root: dir.path + "/home"), gatewayID: "test-gateway",
+                                         databaseURL: try TestDatabase.current.newDatabaseURL(),
+                                         by: .local(uid: 1000, name: "test"), clock: clock, logger: logger)
     }
 
     /// Writes an agreement file; `overrides` replaces whole lines by key prefix.

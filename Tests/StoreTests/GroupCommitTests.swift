@@ -5,8 +5,8 @@ import Foundation
 import Store
 import Testing
 
-/// Group commit as the store's callers see it: waited writes, changes queued to ride in the
-/// next transaction, and one caller's failure leaving the others' changes in place.
+/// Group commit as the store's callers see it, on both backends: waited writes, changes queued to
+/// ride in the next transaction, and one caller's failure leaving the others' changes in place.
 @Suite struct GroupCommitTests {
     let dir = TemporaryDirectory("claimgate-store")
 
@@ -24,34 +24,38 @@ import Testing
         return AuditVerifier.verify(entries: entries, keys: [])
     }
 
-    @Test func aQueuedChangeIsCommittedWithinMillisecondsWithoutAnyOtherWrite() throws {
-        let store = try GatewayStore(path: dir.file("db.sqlite"))
+    @Test(arguments: TestDatabase.allCases) func aQueuedChangeIsCommittedWithinMillisecondsWithoutAnyOtherWrite(_ backend: TestDatabase) throws {
+        let location = try TestStore(backend, in: dir)
+        let store = try location.open()
         store.recordSoon(event(1)) { Issue.record("unexpected failure: \($0)") }
         let deadline = Date().addingTimeInterval(5)
         while try bytes(store) != [1], Date() < deadline { usleep(2_000) }
         #expect(try bytes(store) == [1])
         // Another process (a fresh connection) sees it: it is committed, not only queued.
-        #expect(try bytes(GatewayStore(path: dir.file("db.sqlite"))) == [1])
+        #expect(try bytes(location.open()) == [1])
     }
 
-    @Test func aWaitedWriteCommitsEverythingQueuedBeforeIt() throws {
-        let store = try GatewayStore(path: dir.file("db.sqlite"))
+    @Test(arguments: TestDatabase.allCases) func aWaitedWriteCommitsEverythingQueuedBeforeIt(_ backend: TestDatabase) throws {
+        let location = try TestStore(backend, in: dir)
+        let store = try location.open()
         for n in 1...20 { store.recordSoon(event(n)) { Issue.record("unexpected failure: \($0)") } }
         try store.record(event(21))
         // In order, and all on disk when the waited write returns.
-        #expect(try bytes(GatewayStore(path: dir.file("db.sqlite"))) == Array(1...21))
+        #expect(try bytes(location.open()) == Array(1...21))
         #expect(try verify(store).problem == nil)
     }
 
-    @Test func flushCommitsWhatIsQueued() throws {
-        let store = try GatewayStore(path: dir.file("db.sqlite"))
+    @Test(arguments: TestDatabase.allCases) func flushCommitsWhatIsQueued(_ backend: TestDatabase) throws {
+        let location = try TestStore(backend, in: dir)
+        let store = try location.open()
         for n in 1...200 { store.recordSoon(event(n)) { Issue.record("unexpected failure: \($0)") } }
         try store.flush()
-        #expect(try bytes(GatewayStore(path: dir.file("db.sqlite"))).count == 200)
+        #expect(try bytes(location.open()).count == 200)
     }
 
-    @Test func oneCallersFailureLeavesTheOthersChangesInTheSameBatch() throws {
-        let store = try GatewayStore(path: dir.file("db.sqlite"))
+    @Test(arguments: TestDatabase.allCases) func oneCallersFailureLeavesTheOthersChangesInTheSameBatch(_ backend: TestDatabase) throws {
+        let location = try TestStore(backend, in: dir)
+        let store = try location.open()
         struct Refused: Error {}
         let failures = Counter()
         // Many concurrent writers share transactions; every third one fails after its read.
@@ -76,8 +80,9 @@ import Testing
         #expect(try verify(store).problem == nil)
     }
 
-    @Test func queuedAndWaitedWritesFromManyThreadsFormOneIntactChain() throws {
-        let store = try GatewayStore(path: dir.file("db.sqlite"))
+    @Test(arguments: TestDatabase.allCases) func queuedAndWaitedWritesFromManyThreadsFormOneIntactChain(_ backend: TestDatabase) throws {
+        let location = try TestStore(backend, in: dir)
+        let store = try location.open()
         DispatchQueue.concurrentPerform(iterations: 400) { n in
             if n % 2 == 0 {
                 store.recordSoon(event(n)) { Issue.record("unexpected failure: \($0)") }
@@ -99,4 +104,33 @@ final class Counter: @unchecked Sendable {
     private var n = 0
     func add() { lock.withLock { n += 1 } }
     var value: Int { lock.withLock { n } }
+}
+
+/// Two nodes (two stores, each with its own connections and group commit) on one database.
+@Suite struct SharedDatabaseTests {
+    let dir = TemporaryDirectory("claimgate-store")
+
+    @Test(arguments: TestDatabase.allCases) func twoNodesWritingAtOnceFormOneChainWithNoGapAndNoFork(_ backend: TestDatabase) throws {
+        let location = try TestStore(backend, in: dir)
+        let nodes = [try location.open(), try location.open()]
+        DispatchQueue.concurrentPerform(iterations: 300) { n in
+            let store = nodes[n % 2]
+            let e = TransferEvent(time: Date(), actor: .system, action: .download, outcome: .success, bytes: Int64(n), transport: .https)
+            if n % 3 == 0 {
+                store.recordSoon(e) { Issue.record("unexpected failure: \($0)") }
+            } else {
+                #expect(throws: Never.self) { try store.record(e) }
+            }
+        }
+        for node in nodes { try node.flush() }
+        var entries: [AuditEntry] = []
+        try location.open().forEachAuditEntry { entries.append($0) }
+        let v = AuditVerifier.verify(entries: entries, keys: [])
+        #expect(v.problem == nil)
+        #expect(v.entryCount == 300)
+        #expect(entries.map(\.sequence) == Array(1...300))
+        // Times follow the sequence, whichever node wrote each entry.
+        #expect(zip(entries, entries.dropFirst()).allSatisfy { $0.time <= $1.time })
+        #expect(Set(entries.compactMap(\.bytes)) == Set((0..<300).map { Int64($0) }))
+    }
 }

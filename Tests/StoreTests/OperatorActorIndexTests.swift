@@ -19,14 +19,14 @@ import Testing
                                            action: i == 3 ? .operatorRefused : .queue, outcome: i == 3 ? .refused : .success,
                                            reason: i == 3 ? EventReason(.roleMissing, "partner-suspend") : nil, transport: .cli))
         }
-        let plan = try store.db.read { db in
+        let plan = try store.sqlitePool.read { db in
             try Row.fetchAll(db, sql: """
                 EXPLAIN QUERY PLAN SELECT actor, action, MAX(time) AS last_time, MAX(seq) AS last_seq FROM event
                 WHERE \(GatewayStore.operatorActorTerms) AND outcome = 'success' AND time < ? GROUP BY actor, action
                 """, arguments: ["2100"]).map { $0["detail"] as String? ?? "" }.joined(separator: "\n")
         }
         #expect(plan.contains("event_operator_actor"), "\(plan)")
-        let indexed = try store.db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM event INDEXED BY event_operator_actor WHERE \(GatewayStore.operatorActorTerms)") }
+        let indexed = try store.sqlitePool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM event INDEXED BY event_operator_actor WHERE \(GatewayStore.operatorActorTerms)") }
         #expect(indexed == 2)
 
         let uses = try store.operatorLastUses(before: "2100")

@@ -16,7 +16,7 @@ import Testing
         // A database as the gateway left it before v9, with entries in every old form.
         do {
             let queue = try DatabaseQueue(path: path)
-            try GatewayStore.migrator.migrate(queue, upTo: "v8-bundle-document-types")
+            try SQLiteSchema.migrator.migrate(queue, upTo: "v8-bundle-document-types")
             try queue.write { db in
                 var chain = AuditChain()
                 let legacy: [(String, String?)] = [

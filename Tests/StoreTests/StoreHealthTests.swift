@@ -26,12 +26,12 @@ import Testing
     /// database that cannot be written answers, as root too (file modes do not stop root).
     @Test func aStoreThatTakesNoWriteFailsAsAuditUnavailable() throws {
         let store = try GatewayStore(path: dir.file("db.sqlite"))
-        try store.db.writeWithoutTransaction { try $0.execute(sql: "PRAGMA query_only = 1") }
+        try store.sqlitePool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA query_only = 1") }
         let error = #expect(throws: ClaimGateError.self) { try store.checkWritable() }
         #expect(error?.code == .auditUnavailable)
         #expect(error?.message.contains("/") == false, "no path in the message: \(error?.message ?? "")")
         #expect(error?.diagnostics?.contains("readonly") == true, "\(error?.diagnostics ?? "")")
-        try store.db.writeWithoutTransaction { try $0.execute(sql: "PRAGMA query_only = 0") }
+        try store.sqlitePool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA query_only = 0") }
         try store.checkWritable()
     }
 
@@ -42,9 +42,9 @@ import Testing
         var config = Configuration()
         config.readonly = true
         let queue = try DatabaseQueue(path: dir.file("db.sqlite"), configuration: config)
-        #expect(throws: (any Error).self) { try queue.writeWithoutTransaction { try GatewayStore.probeWrite($0) } }
+        #expect(throws: (any Error).self) { try queue.writeWithoutTransaction { try SQLiteDatabase.probeWrite($0) } }
         let writable = try DatabaseQueue(path: dir.file("db.sqlite"))
-        try writable.writeWithoutTransaction { try GatewayStore.probeWrite($0) }
+        try writable.writeWithoutTransaction { try SQLiteDatabase.probeWrite($0) }
     }
 
     /// Another process holding the write lock past the busy timeout (10 s): the gateway could not
@@ -64,7 +64,7 @@ import Testing
         // Wait until it holds the lock (a write by the store itself would wait behind it).
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            let free = try? DatabaseQueue(path: dir.file("db.sqlite")).writeWithoutTransaction { try GatewayStore.probeWrite($0) }
+            let free = try? DatabaseQueue(path: dir.file("db.sqlite")).writeWithoutTransaction { try SQLiteDatabase.probeWrite($0) }
             if free == nil { break }
             usleep(50_000)
         }
@@ -81,7 +81,7 @@ import Testing
 
     /// Schema, row counts and the database file's size.
     static func fingerprint(_ store: GatewayStore) throws -> [String] {
-        try store.db.read { db in
+        try store.sqlitePool.read { db in
             let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master ORDER BY name")
             let counts = try tables.filter { !$0.hasPrefix("sqlite_") && !$0.contains("_autoindex") }.compactMap { name -> String? in
                 guard try Bool.fetchOne(db, sql: "SELECT type = 'table' FROM sqlite_master WHERE name = ?", arguments: [name]) == true else { return nil }

@@ -1,0 +1,192 @@
+import ClaimGateCore
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+import Synchronization
+
+/// The shared backend: a PostgreSQL database several gateway nodes use at once. A small pool of
+/// connections on a private event loop, driven from the store's (blocking) callers.
+///
+/// - Writes: `BEGIN`, then the audit chain's head row is locked (`SELECT … FOR UPDATE`), so the
+///   group commits of every node take turns and their entries form one chain with no gap and
+///   no fork; `COMMIT` returns once PostgreSQL has flushed its WAL (`synchronous_commit` as the
+///   server sets it; `on` by default).
+/// - Reads: `REPEATABLE READ READ ONLY` transactions, one consistent snapshot each.
+/// - A connection that failed is dropped; the next call opens a new one, so the nodes carry on
+///   once the database is back (a restart, a failover).
+public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
+    public let postgres: PostgresLocation
+    public let isReadOnly: Bool
+    public var dialect: SQLDialect { .postgresql }
+    public var location: String { postgres.description }
+    let configuration: PostgresConnection.Configuration
+    let logger: Logger
+    /// Connections at most, readers and the writer together.
+    let maxConnections: Int
+    private let state = Mutex(PoolState())
+    private let slots: DispatchSemaphore
+    private let nextID = Atomic<Int>(1)
+
+    private struct PoolState: ~Copyable {
+        var idle: [PostgresConnection] = []
+    }
+
+    /// One event loop for every database this process opens: the callers block on semaphores,
+    /// never on this loop, so it only moves bytes.
+    static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
+    /// Connects, and (unless `readOnly`) brings the schema up to date under a database lock, so
+    /// that whichever node starts first migrates and the others wait, then find nothing to do.
+    /// - Throws: `ClaimGateError(.io)` when the database cannot be reached or was migrated by a
+    ///   newer ClaimGate, or (read-only) by an older one.
+    public init(_ location: PostgresLocation, readOnly: Bool = false, maxConnections: Int = 8) throws {
+        postgres = location
+        isReadOnly = readOnly
+        self.maxConnections = maxConnections
+        slots = DispatchSemaphore(value: maxConnections)
+        logger = Logger(label: "claimgate.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+        let tls: PostgresConnection.Configuration.TLS
+        switch location.tls {
+        case .disable:
+            tls = .disable
+        case .require:
+            var c = TLSConfiguration.makeClientConfiguration()
+            c.certificateVerification = .none
+            do { tls = .require(try NIOSSLContext(configuration: c)) } catch { throw Self.explain(error, location: location) }
+        case .verifyFull:
+            do { tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration())) } catch { throw Self.explain(error, location: location) }
+        }
+        let password = location.password ?? ProcessInfo.processInfo.environment["PGPASSWORD"]
+        var config = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.user,
+                                                      password: password, database: location.database, tls: tls)
+        config.options.connectTimeout = .seconds(10)
+        configuration = config
+        do {
+            if readOnly {
+                try PostgresSchema.requireCurrent(self)
+            } else {
+                try PostgresSchema.migrate(self)
+            }
+        } catch {
+            throw Self.explain(error, location: location)
+        }
+    }
+
+    deinit {
+        let idle = state.withLock { s in let c = s.idle; s.idle = []; return c }
+        for c in idle { Self.close(c) }
+    }
+
+    // MARK: SQLDatabase
+
+    public func read<T>(_ body: (any SQLSession) throws -> T) throws -> T {
+        try withSession { session in
+            try session.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            return try session.inTransaction(body)
+        }
+    }
+
+    public func readStatement<T>(_ body: (any SQLSession) throws -> T) throws -> T {
+        try withSession { try body($0) }
+    }
+
+    public func write(_ body: (any SQLSession) throws -> Void) throws {
+        guard !isReadOnly else {
+            throw ClaimGateError(.io, "The gateway database \(location) was opened for reading only.")
+        }
+        try withSession { session in
+            try session.run("BEGIN")
+            return try session.inTransaction { s in
+                // One writer at a time across every node: the audit chain's head.
+                try s.execute("SELECT id FROM audit_head WHERE id = 1 FOR UPDATE", [], cached: true)
+                try body(s)
+            }
+        }
+    }
+
+    public func probeWrite() throws {
+        try withSession { session in
+            try session.run("BEGIN")
+            defer { try? session.run("ROLLBACK") }
+            try session.execute("UPDATE gateway_setting SET value = value WHERE FALSE", [], cached: false)
+        }
+    }
+
+    public func describeWriteFailure(_ error: any Error) -> String {
+        Self.explain(error, location: postgres).message
+    }
+
+    // MARK: Connections
+
+    /// Runs `body` on a pooled connection; a connection that failed is closed and not reused.
+    func withSession<T>(_ body: (PostgresSession) throws -> T) throws -> T {
+        slots.wait()
+        defer { slots.signal() }
+        let connection = try state.withLock { $0.idle.popLast() } ?? connect()
+        let session = PostgresSession(connection, logger: logger)
+        do {
+            let result = try body(session)
+            release(connection, broken: session.broken)
+            return result
+        } catch {
+            release(connection, broken: session.broken || connection.isClosed)
+            throw error
+        }
+    }
+
+    private func release(_ connection: PostgresConnection, broken: Bool) {
+        if broken || connection.isClosed {
+            Self.close(connection)
+        } else {
+            state.withLock { $0.idle.append(connection) }
+        }
+    }
+
+    /// Closes `connection`, kept alive until it is closed (PostgresNIO requires it).
+    private static func close(_ connection: PostgresConnection) {
+        connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+    }
+
+    private func connect() throws -> PostgresConnection {
+        let id = nextID.add(1, ordering: .relaxed).oldValue
+        return try PostgresSession.wait(PostgresConnection.connect(on: Self.eventLoops.next(), configuration: configuration,
+                                                                   id: id, logger: logger))
+    }
+
+    // MARK: Errors
+
+    /// One sentence for an error PostgreSQL or the connection reported, with what to do.
+    static func explain(_ error: any Error, location: PostgresLocation) -> ClaimGateError {
+        if let e = error as? ClaimGateError { return e }
+        guard let e = error as? PSQLError else {
+            return ClaimGateError(.io, "The gateway database \(location) cannot be reached: \(error). Check that PostgreSQL is running and the URL is right.",
+                                  diagnostics: "\(error)")
+        }
+        let state = e.serverInfo?[.sqlState] ?? ""
+        let what: String
+        switch e.code {
+        case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection:
+            what = "cannot be reached (connection refused or lost): check that PostgreSQL is running at \(location.host):\(location.port) and accepts this node"
+        case .sslUnsupported:
+            what = "does not offer TLS although sslmode asks for it: enable ssl on the server, or use sslmode=disable on a private link"
+        case .authMechanismRequiresPassword, .saslError, .unsupportedAuthMechanism:
+            what = "refused the sign-in of user \(location.user): set PGPASSWORD, or check pg_hba.conf"
+        case .server:
+            switch state {
+            case "28P01", "28000": what = "refused the sign-in of user \(location.user): check PGPASSWORD and pg_hba.conf"
+            case "3D000": what = "does not exist: create it (createdb -O \(location.user) \(location.database)), then try again"
+            case "42501": what = "refuses this user the change: grant \(location.user) the rights on the database (it must own the schema to migrate it)"
+            case "53100": what = "cannot be written because the server's disk is full: free space, then try again"
+            case "57P01", "57P02", "57P03": what = "is shutting down or starting up: try again when it is back"
+            case "25006": what = "is read-only (a standby?): point the gateway at the primary"
+            default: what = "reported an error (SQLSTATE \(state)): \(e.serverInfo?[.message] ?? "see the server's log")"
+            }
+        default:
+            what = "cannot be used: \(e.code)"
+        }
+        return ClaimGateError(.io, "The gateway database \(location) \(what).", diagnostics: "\(String(reflecting: e))")
+    }
+}
