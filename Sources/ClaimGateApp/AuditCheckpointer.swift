@@ -24,6 +24,8 @@ public struct AuditCheckpointer: Service {
     }
 
     private func seal() {
+        // Only on the node that holds the job's lease (`LeaseKeeper`).
+        guard gateway.currentLease(.checkpoints) != nil else { return }
         do { try gateway.sealAuditTrail() } catch {
             gateway.logger.error("audit checkpoint failed", metadata: ["error": "\(error)"])
         }

@@ -29,7 +29,8 @@ public struct CertificateWatch: Service {
         let interval = self.interval
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let watch = self
-            await offload { _ = watch.check() }
+            // Only on the node that holds the job's lease (`LeaseKeeper`).
+            await offload { if watch.gateway.currentLease(.certificateWatch) != nil { _ = watch.check() } }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }

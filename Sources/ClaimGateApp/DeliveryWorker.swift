@@ -30,7 +30,8 @@ public final class DeliveryWorker: Service, @unchecked Sendable {
     private func loop() {
         defer { done.signal() }
         while true {
-            do { try gateway.deliverDue(retry: retry) } catch {
+            // Only on the node that holds the job's lease (`LeaseKeeper`).
+            do { if let lease = gateway.currentLease(.deliveries) { try gateway.deliverDue(retry: retry, lease: lease) } } catch {
                 gateway.logger.error("delivery pass failed", metadata: ["error": "\(error)"])
             }
             wake.lock()

@@ -51,7 +51,7 @@ public struct GatewayServer: Sendable {
         do {
             adminServer = try AdminServer(host: c.admin.host, port: c.admin.port, logger: logger,
                                           metrics: { try gateway.prometheusMetrics() + exchange.durations.prometheusText() },
-                                          ready: { try gateway.checkReady() }) { port in
+                                          ready: { try gateway.readiness() }) { port in
                 announce("admin: listening on http://\(c.admin.host):\(port) (/healthz, /readyz, /metrics)")
             }
         } catch let e as AdminServerError {
@@ -83,10 +83,14 @@ public struct GatewayServer: Sendable {
             }))
         }
         let deliveries = DeliveryWorker(gateway: gateway, retry: RetryPolicy(base: c.retryBase), interval: min(2, c.retryBase))
+        // The singleton jobs' leases, taken before the jobs start.
+        let leases = LeaseKeeper(gateway: gateway)
+        leases.renew()
         let group = ServiceGroup(configuration: .init(
-            // Stopped in reverse order: the checkpointer goes last, so its final checkpoint seals
-            // every entry the others wrote while stopping.
-            services: [.init(service: AuditCheckpointer(gateway: gateway, interval: .seconds(c.auditInterval))),
+            // Stopped in reverse order: the checkpointer goes last but the lease keeper, so its
+            // final checkpoint seals every entry the others wrote while stopping, under its lease.
+            services: [.init(service: leases),
+                       .init(service: AuditCheckpointer(gateway: gateway, interval: .seconds(c.auditInterval))),
                        .init(service: CertificateWatch(gateway: gateway, logger: logger)),
                        .init(service: PartnerWatch(exchange: exchange)),
                        .init(service: StartedService(server) { announce(sftpLine) }), .init(service: api)] + operatorServices + [.init(service: adminServer),

@@ -23,6 +23,8 @@ public struct PurgeJob: Service {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let gateway = self.gateway, days = inboundRetentionDays
             await offload {
+                // Only on the node that holds the job's lease (`LeaseKeeper`).
+                guard gateway.currentLease(.purge) != nil else { return }
                 do { try gateway.purge(inboundRetentionDays: days, by: .scheduled(.purge)) } catch {
                     gateway.logger.error("purge failed", metadata: ["error": "\(error)"])
                 }

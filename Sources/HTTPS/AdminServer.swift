@@ -13,7 +13,7 @@ public final class AdminServer: Service, @unchecked Sendable {
     let host: String
     let port: Int
     let metrics: @Sendable () throws -> String
-    let ready: @Sendable () throws -> Void
+    let ready: @Sendable () throws -> String
     let logger: Logger
     let onListening: @Sendable (Int) -> Void
 
@@ -21,9 +21,10 @@ public final class AdminServer: Service, @unchecked Sendable {
     ///   - host: must be a loopback address (`127.x.x.x`, `::1` or `localhost`).
     ///   - metrics: renders the metrics page.
     ///   - ready: throws when the gateway cannot serve now (a `ClaimGateError` `audit-unavailable`
-    ///     when its database cannot be written); asked on every `/readyz`, on a blocking thread.
+    ///     when its database cannot be written), else returns lines that follow `ready` (the
+    ///     database and the jobs' leases); asked on every `/readyz`, on a blocking thread.
     public init(host: String, port: Int, logger: Logger, metrics: @escaping @Sendable () throws -> String,
-                ready: @escaping @Sendable () throws -> Void, onListening: @escaping @Sendable (Int) -> Void = { _ in }) throws {
+                ready: @escaping @Sendable () throws -> String, onListening: @escaping @Sendable (Int) -> Void = { _ in }) throws {
         guard Self.isLoopback(host) else {
             throw AdminServerError(message: "--admin \(host) is not a loopback address: the admin listener is plain HTTP and local only; use 127.0.0.1.")
         }
@@ -42,8 +43,8 @@ public final class AdminServer: Service, @unchecked Sendable {
         router.get("/readyz") { _, _ -> Response in
             do {
                 // The probe is a database write transaction: off the concurrency pool.
-                try await NIOThreadPool.singleton.runIfActive { try ready() }
-                return Self.plain(.ok, "ready\n")
+                let details = try await NIOThreadPool.singleton.runIfActive { try ready() }
+                return Self.plain(.ok, "ready\n" + details)
             } catch let e as ClaimGateError where e.code == .auditUnavailable {
                 logger.warning("not ready: the gateway database cannot be written", metadata: ["error": "\(e.diagnostics ?? e.message)"])
                 return Self.plain(.serviceUnavailable, "not ready: the gateway database cannot be written\n")

@@ -1,5 +1,6 @@
 import ClaimGateCore
 import Foundation
+import Store
 import Envelope
 import HTTPS
 import SFTP
@@ -26,7 +27,9 @@ extension Gateway {
     /// Makes one attempt at a pending delivery and records its outcome.
     /// - Returns: the delivery as it stands after the attempt.
     @discardableResult
-    public func attempt(_ d: Delivery, retry: RetryPolicy = RetryPolicy()) throws -> Delivery {
+    /// - Parameter lease: the `deliveries` lease it runs under (`serve`): checked when the outcome
+    ///   is recorded, so a node that lost the job meanwhile records nothing (`LeaseLost`).
+    public func attempt(_ d: Delivery, retry: RetryPolicy = RetryPolicy(), lease: JobLease? = nil) throws -> Delivery {
         var d = d
         let now = clock.now
         d.attempts += 1
@@ -35,7 +38,7 @@ extension Gateway {
             d.state = .cancelled
             d.lastErrorCode = EventReason.Code.Note.unknownBundleOrPartner.rawValue
             d.lastError = "The bundle or its partner is no longer known to the gateway."
-            try store.recordAttempt(d, event: TransferEvent(time: now, actor: .system, action: .delivery, outcome: .failed,
+            try store.recordAttempt(d, lease: lease, event: TransferEvent(time: now, actor: .system, action: .delivery, outcome: .failed,
                                                             partnerID: d.partnerID, bundleID: d.bundleID,
                                                             reason: d.lastErrorCode.map { EventReason(EventReason.Code(rawValue: $0) ?? EventReason.Code(.unclassified)) },
                                                             transport: d.transport))
@@ -46,7 +49,7 @@ extension Gateway {
             d.state = .cancelled
             d.lastErrorCode = r.reason.code
             d.lastError = r.message
-            try store.recordAttempt(d, event: event(d, bundle, .refused, reason: EventReason(r.reason)))
+            try store.recordAttempt(d, lease: lease, event: event(d, bundle, .refused, reason: EventReason(r.reason)))
             return d
         }
         // A suspended partner or an ended agreement gets nothing, not even what was queued before.
@@ -54,7 +57,7 @@ extension Gateway {
             d.state = r.reason == .agreementEnded ? .cancelled : .pending
             d.lastErrorCode = r.reason.code
             d.lastError = r.message
-            try store.recordAttempt(d, event: event(d, bundle, .refused, reason: EventReason(r.reason)))
+            try store.recordAttempt(d, lease: lease, event: event(d, bundle, .refused, reason: EventReason(r.reason)))
             return d
         }
         // Purpose limitation holds for pushes too: a bundle whose purpose or one of whose document
@@ -63,7 +66,7 @@ extension Gateway {
             d.state = .cancelled
             d.lastErrorCode = r.reason.code
             d.lastError = r.message
-            try store.recordAttempt(d, event: event(d, bundle, .refused, reason: EventReason(r.reason)))
+            try store.recordAttempt(d, lease: lease, event: event(d, bundle, .refused, reason: EventReason(r.reason)))
             return d
         }
         // Recorded before anything leaves: if the audit trail cannot be written, nothing is sent
@@ -75,7 +78,7 @@ extension Gateway {
             d.deliveredAt = clock.now
             d.lastErrorCode = nil
             d.lastError = nil
-            try store.recordAttempt(d, event: event(d, bundle, .success, bytes: bytes))
+            try store.recordAttempt(d, lease: lease, event: event(d, bundle, .success, bytes: bytes))
             logger.info("bundle delivered", metadata: ["bundle.id": "\(bundle.id.description)", "partner.id": "\(d.partnerID)"])
         } catch let e as PushError {
             d.lastErrorCode = e.code.rawValue
@@ -84,7 +87,7 @@ extension Gateway {
             // there needs an admin, not a retry; everything else is retried.
             if !e.isRetryable || d.attempts >= retry.maxAttempts { d.state = .failed }
             if e.code == .noTarget { d.state = .cancelled }
-            try store.recordAttempt(d, event: event(d, bundle, .failed, reason: EventReason(EventReason.Code(e.code))))
+            try store.recordAttempt(d, lease: lease, event: event(d, bundle, .failed, reason: EventReason(EventReason.Code(e.code))))
             logger.info("delivery failed", metadata: ["bundle.id": "\(bundle.id.description)", "reason": "\(e.code.rawValue)"])
         }
         return d
@@ -181,9 +184,23 @@ extension Gateway {
     /// Attempts every pending delivery that is due now.
     /// - Returns: how many were attempted.
     @discardableResult
-    public func deliverDue(retry: RetryPolicy) throws -> Int {
+    /// - Parameter lease: the `deliveries` lease `serve` holds: before each attempt the pass
+    ///   checks that this node still holds it (and stops otherwise), and skips a delivery another
+    ///   node attempted since the list was read.
+    public func deliverDue(retry: RetryPolicy, lease: JobLease? = nil) throws -> Int {
         let due = try store.deliveries(states: [.pending]).filter { retry.isDue($0, now: clock.now) }
-        for d in due { try attempt(d, retry: retry) }
+        var current = lease
+        for d in due {
+            if current != nil {
+                // Still this node's job (its keeper renews the lease while pushes run)?
+                guard let held = currentLease(.deliveries), held.fence == current?.fence else { break }
+                current = held
+                // Another node may have attempted it since the list was read.
+                guard let now = try store.deliveries(bundle: d.bundleID).first, now.state == .pending,
+                      now.attempts == d.attempts, retry.isDue(now, now: clock.now) else { continue }
+            }
+            try attempt(d, retry: retry, lease: current)
+        }
         return due.count
     }
 

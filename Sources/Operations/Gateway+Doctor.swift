@@ -1,6 +1,7 @@
 import ClaimGateCore
 import Envelope
 import Foundation
+import Store
 
 /// One thing `claimgate doctor` (and the daily certificate watch in `serve`) found.
 public struct DoctorFinding: Sendable, Hashable, Codable {
@@ -101,8 +102,25 @@ public struct DoctorReport: Sendable, Codable {
         }
     }
 
+    /// A singleton job's lease as recorded: which node runs the job, until when.
+    public struct LeaseStatus: Sendable, Codable, Equatable {
+        public var job: String
+        public var holder: String
+        public var fence: Int64
+        public var expires: String
+        /// Whether the lease had run out when checked (no node runs the job until one takes it).
+        public var lapsed: Bool
+        public init(job: String, holder: String, fence: Int64, expires: String, lapsed: Bool) {
+            self.job = job; self.holder = holder; self.fence = fence; self.expires = expires; self.lapsed = lapsed
+        }
+    }
+
     public var checkedAt: Date
     public var withinDays: Int
+    /// The database: backend, where, schema version, replicas' lag.
+    public var database: DatabaseStatus? = nil
+    /// The singleton jobs' leases (none until `serve` has run).
+    public var leases: [LeaseStatus] = []
     /// Most severe first, then by subject and code.
     public var findings: [DoctorFinding]
     /// Every readable certificate checked, whether or not it is ending.
@@ -126,7 +144,8 @@ public struct DoctorReport: Sendable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case checkedAt = "checked_at", withinDays = "within_days", status, exitStatus = "exit_status", findings, certificates
+        case checkedAt = "checked_at", withinDays = "within_days", status, exitStatus = "exit_status", findings, certificates,
+             database, leases
     }
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -136,6 +155,8 @@ public struct DoctorReport: Sendable, Codable {
         try c.encode(exitStatus, forKey: .exitStatus)
         try c.encode(findings, forKey: .findings)
         try c.encode(certificates, forKey: .certificates)
+        try c.encodeIfPresent(database, forKey: .database)
+        try c.encode(leases, forKey: .leases)
     }
 }
 
@@ -360,7 +381,12 @@ extension Gateway {
             if a.code.name != b.code.name { return a.code.name < b.code.name }
             return (a.certificate ?? "") < (b.certificate ?? "")
         }
-        return DoctorReport(checkedAt: now, withinDays: withinDays, findings: findings, certificates: statuses)
+        var report = DoctorReport(checkedAt: now, withinDays: withinDays, findings: findings, certificates: statuses)
+        report.database = try store.databaseStatus()
+        report.leases = try store.leases().map {
+            .init(job: $0.job, holder: $0.holder, fence: $0.fence, expires: Timestamp.format($0.expires), lapsed: $0.expires <= now)
+        }
+        return report
     }
 
     /// Identity folder checks: private keys readable only by the owner, no key missing, the audit key present.
@@ -507,5 +533,7 @@ extension DoctorReport {
                   withinDays: try c.decode(Int.self, forKey: .withinDays),
                   findings: try c.decode([DoctorFinding].self, forKey: .findings),
                   certificates: try c.decode([CertificateStatus].self, forKey: .certificates))
+        database = try c.decodeIfPresent(DatabaseStatus.self, forKey: .database)
+        leases = try c.decodeIfPresent([LeaseStatus].self, forKey: .leases) ?? []
     }
 }

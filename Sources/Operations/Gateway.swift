@@ -33,6 +33,9 @@ public final class Gateway: @unchecked Sendable {
     /// that it writes one at most once a minute.
     let rightUsesNoted = Mutex<[String: Date]>([:])
 
+    /// The lease of each singleton job this node took last (`Gateway+Leases`).
+    let heldLeases = Mutex<[SingletonJob: JobLease]>([:])
+
     /// Where the store is: the SQLite file's path, or the PostgreSQL URL (without password).
     public var databaseLocation: String { store.location }
 

@@ -21,3 +21,11 @@ extension GatewayStore {
         }
     }
 }
+
+extension GatewayStore {
+    /// The backend, where it is, its schema version and (PostgreSQL) the replicas' lag.
+    public func databaseStatus() throws -> DatabaseStatus {
+        DatabaseStatus(backend: db.dialect.rawValue, location: db.location, schema: try db.schemaVersion(),
+                       replicationLagSeconds: try db.replicationLag())
+    }
+}

@@ -255,8 +255,12 @@ public final class GatewayStore: EventRecorder, Sendable {
     /// bundle's move to `delivered`, in one transaction. An attempt that did not deliver leaves
     /// a delivery that stopped being pending meanwhile (cancelled by an operator, a recall or a
     /// removal while the push ran) as it is; one that delivered says so whatever happened.
-    public func recordAttempt(_ d: Delivery, event: TransferEvent) throws {
+    /// - Parameter lease: the `deliveries` lease the attempt ran under: checked in the same
+    ///   transaction (`LeaseLost` when another node took the job over meanwhile; nothing is
+    ///   recorded then, and that node's attempt is the one that counts).
+    public func recordAttempt(_ d: Delivery, lease: JobLease? = nil, event: TransferEvent) throws {
         try commits.write { db in
+            if let lease { try Self.requireLease(lease, db) }
             try db.execute(sql: """
                 UPDATE delivery SET state = ?, attempts = ?, last_attempt_at = ?, last_error_code = ?, last_error = ?,
                                     delivered_at = ? WHERE id = ? AND (state = 'pending' OR ? = 'delivered')

@@ -44,7 +44,8 @@ struct DoctorCommand: ParsableCommand {
         var lines: [String] = []
         let window = "within \(report.withinDays) day\(report.withinDays == 1 ? "" : "s")"
         if report.findings.isEmpty {
-            return "All clear: no certificate or agreement ends \(window), nothing is waiting, no configuration problem found."
+            return (["All clear: no certificate or agreement ends \(window), nothing is waiting, no configuration problem found."]
+                    + footer(report)).joined(separator: "\n")
         }
         let rows = report.findings.map { f in
             [f.severity.rawValue, f.code.name,
@@ -61,7 +62,21 @@ struct DoctorCommand: ParsableCommand {
             return n == 0 ? nil : "\(n) \(s.rawValue)\(n == 1 || s == .info ? "" : "s")"
         }
         lines.append("")
+        lines += footer(report)
         lines.append("\(counts.joined(separator: ", ")) (certificates and agreements ending \(window)).")
         return lines.joined(separator: "\n")
+    }
+
+    /// The database and, once `serve` has run, which node runs each singleton job.
+    static func footer(_ report: DoctorReport) -> [String] {
+        var lines: [String] = []
+        if let d = report.database {
+            let lag = d.replicationLagSeconds.map { String(format: "; slowest replica %.1f s behind", $0) } ?? ""
+            lines.append("Database: \(d.backend) \(d.location) (schema \(d.schema)\(lag)).")
+        }
+        for l in report.leases {
+            lines.append("Job \(l.job): \(l.lapsed ? "no node (lease of \(l.holder) ran out at \(l.expires))" : "\(l.holder) until \(l.expires)") (fence \(l.fence)).")
+        }
+        return lines
     }
 }

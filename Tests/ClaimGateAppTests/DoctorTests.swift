@@ -308,8 +308,10 @@ import Testing
         #expect(lines[1].metadata["finding.subject"] == "identity/tls.pem")
         #expect(lines[1].metadata["finding.days_left"] == "20")
 
-        // Run: once at start, then every interval, until cancelled.
+        // Run: once at start, then every interval, until cancelled; only on the node that holds
+        // the job's lease (`serve`'s lease keeper takes it).
         log.clear()
+        #expect(try f.gateway.takeLease(.certificateWatch) != nil)
         let task = Task { try await watch.run() }
         for _ in 0..<200 where log.lines.filter({ $0.message.contains("need attention") }).count < 3 {
             try await Task.sleep(for: .milliseconds(20))

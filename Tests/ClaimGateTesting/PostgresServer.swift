@@ -58,7 +58,7 @@ public final class PostgresServer: @unchecked Sendable {
     /// does.
     public func start() throws {
         let postgres = [try Self.binaries() + "/postgres", "-D", dataPath, "-c", "listen_addresses=127.0.0.1", "-p", "\(port)",
-                        "-k", dir.path, "-c", "fsync=on", "-c", "max_connections=50"]
+                        "-k", dir.path, "-c", "fsync=on", "-c", "max_connections=1000"]
         let s = try ServerProcess(Self.owner + postgres, logPath: dir.file("postgres.log"), environment: ["HOME": dir.path])
         server = s
         let deadline = Date().addingTimeInterval(60)

@@ -31,10 +31,12 @@ class GatewayUnderTest: @unchecked Sendable {
 
     /// A dev PKI and an `init`ed home in a new temporary folder named after `label`, with the
     /// gateway's certificate in `trust`.
-    init(_ label: String) throws {
+    /// - Parameter database: a PostgreSQL URL for `init --database` (several nodes), else the
+    ///   home's SQLite file.
+    init(_ label: String, database: String? = nil) throws {
         dir = TemporaryDirectory(label)
         try ok(ClaimgateBinary.run(["dev-pki", "--out", pki]))
-        try ok(ClaimgateBinary.run(["init", "--home", home]))
+        try ok(ClaimgateBinary.run(["init", "--home", home] + (database.map { ["--database", $0] } ?? [])))
         let identity = try ClaimgateBinary.run(["identity", "--pem", "--home", home])
         try ok(identity)
         try dir.write("gateway.pem", identity.stdout)

@@ -29,7 +29,7 @@ import Testing
             logger.logLevel = .critical
             let (ports, listening) = AsyncStream.makeStream(of: Int.self)
             let server = try AdminServer(host: "127.0.0.1", port: 0, logger: logger, metrics: { "claimgate_up 1\n" },
-                                         ready: { try ready.check() }) { listening.yield($0) }
+                                         ready: { try ready.check(); return "" }) { listening.yield($0) }
             let group = ServiceGroup(services: [server], logger: logger)
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { defer { listening.finish() }; try await group.run() }

@@ -26,13 +26,21 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
     let logger: Logger
     /// Connections at most, readers and the writer together.
     let maxConnections: Int
+    /// Connections kept open while unused; more are closed when returned, so a quiet node holds
+    /// a few connections, not its busiest moment's.
+    let maxIdle = 3
     private let state = Mutex(PoolState())
     private let slots: DispatchSemaphore
     private let nextID = Atomic<Int>(1)
 
     private struct PoolState: ~Copyable {
-        var idle: [PostgresConnection] = []
+        /// Unused connections, with when each was returned; the last is the most recent.
+        var idle: [(connection: PostgresConnection, since: NIODeadline)] = []
+        var sweeper: RepeatedTask?
     }
+
+    /// A connection unused this long is closed.
+    static let idleTimeout = TimeAmount.seconds(10)
 
     /// One event loop for every database this process opens: the callers block on semaphores,
     /// never on this loop, so it only moves bytes.
@@ -42,7 +50,7 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
     /// that whichever node starts first migrates and the others wait, then find nothing to do.
     /// - Throws: `ClaimGateError(.io)` when the database cannot be reached or was migrated by a
     ///   newer ClaimGate, or (read-only) by an older one.
-    public init(_ location: PostgresLocation, readOnly: Bool = false, maxConnections: Int = 8) throws {
+    public init(_ location: PostgresLocation, readOnly: Bool = false, maxConnections: Int = 10) throws {
         postgres = location
         isReadOnly = readOnly
         self.maxConnections = maxConnections
@@ -64,6 +72,7 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
                                                       password: password, database: location.database, tls: tls)
         config.options.connectTimeout = .seconds(10)
         configuration = config
+        startSweeping()
         do {
             if readOnly {
                 try PostgresSchema.requireCurrent(self)
@@ -76,8 +85,33 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
     }
 
     deinit {
-        let idle = state.withLock { s in let c = s.idle; s.idle = []; return c }
-        for c in idle { Self.close(c) }
+        let (idle, sweeper) = state.withLock { s in
+            defer { s.idle = []; s.sweeper = nil }
+            return (s.idle, s.sweeper)
+        }
+        sweeper?.cancel()
+        for c in idle { Self.close(c.connection) }
+    }
+
+    /// Closes the connections unused for `idleTimeout`, every few seconds, so a quiet node holds
+    /// no connection it does not use (and a test process opening many stores does not exhaust the
+    /// server's `max_connections`).
+    private func startSweeping() {
+        let task = Self.eventLoops.next().scheduleRepeatedTask(initialDelay: .seconds(5), delay: .seconds(5)) { [weak self] _ in
+            self?.closeIdle()
+        }
+        let previous = state.withLock { s in defer { s.sweeper = task }; return s.sweeper }
+        previous?.cancel()
+    }
+
+    private func closeIdle() {
+        let cutoff = NIODeadline.now() - Self.idleTimeout
+        let stale = state.withLock { s in
+            let old = s.idle.filter { $0.since < cutoff }
+            s.idle.removeAll { $0.since < cutoff }
+            return old
+        }
+        for c in stale { Self.close(c.connection) }
     }
 
     // MARK: SQLDatabase
@@ -115,6 +149,20 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
         }
     }
 
+    public func schemaVersion() throws -> String {
+        try readStatement { s in
+            try String.fetchAll(s, sql: "SELECT step FROM claimgate_schema").max { a, b in
+                (PostgresSchema.steps.firstIndex { $0.id == a } ?? -1) < (PostgresSchema.steps.firstIndex { $0.id == b } ?? -1)
+            } ?? "none"
+        }
+    }
+
+    public func replicationLag() throws -> Double? {
+        try readStatement { s in
+            try Double.fetchOne(s, sql: "SELECT CAST(EXTRACT(EPOCH FROM max(replay_lag)) AS double precision) FROM pg_stat_replication")
+        }
+    }
+
     public func describeWriteFailure(_ error: any Error) -> String {
         Self.explain(error, location: postgres).message
     }
@@ -125,7 +173,7 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
     func withSession<T>(_ body: (PostgresSession) throws -> T) throws -> T {
         slots.wait()
         defer { slots.signal() }
-        let connection = try state.withLock { $0.idle.popLast() } ?? connect()
+        let connection = try state.withLock { $0.idle.popLast()?.connection } ?? connect()
         let session = PostgresSession(connection, logger: logger)
         do {
             let result = try body(session)
@@ -138,11 +186,12 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
     }
 
     private func release(_ connection: PostgresConnection, broken: Bool) {
-        if broken || connection.isClosed {
-            Self.close(connection)
-        } else {
-            state.withLock { $0.idle.append(connection) }
+        let kept = !broken && !connection.isClosed && state.withLock { s in
+            guard s.idle.count < maxIdle else { return false }
+            s.idle.append((connection, .now()))
+            return true
         }
+        if !kept { Self.close(connection) }
     }
 
     /// Closes `connection`, kept alive until it is closed (PostgresNIO requires it).

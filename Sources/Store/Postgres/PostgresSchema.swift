@@ -20,6 +20,11 @@ enum PostgresSchema {
     /// new SQLite migration).
     static let steps: [(id: String, sql: String)] = [
         ("pg1-v16", baseline),
+        ("pg2-job-lease", """
+            CREATE TABLE job_lease (job TEXT COLLATE "C" PRIMARY KEY, holder TEXT COLLATE "C" NOT NULL, fence BIGINT NOT NULL,
+                                    expires_at TEXT COLLATE "C" NOT NULL);
+
+            """),
     ]
 
     /// What SQLite's migrations v1…v16-console build, in one step.

@@ -22,4 +22,9 @@ public protocol SQLDatabase: Sendable {
     func probeWrite() throws
     /// A few words on why a write failed, for the `audit-unavailable` message.
     func describeWriteFailure(_ error: any Error) -> String
+    /// The last schema migration (SQLite) or step (PostgreSQL) applied.
+    func schemaVersion() throws -> String
+    /// For PostgreSQL: how far behind the primary its slowest replica is, in seconds, as the
+    /// primary sees it (`pg_stat_replication`); nil with no replica, and always for SQLite.
+    func replicationLag() throws -> Double?
 }

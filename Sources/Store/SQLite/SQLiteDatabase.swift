@@ -153,6 +153,12 @@ final class SQLiteDatabase: SQLDatabase {
         }
     }
 
+    func schemaVersion() throws -> String {
+        try pool.read { try SQLiteSchema.migrator.appliedMigrations($0).last ?? "none" }
+    }
+
+    func replicationLag() throws -> Double? { nil }
+
     func describeWriteFailure(_ error: any Error) -> String {
         guard let e = error as? DatabaseError else { return "\(error)" }
         switch e.resultCode {

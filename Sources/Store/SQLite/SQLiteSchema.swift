@@ -133,6 +133,15 @@ enum SQLiteSchema {
         m.registerMigration("v15-operator-certificate") { db in try migrateToOperatorCertificates(db) }
         // The web console: operators' passwords and TOTP secrets, and console sessions.
         m.registerMigration("v16-console") { db in try migrateToConsole(db) }
+        // Leases of the jobs one node runs at a time (GatewayStore+Leases).
+        m.registerMigration("v17-job-lease") { db in
+            try db.create(table: "job_lease") { t in
+                t.primaryKey("job", .text)
+                t.column("holder", .text).notNull()
+                t.column("fence", .integer).notNull()
+                t.column("expires_at", .text).notNull()
+            }
+        }
         return m
     }
 

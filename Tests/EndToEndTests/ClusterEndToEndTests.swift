@@ -1,0 +1,105 @@
+import ClaimGateTesting
+import Foundation
+import Testing
+
+/// Two `claimgate serve` nodes on one home folder and one PostgreSQL database, driven by stock
+/// `curl`, `sftp` and the `claimgate` command: a partner pulls from either node, sends and
+/// downloads on both at once keep one intact audit chain, a suspension made through one node's
+/// database cuts the other node off within a second, and the singleton jobs' leases move to the
+/// surviving node when their holder is killed.
+@Suite(.serialized) struct ClusterEndToEndTests {
+    struct Node {
+        let process: ServerProcess
+        let https: String, sftp: String, admin: String
+    }
+
+    /// Starts a node (`serve` on the shared home), keeping its ports apart from `g`'s.
+    static func start(_ g: GatewayUnderTest) throws -> Node {
+        let p = try g.serve()
+        g.server = nil   // stopped by the test, node by node
+        return Node(process: p, https: g.httpsPort, sftp: g.sftpPort, admin: g.adminPort)
+    }
+
+    static func readyz(_ node: Node) throws -> String {
+        try Shell.run(["curl", "-sS", "http://127.0.0.1:\(node.admin)/readyz"]).stdout
+    }
+
+    @Test func twoNodesShareOnePartnerViewOneChainAndTheirJobs() throws {
+        let g = try GatewayUnderTest("claimgate-cluster", database: try SharedPostgres.newDatabase())
+        try g.onboardStandardPartners(reference: "CLUSTER")
+        let doc = try g.dir.write("report.pdf", "%PDF-1.4\n" + String(repeating: "cluster record ", count: 10_000))
+        let first = try g.send(doc, to: GatewayUnderTest.httpsPartner, claim: "CLM-C1")
+        try g.ok(first.result)
+        let sftpBundle = try g.send(doc, to: GatewayUnderTest.sftpPartner, claim: "CLM-C2")
+        try g.ok(sftpBundle.result)
+
+        let a = try Self.start(g)
+        let b = try Self.start(g)
+        defer { _ = a.process.stop(); _ = b.process.stop() }
+        // The nodes share the SSH host key (the home's identity).
+        let hostKey = try String(contentsOfFile: g.home + "/identity/ssh_host_ed25519.pub", encoding: .utf8)
+            .split(separator: " ").prefix(2).joined(separator: " ")
+        try g.dir.write("known_hosts", "[127.0.0.1]:\(a.sftp) \(hostKey)\n[127.0.0.1]:\(b.sftp) \(hostKey)\n")
+
+        // The partner pulls the same bundle from either node, with stock curl and sftp.
+        for node in [a, b] {
+            g.httpsPort = node.https
+            let file = g.dir.file("got-\(node.https).p7m")
+            try g.ok(try g.curl(["-f", "-o", file, g.url("/v1/bundles/\(first.id)")]))
+            #expect(FileManager.default.contents(atPath: file)?.count ?? 0 > 10_000)
+            g.sftpPort = node.sftp
+            let listing = try g.sftp("ls /outbox")
+            try g.ok(listing)
+            #expect(listing.stdout.contains("\(sftpBundle.id).p7m"))
+        }
+
+        // One node holds every singleton job's lease; the other says who does.
+        let readyA = try Self.readyz(a), readyB = try Self.readyz(b)
+        #expect(readyA.hasPrefix("ready\ndatabase: postgresql postgresql://"), "\(readyA)")
+        let holderIsA = readyA.contains("lease deliveries: this-node")
+        #expect(holderIsA != readyB.contains("lease deliveries: this-node"), "\(readyA)\n\(readyB)")
+
+        // Sends through the shared home and downloads on both nodes at once: one chain, no gap.
+        DispatchQueue.concurrentPerform(iterations: 12) { n in
+            if n % 3 == 0 {
+                _ = try? g.send(doc, to: GatewayUnderTest.httpsPartner, claim: "CLM-P\(n)")
+            } else {
+                let node = n % 2 == 0 ? a : b
+                _ = try? Shell.run(["curl", "-sS", "-f", "--cacert", g.trust, "--cert", "\(g.pki)/\(GatewayUnderTest.httpsPartner)/tls-client.pem",
+                                    "--key", "\(g.pki)/\(GatewayUnderTest.httpsPartner)/tls-client.key", "-o", "/dev/null",
+                                    "https://127.0.0.1:\(node.https)/v1/bundles/\(first.id)"])
+            }
+        }
+        let verify = try ClaimgateBinary.run(["audit", "verify", "--home", g.home])
+        try g.ok(verify)
+        #expect(verify.stdout.contains("intact"), "\(verify.stdout)")
+
+        // A suspension (the command on the shared home) cuts the partner off on both nodes
+        // within a second: each request checks the partner as the database has it.
+        try g.ok(ClaimgateBinary.run(["partner", "suspend", GatewayUnderTest.httpsPartner, "--reason", "cluster test", "--home", g.home]))
+        let suspended = Date()
+        var refusedOn: [String: TimeInterval] = [:]
+        while refusedOn.count < 2, Date().timeIntervalSince(suspended) < 5 {
+            for node in [a, b] where refusedOn[node.https] == nil {
+                g.httpsPort = node.https
+                if try g.curlStatus("/v1/bundles") == "403" { refusedOn[node.https] = Date().timeIntervalSince(suspended) }
+            }
+        }
+        #expect(refusedOn.count == 2, "\(refusedOn)")
+        #expect(refusedOn.values.allSatisfy { $0 < 1.5 }, "\(refusedOn)")
+
+        // kill -9 the lease holder: the other node takes the jobs over (lease 15 s, renewal 5 s).
+        let (holder, survivor) = holderIsA ? (a, b) : (b, a)
+        kill(holder.process.pid, SIGKILL)
+        let killed = Date()
+        var takenOver = false
+        while !takenOver, Date().timeIntervalSince(killed) < 30 {
+            takenOver = try Self.readyz(survivor).contains("lease deliveries: this-node fence=2")
+            if !takenOver { usleep(500_000) }
+        }
+        let after = try Self.readyz(survivor)
+        #expect(takenOver, "\(after)")
+        #expect(Date().timeIntervalSince(killed) < 30)
+        try g.ok(ClaimgateBinary.run(["audit", "verify", "--home", g.home]))
+    }
+}
