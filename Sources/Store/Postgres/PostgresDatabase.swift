@@ -173,7 +173,12 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
     func withSession<T>(_ body: (PostgresSession) throws -> T) throws -> T {
         slots.wait()
         defer { slots.signal() }
-        let connection = try state.withLock { $0.idle.popLast()?.connection } ?? connect()
+        // A pooled connection the server closed meanwhile (a restart, a failover) is dropped.
+        var pooled: PostgresConnection?
+        while pooled == nil, let c = state.withLock({ $0.idle.popLast()?.connection }) {
+            if c.isClosed { Self.close(c) } else { pooled = c }
+        }
+        let connection = try pooled ?? connect()
         let session = PostgresSession(connection, logger: logger)
         do {
             let result = try body(session)

@@ -72,8 +72,12 @@ final class PostgresSession: SQLSession {
             }
         }
         do {
-            return try Self.wait(connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: logger))
+            return try Self.wait(connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: logger),
+                                 timeout: Self.answerTimeout)
         } catch let e as PSQLError where e.code != .server {
+            broken = true
+            throw e
+        } catch let e as NoAnswer {
             broken = true
             throw e
         }
@@ -102,16 +106,31 @@ final class PostgresSession: SQLSession {
         }
     }
 
+    /// How long a statement may go without an answer before its connection is given up: a
+    /// server or link that died without closing the connection (a crash, a partition) would
+    /// otherwise hold the caller for ever.
+    static let answerTimeout: TimeInterval = 120
+
+    /// No answer from the server within `answerTimeout`.
+    struct NoAnswer: Error, CustomStringConvertible {
+        let seconds: TimeInterval
+        var description: String { "the database server did not answer within \(Int(seconds)) s" }
+    }
+
     /// Waits for `future` on the calling thread (never an event loop thread: the store's callers
-    /// are request threads and tasks).
-    static func wait<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T {
+    /// are request threads and tasks), at most `timeout` seconds when given.
+    static func wait<T: Sendable>(_ future: EventLoopFuture<T>, timeout: TimeInterval? = nil) throws -> T {
         let done = DispatchSemaphore(value: 0)
         let box = Mutex<Result<T, any Error>?>(nil)
         future.whenComplete { r in
             box.withLock { $0 = r }
             done.signal()
         }
-        done.wait()
+        if let timeout {
+            guard done.wait(timeout: .now() + timeout) == .success else { throw NoAnswer(seconds: timeout) }
+        } else {
+            done.wait()
+        }
         return try box.withLock { $0! }.get()
     }
 
