@@ -14,8 +14,8 @@ import Testing
     }
 
     /// Starts a node (`serve` on the shared home), keeping its ports apart from `g`'s.
-    static func start(_ g: GatewayUnderTest) throws -> Node {
-        let p = try g.serve()
+    static func start(_ g: GatewayUnderTest, extra: [String] = []) throws -> Node {
+        let p = try g.serve(extra: extra)
         g.server = nil   // stopped by the test, node by node
         return Node(process: p, https: g.httpsPort, sftp: g.sftpPort, admin: g.adminPort)
     }
@@ -101,5 +101,30 @@ import Testing
         #expect(takenOver, "\(after)")
         #expect(Date().timeIntervalSince(killed) < 30)
         try g.ok(ClaimgateBinary.run(["audit", "verify", "--home", g.home]))
+    }
+
+    @Test func thePendingPushOfAKilledLeaseHolderIsDeliveredOnceByTheOtherNode() throws {
+        let port = try FreePort.find()
+        let s = try HTTPSPushTests.Setup(start: false, database: try SharedPostgres.newDatabase(), port: port)
+        let (id, r) = try s.send()
+        #expect(r.succeeded, "sealed and queued: \(r.stderr)")
+        #expect(try s.delivery(id)["state"] as? String == "pending", "nobody listens on \(port) yet")
+
+        let a = try Self.start(s, extra: ["--retry-base", "1"])
+        let b = try Self.start(s, extra: ["--retry-base", "1"])
+        defer { _ = a.process.stop(); _ = b.process.stop() }
+        let holderIsA = try Self.readyz(a).contains("lease deliveries: this-node")
+        let (holder, survivor) = holderIsA ? (a, b) : (b, a)
+        #expect(try !Self.readyz(survivor).contains("lease deliveries: this-node"))
+
+        // The holder dies with the push pending; the receiver comes up; the other node takes
+        // the job over once the lease ran out and delivers the bundle, once.
+        kill(holder.process.pid, SIGKILL)
+        try s.startReceiver(port: port)
+        let d = try s.waitDelivered(id, seconds: 60)
+        #expect(d["state"] as? String == "delivered", "\(d)")
+        #expect(s.log.count == 1 && s.log[0].hasPrefix("stored \(id) "), "\(s.log)")
+        #expect(try Self.readyz(survivor).contains("lease deliveries: this-node fence=2"))
+        try s.ok(ClaimgateBinary.run(["audit", "verify", "--home", s.home]))
     }
 }

@@ -10,6 +10,7 @@ import Testing
     static let receiver = #"""
     import base64, hashlib, http.server, os, socket, ssl, sys, threading
     port_file, store, cert, key, client_ca, mode = sys.argv[1:7]
+    port = int(sys.argv[7]) if len(sys.argv) > 7 else 0
     lock = threading.Lock()
     attempts = {"n": 0}
     class Receiver(http.server.BaseHTTPRequestHandler):
@@ -55,7 +56,7 @@ import Testing
                 self.connection.close()
                 return
             self.answer(201, "stored")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Receiver)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     ctx.load_verify_locations(client_ca)
@@ -76,8 +77,12 @@ import Testing
         ///   - mode: how the receiver treats the first attempt (`normal`, `cut-body`, `drop-answer`).
         ///   - serverCA: which partner CA issues the receiver's certificate (the agreement trusts
         ///     st-marys-hospital's).
-        init(mode: String = "normal", serverCA: String = "st-marys-hospital", start: Bool = true) throws {
-            try super.init("claimgate-https-push")
+        ///   - database: a PostgreSQL URL for a home several nodes share (`init --database`).
+        ///   - port: the receiver's port, fixed (it may be started later with `startReceiver`).
+        init(mode: String = "normal", serverCA: String = "st-marys-hospital", start: Bool = true,
+             database: String? = nil, port fixedPort: Int? = nil) throws {
+            self.mode = mode
+            try super.init("claimgate-https-push", database: database)
             try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
             // The receiver's server certificate, issued by a partner CA with stock openssl.
             let ext = try dir.write("server.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n")
@@ -86,21 +91,26 @@ import Testing
             try openssl(["x509", "-req", "-in", dir.file("server.csr"), "-CA", "\(pki)/\(serverCA)/ca.pem",
                          "-CAkey", "\(pki)/\(serverCA)/ca.key", "-CAcreateserial", "-days", "2", "-extfile", ext,
                          "-out", dir.file("server.pem")])
-            let script = try dir.write("receiver.py", HTTPSPushTests.receiver)
+            _ = try dir.write("receiver.py", HTTPSPushTests.receiver)
             document = try dir.write("report.pdf", "%PDF-1.4\n" + String(repeating: "hospital record ", count: 60_000))
-            if start {
-                // Requires a client certificate chaining to the gateway's CA.
-                let r = try ServerProcess(["python3", script, dir.file("port"), store, dir.file("server.pem"), dir.file("server.key"),
-                                           trust, mode], logPath: dir.file("receiver.log"))
-                _ = try r.waitFor("receiver: listening")
-                receiver = r
-            }
-            let port = start ? (try String(contentsOfFile: dir.file("port"), encoding: .utf8)) : "9"
+            if start { try startReceiver(port: fixedPort) }
+            let port = start ? (try String(contentsOfFile: dir.file("port"), encoding: .utf8)) : fixedPort.map(String.init) ?? "9"
             try onboard(Fixtures.stMarysAgreement(pki: pki, reference: "DSA-HTTPS-PUSH",
                                                   delivery: "{push: {https: {url: \"https://127.0.0.1:\(port)/inbound\"}}}"))
         }
 
         deinit { _ = receiver?.stop() }
+
+        let mode: String
+
+        /// Starts the receiver (on `port`, else a free one); it requires a client certificate
+        /// chaining to the gateway's CA.
+        func startReceiver(port: Int? = nil) throws {
+            let r = try ServerProcess(["python3", dir.file("receiver.py"), dir.file("port"), store, dir.file("server.pem"), dir.file("server.key"),
+                                       trust, mode] + (port.map { [String($0)] } ?? []), logPath: dir.file("receiver.log"))
+            _ = try r.waitFor("receiver: listening")
+            receiver = r
+        }
 
         func send() throws -> (id: String, result: Shell.Result) {
             try send(document, to: "st-marys-hospital", claim: "CLM-P", lifetime: ["--ttl", "3d"])
