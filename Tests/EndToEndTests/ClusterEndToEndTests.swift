@@ -127,4 +127,60 @@ import Testing
         #expect(try Self.readyz(survivor).contains("lease deliveries: this-node fence=2"))
         try s.ok(ClaimgateBinary.run(["audit", "verify", "--home", s.home]))
     }
+
+    /// `psql` on the cluster's database: rows unaligned, `|` between columns.
+    static func psql(_ url: String, _ query: String) throws -> String {
+        let r = try Shell.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", query])
+        try #require(r.succeeded, "\(r.stderr)")
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func aDownloadCutByKillingItsNodeResumesWithARangeOnTheOtherNode() throws {
+        let url = try SharedPostgres.newDatabase()
+        let g = try GatewayUnderTest("claimgate-cluster-resume", database: url)
+        try g.onboardStandardPartners(reference: "RESUME")
+        // 100 MiB of random content behind a PDF header.
+        let doc = g.dir.file("scan.pdf")
+        try g.ok(Shell.bash("(printf '%%PDF-1.4\\n'; head -c 104857600 /dev/urandom) > '\(doc)'"))
+        let sent = try g.send(doc, to: GatewayUnderTest.httpsPartner, claim: "CLM-BIG")
+        try g.ok(sent.result)
+        let original = g.home + "/outbox/\(GatewayUnderTest.httpsPartner)/\(sent.id).p7m"
+
+        let a = try Self.start(g)
+        let b = try Self.start(g)
+        defer { _ = a.process.stop(); _ = b.process.stop() }
+        let part = g.dir.file("big.p7m")
+        // Stock curl from node A, slowed so that node A dies in the middle of it.
+        let download = try ServerProcess(["curl", "-sS", "--limit-rate", "20M", "--cacert", g.trust,
+                                          "--cert", "\(g.pki)/\(GatewayUnderTest.httpsPartner)/tls-client.pem",
+                                          "--key", "\(g.pki)/\(GatewayUnderTest.httpsPartner)/tls-client.key",
+                                          "-o", part, "https://127.0.0.1:\(a.https)/v1/bundles/\(sent.id)"],
+                                         logPath: g.dir.file("curl-a.log"))
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, ((try? FileManager.default.attributesOfItem(atPath: part)[.size] as? Int) ?? 0) < 10_000_000 {
+            usleep(50_000)
+        }
+        kill(a.process.pid, SIGKILL)
+        while download.isRunning { usleep(50_000) }
+        let offset = try #require(try FileManager.default.attributesOfItem(atPath: part)[.size] as? Int)
+        let total = try #require(try FileManager.default.attributesOfItem(atPath: original)[.size] as? Int)
+        #expect(offset >= 10_000_000 && offset < total, "cut in the middle: \(offset) of \(total)")
+
+        // The partner resumes where it stopped (curl -C -: a Range request) on node B.
+        g.httpsPort = b.https
+        try g.ok(g.curl(["-C", "-", "-o", part, g.url("/v1/bundles/\(sent.id)")]))
+        #expect(try g.sha256(part) == (try g.sha256(original)), "the whole bundle, byte for byte")
+
+        // Both attempts are in the trail: node A's start, node B's start at the offset and its end.
+        var rows: [String] = []
+        for _ in 0..<50 {
+            rows = try Self.psql(url, "SELECT outcome, COALESCE(bytes, 0) FROM event WHERE action = 'download' AND bundle_id = '\(sent.id)' ORDER BY seq")
+                .split(separator: "\n").map(String.init)
+            if rows.count >= 3 { break }
+            usleep(100_000)
+        }
+        #expect(rows.filter { $0.hasPrefix("started|") } == ["started|0", "started|\(offset)"], "\(rows)")
+        #expect(rows.contains { $0 == "partial|\(total - offset)" || $0 == "success|\(total - offset)" || $0 == "success|\(total)" }, "\(rows)")
+        try g.ok(ClaimgateBinary.run(["audit", "verify", "--home", g.home]))
+    }
 }
