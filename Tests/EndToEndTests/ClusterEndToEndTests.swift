@@ -74,19 +74,51 @@ import Testing
         try g.ok(verify)
         #expect(verify.stdout.contains("intact"), "\(verify.stdout)")
 
-        // A suspension (the command on the shared home) cuts the partner off on both nodes
-        // within a second: each request checks the partner as the database has it.
-        try g.ok(ClaimgateBinary.run(["partner", "suspend", GatewayUnderTest.httpsPartner, "--reason", "cluster test", "--home", g.home]))
-        let suspended = Date()
-        var refusedOn: [String: TimeInterval] = [:]
-        while refusedOn.count < 2, Date().timeIntervalSince(suspended) < 5 {
-            for node in [a, b] where refusedOn[node.https] == nil {
-                g.httpsPort = node.https
-                if try g.curlStatus("/v1/bundles") == "403" { refusedOn[node.https] = Date().timeIntervalSince(suspended) }
-            }
-        }
-        #expect(refusedOn.count == 2, "\(refusedOn)")
-        #expect(refusedOn.values.allSatisfy { $0 < 1.5 }, "\(refusedOn)")
+        // A suspension (the command on the shared home) cuts the partner off within a second on
+        // both nodes, on connections and sessions already open on node B: a kept-alive HTTPS
+        // connection (python's http.client) and a stock `sftp` session.
+        let script = #"""
+            import http.client, ssl, subprocess, sys, time
+            port, sftp_port, trust, cert, key, bundle, claimgate, home, ssh_key, known, sftp_user = sys.argv[1:12]
+            ctx = ssl.create_default_context(cafile=trust)
+            ctx.load_cert_chain(cert, key)
+            conn = http.client.HTTPSConnection("127.0.0.1", int(port), context=ctx)
+            def get(path):
+                conn.request("GET", path)
+                r = conn.getresponse(); r.read()
+                return r.status
+            print("before", get("/v1/bundles/" + bundle), flush=True)
+            sock = conn.sock
+            sftp = subprocess.Popen(["sftp", "-b", "-", "-P", sftp_port, "-i", ssh_key, "-o", "UserKnownHostsFile=" + known,
+                                     "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+                                     sftp_user + "@127.0.0.1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+            sftp.stdin.write("ls /outbox\n"); sftp.stdin.flush()
+            time.sleep(1.5)
+            subprocess.run([claimgate, "partner", "suspend", "st-marys-hospital", "--home", home], check=True, capture_output=True)
+            subprocess.run([claimgate, "partner", "suspend", sftp_user, "--home", home], check=True, capture_output=True)
+            time.sleep(1.2)
+            print("suspended", get("/v1/bundles/" + bundle), "same-connection", conn.sock is sock, flush=True)
+            sftp.stdin.write("ls /outbox\n"); sftp.stdin.flush()
+            out, _ = sftp.communicate("bye\n", timeout=30)
+            print("sftp-exit", sftp.returncode)
+            print(out)
+            """#
+        let keepAlive = try Shell.run(["python3", try g.dir.write("keepalive.py", script), b.https, b.sftp, g.trust,
+                                       "\(g.pki)/\(GatewayUnderTest.httpsPartner)/tls-client.pem",
+                                       "\(g.pki)/\(GatewayUnderTest.httpsPartner)/tls-client.key", first.id, ClaimgateBinary.path, g.home,
+                                       "\(g.pki)/\(GatewayUnderTest.sftpPartner)/ssh_ed25519", g.dir.file("known_hosts"),
+                                       GatewayUnderTest.sftpPartner])
+        try g.ok(keepAlive)
+        #expect(keepAlive.stdout.contains("before 200"), "\(keepAlive.stdout)")
+        #expect(keepAlive.stdout.contains("suspended 403 same-connection True"), "\(keepAlive.stdout)")
+        // The session's first listing showed the bundle; after the suspension node B ends the
+        // session (sftp: "closed by remote host"), and nothing more is listed.
+        #expect(keepAlive.stdout.components(separatedBy: "\(sftpBundle.id).p7m").count == 2, "\(keepAlive.stdout)")
+        #expect(!keepAlive.stdout.contains("sftp-exit 0"), "\(keepAlive.stdout)")
+        // And node A refuses new requests as well.
+        g.httpsPort = a.https
+        #expect(try g.curlStatus("/v1/bundles") == "403")
 
         // kill -9 the lease holder: the other node takes the jobs over (lease 15 s, renewal 5 s).
         let (holder, survivor) = holderIsA ? (a, b) : (b, a)
