@@ -72,8 +72,9 @@ public final class Gateway: @unchecked Sendable {
         return Gateway(home: home, store: store, identity: identity, clock: clock, logger: logger)
     }
 
-    /// One sentence for an error SQLite reported about the gateway database (damaged, not a
-    /// database, read-only, locked, full), with what to do; nil for any other error.
+    /// One sentence for an error the gateway database reported (SQLite: damaged, not a database,
+    /// read-only, locked, full; PostgreSQL: unreachable, refused, no answer), with what to do; nil
+    /// for any other error.
     public static func explainStoreError(_ error: any Error) -> ClaimGateError? {
         GatewayStore.explainIfDatabaseError(error)
     }

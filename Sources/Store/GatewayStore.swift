@@ -16,8 +16,6 @@ public final class GatewayStore: EventRecorder, Sendable {
     let commits: GroupCommit
     /// Opened for reading only: nothing is ever written, created or migrated.
     public var isReadOnly: Bool { db.isReadOnly }
-    /// Which backend holds the store.
-    public var dialect: SQLDialect { db.dialect }
     /// Where the database is: its path, or a PostgreSQL URL without password.
     public var location: String { db.location }
 
@@ -60,7 +58,7 @@ public final class GatewayStore: EventRecorder, Sendable {
     ///   - path: the database; by default the one this process opened last.
     public static func explainIfDatabaseError(_ error: any Error, path: String? = nil) -> ClaimGateError? {
         let path = path ?? lastOpened.withLock { $0 } ?? "claimgate.sqlite"
-        return SQLiteDatabase.explainIfDatabaseError(error, path: path)
+        return SQLiteDatabase.explainIfDatabaseError(error, path: path) ?? PostgresDatabase.explainIfDatabaseError(error)
     }
 
 

@@ -25,13 +25,22 @@ import Testing
     }
 
     @Test func twoNodesShareOnePartnerViewOneChainAndTheirJobs() throws {
-        let g = try GatewayUnderTest("claimgate-cluster", database: try SharedPostgres.newDatabase())
+        let url = try SharedPostgres.newDatabase()
+        let g = try GatewayUnderTest("claimgate-cluster", database: url)
         try g.onboardStandardPartners(reference: "CLUSTER")
         let doc = try g.dir.write("report.pdf", "%PDF-1.4\n" + String(repeating: "cluster record ", count: 10_000))
         let first = try g.send(doc, to: GatewayUnderTest.httpsPartner, claim: "CLM-C1")
         try g.ok(first.result)
         let sftpBundle = try g.send(doc, to: GatewayUnderTest.sftpPartner, claim: "CLM-C2")
         try g.ok(sftpBundle.result)
+
+        // A database already holding a gateway is not initialised again, and a URL that is not
+        // one is refused with what to give.
+        let again = try ClaimgateBinary.run(["init", "--home", g.dir.file("other-home"), "--database", url])
+        #expect(again.status == 73 && again.stderr.contains("already holds a gateway"), "\(again.status) \(again.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: g.dir.file("other-home")), "nothing created")
+        let bad = try ClaimgateBinary.run(["init", "--home", g.dir.file("bad-home"), "--database", "postgresql://db.example/x:secret"])
+        #expect(bad.status == 64 && bad.stderr.contains("names no user") && bad.stderr.contains("PGPASSWORD"), "\(bad.status) \(bad.stderr)")
 
         let a = try Self.start(g)
         let b = try Self.start(g)

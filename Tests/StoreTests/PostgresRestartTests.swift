@@ -33,6 +33,15 @@ import Testing
             }
         }
         #expect(refused == 5)
+        // A read while the server is down fails with a sentence that says what to do.
+        do {
+            _ = try store.bundles()
+            Issue.record("a read succeeded with the server stopped")
+        } catch {
+            let explained = try #require(GatewayStore.explainIfDatabaseError(error), "\(error)")
+            #expect(explained.message.contains("cannot be reached") && explained.message.contains("check that PostgreSQL is running"),
+                    "\(explained.message)")
+        }
 
         try server.start()
         for n in 55..<60 { try store.record(event(n)); acknowledged.append(Int64(n)) }

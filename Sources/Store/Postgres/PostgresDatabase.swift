@@ -72,6 +72,7 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
                                                       password: password, database: location.database, tls: tls)
         config.options.connectTimeout = .seconds(10)
         configuration = config
+        Self.lastOpened.withLock { $0 = location }
         startSweeping()
         do {
             if readOnly {
@@ -211,6 +212,16 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
     }
 
     // MARK: Errors
+
+    /// The database this process opened last, for `explainIfDatabaseError`.
+    private static let lastOpened = Mutex<PostgresLocation?>(nil)
+
+    /// One sentence for an error of the PostgreSQL connection or server (unreachable, refused,
+    /// no answer…) with what to do; nil for any other error.
+    static func explainIfDatabaseError(_ error: any Error) -> ClaimGateError? {
+        guard error is PSQLError || error is PostgresSession.NoAnswer, let location = lastOpened.withLock({ $0 }) else { return nil }
+        return explain(error, location: location)
+    }
 
     /// One sentence for an error PostgreSQL or the connection reported, with what to do.
     static func explain(_ error: any Error, location: PostgresLocation) -> ClaimGateError {

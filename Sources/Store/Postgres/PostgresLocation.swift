@@ -58,12 +58,6 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         return "postgresql://\(u)@\(h):\(port)/\(d)" + (tls == .disable ? "" : "?sslmode=\(tls.rawValue)")
     }
 
-    /// Whether `text` is meant as a PostgreSQL URL (rather than a file path).
-    public static func isURL(_ text: String) -> Bool {
-        let t = text.lowercased()
-        return t.hasPrefix("postgresql://") || t.hasPrefix("postgres://")
-    }
-
     /// `text` with any password replaced by `***`, for messages.
     static func redacted(_ text: String) -> String {
         guard var c = URLComponents(string: text), c.password != nil else { return text }

@@ -13,8 +13,6 @@ public struct SQLRow: Sendable {
         self.values = values
     }
 
-    public var count: Int { values.count }
-
     public subscript(_ index: Int) -> SQLValue { values[index] }
 
     public subscript<T: SQLDecodable>(_ index: Int) -> T { Self.decode(values[index], column: columns.names[index]) }
@@ -36,7 +34,6 @@ public struct SQLRow: Sendable {
         return values[i]
     }
 
-    public func hasColumn(_ name: String) -> Bool { columns.index(of: name) != nil }
 
     private static func decode<T: SQLDecodable>(_ v: SQLValue, column: String) -> T {
         guard let t = T(sqlValue: v) else {

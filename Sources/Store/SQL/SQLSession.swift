@@ -21,11 +21,6 @@ extension SQLSession {
         try execute(sql, arguments, cached: false)
     }
 
-    /// Runs one statement and returns how many rows it changed.
-    public func changes(sql: String, arguments: SQLArguments = []) throws -> Int {
-        try execute(sql, arguments, cached: false)
-    }
-
     public func cachedStatement(sql: String) -> SQLStatement { SQLStatement(session: self, sql: sql) }
 }
 
